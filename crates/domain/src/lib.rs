@@ -1,0 +1,11 @@
+//! Pure rules and types of jiaxiao: the vocabulary of DOMAIN.md as Rust types and the
+//! rules that need no IO (phone numbers, roster parsing, name search keys).
+//! Nothing here touches a database, the network, or async.
+
+pub mod names;
+pub mod org;
+pub mod phone;
+pub mod roster;
+
+pub use org::{Gender, Relation, Role, SchoolType, UnitKind};
+pub use phone::PhoneNumber;

@@ -1,0 +1,501 @@
+//! Roster parsing: the file a school exports from its records (CSV in UTF-8 or GBK,
+//! or XLSX with title rows above the header) turned into checked rows, every refused
+//! row named with its spreadsheet row number and a reason code. Nothing is written
+//! here; the store applies a parsed roster in one transaction.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use crate::org::{Gender, Relation, class_name, grade_name, parse_class_number, parse_grade};
+use crate::phone::PhoneNumber;
+use serde::{Deserialize, Serialize};
+
+/// A sheet as rows of trimmed cells; `row_numbers[i]` is the 1-based row as the
+/// person sees it in Excel or a text editor.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub rows: Vec<Vec<String>>,
+    pub row_numbers: Vec<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is neither UTF-8/GBK text nor an XLSX workbook")]
+    Unreadable,
+    #[error("the workbook could not be opened: {0}")]
+    BadWorkbook(String),
+}
+
+impl ReadError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReadError::Empty => "file_empty",
+            ReadError::Unreadable => "file_unreadable",
+            ReadError::BadWorkbook(_) => "file_bad_workbook",
+        }
+    }
+}
+
+/// Reads CSV (UTF-8 with or without BOM, or GBK/GB18030, CRLF or LF) or XLSX (first sheet).
+pub fn read_table(bytes: &[u8]) -> Result<Table, ReadError> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ReadError::Empty);
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return read_xlsx(bytes);
+    }
+    let text = decode_text(bytes).ok_or(ReadError::Unreadable)?;
+    read_csv(&text)
+}
+
+/// UTF-8 first (BOM stripped); otherwise GB18030, the superset of GBK that Excel on a
+/// Chinese Windows writes. Binary junk fails both and is refused.
+fn decode_text(bytes: &[u8]) -> Option<String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.contains(&0) {
+        return None;
+    }
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Some(s.to_owned());
+    }
+    let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+    (!had_errors).then(|| text.into_owned())
+}
+
+fn read_csv(text: &str) -> Result<Table, ReadError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut table = Table::default();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|_| ReadError::Unreadable)?;
+        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        table.rows.push(rec.iter().map(|c| c.trim().to_owned()).collect());
+        table.row_numbers.push(line);
+    }
+    if table.rows.is_empty() {
+        return Err(ReadError::Empty);
+    }
+    Ok(table)
+}
+
+fn read_xlsx(bytes: &[u8]) -> Result<Table, ReadError> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
+        .map_err(|e| ReadError::BadWorkbook(e.to_string()))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or(ReadError::Empty)?
+        .map_err(|e| ReadError::BadWorkbook(e.to_string()))?;
+    let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+    let mut table = Table::default();
+    for (i, row) in range.rows().enumerate() {
+        let cells = row
+            .iter()
+            .map(|c| match c {
+                Data::Empty => String::new(),
+                Data::String(s) => s.trim().to_owned(),
+                // Pupil numbers and phones typed as numbers come back as floats.
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                Data::Int(n) => n.to_string(),
+                other => other.to_string().trim().to_owned(),
+            })
+            .collect();
+        table.rows.push(cells);
+        table.row_numbers.push(first_row + i + 1);
+    }
+    if table.rows.is_empty() {
+        return Err(ReadError::Empty);
+    }
+    Ok(table)
+}
+
+/// The columns a roster can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    StudentNo,
+    Name,
+    Gender,
+    Grade,
+    Class,
+    ParentName,
+    Relation,
+    Phone,
+}
+
+impl Field {
+    pub const ALL: [Field; 8] = [
+        Field::StudentNo,
+        Field::Name,
+        Field::Gender,
+        Field::Grade,
+        Field::Class,
+        Field::ParentName,
+        Field::Relation,
+        Field::Phone,
+    ];
+    pub const REQUIRED: [Field; 4] = [Field::StudentNo, Field::Name, Field::Grade, Field::Class];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Field::StudentNo => "student_no",
+            Field::Name => "name",
+            Field::Gender => "gender",
+            Field::Grade => "grade",
+            Field::Class => "class",
+            Field::ParentName => "parent_name",
+            Field::Relation => "relation",
+            Field::Phone => "phone",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    /// Header words seen on Chinese rosters for this column.
+    fn recognises(self, header: &str) -> bool {
+        let h: String = header
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '*' | '＊' | ':' | '：'))
+            .collect();
+        let words: &[&str] = match self {
+            Field::StudentNo => &["学号", "学籍号", "学生编号", "studentno", "student_no"],
+            Field::Name => &["姓名", "学生姓名", "学生", "幼儿姓名", "name"],
+            Field::Gender => &["性别", "gender"],
+            Field::Grade => &["年级", "grade"],
+            Field::Class => &["班级", "班", "class"],
+            Field::ParentName => &["家长姓名", "家长", "监护人", "监护人姓名", "parent", "parent_name"],
+            Field::Relation => &["与学生关系", "关系", "家长关系", "亲属关系", "relation"],
+            Field::Phone => &["联系电话", "手机号", "手机", "电话", "家长电话", "家长手机号", "手机号码", "phone"],
+        };
+        words.iter().any(|w| h.eq_ignore_ascii_case(w))
+    }
+}
+
+/// Which column of the table holds each field.
+pub type Mapping = HashMap<Field, usize>;
+
+#[derive(Debug, Clone)]
+pub struct HeaderGuess {
+    /// Index into `Table::rows` of the header row.
+    pub header_index: usize,
+    pub columns: Vec<String>,
+    pub mapping: Mapping,
+}
+
+impl HeaderGuess {
+    pub fn missing_required(&self) -> Vec<Field> {
+        Field::REQUIRED
+            .into_iter()
+            .filter(|f| !self.mapping.contains_key(f))
+            .collect()
+    }
+}
+
+/// Finds the header among the first rows: the row where most cells name a known column.
+/// Title rows ("XX小学2025学年学生名单") above it are skipped.
+pub fn detect_header(table: &Table) -> Option<HeaderGuess> {
+    let mut best: Option<HeaderGuess> = None;
+    for (i, row) in table.rows.iter().enumerate().take(30) {
+        let mapping = map_columns(row);
+        if mapping.len() >= 2 && best.as_ref().is_none_or(|b| mapping.len() > b.mapping.len()) {
+            best = Some(HeaderGuess {
+                header_index: i,
+                columns: row.clone(),
+                mapping,
+            });
+        }
+    }
+    best
+}
+
+fn map_columns(row: &[String]) -> Mapping {
+    let mut mapping = Mapping::new();
+    for field in Field::ALL {
+        if let Some(col) = row.iter().position(|cell| field.recognises(cell)) {
+            // "学生" could also match a later "学生姓名"; the first hit per field wins and a
+            // column is claimed once.
+            if !mapping.values().any(|c| *c == col) {
+                mapping.insert(field, col);
+            }
+        }
+    }
+    mapping
+}
+
+/// One checked roster row: a pupil and, when given, one guardian.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterRow {
+    pub row: usize,
+    pub student_no: String,
+    pub name: String,
+    pub gender: Option<Gender>,
+    pub grade_level: i32,
+    pub grade_name: String,
+    pub class_number: i32,
+    pub class_name: String,
+    pub guardian: Option<GuardianCell>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardianCell {
+    pub name: String,
+    pub relation: Relation,
+    pub phone: Option<PhoneNumber>,
+}
+
+/// Why a row was refused or flagged; `code` selects the translated message and
+/// `detail` carries the offending cell so staff can find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowIssue {
+    pub row: usize,
+    pub code: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ParsedRoster {
+    pub rows: Vec<RosterRow>,
+    pub rejected: Vec<RowIssue>,
+    pub duplicates: Vec<RowIssue>,
+}
+
+fn cell(row: &[String], mapping: &Mapping, f: Field) -> String {
+    mapping
+        .get(&f)
+        .and_then(|c| row.get(*c))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Checks every row under the header. Blank rows and trailing notes (注：…) are skipped
+/// silently; every other problem becomes a [`RowIssue`] and the row is left out.
+pub fn parse_rows(table: &Table, header_index: usize, mapping: &Mapping) -> ParsedRoster {
+    let mut out = ParsedRoster::default();
+    // (student_no) -> (name, first row); (phone) -> (parent name, first row)
+    let mut pupils: HashMap<String, (String, usize)> = HashMap::new();
+    let mut phones: HashMap<String, (String, usize)> = HashMap::new();
+    let mut seen_pairs: HashMap<(String, String), usize> = HashMap::new();
+
+    for (i, row) in table.rows.iter().enumerate().skip(header_index + 1) {
+        let row_no = table.row_numbers.get(i).copied().unwrap_or(i + 1);
+        let non_empty: Vec<&String> = row.iter().filter(|c| !c.trim().is_empty()).collect();
+        if non_empty.is_empty() {
+            continue;
+        }
+        if non_empty.len() == 1 && is_note(non_empty[0]) {
+            continue;
+        }
+        let issue = |code: &str, detail: String| RowIssue {
+            row: row_no,
+            code: code.to_owned(),
+            detail,
+        };
+        let student_no = cell(row, mapping, Field::StudentNo);
+        let name = cell(row, mapping, Field::Name);
+        if student_no.is_empty() {
+            out.rejected.push(issue("missing_student_no", name));
+            continue;
+        }
+        if name.is_empty() {
+            out.rejected.push(issue("missing_name", student_no));
+            continue;
+        }
+        let gender_raw = cell(row, mapping, Field::Gender);
+        let gender = if gender_raw.is_empty() {
+            None
+        } else {
+            match Gender::parse_zh(&gender_raw) {
+                Some(g) => Some(g),
+                None => {
+                    out.rejected.push(issue("bad_gender", gender_raw));
+                    continue;
+                }
+            }
+        };
+        let grade_raw = cell(row, mapping, Field::Grade);
+        let Some(grade_level) = parse_grade(&grade_raw) else {
+            out.rejected.push(issue("bad_grade", grade_raw));
+            continue;
+        };
+        let class_raw = cell(row, mapping, Field::Class);
+        let Some(class_number) = parse_class_number(&class_raw) else {
+            out.rejected.push(issue("bad_class", class_raw));
+            continue;
+        };
+        let parent_name = cell(row, mapping, Field::ParentName);
+        let phone_raw = cell(row, mapping, Field::Phone);
+        let phone = if phone_raw.is_empty() {
+            None
+        } else {
+            match PhoneNumber::parse(&phone_raw) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    out.rejected.push(issue(e.code(), phone_raw));
+                    continue;
+                }
+            }
+        };
+        if parent_name.is_empty() && phone.is_some() {
+            out.rejected.push(issue("missing_parent_name", phone_raw));
+            continue;
+        }
+        if let Some((known, first)) = pupils.get(&student_no)
+            && *known != name
+        {
+            out.rejected.push(issue(
+                "student_no_conflict",
+                format!("{student_no}: {known} (#{first}) / {name}"),
+            ));
+            continue;
+        }
+        if let Some(p) = &phone
+            && let Some((known, first)) = phones.get(p.as_str())
+            && *known != parent_name
+        {
+            out.rejected.push(issue(
+                "phone_conflict",
+                format!("{}: {known} (#{first}) / {parent_name}", p.masked()),
+            ));
+            continue;
+        }
+        let pair = (
+            student_no.clone(),
+            phone
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| parent_name.clone()),
+        );
+        if let Some(first) = seen_pairs.get(&pair) {
+            out.duplicates
+                .push(issue("duplicate_row", format!("#{first}")));
+            continue;
+        }
+        seen_pairs.insert(pair, row_no);
+        pupils.entry(student_no.clone()).or_insert((name.clone(), row_no));
+        if let Some(p) = &phone {
+            phones
+                .entry(p.as_str().to_owned())
+                .or_insert((parent_name.clone(), row_no));
+        }
+        let guardian = (!parent_name.is_empty()).then(|| GuardianCell {
+            name: parent_name,
+            relation: Relation::parse_zh(&cell(row, mapping, Field::Relation)),
+            phone,
+        });
+        out.rows.push(RosterRow {
+            row: row_no,
+            student_no,
+            name,
+            gender,
+            grade_level,
+            grade_name: grade_name(grade_level),
+            class_number,
+            class_name: class_name(class_number),
+            guardian,
+        });
+    }
+    out
+}
+
+fn is_note(cell: &str) -> bool {
+    let c = cell.trim_start();
+    ["注", "说明", "备注", "填表", "制表", "Note", "note"]
+        .iter()
+        .any(|p| c.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gbk(s: &str) -> Vec<u8> {
+        encoding_rs::GBK.encode(s).0.into_owned()
+    }
+
+    const SAMPLE: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\r\n\
+        2025001,王小明,男,三年级,2班,王建国,父亲,138 0000 0001\r\n\
+        2025002,王小红,女,一年级,1班,王建国,父亲,13800000001\r\n\
+        2025003,李四,男,三年级,2班,李大山,爷爷,029-88888888\r\n\
+        2025001,王小明,男,三年级,2班,王建国,父亲,13800000001\r\n\
+        \r\n\
+        注：本表由班主任填写\r\n";
+
+    #[test]
+    fn gbk_and_utf8_read_the_same() {
+        let a = read_table(SAMPLE.as_bytes()).unwrap();
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(SAMPLE.as_bytes());
+        let b = read_table(&bom).unwrap();
+        let c = read_table(&gbk(SAMPLE)).unwrap();
+        assert_eq!(a.rows, b.rows);
+        assert_eq!(a.rows, c.rows);
+        assert_eq!(a.rows[1][1], "王小明");
+    }
+
+    #[test]
+    fn rows_checked_with_numbers_and_reasons() {
+        let t = read_table(SAMPLE.as_bytes()).unwrap();
+        let h = detect_header(&t).unwrap();
+        assert!(h.missing_required().is_empty());
+        let p = parse_rows(&t, h.header_index, &h.mapping);
+        assert_eq!(p.rows.len(), 2);
+        assert_eq!(p.rows[0].class_name, "(2)班");
+        assert_eq!(p.rows[0].grade_name, "三年级");
+        assert_eq!(
+            p.rejected,
+            vec![RowIssue {
+                row: 4,
+                code: "phone_not_mobile".into(),
+                detail: "029-88888888".into()
+            }]
+        );
+        assert_eq!(p.duplicates.len(), 1);
+        assert_eq!(p.duplicates[0].row, 5);
+    }
+
+    #[test]
+    fn header_below_title_rows() {
+        let text = "阳光小学2025学年学生名单,,,\n制表日期：2025-09-01,,,\n序号,学号,姓名,年级,班级\n1,A1,张三,3,2\n";
+        let t = read_table(text.as_bytes()).unwrap();
+        let h = detect_header(&t).unwrap();
+        assert_eq!(h.header_index, 2);
+        let p = parse_rows(&t, h.header_index, &h.mapping);
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(p.rows[0].row, 4);
+    }
+
+    #[test]
+    fn junk_is_one_clear_error() {
+        assert_eq!(read_table(b""), Err(ReadError::Empty));
+        assert_eq!(read_table(&[0u8, 159, 146, 150, 0, 1]), Err(ReadError::Unreadable));
+        assert!(matches!(
+            read_table(b"PK\x03\x04garbage"),
+            Err(ReadError::BadWorkbook(_))
+        ));
+    }
+
+    #[test]
+    fn conflicting_phone_owner_is_refused() {
+        let text = "学号,姓名,年级,班级,家长姓名,手机号\nA1,张三,3,2,张父,13900000000\nA2,李四,3,2,李母,13900000000\n";
+        let t = read_table(text.as_bytes()).unwrap();
+        let h = detect_header(&t).unwrap();
+        let p = parse_rows(&t, h.header_index, &h.mapping);
+        assert_eq!(p.rows.len(), 1);
+        assert_eq!(p.rejected[0].code, "phone_conflict");
+        assert_eq!(p.rejected[0].row, 3);
+    }
+
+    #[test]
+    fn missing_required_columns_are_reported() {
+        let text = "No.,名字,年级,班级\n1,张三,3,2\n";
+        let t = read_table(text.as_bytes()).unwrap();
+        let h = detect_header(&t).unwrap();
+        assert_eq!(h.missing_required(), vec![Field::StudentNo, Field::Name]);
+    }
+}

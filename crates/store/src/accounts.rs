@@ -1,0 +1,561 @@
+//! Accounts and the authentication that turns a credential into a [`Scope`]: staff by
+//! username + password, parents by phone + password (first set through a one-time
+//! invitation code), server-side sessions and API bearer tokens. Secrets are stored
+//! only as hashes: Argon2id for passwords, SHA-256 for random tokens and codes.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{Duration, Utc};
+use jiaxiao_domain::{PhoneNumber, Role, UnitKind};
+use rand::Rng;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Set,
+    Statement, TransactionTrait, Value,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{self, Entry};
+use crate::entities::{api_token, guardian, invitation, role_grant, sms_outbox, user_account, web_session};
+use crate::scope::Grant;
+use crate::{Db, Scope, StoreError, StoreResult};
+
+pub const SESSION_DAYS: i64 = 14;
+pub const INVITATION_DAYS: i64 = 30;
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+pub fn hash_password(password: &str) -> StoreResult<String> {
+    let salt = SaltString::encode_b64(&rand::rng().random::<[u8; 16]>())
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Other(e.to_string()))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// Verifying against this when no account matches keeps the answer time the same,
+/// so timing does not reveal whether an account exists.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password("no such account, same work").unwrap_or_default())
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn random_token() -> String {
+    hex::encode(rand::rng().random::<[u8; 32]>())
+}
+
+fn check_password_rules(p: &str) -> StoreResult<()> {
+    if p.chars().count() < MIN_PASSWORD_LEN {
+        return Err(StoreError::Invalid { code: "password_too_short" });
+    }
+    Ok(())
+}
+
+/// Who is logged in, for page headers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Principal {
+    pub user_id: i64,
+    pub display_name: String,
+    pub guardian_id: Option<i64>,
+}
+
+pub(crate) async fn scope_for_user<C: ConnectionTrait>(conn: &C, user_id: i64, guardian_id: Option<i64>) -> StoreResult<Scope> {
+    let grants = role_grant::Entity::find()
+        .filter(role_grant::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|g| Role::from_code(&g.role).map(|role| Grant { unit_id: g.unit_id, role }))
+        .collect();
+    Ok(Scope::for_user(user_id, guardian_id, grants))
+}
+
+pub enum Login<'a> {
+    Staff { username: &'a str },
+    Parent { phone: &'a str },
+}
+
+/// Checks a password; `None` for a wrong password, an unknown account or an inactive
+/// one alike.
+pub async fn verify_login(db: &Db, login: Login<'_>, password: &str) -> StoreResult<Option<i64>> {
+    let user = match login {
+        Login::Staff { username } => {
+            user_account::Entity::find()
+                .filter(user_account::Column::Username.eq(username.trim()))
+                .one(&db.conn)
+                .await?
+        }
+        Login::Parent { phone } => match PhoneNumber::parse(phone) {
+            Ok(p) => {
+                user_account::Entity::find()
+                    .filter(user_account::Column::Phone.eq(p.as_str()))
+                    .one(&db.conn)
+                    .await?
+            }
+            Err(_) => None,
+        },
+    };
+    let password = password.to_owned();
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(user.filter(|u| ok && u.active && u.password_hash.is_some()).map(|u| u.id))
+}
+
+/// Starts a session; returns the cookie value (only its hash is stored).
+pub async fn create_session(db: &Db, user_id: i64) -> StoreResult<String> {
+    let token = random_token();
+    let now = Utc::now();
+    web_session::ActiveModel {
+        id: Set(sha256_hex(&token)),
+        user_id: Set(user_id),
+        csrf_token: Set(random_token()),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::days(SESSION_DAYS)),
+    }
+    .insert(&db.conn)
+    .await?;
+    Ok(token)
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub scope: Scope,
+    pub principal: Principal,
+    pub csrf_token: String,
+}
+
+#[derive(FromQueryResult)]
+struct SessionJoin {
+    user_id: i64,
+    display_name: String,
+    guardian_id: Option<i64>,
+    csrf_token: String,
+}
+
+/// The scope of a live session cookie, or `None`.
+pub async fn session(db: &Db, token: &str) -> StoreResult<Option<Session>> {
+    let row = SessionJoin::find_by_statement(Statement::from_sql_and_values(
+        db.db_backend(),
+        "SELECT s.user_id, u.display_name, u.guardian_id, s.csrf_token FROM web_session s JOIN user_account u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.expires_at > $2 AND u.active = $3",
+        [sha256_hex(token).into(), Utc::now().into(), true.into()],
+    ))
+    .one(&db.conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let scope = scope_for_user(&db.conn, r.user_id, r.guardian_id).await?;
+    Ok(Some(Session {
+        scope,
+        principal: Principal {
+            user_id: r.user_id,
+            display_name: r.display_name,
+            guardian_id: r.guardian_id,
+        },
+        csrf_token: r.csrf_token,
+    }))
+}
+
+pub async fn end_session(db: &Db, token: &str) -> StoreResult<()> {
+    web_session::Entity::delete_by_id(sha256_hex(token)).exec(&db.conn).await?;
+    Ok(())
+}
+
+/// Creates an API token for the caller's own account; the token is shown once.
+pub async fn create_api_token(db: &Db, user_id: i64, name: &str) -> StoreResult<String> {
+    let token = format!("jx_{}", random_token());
+    api_token::ActiveModel {
+        user_id: Set(user_id),
+        name: Set(name.to_owned()),
+        token_hash: Set(sha256_hex(&token)),
+        created_at: Set(Utc::now()),
+        revoked: Set(false),
+        ..Default::default()
+    }
+    .insert(&db.conn)
+    .await?;
+    Ok(token)
+}
+
+/// The scope of a bearer token, or `None`.
+pub async fn token_session(db: &Db, token: &str) -> StoreResult<Option<(Scope, Principal)>> {
+    let row = SessionJoin::find_by_statement(Statement::from_sql_and_values(
+        db.db_backend(),
+        "SELECT t.user_id, u.display_name, u.guardian_id, '' AS csrf_token FROM api_token t JOIN user_account u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked = $2 AND u.active = $3",
+        [sha256_hex(token).into(), false.into(), true.into()],
+    ))
+    .one(&db.conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let scope = scope_for_user(&db.conn, r.user_id, r.guardian_id).await?;
+    Ok(Some((
+        scope,
+        Principal {
+            user_id: r.user_id,
+            display_name: r.display_name,
+            guardian_id: r.guardian_id,
+        },
+    )))
+}
+
+pub async fn change_password(db: &Db, scope: &Scope, old: &str, new: &str) -> StoreResult<()> {
+    let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
+    check_password_rules(new)?;
+    let user = user_account::Entity::find_by_id(user_id)
+        .one(&db.conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let ok = user
+        .password_hash
+        .as_deref()
+        .map(|h| verify_password(old, h))
+        .unwrap_or(false);
+    if !ok {
+        return Err(StoreError::Invalid { code: "wrong_password" });
+    }
+    let txn = db.conn.begin().await?;
+    let mut am: user_account::ActiveModel = user.into();
+    am.password_hash = Set(Some(hash_password(new)?));
+    am.update(&txn).await?;
+    // Other sessions of this account end: a changed password is often a stolen one.
+    web_session::Entity::delete_many()
+        .filter(web_session::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    audit::record(&txn, scope, Entry { unit_id: None, entity: "user_account", entity_id: Some(user_id.to_string()), action: "change_password", before: None, after: None }).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub staff_id: Option<i64>,
+    pub grants: Vec<(Role, i64)>,
+}
+
+/// Creates a staff account with roles; the caller must be allowed to grant each role
+/// at each node.
+pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> StoreResult<i64> {
+    check_password_rules(&u.password)?;
+    let username = u.username.trim().to_owned();
+    if username.is_empty() || username.chars().any(char::is_whitespace) {
+        return Err(StoreError::Invalid { code: "bad_username" });
+    }
+    let hash = hash_password(&u.password)?;
+    let txn = db.conn.begin().await?;
+    let user = user_account::ActiveModel {
+        username: Set(Some(username.clone())),
+        phone: Set(None),
+        display_name: Set(u.display_name.clone()),
+        password_hash: Set(Some(hash)),
+        staff_id: Set(u.staff_id),
+        guardian_id: Set(None),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    for (role, unit) in &u.grants {
+        grant_in(&txn, scope, user.id, *role, *unit).await?;
+    }
+    audit::record(&txn, scope, Entry {
+        unit_id: u.grants.first().map(|g| g.1),
+        entity: "user_account",
+        entity_id: Some(user.id.to_string()),
+        action: "create",
+        before: None,
+        after: Some(serde_json::json!({"username": username, "roles": u.grants.iter().map(|(r, n)| format!("{r}@{n}")).collect::<Vec<_>>()})),
+    }).await?;
+    txn.commit().await?;
+    Ok(user.id)
+}
+
+async fn grant_in<C: ConnectionTrait>(conn: &C, scope: &Scope, user_id: i64, role: Role, unit_id: i64) -> StoreResult<()> {
+    let unit = crate::org::managed_unit(conn, scope, unit_id).await?;
+    let kind = UnitKind::from_code(&unit.kind).ok_or(StoreError::Invalid { code: "bad_kind" })?;
+    if !role.granted_at().contains(&kind) {
+        return Err(StoreError::Invalid { code: "role_not_at_this_kind" });
+    }
+    if !scope.is_system() && !scope.manage_roles().iter().any(|r| r.may_grant(role)) {
+        return Err(StoreError::Invalid { code: "role_not_grantable" });
+    }
+    role_grant::ActiveModel {
+        user_id: Set(user_id),
+        role: Set(role.code().to_owned()),
+        unit_id: Set(unit_id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds a role to an existing account the caller can see.
+pub async fn grant_role(db: &Db, scope: &Scope, user_id: i64, role: Role, unit_id: i64) -> StoreResult<()> {
+    let txn = db.conn.begin().await?;
+    user_account::Entity::find_by_id(user_id).one(&txn).await?.ok_or(StoreError::NotFound)?;
+    grant_in(&txn, scope, user_id, role, unit_id).await?;
+    audit::record(&txn, scope, Entry { unit_id: Some(unit_id), entity: "role_grant", entity_id: Some(user_id.to_string()), action: "grant", before: None, after: Some(serde_json::json!({"role": role.code()})) }).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Removes a role grant inside the caller's managed subtree.
+pub async fn revoke_role(db: &Db, scope: &Scope, grant_id: i64) -> StoreResult<()> {
+    let txn = db.conn.begin().await?;
+    let g = role_grant::Entity::find_by_id(grant_id).one(&txn).await?.ok_or(StoreError::NotFound)?;
+    crate::org::managed_unit(&txn, scope, g.unit_id).await?;
+    role_grant::Entity::delete_by_id(grant_id).exec(&txn).await?;
+    audit::record(&txn, scope, Entry { unit_id: Some(g.unit_id), entity: "role_grant", entity_id: Some(g.user_id.to_string()), action: "revoke", before: Some(serde_json::json!({"role": g.role})), after: None }).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Sets a new password for an account the caller manages (or any, for the system).
+pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -> StoreResult<()> {
+    check_password_rules(new)?;
+    let txn = db.conn.begin().await?;
+    let user = user_account::Entity::find()
+        .filter(user_account::Column::Username.eq(username))
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if !scope.is_system() {
+        let mut values = Vec::new();
+        let cond = scope.sql_in_managed_subtree("unit_id", &mut values);
+        values.push(user.id.into());
+        let n = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                txn.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM role_grant WHERE {cond} AND user_id = ${}", values.len()),
+                values,
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    let uid = user.id;
+    let mut am: user_account::ActiveModel = user.into();
+    am.password_hash = Set(Some(hash_password(new)?));
+    am.update(&txn).await?;
+    web_session::Entity::delete_many().filter(web_session::Column::UserId.eq(uid)).exec(&txn).await?;
+    audit::record(&txn, scope, Entry { unit_id: None, entity: "user_account", entity_id: Some(uid.to_string()), action: "reset_password", before: None, after: None }).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct UserGrantRow {
+    pub grant_id: i64,
+    pub user_id: i64,
+    pub username: Option<String>,
+    pub display_name: String,
+    pub role: String,
+    pub unit_id: i64,
+    pub unit_name: String,
+}
+
+/// Role grants inside the caller's managed subtree, one row per grant.
+pub async fn list_grants(db: &Db, scope: &Scope, limit: u64) -> StoreResult<Vec<UserGrantRow>> {
+    let mut values: Vec<Value> = Vec::new();
+    let cond = scope.sql_in_managed_subtree("r.unit_id", &mut values);
+    values.push((limit as i64).into());
+    let sql = format!(
+        "SELECT r.id AS grant_id, u.id AS user_id, u.username, u.display_name, r.role, r.unit_id, o.name AS unit_name \
+         FROM role_grant r JOIN user_account u ON u.id = r.user_id JOIN org_unit o ON o.id = r.unit_id \
+         WHERE {cond} ORDER BY o.id, r.role, u.id LIMIT ${}",
+        values.len()
+    );
+    Ok(UserGrantRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+        .all(&db.conn)
+        .await?)
+}
+
+/// Issues fresh one-time invitation codes for guardians the caller can see and who
+/// have a phone; earlier unused codes of theirs stop working. Returns (guardian id,
+/// name, phone, code) for printing.
+pub async fn issue_invitations(db: &Db, scope: &Scope, guardian_ids: &[i64]) -> StoreResult<Vec<(i64, String, String, String)>> {
+    let txn = db.conn.begin().await?;
+    let mut out = Vec::new();
+    let now = Utc::now();
+    for gid in guardian_ids {
+        let mut values: Vec<Value> = Vec::new();
+        let by_school = scope.sql_in_managed_subtree("p.school_id", &mut values);
+        values.push((*gid).into());
+        let n = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                txn.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id WHERE {by_school} AND gs.guardian_id = ${}", values.len()),
+                values,
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let g = guardian::Entity::find_by_id(*gid).one(&txn).await?.ok_or(StoreError::NotFound)?;
+        let Some(phone) = g.phone.clone() else { continue };
+        invitation::Entity::delete_many()
+            .filter(invitation::Column::GuardianId.eq(*gid))
+            .filter(invitation::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        // Eight digits: easy to type on a phone, and 10^8 guesses against a login rate limit.
+        let code = format!("{:08}", rand::rng().random_range(0..100_000_000u32));
+        invitation::ActiveModel {
+            guardian_id: Set(*gid),
+            code_hash: Set(sha256_hex(&format!("{phone}:{code}"))),
+            created_by: Set(scope.user_id()),
+            created_at: Set(now),
+            expires_at: Set(now + Duration::days(INVITATION_DAYS)),
+            used_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        out.push((*gid, g.name, phone, code));
+    }
+    audit::record(&txn, scope, Entry { unit_id: None, entity: "invitation", entity_id: None, action: "issue", before: None, after: Some(serde_json::json!({"count": out.len()})) }).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// A parent sets their first password with the code; returns the account id.
+/// Wrong phone, wrong code and expired code all answer `Invalid{invitation_invalid}`.
+pub async fn redeem_invitation(db: &Db, phone: &str, code: &str, password: &str) -> StoreResult<i64> {
+    check_password_rules(password)?;
+    let invalid = StoreError::Invalid { code: "invitation_invalid" };
+    let phone = PhoneNumber::parse(phone).map_err(|_| StoreError::Invalid { code: "invitation_invalid" })?;
+    let txn = db.conn.begin().await?;
+    let inv = invitation::Entity::find()
+        .filter(invitation::Column::CodeHash.eq(sha256_hex(&format!("{}:{}", phone.as_str(), code.trim()))))
+        .filter(invitation::Column::UsedAt.is_null())
+        .one(&txn)
+        .await?
+        .filter(|i| i.expires_at > Utc::now())
+        .ok_or(invalid)?;
+    let g = guardian::Entity::find_by_id(inv.guardian_id).one(&txn).await?.ok_or(StoreError::NotFound)?;
+    let hash = hash_password(password)?;
+    let existing = user_account::Entity::find()
+        .filter(user_account::Column::GuardianId.eq(g.id))
+        .one(&txn)
+        .await?;
+    let uid = match existing {
+        Some(u) => {
+            let id = u.id;
+            let mut am: user_account::ActiveModel = u.into();
+            am.password_hash = Set(Some(hash));
+            am.phone = Set(Some(phone.as_str().to_owned()));
+            am.update(&txn).await?;
+            id
+        }
+        None => {
+            user_account::ActiveModel {
+                username: Set(None),
+                phone: Set(Some(phone.as_str().to_owned())),
+                display_name: Set(g.name.clone()),
+                password_hash: Set(Some(hash)),
+                staff_id: Set(None),
+                guardian_id: Set(Some(g.id)),
+                active: Set(true),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?
+            .id
+        }
+    };
+    let mut am: invitation::ActiveModel = inv.into();
+    am.used_at = Set(Some(Utc::now()));
+    am.update(&txn).await?;
+    let sys = Scope::for_user(uid, Some(g.id), Vec::new());
+    audit::record(&txn, &sys, Entry { unit_id: None, entity: "invitation", entity_id: Some(g.id.to_string()), action: "redeem", before: None, after: None }).await?;
+    txn.commit().await?;
+    Ok(uid)
+}
+
+/// Records a message in the outbox of the log-only SMS provider.
+pub async fn record_sms(db: &Db, phone: &str, body: &str) -> StoreResult<i64> {
+    Ok(sms_outbox::ActiveModel {
+        phone: Set(phone.to_owned()),
+        body: Set(body.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&db.conn)
+    .await?
+    .id)
+}
+
+/// Creates (or finds) the account of a guardian with a known password, for demo data
+/// and the operator's `user create --parent`.
+pub async fn ensure_parent_account<C: ConnectionTrait>(conn: &C, guardian_id: i64, phone: &str, display_name: &str, password_hash: &str) -> StoreResult<i64> {
+    if let Some(u) = user_account::Entity::find()
+        .filter(user_account::Column::GuardianId.eq(guardian_id))
+        .one(conn)
+        .await?
+    {
+        return Ok(u.id);
+    }
+    Ok(user_account::ActiveModel {
+        username: Set(None),
+        phone: Set(Some(phone.to_owned())),
+        display_name: Set(display_name.to_owned()),
+        password_hash: Set(Some(password_hash.to_owned())),
+        staff_id: Set(None),
+        guardian_id: Set(Some(guardian_id)),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?
+    .id)
+}
+
+/// Account id by username, for the CLI.
+pub async fn user_id_by_name(db: &Db, username: &str) -> StoreResult<i64> {
+    user_account::Entity::find()
+        .filter(user_account::Column::Username.eq(username))
+        .one(&db.conn)
+        .await?
+        .map(|u| u.id)
+        .ok_or(StoreError::NotFound)
+}
+
+/// Account id by phone, for the CLI and load scripts.
+pub async fn user_id_by_phone(db: &Db, phone: &str) -> StoreResult<i64> {
+    user_account::Entity::find()
+        .filter(user_account::Column::Phone.eq(phone))
+        .one(&db.conn)
+        .await?
+        .map(|u| u.id)
+        .ok_or(StoreError::NotFound)
+}

@@ -1,0 +1,82 @@
+//! Opening a database by URL: `sqlite://path?mode=rwc` or `postgres://…`. SQLite is
+//! tuned here once (WAL, foreign keys, busy timeout, synchronous=FULL) so every
+//! caller gets the same durable behaviour.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+use crate::error::StoreResult;
+use crate::migration::Migrator;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle to the database; cheap to clone (a pool inside).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    pub backend: Backend,
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> StoreResult<Db> {
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        match backend {
+            Backend::Sqlite => {
+                // One writer at a time is SQLite's nature; a few readers beside it.
+                // Connections are opened once and kept: under parallel load, opening
+                // fresh SQLite connections beside busy ones intermittently failed with
+                // SQLITE_CANTOPEN in our tests; a fixed pool never reopens.
+                opts.max_connections(4)
+                    .min_connections(4)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+                opts.map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                        .create_if_missing(true)
+                });
+            }
+            Backend::Postgres => {
+                opts.max_connections(16).min_connections(1);
+            }
+        }
+        let conn = Database::connect(opts).await?;
+        Ok(Db { conn, backend })
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        Migrator::up(&self.conn, None).await?;
+        Ok(())
+    }
+
+    pub fn db_backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub async fn close(self) -> StoreResult<()> {
+        self.conn.close().await?;
+        Ok(())
+    }
+
+    /// A cheap liveness probe for /healthz.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.conn.ping().await?;
+        Ok(())
+    }
+}

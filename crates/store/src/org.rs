@@ -1,0 +1,339 @@
+//! The organisation tree: nodes, the effective-dated closure table, school years.
+//! A move closes the closure rows of the old path and opens new ones on its date, so a
+//! question "as of" a past date walks the tree as it was.
+
+use chrono::Utc;
+use jiaxiao_domain::{SchoolType, UnitKind};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, Set, Statement,
+    TransactionTrait, Value,
+};
+use serde::Serialize;
+
+use crate::audit::{self, Entry};
+use crate::entities::{org_unit, school_year};
+use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
+
+/// Units exist "since always" unless moved: creation does not date them, moves do.
+pub const BEGINNING: &str = "0000-01-01";
+
+#[derive(Debug, Clone)]
+pub struct NewUnit {
+    pub parent_id: Option<i64>,
+    pub kind: UnitKind,
+    pub name: String,
+    pub code: Option<String>,
+    pub school_type: Option<SchoolType>,
+    pub grade_level: Option<i32>,
+    pub class_number: Option<i32>,
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct UnitRow {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub kind: String,
+    pub name: String,
+    pub code: Option<String>,
+    pub school_type: Option<String>,
+    pub grade_level: Option<i32>,
+    pub class_number: Option<i32>,
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct ChildRow {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub school_type: Option<String>,
+    pub children: i64,
+}
+
+/// Inserts a node and its closure rows without checks or audit: for the bulk paths
+/// (demo, roster import) that have already checked the scope once.
+pub async fn insert_unit<C: ConnectionTrait>(conn: &C, u: &NewUnit) -> StoreResult<i64> {
+    let model = org_unit::ActiveModel {
+        parent_id: Set(u.parent_id),
+        kind: Set(u.kind.code().to_owned()),
+        name: Set(u.name.clone()),
+        code: Set(u.code.clone()),
+        school_type: Set(u.school_type.map(|t| t.code().to_owned())),
+        grade_level: Set(u.grade_level),
+        class_number: Set(u.class_number),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    let id = model.id;
+    let backend = conn.get_database_backend();
+    conn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO org_closure (ancestor_id, descendant_id, depth, valid_from, valid_to) VALUES ($1, $1, 0, $2, $3)",
+        [id.into(), BEGINNING.into(), OPEN_END.into()],
+    ))
+    .await?;
+    if let Some(parent) = u.parent_id {
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO org_closure (ancestor_id, descendant_id, depth, valid_from, valid_to) \
+             SELECT ancestor_id, $1, depth + 1, $2, $3 FROM org_closure WHERE descendant_id = $4 AND valid_to = $3",
+            [id.into(), BEGINNING.into(), OPEN_END.into(), parent.into()],
+        ))
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Creates a node under a parent the caller manages; the kind must fit the parent.
+pub async fn create_unit(db: &Db, scope: &Scope, u: NewUnit) -> StoreResult<i64> {
+    let txn = db.conn.begin().await?;
+    match u.parent_id {
+        Some(p) => {
+            let parent = managed_unit(&txn, scope, p).await?;
+            let pk = UnitKind::from_code(&parent.kind).ok_or(StoreError::Invalid { code: "bad_kind" })?;
+            if pk.child() != Some(u.kind) {
+                return Err(StoreError::Invalid { code: "kind_not_allowed_here" });
+            }
+        }
+        None if scope.is_system() && u.kind == UnitKind::Province => {}
+        None => return Err(StoreError::NotFound),
+    }
+    let id = insert_unit(&txn, &u).await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(id),
+            entity: "org_unit",
+            entity_id: Some(id.to_string()),
+            action: "create",
+            before: None,
+            after: Some(serde_json::json!({"name": u.name, "kind": u.kind.code(), "parent_id": u.parent_id})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+const UNIT_COLS: &str = "u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number";
+
+async fn unit_where<C: ConnectionTrait>(conn: &C, cond: String, mut values: Vec<Value>, id: i64) -> StoreResult<UnitRow> {
+    values.push(id.into());
+    let sql = format!("SELECT {UNIT_COLS} FROM org_unit u WHERE u.id = ${} AND {cond}", values.len());
+    UnitRow::find_by_statement(Statement::from_sql_and_values(conn.get_database_backend(), sql, values))
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// A node the caller may read; anything else is `NotFound`.
+pub async fn get_unit(db: &Db, scope: &Scope, id: i64) -> StoreResult<UnitRow> {
+    let mut values = Vec::new();
+    let cond = scope.sql_in_subtree("u.id", &mut values);
+    unit_where(&db.conn, cond, values, id).await
+}
+
+pub(crate) async fn managed_unit<C: ConnectionTrait>(conn: &C, scope: &Scope, id: i64) -> StoreResult<UnitRow> {
+    let mut values = Vec::new();
+    let cond = scope.sql_in_managed_subtree("u.id", &mut values);
+    unit_where(conn, cond, values, id).await
+}
+
+/// The nodes where the caller's roles are granted: the tops of what they can see.
+pub async fn roots(db: &Db, scope: &Scope) -> StoreResult<Vec<UnitRow>> {
+    let backend = db.db_backend();
+    if scope.is_system() {
+        let sql = format!("SELECT {UNIT_COLS} FROM org_unit u WHERE u.parent_id IS NULL ORDER BY u.id");
+        return Ok(UnitRow::find_by_statement(Statement::from_string(backend, sql)).all(&db.conn).await?);
+    }
+    let ids = scope.read_roots();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT {UNIT_COLS} FROM org_unit u WHERE u.id IN ({}) ORDER BY u.id", ph.join(","));
+    let values: Vec<Value> = ids.into_iter().map(Into::into).collect();
+    Ok(UnitRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .all(&db.conn)
+        .await?)
+}
+
+/// Direct children of a node the caller may read, with how many children each has.
+pub async fn children(db: &Db, scope: &Scope, id: i64) -> StoreResult<Vec<ChildRow>> {
+    get_unit(db, scope, id).await?;
+    let sql = "SELECT u.id, u.kind, u.name, u.school_type, \
+               (SELECT COUNT(*) FROM org_unit c WHERE c.parent_id = u.id) AS children \
+               FROM org_unit u WHERE u.parent_id = $1 ORDER BY u.kind, u.grade_level, u.class_number, u.name, u.id";
+    Ok(ChildRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, [id.into()]))
+        .all(&db.conn)
+        .await?)
+}
+
+/// The path from the top of the caller's reach down to the node, for breadcrumbs.
+pub async fn path(db: &Db, scope: &Scope, id: i64) -> StoreResult<Vec<UnitRow>> {
+    get_unit(db, scope, id).await?;
+    let mut values: Vec<Value> = vec![id.into(), crate::today().into()];
+    let cond = scope.sql_in_subtree("u.id", &mut values);
+    let sql = format!(
+        "SELECT {UNIT_COLS} FROM org_unit u JOIN org_closure c ON c.ancestor_id = u.id \
+         WHERE c.descendant_id = $1 AND c.valid_from <= $2 AND c.valid_to > $2 AND {cond} ORDER BY c.depth DESC"
+    );
+    Ok(UnitRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+        .all(&db.conn)
+        .await?)
+}
+
+/// Nodes of one kind under `ancestor` as the tree stood on `as_of` (YYYY-MM-DD).
+pub async fn units_under(db: &Db, scope: &Scope, ancestor: i64, kind: UnitKind, as_of: &str) -> StoreResult<Vec<UnitRow>> {
+    get_unit(db, scope, ancestor).await?;
+    let sql = format!(
+        "SELECT {UNIT_COLS} FROM org_unit u JOIN org_closure c ON c.descendant_id = u.id \
+         WHERE c.ancestor_id = $1 AND c.valid_from <= $2 AND c.valid_to > $2 AND u.kind = $3 ORDER BY u.name, u.id"
+    );
+    Ok(UnitRow::find_by_statement(Statement::from_sql_and_values(
+        db.db_backend(),
+        sql,
+        [ancestor.into(), as_of.into(), kind.code().into()],
+    ))
+    .all(&db.conn)
+    .await?)
+}
+
+/// Moves a node (and its subtree) under a new parent from `effective` (YYYY-MM-DD) on.
+/// The caller must manage both the node and the new parent.
+pub async fn move_unit(db: &Db, scope: &Scope, id: i64, new_parent: i64, effective: &str) -> StoreResult<()> {
+    if chrono::NaiveDate::parse_from_str(effective, "%Y-%m-%d").is_err() {
+        return Err(StoreError::Invalid { code: "bad_date" });
+    }
+    let txn = db.conn.begin().await?;
+    let unit = managed_unit(&txn, scope, id).await?;
+    let parent = managed_unit(&txn, scope, new_parent).await?;
+    let (uk, pk) = (UnitKind::from_code(&unit.kind), UnitKind::from_code(&parent.kind));
+    if pk.and_then(|k| k.child()) != uk {
+        return Err(StoreError::Invalid { code: "kind_not_allowed_here" });
+    }
+    let backend = txn.get_database_backend();
+    // Later moves already on file would be cut in two; refuse rather than guess.
+    let later = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT COUNT(*) AS n FROM org_closure WHERE descendant_id = $1 AND valid_from > $2",
+            [id.into(), effective.into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if later > 0 {
+        return Err(StoreError::Invalid { code: "later_move_exists" });
+    }
+    // Close the paths from the old strict ancestors into the subtree.
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "UPDATE org_closure SET valid_to = $1 \
+         WHERE valid_to = $2 AND depth > 0 \
+           AND descendant_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = $3 AND valid_to = $2) \
+           AND ancestor_id NOT IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = $3 AND valid_to = $2)",
+        [effective.into(), OPEN_END.into(), id.into()],
+    ))
+    .await?;
+    // A move on the same day as an earlier one leaves empty intervals: drop them.
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "DELETE FROM org_closure WHERE valid_from >= valid_to",
+        Vec::<Value>::new(),
+    ))
+    .await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "INSERT INTO org_closure (ancestor_id, descendant_id, depth, valid_from, valid_to) \
+         SELECT a.ancestor_id, s.descendant_id, a.depth + s.depth + 1, $1, $2 \
+         FROM org_closure a, org_closure s \
+         WHERE a.descendant_id = $3 AND a.valid_to = $2 AND s.ancestor_id = $4 AND s.valid_to = $2",
+        [effective.into(), OPEN_END.into(), new_parent.into(), id.into()],
+    ))
+    .await?;
+    let mut am: org_unit::ActiveModel = org_unit::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .into();
+    am.parent_id = Set(Some(new_parent));
+    am.update(&txn).await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(id),
+            entity: "org_unit",
+            entity_id: Some(id.to_string()),
+            action: "move",
+            before: Some(serde_json::json!({"parent_id": unit.parent_id})),
+            after: Some(serde_json::json!({"parent_id": new_parent, "effective": effective})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The school year a date falls in: 1 September to 31 August.
+pub fn school_year_of(date: chrono::NaiveDate) -> (String, String, String) {
+    use chrono::Datelike;
+    let start = if date.month() >= 9 { date.year() } else { date.year() - 1 };
+    (
+        format!("{}-{}学年", start, start + 1),
+        format!("{start}-09-01"),
+        format!("{}-08-31", start + 1),
+    )
+}
+
+/// The id of the school year containing `date`, created on first use.
+pub async fn ensure_school_year<C: ConnectionTrait>(conn: &C, date: chrono::NaiveDate) -> StoreResult<i64> {
+    let (name, starts, ends) = school_year_of(date);
+    if let Some(y) = school_year::Entity::find()
+        .filter_by_name(&name)
+        .one(conn)
+        .await?
+    {
+        return Ok(y.id);
+    }
+    let m = school_year::ActiveModel {
+        name: Set(name),
+        starts_on: Set(starts),
+        ends_on: Set(ends),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(m.id)
+}
+
+trait ByName {
+    fn filter_by_name(self, name: &str) -> Self;
+}
+
+impl ByName for sea_orm::Select<school_year::Entity> {
+    fn filter_by_name(self, name: &str) -> Self {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        self.filter(school_year::Column::Name.eq(name))
+    }
+}
+
+pub fn today_date() -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(&crate::today(), "%Y-%m-%d").expect("today is a date")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn school_years_turn_in_september() {
+        let d = |s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(school_year_of(d("2026-08-31")).0, "2025-2026学年");
+        assert_eq!(school_year_of(d("2026-09-01")).0, "2026-2027学年");
+    }
+}

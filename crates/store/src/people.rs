@@ -1,0 +1,331 @@
+//! People in the tree: pupils (placed in a class per school year), their guardians,
+//! and staff. Lists are keyset-paged and searchable by name, full pinyin, initials,
+//! phone or pupil number; every query is cut to the caller's scope in SQL.
+
+use jiaxiao_domain::{Role, names};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, Statement, TransactionTrait, Value};
+use serde::Serialize;
+
+use crate::audit::{self, Entry};
+use crate::entities::staff;
+use crate::{Db, Scope, StoreError, StoreResult};
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct PupilRow {
+    pub id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub gender: Option<String>,
+    pub school_id: i64,
+    pub school_name: String,
+    pub class_id: Option<i64>,
+    pub class_name: Option<String>,
+    pub grade_name: Option<String>,
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct GuardianRow {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub children: i64,
+    pub has_account: bool,
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct StaffRow {
+    pub id: i64,
+    pub unit_id: i64,
+    pub unit_name: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub position: Option<String>,
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct GuardianLink {
+    pub guardian_id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub relation: String,
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct ChildLink {
+    pub pupil_id: i64,
+    pub name: String,
+    pub relation: String,
+    pub school_name: String,
+    pub class_name: Option<String>,
+    pub grade_name: Option<String>,
+}
+
+/// A page request: optional search text, optional subtree, keyset cursor.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub q: Option<String>,
+    pub under: Option<i64>,
+    pub after_id: Option<i64>,
+    pub limit: u64,
+}
+
+/// "Pupil visible to the caller": at a school in their subtree, or, for head
+/// teachers granted at a class, in that class this year.
+fn pupil_visible(scope: &Scope, values: &mut Vec<Value>) -> String {
+    let by_school = scope.sql_in_subtree("p.school_id", values);
+    if scope.has_role(Role::HeadTeacher) {
+        let by_class = scope.sql_in_subtree("cm0.class_id", values);
+        format!("({by_school} OR p.id IN (SELECT cm0.pupil_id FROM class_membership cm0 WHERE {by_class}))")
+    } else {
+        by_school
+    }
+}
+
+fn like_conditions(raw: &str, cols: &[&str], exact: &[&str], values: &mut Vec<Value>) -> String {
+    let q = raw.trim().to_lowercase();
+    let mut parts = Vec::new();
+    values.push(format!("%{}%", q.replace(['%', '_'], "")).into());
+    let contains = values.len();
+    values.push(format!("{}%", q.replace(['%', '_'], "")).into());
+    let prefix = values.len();
+    for (i, c) in cols.iter().enumerate() {
+        // The name itself matches anywhere; pinyin keys match from the start.
+        let p = if i == 0 { contains } else { prefix };
+        parts.push(format!("{c} LIKE ${p}"));
+    }
+    for c in exact {
+        values.push(raw.trim().to_owned().into());
+        parts.push(format!("{c} = ${}", values.len()));
+    }
+    format!("({})", parts.join(" OR "))
+}
+
+fn limit_of(q: &Query) -> i64 {
+    q.limit.clamp(1, 500) as i64
+}
+
+/// Pupils, with their class in the current school year.
+pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<PupilRow>> {
+    let year = crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let mut conds = vec![pupil_visible(scope, &mut values)];
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        conds.push(like_conditions(q, &["p.name", "p.name_pinyin", "p.name_initials"], &["p.student_no"], &mut values));
+    }
+    if let Some(under) = query.under {
+        values.push(under.into());
+        let u = values.len();
+        values.push(crate::today().into());
+        let d = values.len();
+        values.push(year.into());
+        let y = values.len();
+        conds.push(format!(
+            "(p.school_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = ${u} AND valid_from <= ${d} AND valid_to > ${d}) \
+              OR p.id IN (SELECT cm1.pupil_id FROM class_membership cm1 WHERE cm1.school_year_id = ${y} AND cm1.class_id IN \
+                 (SELECT descendant_id FROM org_closure WHERE ancestor_id = ${u} AND valid_from <= ${d} AND valid_to > ${d})))"
+        ));
+    }
+    if let Some(after) = query.after_id {
+        values.push(after.into());
+        conds.push(format!("p.id > ${}", values.len()));
+    }
+    values.push(limit_of(query).into());
+    let l = values.len();
+    values.push(year.into());
+    let y = values.len();
+    let sql = format!(
+        "SELECT p.id, p.student_no, p.name, p.gender, p.school_id, s.name AS school_name, \
+                cm.class_id, c.name AS class_name, g.name AS grade_name \
+         FROM (SELECT p.id, p.student_no, p.name, p.gender, p.school_id FROM pupil p WHERE {} ORDER BY p.id LIMIT ${l}) p \
+         JOIN org_unit s ON s.id = p.school_id \
+         LEFT JOIN class_membership cm ON cm.pupil_id = p.id AND cm.school_year_id = ${y} \
+         LEFT JOIN org_unit c ON c.id = cm.class_id \
+         LEFT JOIN org_unit g ON g.id = c.parent_id \
+         ORDER BY p.id",
+        conds.join(" AND ")
+    );
+    Ok(PupilRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+        .all(&db.conn)
+        .await?)
+}
+
+/// Guardians of pupils the caller can see.
+pub async fn list_guardians(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<GuardianRow>> {
+    let mut values: Vec<Value> = Vec::new();
+    let vis = pupil_visible(scope, &mut values);
+    let mut conds = vec![format!(
+        "g.id IN (SELECT gs.guardian_id FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id WHERE {vis})"
+    )];
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
+        let mut c = like_conditions(q, &["g.name", "g.name_pinyin", "g.name_initials"], &[], &mut values);
+        if digits.len() >= 4 {
+            values.push(format!("%{digits}%").into());
+            c = format!("({c} OR g.phone LIKE ${})", values.len());
+        }
+        conds.push(c);
+    }
+    if let Some(under) = query.under {
+        values.push(under.into());
+        let u = values.len();
+        values.push(crate::today().into());
+        let d = values.len();
+        conds.push(format!(
+            "g.id IN (SELECT gs2.guardian_id FROM guardianship gs2 JOIN pupil p2 ON p2.id = gs2.pupil_id \
+               LEFT JOIN class_membership cm2 ON cm2.pupil_id = p2.id \
+               WHERE p2.school_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = ${u} AND valid_from <= ${d} AND valid_to > ${d}) \
+                  OR cm2.class_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = ${u} AND valid_from <= ${d} AND valid_to > ${d}))"
+        ));
+    }
+    if let Some(after) = query.after_id {
+        values.push(after.into());
+        conds.push(format!("g.id > ${}", values.len()));
+    }
+    values.push(limit_of(query).into());
+    let sql = format!(
+        "SELECT g.id, g.name, g.phone, \
+           (SELECT COUNT(*) FROM guardianship x WHERE x.guardian_id = g.id) AS children, \
+           EXISTS (SELECT 1 FROM user_account a WHERE a.guardian_id = g.id AND a.password_hash IS NOT NULL) AS has_account \
+         FROM guardian g WHERE {} ORDER BY g.id LIMIT ${}",
+        conds.join(" AND "),
+        values.len()
+    );
+    Ok(GuardianRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+        .all(&db.conn)
+        .await?)
+}
+
+pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<StaffRow>> {
+    let mut values: Vec<Value> = Vec::new();
+    let mut conds = vec![scope.sql_in_subtree("st.unit_id", &mut values)];
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        conds.push(like_conditions(q, &["st.name", "st.name_pinyin", "st.name_initials"], &["st.phone"], &mut values));
+    }
+    if let Some(under) = query.under {
+        values.push(under.into());
+        let u = values.len();
+        values.push(crate::today().into());
+        let d = values.len();
+        conds.push(format!(
+            "st.unit_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = ${u} AND valid_from <= ${d} AND valid_to > ${d})"
+        ));
+    }
+    if let Some(after) = query.after_id {
+        values.push(after.into());
+        conds.push(format!("st.id > ${}", values.len()));
+    }
+    values.push(limit_of(query).into());
+    let sql = format!(
+        "SELECT st.id, st.unit_id, u.name AS unit_name, st.name, st.phone, st.position \
+         FROM staff st JOIN org_unit u ON u.id = st.unit_id WHERE {} ORDER BY st.id LIMIT ${}",
+        conds.join(" AND "),
+        values.len()
+    );
+    Ok(StaffRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+        .all(&db.conn)
+        .await?)
+}
+
+/// One pupil the caller can see, with their guardians.
+pub async fn get_pupil(db: &Db, scope: &Scope, id: i64) -> StoreResult<(PupilRow, Vec<GuardianLink>)> {
+    let year = crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let vis = pupil_visible(scope, &mut values);
+    values.push(id.into());
+    let i = values.len();
+    values.push(year.into());
+    let y = values.len();
+    let sql = format!(
+        "SELECT p.id, p.student_no, p.name, p.gender, p.school_id, s.name AS school_name, \
+                cm.class_id, c.name AS class_name, g.name AS grade_name \
+         FROM pupil p JOIN org_unit s ON s.id = p.school_id \
+         LEFT JOIN class_membership cm ON cm.pupil_id = p.id AND cm.school_year_id = ${y} \
+         LEFT JOIN org_unit c ON c.id = cm.class_id LEFT JOIN org_unit g ON g.id = c.parent_id \
+         WHERE p.id = ${i} AND {vis}"
+    );
+    let backend = db.db_backend();
+    let pupil = PupilRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        .one(&db.conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let guardians = GuardianLink::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        "SELECT g.id AS guardian_id, g.name, g.phone, gs.relation FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id \
+         WHERE gs.pupil_id = $1 ORDER BY g.id",
+        [id.into()],
+    ))
+    .all(&db.conn)
+    .await?;
+    Ok((pupil, guardians))
+}
+
+/// The children of a guardian, as the guardian (parent scope) or staff who can see
+/// at least one of them; children outside the caller's scope are left out.
+pub async fn children_of(db: &Db, scope: &Scope, guardian_id: i64) -> StoreResult<Vec<ChildLink>> {
+    let year = crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?;
+    let mut values: Vec<Value> = vec![guardian_id.into(), year.into()];
+    let vis = if scope.guardian_id() == Some(guardian_id) {
+        "1=1".to_owned()
+    } else {
+        pupil_visible(scope, &mut values)
+    };
+    let sql = format!(
+        "SELECT p.id AS pupil_id, p.name, gs.relation, s.name AS school_name, c.name AS class_name, g.name AS grade_name \
+         FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id JOIN org_unit s ON s.id = p.school_id \
+         LEFT JOIN class_membership cm ON cm.pupil_id = p.id AND cm.school_year_id = $2 \
+         LEFT JOIN org_unit c ON c.id = cm.class_id LEFT JOIN org_unit g ON g.id = c.parent_id \
+         WHERE gs.guardian_id = $1 AND {vis} ORDER BY p.id"
+    );
+    let rows = ChildLink::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+        .all(&db.conn)
+        .await?;
+    if rows.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(rows)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    pub unit_id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub position: Option<String>,
+}
+
+pub async fn insert_staff<C: ConnectionTrait>(conn: &C, s: &NewStaff) -> StoreResult<i64> {
+    Ok(staff::ActiveModel {
+        unit_id: Set(s.unit_id),
+        name: Set(s.name.clone()),
+        name_pinyin: Set(names::full_pinyin(&s.name)),
+        name_initials: Set(names::initials(&s.name)),
+        phone: Set(s.phone.clone()),
+        position: Set(s.position.clone()),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?
+    .id)
+}
+
+pub async fn create_staff(db: &Db, scope: &Scope, s: NewStaff) -> StoreResult<i64> {
+    let txn = db.conn.begin().await?;
+    crate::org::managed_unit(&txn, scope, s.unit_id).await?;
+    let id = insert_staff(&txn, &s).await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(s.unit_id),
+            entity: "staff",
+            entity_id: Some(id.to_string()),
+            action: "create",
+            before: None,
+            after: Some(serde_json::json!({"position": s.position})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(id)
+}

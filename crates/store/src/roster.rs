@@ -1,0 +1,425 @@
+//! Applying a checked roster (see `jiaxiao_domain::roster`) to one school in one
+//! transaction: grades and classes created as needed, pupils matched by pupil number,
+//! guardians by mobile number (so siblings share one parent), class membership for the
+//! school year. Applying the same file twice changes nothing the second time.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use jiaxiao_domain::roster::RosterRow;
+use jiaxiao_domain::{UnitKind, names};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Entry};
+use crate::entities::{class_membership, guardian, guardianship, import_job, org_unit, pupil};
+use crate::org::{NewUnit, insert_unit};
+use crate::{Db, Scope, StoreError, StoreResult};
+
+const CHUNK: usize = 500;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    pub rows: usize,
+    pub grades_created: usize,
+    pub classes_created: usize,
+    pub pupils_created: usize,
+    pub pupils_updated: usize,
+    pub guardians_created: usize,
+    pub links_created: usize,
+    pub placements_changed: usize,
+}
+
+impl ApplyReport {
+    pub fn changed_anything(&self) -> bool {
+        self.grades_created + self.classes_created + self.pupils_created + self.pupils_updated
+            + self.guardians_created + self.links_created + self.placements_changed
+            > 0
+    }
+}
+
+/// Writes the rows to `school_id` for `school_year_id`. `progress(done, total)` is
+/// called after each chunk. Either everything is written or nothing is.
+pub async fn apply(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+    rows: &[RosterRow],
+    file_name: &str,
+    mut progress: impl FnMut(usize, usize) + Send,
+) -> StoreResult<ApplyReport> {
+    let txn = db.conn.begin().await?;
+    let school = crate::org::managed_unit(&txn, scope, school_id).await?;
+    if school.kind != UnitKind::School.code() {
+        return Err(StoreError::Invalid { code: "not_a_school" });
+    }
+    let total = rows.len();
+    let mut rep = ApplyReport { rows: total, ..Default::default() };
+
+    // Grades and classes.
+    let mut grades: HashMap<i32, i64> = HashMap::new();
+    let mut classes: HashMap<(i64, i32), i64> = HashMap::new();
+    for g in org_unit::Entity::find()
+        .filter(org_unit::Column::ParentId.eq(school_id))
+        .filter(org_unit::Column::Kind.eq(UnitKind::Grade.code()))
+        .all(&txn)
+        .await?
+    {
+        if let Some(l) = g.grade_level {
+            grades.insert(l, g.id);
+        }
+    }
+    let grade_ids: Vec<i64> = grades.values().copied().collect();
+    for c in org_unit::Entity::find()
+        .filter(org_unit::Column::ParentId.is_in(grade_ids))
+        .filter(org_unit::Column::Kind.eq(UnitKind::Class.code()))
+        .all(&txn)
+        .await?
+    {
+        if let (Some(p), Some(n)) = (c.parent_id, c.class_number) {
+            classes.insert((p, n), c.id);
+        }
+    }
+    let mut row_class: Vec<i64> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let gid = match grades.get(&r.grade_level) {
+            Some(id) => *id,
+            None => {
+                let id = insert_unit(&txn, &NewUnit {
+                    parent_id: Some(school_id),
+                    kind: UnitKind::Grade,
+                    name: r.grade_name.clone(),
+                    code: None,
+                    school_type: None,
+                    grade_level: Some(r.grade_level),
+                    class_number: None,
+                })
+                .await?;
+                rep.grades_created += 1;
+                grades.insert(r.grade_level, id);
+                id
+            }
+        };
+        let cid = match classes.get(&(gid, r.class_number)) {
+            Some(id) => *id,
+            None => {
+                let id = insert_unit(&txn, &NewUnit {
+                    parent_id: Some(gid),
+                    kind: UnitKind::Class,
+                    name: format!("{}{}", r.grade_name, r.class_name),
+                    code: None,
+                    school_type: None,
+                    grade_level: Some(r.grade_level),
+                    class_number: Some(r.class_number),
+                })
+                .await?;
+                rep.classes_created += 1;
+                classes.insert((gid, r.class_number), id);
+                id
+            }
+        };
+        row_class.push(cid);
+    }
+
+    // Pupils.
+    let mut pupils: HashMap<String, pupil::Model> = pupil::Entity::find()
+        .filter(pupil::Column::SchoolId.eq(school_id))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.student_no.clone(), p))
+        .collect();
+    let now = Utc::now();
+    let mut new_pupils = Vec::new();
+    let mut seen = HashSet::new();
+    for r in rows {
+        if !seen.insert(r.student_no.as_str()) {
+            continue;
+        }
+        let gender = r.gender.map(|g| g.code().to_owned());
+        match pupils.get(&r.student_no) {
+            Some(p) if p.name == r.name && (gender.is_none() || p.gender == gender) => {}
+            Some(p) => {
+                let mut am: pupil::ActiveModel = p.clone().into();
+                am.name = Set(r.name.clone());
+                am.name_pinyin = Set(names::full_pinyin(&r.name));
+                am.name_initials = Set(names::initials(&r.name));
+                if gender.is_some() {
+                    am.gender = Set(gender);
+                }
+                am.update(&txn).await?;
+                rep.pupils_updated += 1;
+            }
+            None => new_pupils.push(pupil::ActiveModel {
+                school_id: Set(school_id),
+                student_no: Set(r.student_no.clone()),
+                name: Set(r.name.clone()),
+                name_pinyin: Set(names::full_pinyin(&r.name)),
+                name_initials: Set(names::initials(&r.name)),
+                gender: Set(gender),
+                created_at: Set(now),
+                ..Default::default()
+            }),
+        }
+    }
+    rep.pupils_created = new_pupils.len();
+    let mut done = 0;
+    let steps = total.max(1);
+    for chunk in chunked(new_pupils) {
+        done += chunk.len();
+        pupil::Entity::insert_many(chunk).exec(&txn).await?;
+        progress(done.min(total) / 2, steps);
+    }
+    if rep.pupils_created > 0 {
+        pupils = pupil::Entity::find()
+            .filter(pupil::Column::SchoolId.eq(school_id))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|p| (p.student_no.clone(), p))
+            .collect();
+    }
+    let pupil_id = |no: &str| pupils.get(no).map(|p| p.id).ok_or(StoreError::Other("pupil vanished".into()));
+
+    // Placements for the school year.
+    let pupil_ids: Vec<i64> = pupils.values().map(|p| p.id).collect();
+    let mut placed: HashMap<i64, i64> = HashMap::new();
+    for ids in pupil_ids.chunks(CHUNK) {
+        for m in class_membership::Entity::find()
+            .filter(class_membership::Column::SchoolYearId.eq(school_year_id))
+            .filter(class_membership::Column::PupilId.is_in(ids.to_vec()))
+            .all(&txn)
+            .await?
+        {
+            placed.insert(m.pupil_id, m.class_id);
+        }
+    }
+    let mut new_placements = Vec::new();
+    let mut placed_now = HashSet::new();
+    for (r, cid) in rows.iter().zip(&row_class) {
+        let pid = pupil_id(&r.student_no)?;
+        if !placed_now.insert(pid) {
+            continue;
+        }
+        match placed.get(&pid) {
+            Some(c) if c == cid => {}
+            Some(_) => {
+                class_membership::Entity::update_many()
+                    .col_expr(class_membership::Column::ClassId, (*cid).into())
+                    .filter(class_membership::Column::PupilId.eq(pid))
+                    .filter(class_membership::Column::SchoolYearId.eq(school_year_id))
+                    .exec(&txn)
+                    .await?;
+                rep.placements_changed += 1;
+            }
+            None => {
+                new_placements.push(class_membership::ActiveModel {
+                    pupil_id: Set(pid),
+                    school_year_id: Set(school_year_id),
+                    class_id: Set(*cid),
+                });
+                rep.placements_changed += 1;
+            }
+        }
+    }
+    for chunk in chunked(new_placements) {
+        class_membership::Entity::insert_many(chunk).exec(&txn).await?;
+    }
+
+    // Guardians by phone; without a phone, by name among the pupil's guardians.
+    let phones: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.guardian.as_ref()?.phone.as_ref().map(|p| p.as_str().to_owned()))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut by_phone: HashMap<String, i64> = HashMap::new();
+    for ph in phones.chunks(CHUNK) {
+        for g in guardian::Entity::find()
+            .filter(guardian::Column::Phone.is_in(ph.to_vec()))
+            .all(&txn)
+            .await?
+        {
+            if let Some(p) = g.phone {
+                by_phone.insert(p, g.id);
+            }
+        }
+    }
+    let mut new_guardians = Vec::new();
+    let mut queued = HashSet::new();
+    for r in rows {
+        if let Some(g) = &r.guardian
+            && let Some(p) = &g.phone
+            && !by_phone.contains_key(p.as_str())
+            && queued.insert(p.as_str().to_owned())
+        {
+            new_guardians.push(guardian::ActiveModel {
+                name: Set(g.name.clone()),
+                name_pinyin: Set(names::full_pinyin(&g.name)),
+                name_initials: Set(names::initials(&g.name)),
+                phone: Set(Some(p.as_str().to_owned())),
+                created_at: Set(now),
+                ..Default::default()
+            });
+        }
+    }
+    rep.guardians_created = new_guardians.len();
+    for chunk in chunked(new_guardians) {
+        guardian::Entity::insert_many(chunk).exec(&txn).await?;
+    }
+    let queued: Vec<String> = queued.into_iter().collect();
+    for ph in queued.chunks(CHUNK) {
+        for g in guardian::Entity::find()
+            .filter(guardian::Column::Phone.is_in(ph.to_vec()))
+            .all(&txn)
+            .await?
+        {
+            if let Some(p) = g.phone {
+                by_phone.insert(p, g.id);
+            }
+        }
+    }
+
+    // Links.
+    let mut links: HashSet<(i64, i64)> = HashSet::new();
+    let mut link_names: HashMap<(i64, String), i64> = HashMap::new();
+    for ids in pupil_ids.chunks(CHUNK) {
+        let rows = guardianship::Entity::find()
+            .filter(guardianship::Column::PupilId.is_in(ids.to_vec()))
+            .find_also_related_guardian(&txn)
+            .await?;
+        for (l, name) in rows {
+            links.insert((l.guardian_id, l.pupil_id));
+            link_names.insert((l.pupil_id, name), l.guardian_id);
+        }
+    }
+    let mut new_links = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let Some(g) = &r.guardian else { continue };
+        let pid = pupil_id(&r.student_no)?;
+        let gid = match &g.phone {
+            Some(p) => by_phone[p.as_str()],
+            None => match link_names.get(&(pid, g.name.clone())) {
+                Some(id) => *id,
+                None => {
+                    let id = guardian::ActiveModel {
+                        name: Set(g.name.clone()),
+                        name_pinyin: Set(names::full_pinyin(&g.name)),
+                        name_initials: Set(names::initials(&g.name)),
+                        phone: Set(None),
+                        created_at: Set(now),
+                        ..Default::default()
+                    }
+                    .insert(&txn)
+                    .await?
+                    .id;
+                    rep.guardians_created += 1;
+                    link_names.insert((pid, g.name.clone()), id);
+                    id
+                }
+            },
+        };
+        if links.insert((gid, pid)) {
+            new_links.push(guardianship::ActiveModel {
+                guardian_id: Set(gid),
+                pupil_id: Set(pid),
+                relation: Set(g.relation.code().to_owned()),
+            });
+        }
+        if i % 5000 == 0 {
+            progress(total / 2 + i / 2, steps);
+        }
+    }
+    rep.links_created = new_links.len();
+    for chunk in chunked(new_links) {
+        guardianship::Entity::insert_many(chunk).exec(&txn).await?;
+    }
+
+    audit::record(&txn, scope, Entry {
+        unit_id: Some(school_id),
+        entity: "roster",
+        entity_id: None,
+        action: "import",
+        before: None,
+        after: Some(serde_json::json!({"file": file_name, "report": rep})),
+    })
+    .await?;
+    txn.commit().await?;
+    progress(total, steps);
+    Ok(rep)
+}
+
+fn chunked<T>(v: Vec<T>) -> Vec<Vec<T>> {
+    let mut out = Vec::with_capacity(v.len() / CHUNK + 1);
+    let mut it = v.into_iter().peekable();
+    while it.peek().is_some() {
+        out.push(it.by_ref().take(CHUNK).collect());
+    }
+    out
+}
+
+trait AlsoGuardian {
+    async fn find_also_related_guardian<C: ConnectionTrait>(self, conn: &C) -> StoreResult<Vec<(guardianship::Model, String)>>;
+}
+
+impl AlsoGuardian for sea_orm::Select<guardianship::Entity> {
+    async fn find_also_related_guardian<C: ConnectionTrait>(self, conn: &C) -> StoreResult<Vec<(guardianship::Model, String)>> {
+        let links = self.all(conn).await?;
+        let ids: Vec<i64> = links.iter().map(|l| l.guardian_id).collect::<HashSet<_>>().into_iter().collect();
+        let mut names = HashMap::new();
+        for c in ids.chunks(CHUNK) {
+            for g in guardian::Entity::find().filter(guardian::Column::Id.is_in(c.to_vec())).all(conn).await? {
+                names.insert(g.id, g.name);
+            }
+        }
+        Ok(links
+            .into_iter()
+            .map(|l| {
+                let n = names.get(&l.guardian_id).cloned().unwrap_or_default();
+                (l, n)
+            })
+            .collect())
+    }
+}
+
+/// A roster import as others see it: who started it, how far it is, its report.
+pub async fn start_job(db: &Db, scope: &Scope, unit_id: i64, file_name: &str, total: usize) -> StoreResult<i64> {
+    crate::org::managed_unit(&db.conn, scope, unit_id).await?;
+    let now = Utc::now();
+    Ok(import_job::ActiveModel {
+        unit_id: Set(unit_id),
+        created_by: Set(scope.user_id()),
+        file_name: Set(file_name.to_owned()),
+        status: Set("running".into()),
+        total: Set(total as i32),
+        done: Set(0),
+        result_json: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&db.conn)
+    .await?
+    .id)
+}
+
+pub async fn finish_job(db: &Db, id: i64, status: &str, result: serde_json::Value) -> StoreResult<()> {
+    let job = import_job::Entity::find_by_id(id).one(&db.conn).await?.ok_or(StoreError::NotFound)?;
+    let total = job.total;
+    let mut am: import_job::ActiveModel = job.into();
+    am.status = Set(status.to_owned());
+    am.done = Set(total);
+    am.result_json = Set(Some(result.to_string()));
+    am.updated_at = Set(Utc::now());
+    am.update(&db.conn).await?;
+    Ok(())
+}
+
+pub async fn get_job(db: &Db, scope: &Scope, id: i64) -> StoreResult<import_job::Model> {
+    let job = import_job::Entity::find_by_id(id).one(&db.conn).await?.ok_or(StoreError::NotFound)?;
+    crate::org::managed_unit(&db.conn, scope, job.unit_id).await?;
+    Ok(job)
+}
