@@ -1,1 +1,449 @@
-fn main() {}
+//! The `jiaxiao` binary: one program for serving, background work, migrations, demo
+//! data, roster import, whole-database export/import, backups and accounts.
+
+mod config;
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use jiaxiao_domain::Role;
+use jiaxiao_store::{Db, Scope};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "jiaxiao",
+    version,
+    about = "家校 jiaxiao: parent schools, supervision evaluation and action plans"
+)]
+struct Cli {
+    /// Configuration file (TOML). JIAXIAO_* environment variables override it.
+    #[arg(long, global = true, env = "JIAXIAO_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the web pages and the API.
+    Serve,
+    /// Run background jobs (roster imports run inside `serve` for now; see ARCHITECTURE.md).
+    Worker,
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Create the demo county once (deterministic) and serve it.
+    Demo {
+        /// Where the demo database lives.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Create the data and exit instead of serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Import data files.
+    Import {
+        #[command(subcommand)]
+        what: ImportCmd,
+    },
+    /// Write the whole database as JSON Lines (to move SQLite → PostgreSQL).
+    Export {
+        /// Output file; `-` for standard output.
+        #[arg(long, short, default_value = "-")]
+        out: String,
+    },
+    /// Copy the database to a file while it is in use.
+    Backup {
+        /// Output file (SQLite: a database file; PostgreSQL: JSON Lines).
+        out: PathBuf,
+    },
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        what: UserCmd,
+    },
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import a roster (CSV in UTF-8/GBK or XLSX) into a school.
+    Roster {
+        /// The school's id (see the tree page) or its code.
+        #[arg(long)]
+        school: String,
+        /// Check and report only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        file: PathBuf,
+    },
+    /// Read a whole-database export into an empty database.
+    Database { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a staff account with one role at one unit.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// province_admin, city_admin, county_admin, inspector, school_admin, head_teacher, teacher
+        #[arg(long)]
+        role: String,
+        /// The unit id where the role holds.
+        #[arg(long)]
+        unit: i64,
+        /// The password; read from JIAXIAO_NEW_PASSWORD if not given.
+        #[arg(long, env = "JIAXIAO_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Set a new password for a staff account.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "JIAXIAO_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Print a new API token for an account (staff username or parent phone), for
+    /// programs and load scripts.
+    Token {
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Print an example configuration file with every setting and its default.
+    Example,
+    /// Print the configuration in force (passwords redacted).
+    Show,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let cfg = Config::load(cli.config.as_deref())?;
+    init_logs(&cfg);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(cli.cmd, cfg))
+}
+
+fn init_logs(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("JIAXIAO_LOG").unwrap_or_else(|_| EnvFilter::new(&cfg.log_level));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cfg.log_json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+async fn open(cfg: &Config) -> Result<Db> {
+    cfg.ensure_data_dir()?;
+    let db = Db::connect(&cfg.database_url)
+        .await
+        .context("opening the database")?;
+    db.migrate().await.context("migrating the database")?;
+    Ok(db)
+}
+
+async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
+    match cmd {
+        Cmd::Serve => serve(open(&cfg).await?, &cfg).await,
+        Cmd::Worker => {
+            let _db = open(&cfg).await?;
+            eprintln!(
+                "jiaxiao worker: no background job kinds yet; roster imports run in serve. Waiting for Ctrl-C."
+            );
+            tokio::signal::ctrl_c().await?;
+            Ok(())
+        }
+        Cmd::Migrate => {
+            open(&cfg).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Cmd::Demo {
+            data_dir,
+            listen,
+            no_serve,
+        } => {
+            if std::env::var("JIAXIAO_DATABASE_URL").is_err() && cfg.from_file.is_none() {
+                cfg.data_dir = data_dir.clone();
+                cfg.database_url = format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("jiaxiao.db").display()
+                );
+            }
+            cfg.listen = listen;
+            let db = open(&cfg).await?;
+            let started = std::time::Instant::now();
+            let created = jiaxiao_store::demo::create(&db).await?;
+            if created {
+                println!(
+                    "demo data created in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                println!("demo data already present");
+            }
+            println!(
+                "demo logins (password: {}):",
+                jiaxiao_store::demo::DEMO_PASSWORD
+            );
+            for (u, what) in jiaxiao_store::demo::LOGINS {
+                println!("  {u:<12} {what}");
+            }
+            if no_serve {
+                return Ok(());
+            }
+            serve(db, &cfg).await
+        }
+        Cmd::Import {
+            what:
+                ImportCmd::Roster {
+                    school,
+                    dry_run,
+                    file,
+                },
+        } => import_roster(&cfg, &school, dry_run, &file).await,
+        Cmd::Import {
+            what: ImportCmd::Database { file },
+        } => {
+            let db = open(&cfg).await?;
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let n = jiaxiao_store::dump::import(&db, BufReader::new(f)).await?;
+            println!("imported {n} rows");
+            Ok(())
+        }
+        Cmd::Export { out } => {
+            let db = open(&cfg).await?;
+            let n = if out == "-" {
+                let stdout = std::io::stdout();
+                let mut w = BufWriter::new(stdout.lock());
+                let n = jiaxiao_store::dump::export(&db, &mut w).await?;
+                w.flush()?;
+                n
+            } else {
+                let mut w = BufWriter::new(std::fs::File::create(&out)?);
+                let n = jiaxiao_store::dump::export(&db, &mut w).await?;
+                w.flush()?;
+                n
+            };
+            eprintln!("exported {n} rows");
+            Ok(())
+        }
+        Cmd::Backup { out } => {
+            let db = open(&cfg).await?;
+            if db.backend == jiaxiao_store::Backend::Sqlite {
+                use sea_orm::ConnectionTrait;
+                if out.exists() {
+                    bail!("{} exists; choose a new file", out.display());
+                }
+                // VACUUM INTO writes a consistent copy while others keep working.
+                let path = out.to_string_lossy().replace('\'', "''");
+                db.conn
+                    .execute_unprepared(&format!("VACUUM INTO '{path}'"))
+                    .await?;
+            } else {
+                let mut w = BufWriter::new(std::fs::File::create(&out)?);
+                jiaxiao_store::dump::export(&db, &mut w).await?;
+                w.flush()?;
+            }
+            println!("backup written to {}", out.display());
+            Ok(())
+        }
+        Cmd::User { what } => user(&cfg, what).await,
+        Cmd::Config {
+            what: ConfigCmd::Example,
+        } => {
+            print!("{}", Config::example());
+            Ok(())
+        }
+        Cmd::Config {
+            what: ConfigCmd::Show,
+        } => {
+            println!("{}", cfg.redacted());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(db: Db, cfg: &Config) -> Result<()> {
+    let handle = metrics_exporter();
+    let state = jiaxiao_web::AppState::new(
+        db,
+        jiaxiao_web::Settings {
+            secure_cookies: cfg.secure_cookies,
+            ..Default::default()
+        },
+        handle,
+    );
+    let app = jiaxiao_web::router(state.clone());
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    println!("jiaxiao listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    // In-flight requests have finished; close the pool cleanly (SQLite checkpoints).
+    state.db.close().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn metrics_exporter() -> Option<jiaxiao_web::app::MetricsHandle> {
+    jiaxiao_web::app::install_metrics()
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn import_roster(cfg: &Config, school: &str, dry_run: bool, file: &PathBuf) -> Result<()> {
+    use jiaxiao_domain::roster;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let table =
+        roster::read_table(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let guess = roster::detect_header(&table)
+        .context("no header row with known column names (学号, 姓名, 年级, 班级, …) found")?;
+    let missing = guess.missing_required();
+    if !missing.is_empty() {
+        bail!(
+            "required columns not found: {}",
+            missing
+                .iter()
+                .map(|f| f.code())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let parsed = roster::parse_rows(&table, guess.header_index, &guess.mapping);
+    for i in &parsed.rejected {
+        println!("row {}: rejected: {} ({})", i.row, i.code, i.detail);
+    }
+    for i in &parsed.duplicates {
+        println!("row {}: duplicate of {}", i.row, i.detail);
+    }
+    println!(
+        "{} rows ok, {} rejected, {} duplicates",
+        parsed.rows.len(),
+        parsed.rejected.len(),
+        parsed.duplicates.len()
+    );
+    if dry_run {
+        return Ok(());
+    }
+    let db = open(cfg).await?;
+    let sys = Scope::system();
+    let school_id = match school.parse::<i64>() {
+        Ok(id) => id,
+        Err(_) => jiaxiao_store::org::unit_id_by_code(&db, school)
+            .await
+            .context("no school with that code")?,
+    };
+    let year =
+        jiaxiao_store::org::ensure_school_year(&db.conn, jiaxiao_store::org::today_date()).await?;
+    let started = std::time::Instant::now();
+    let mut last = 0;
+    let rep = jiaxiao_store::roster::apply(
+        &db,
+        &sys,
+        school_id,
+        year,
+        &parsed.rows,
+        &file.to_string_lossy(),
+        |d, t| {
+            let pct = d * 100 / t.max(1);
+            if pct >= last + 10 {
+                last = pct;
+                eprintln!("  {pct}%");
+            }
+        },
+    )
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&rep)?);
+    eprintln!("written in {:.2} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn user(cfg: &Config, what: UserCmd) -> Result<()> {
+    let db = open(cfg).await?;
+    let sys = Scope::system();
+    match what {
+        UserCmd::Create {
+            username,
+            name,
+            role,
+            unit,
+            password,
+        } => {
+            let role = Role::from_code(&role).with_context(|| format!("unknown role {role}"))?;
+            let id = jiaxiao_store::accounts::create_user(
+                &db,
+                &sys,
+                jiaxiao_store::accounts::NewUser {
+                    username,
+                    display_name: name,
+                    password,
+                    staff_id: None,
+                    grants: vec![(role, unit)],
+                },
+            )
+            .await?;
+            println!("created account {id}");
+        }
+        UserCmd::ResetPassword { username, password } => {
+            jiaxiao_store::accounts::reset_password(&db, &sys, &username, &password).await?;
+            println!("password reset; the account's sessions have ended");
+        }
+        UserCmd::Token { username, phone } => {
+            let uid = match (username, phone) {
+                (Some(u), _) => jiaxiao_store::accounts::user_id_by_name(&db, &u).await?,
+                (_, Some(p)) => jiaxiao_store::accounts::user_id_by_phone(&db, &p).await?,
+                _ => bail!("give --username or --phone"),
+            };
+            println!(
+                "{}",
+                jiaxiao_store::accounts::create_api_token(&db, uid, "cli").await?
+            );
+        }
+    }
+    Ok(())
+}

@@ -39,7 +39,8 @@ impl PhoneNumber {
             };
             match c {
                 '0'..='9' => digits.push(c),
-                ' ' | '\u{3000}' | '\u{a0}' | '-' | '－' | '—' | '(' | ')' | '（' | '）' | '\t' => {}
+                ' ' | '\u{3000}' | '\u{a0}' | '-' | '－' | '—' | '(' | ')' | '（' | '）' | '\t' =>
+                    {}
                 '+' if digits.is_empty() => {}
                 _ => return Err(PhoneError::NotDigits),
             }
@@ -107,7 +108,10 @@ mod tests {
 
     #[test]
     fn masks_middle_digits() {
-        assert_eq!(PhoneNumber::parse("13800000001").unwrap().masked(), "138****0001");
+        assert_eq!(
+            PhoneNumber::parse("13800000001").unwrap().masked(),
+            "138****0001"
+        );
     }
 
     proptest::proptest! {

@@ -73,7 +73,9 @@ fn read_csv(text: &str) -> Result<Table, ReadError> {
     for rec in rdr.records() {
         let rec = rec.map_err(|_| ReadError::Unreadable)?;
         let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
-        table.rows.push(rec.iter().map(|c| c.trim().to_owned()).collect());
+        table
+            .rows
+            .push(rec.iter().map(|c| c.trim().to_owned()).collect());
         table.row_numbers.push(line);
     }
     if table.rows.is_empty() {
@@ -84,8 +86,8 @@ fn read_csv(text: &str) -> Result<Table, ReadError> {
 
 fn read_xlsx(bytes: &[u8]) -> Result<Table, ReadError> {
     use calamine::{Data, Reader, Xlsx};
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
-        .map_err(|e| ReadError::BadWorkbook(e.to_string()))?;
+    let mut wb: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| ReadError::BadWorkbook(e.to_string()))?;
     let range = wb
         .worksheet_range_at(0)
         .ok_or(ReadError::Empty)?
@@ -169,9 +171,25 @@ impl Field {
             Field::Gender => &["性别", "gender"],
             Field::Grade => &["年级", "grade"],
             Field::Class => &["班级", "班", "class"],
-            Field::ParentName => &["家长姓名", "家长", "监护人", "监护人姓名", "parent", "parent_name"],
+            Field::ParentName => &[
+                "家长姓名",
+                "家长",
+                "监护人",
+                "监护人姓名",
+                "parent",
+                "parent_name",
+            ],
             Field::Relation => &["与学生关系", "关系", "家长关系", "亲属关系", "relation"],
-            Field::Phone => &["联系电话", "手机号", "手机", "电话", "家长电话", "家长手机号", "手机号码", "phone"],
+            Field::Phone => &[
+                "联系电话",
+                "手机号",
+                "手机",
+                "电话",
+                "家长电话",
+                "家长手机号",
+                "手机号码",
+                "phone",
+            ],
         };
         words.iter().any(|w| h.eq_ignore_ascii_case(w))
     }
@@ -203,7 +221,11 @@ pub fn detect_header(table: &Table) -> Option<HeaderGuess> {
     let mut best: Option<HeaderGuess> = None;
     for (i, row) in table.rows.iter().enumerate().take(30) {
         let mapping = map_columns(row);
-        if mapping.len() >= 2 && best.as_ref().is_none_or(|b| mapping.len() > b.mapping.len()) {
+        if mapping.len() >= 2
+            && best
+                .as_ref()
+                .is_none_or(|b| mapping.len() > b.mapping.len())
+        {
             best = Some(HeaderGuess {
                 header_index: i,
                 columns: row.clone(),
@@ -377,7 +399,9 @@ pub fn parse_rows(table: &Table, header_index: usize, mapping: &Mapping) -> Pars
             continue;
         }
         seen_pairs.insert(pair, row_no);
-        pupils.entry(student_no.clone()).or_insert((name.clone(), row_no));
+        pupils
+            .entry(student_no.clone())
+            .or_insert((name.clone(), row_no));
         if let Some(p) = &phone {
             phones
                 .entry(p.as_str().to_owned())
@@ -473,7 +497,10 @@ mod tests {
     #[test]
     fn junk_is_one_clear_error() {
         assert_eq!(read_table(b""), Err(ReadError::Empty));
-        assert_eq!(read_table(&[0u8, 159, 146, 150, 0, 1]), Err(ReadError::Unreadable));
+        assert_eq!(
+            read_table(&[0u8, 159, 146, 150, 0, 1]),
+            Err(ReadError::Unreadable)
+        );
         assert!(matches!(
             read_table(b"PK\x03\x04garbage"),
             Err(ReadError::BadWorkbook(_))

@@ -3,8 +3,8 @@
 //! invitation code), server-side sessions and API bearer tokens. Secrets are stored
 //! only as hashes: Argon2id for passwords, SHA-256 for random tokens and codes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration, Utc};
 use jiaxiao_domain::{PhoneNumber, Role, UnitKind};
 use rand::Rng;
@@ -16,7 +16,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Entry};
-use crate::entities::{api_token, guardian, invitation, role_grant, sms_outbox, user_account, web_session};
+use crate::entities::{
+    api_token, guardian, invitation, role_grant, sms_outbox, user_account, web_session,
+};
 use crate::scope::Grant;
 use crate::{Db, Scope, StoreError, StoreResult};
 
@@ -35,7 +37,11 @@ pub fn hash_password(password: &str) -> StoreResult<String> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -56,7 +62,9 @@ fn random_token() -> String {
 
 fn check_password_rules(p: &str) -> StoreResult<()> {
     if p.chars().count() < MIN_PASSWORD_LEN {
-        return Err(StoreError::Invalid { code: "password_too_short" });
+        return Err(StoreError::Invalid {
+            code: "password_too_short",
+        });
     }
     Ok(())
 }
@@ -69,13 +77,22 @@ pub struct Principal {
     pub guardian_id: Option<i64>,
 }
 
-pub(crate) async fn scope_for_user<C: ConnectionTrait>(conn: &C, user_id: i64, guardian_id: Option<i64>) -> StoreResult<Scope> {
+pub(crate) async fn scope_for_user<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    guardian_id: Option<i64>,
+) -> StoreResult<Scope> {
     let grants = role_grant::Entity::find()
         .filter(role_grant::Column::UserId.eq(user_id))
         .all(conn)
         .await?
         .into_iter()
-        .filter_map(|g| Role::from_code(&g.role).map(|role| Grant { unit_id: g.unit_id, role }))
+        .filter_map(|g| {
+            Role::from_code(&g.role).map(|role| Grant {
+                unit_id: g.unit_id,
+                role,
+            })
+        })
         .collect();
     Ok(Scope::for_user(user_id, guardian_id, grants))
 }
@@ -113,7 +130,9 @@ pub async fn verify_login(db: &Db, login: Login<'_>, password: &str) -> StoreRes
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| StoreError::Other(e.to_string()))?;
-    Ok(user.filter(|u| ok && u.active && u.password_hash.is_some()).map(|u| u.id))
+    Ok(user
+        .filter(|u| ok && u.active && u.password_hash.is_some())
+        .map(|u| u.id))
 }
 
 /// Starts a session; returns the cookie value (only its hash is stored).
@@ -171,7 +190,9 @@ pub async fn session(db: &Db, token: &str) -> StoreResult<Option<Session>> {
 }
 
 pub async fn end_session(db: &Db, token: &str) -> StoreResult<()> {
-    web_session::Entity::delete_by_id(sha256_hex(token)).exec(&db.conn).await?;
+    web_session::Entity::delete_by_id(sha256_hex(token))
+        .exec(&db.conn)
+        .await?;
     Ok(())
 }
 
@@ -226,7 +247,9 @@ pub async fn change_password(db: &Db, scope: &Scope, old: &str, new: &str) -> St
         .map(|h| verify_password(old, h))
         .unwrap_or(false);
     if !ok {
-        return Err(StoreError::Invalid { code: "wrong_password" });
+        return Err(StoreError::Invalid {
+            code: "wrong_password",
+        });
     }
     let txn = db.conn.begin().await?;
     let mut am: user_account::ActiveModel = user.into();
@@ -237,7 +260,19 @@ pub async fn change_password(db: &Db, scope: &Scope, old: &str, new: &str) -> St
         .filter(web_session::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
-    audit::record(&txn, scope, Entry { unit_id: None, entity: "user_account", entity_id: Some(user_id.to_string()), action: "change_password", before: None, after: None }).await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: None,
+            entity: "user_account",
+            entity_id: Some(user_id.to_string()),
+            action: "change_password",
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -257,7 +292,9 @@ pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> StoreResult<i64>
     check_password_rules(&u.password)?;
     let username = u.username.trim().to_owned();
     if username.is_empty() || username.chars().any(char::is_whitespace) {
-        return Err(StoreError::Invalid { code: "bad_username" });
+        return Err(StoreError::Invalid {
+            code: "bad_username",
+        });
     }
     let hash = hash_password(&u.password)?;
     let txn = db.conn.begin().await?;
@@ -289,14 +326,24 @@ pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> StoreResult<i64>
     Ok(user.id)
 }
 
-async fn grant_in<C: ConnectionTrait>(conn: &C, scope: &Scope, user_id: i64, role: Role, unit_id: i64) -> StoreResult<()> {
+async fn grant_in<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    user_id: i64,
+    role: Role,
+    unit_id: i64,
+) -> StoreResult<()> {
     let unit = crate::org::managed_unit(conn, scope, unit_id).await?;
     let kind = UnitKind::from_code(&unit.kind).ok_or(StoreError::Invalid { code: "bad_kind" })?;
     if !role.granted_at().contains(&kind) {
-        return Err(StoreError::Invalid { code: "role_not_at_this_kind" });
+        return Err(StoreError::Invalid {
+            code: "role_not_at_this_kind",
+        });
     }
     if !scope.is_system() && !scope.manage_roles().iter().any(|r| r.may_grant(role)) {
-        return Err(StoreError::Invalid { code: "role_not_grantable" });
+        return Err(StoreError::Invalid {
+            code: "role_not_grantable",
+        });
     }
     role_grant::ActiveModel {
         user_id: Set(user_id),
@@ -311,11 +358,32 @@ async fn grant_in<C: ConnectionTrait>(conn: &C, scope: &Scope, user_id: i64, rol
 }
 
 /// Adds a role to an existing account the caller can see.
-pub async fn grant_role(db: &Db, scope: &Scope, user_id: i64, role: Role, unit_id: i64) -> StoreResult<()> {
+pub async fn grant_role(
+    db: &Db,
+    scope: &Scope,
+    user_id: i64,
+    role: Role,
+    unit_id: i64,
+) -> StoreResult<()> {
     let txn = db.conn.begin().await?;
-    user_account::Entity::find_by_id(user_id).one(&txn).await?.ok_or(StoreError::NotFound)?;
+    user_account::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     grant_in(&txn, scope, user_id, role, unit_id).await?;
-    audit::record(&txn, scope, Entry { unit_id: Some(unit_id), entity: "role_grant", entity_id: Some(user_id.to_string()), action: "grant", before: None, after: Some(serde_json::json!({"role": role.code()})) }).await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(unit_id),
+            entity: "role_grant",
+            entity_id: Some(user_id.to_string()),
+            action: "grant",
+            before: None,
+            after: Some(serde_json::json!({"role": role.code()})),
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -323,10 +391,27 @@ pub async fn grant_role(db: &Db, scope: &Scope, user_id: i64, role: Role, unit_i
 /// Removes a role grant inside the caller's managed subtree.
 pub async fn revoke_role(db: &Db, scope: &Scope, grant_id: i64) -> StoreResult<()> {
     let txn = db.conn.begin().await?;
-    let g = role_grant::Entity::find_by_id(grant_id).one(&txn).await?.ok_or(StoreError::NotFound)?;
+    let g = role_grant::Entity::find_by_id(grant_id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     crate::org::managed_unit(&txn, scope, g.unit_id).await?;
-    role_grant::Entity::delete_by_id(grant_id).exec(&txn).await?;
-    audit::record(&txn, scope, Entry { unit_id: Some(g.unit_id), entity: "role_grant", entity_id: Some(g.user_id.to_string()), action: "revoke", before: Some(serde_json::json!({"role": g.role})), after: None }).await?;
+    role_grant::Entity::delete_by_id(grant_id)
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(g.unit_id),
+            entity: "role_grant",
+            entity_id: Some(g.user_id.to_string()),
+            action: "revoke",
+            before: Some(serde_json::json!({"role": g.role})),
+            after: None,
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -347,7 +432,10 @@ pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -
         let n = txn
             .query_one_raw(Statement::from_sql_and_values(
                 txn.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM role_grant WHERE {cond} AND user_id = ${}", values.len()),
+                format!(
+                    "SELECT COUNT(*) AS n FROM role_grant WHERE {cond} AND user_id = ${}",
+                    values.len()
+                ),
                 values,
             ))
             .await?
@@ -362,8 +450,23 @@ pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -
     let mut am: user_account::ActiveModel = user.into();
     am.password_hash = Set(Some(hash_password(new)?));
     am.update(&txn).await?;
-    web_session::Entity::delete_many().filter(web_session::Column::UserId.eq(uid)).exec(&txn).await?;
-    audit::record(&txn, scope, Entry { unit_id: None, entity: "user_account", entity_id: Some(uid.to_string()), action: "reset_password", before: None, after: None }).await?;
+    web_session::Entity::delete_many()
+        .filter(web_session::Column::UserId.eq(uid))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: None,
+            entity: "user_account",
+            entity_id: Some(uid.to_string()),
+            action: "reset_password",
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -390,15 +493,25 @@ pub async fn list_grants(db: &Db, scope: &Scope, limit: u64) -> StoreResult<Vec<
          WHERE {cond} ORDER BY o.id, r.role, u.id LIMIT ${}",
         values.len()
     );
-    Ok(UserGrantRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+    Ok(
+        UserGrantRow::find_by_statement(Statement::from_sql_and_values(
+            db.db_backend(),
+            sql,
+            values,
+        ))
         .all(&db.conn)
-        .await?)
+        .await?,
+    )
 }
 
 /// Issues fresh one-time invitation codes for guardians the caller can see and who
 /// have a phone; earlier unused codes of theirs stop working. Returns (guardian id,
 /// name, phone, code) for printing.
-pub async fn issue_invitations(db: &Db, scope: &Scope, guardian_ids: &[i64]) -> StoreResult<Vec<(i64, String, String, String)>> {
+pub async fn issue_invitations(
+    db: &Db,
+    scope: &Scope,
+    guardian_ids: &[i64],
+) -> StoreResult<Vec<(i64, String, String, String)>> {
     let txn = db.conn.begin().await?;
     let mut out = Vec::new();
     let now = Utc::now();
@@ -419,8 +532,13 @@ pub async fn issue_invitations(db: &Db, scope: &Scope, guardian_ids: &[i64]) -> 
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        let g = guardian::Entity::find_by_id(*gid).one(&txn).await?.ok_or(StoreError::NotFound)?;
-        let Some(phone) = g.phone.clone() else { continue };
+        let g = guardian::Entity::find_by_id(*gid)
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let Some(phone) = g.phone.clone() else {
+            continue;
+        };
         invitation::Entity::delete_many()
             .filter(invitation::Column::GuardianId.eq(*gid))
             .filter(invitation::Column::UsedAt.is_null())
@@ -441,26 +559,54 @@ pub async fn issue_invitations(db: &Db, scope: &Scope, guardian_ids: &[i64]) -> 
         .await?;
         out.push((*gid, g.name, phone, code));
     }
-    audit::record(&txn, scope, Entry { unit_id: None, entity: "invitation", entity_id: None, action: "issue", before: None, after: Some(serde_json::json!({"count": out.len()})) }).await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: None,
+            entity: "invitation",
+            entity_id: None,
+            action: "issue",
+            before: None,
+            after: Some(serde_json::json!({"count": out.len()})),
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(out)
 }
 
 /// A parent sets their first password with the code; returns the account id.
 /// Wrong phone, wrong code and expired code all answer `Invalid{invitation_invalid}`.
-pub async fn redeem_invitation(db: &Db, phone: &str, code: &str, password: &str) -> StoreResult<i64> {
+pub async fn redeem_invitation(
+    db: &Db,
+    phone: &str,
+    code: &str,
+    password: &str,
+) -> StoreResult<i64> {
     check_password_rules(password)?;
-    let invalid = StoreError::Invalid { code: "invitation_invalid" };
-    let phone = PhoneNumber::parse(phone).map_err(|_| StoreError::Invalid { code: "invitation_invalid" })?;
+    let invalid = StoreError::Invalid {
+        code: "invitation_invalid",
+    };
+    let phone = PhoneNumber::parse(phone).map_err(|_| StoreError::Invalid {
+        code: "invitation_invalid",
+    })?;
     let txn = db.conn.begin().await?;
     let inv = invitation::Entity::find()
-        .filter(invitation::Column::CodeHash.eq(sha256_hex(&format!("{}:{}", phone.as_str(), code.trim()))))
+        .filter(invitation::Column::CodeHash.eq(sha256_hex(&format!(
+            "{}:{}",
+            phone.as_str(),
+            code.trim()
+        ))))
         .filter(invitation::Column::UsedAt.is_null())
         .one(&txn)
         .await?
         .filter(|i| i.expires_at > Utc::now())
         .ok_or(invalid)?;
-    let g = guardian::Entity::find_by_id(inv.guardian_id).one(&txn).await?.ok_or(StoreError::NotFound)?;
+    let g = guardian::Entity::find_by_id(inv.guardian_id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let hash = hash_password(password)?;
     let existing = user_account::Entity::find()
         .filter(user_account::Column::GuardianId.eq(g.id))
@@ -496,7 +642,19 @@ pub async fn redeem_invitation(db: &Db, phone: &str, code: &str, password: &str)
     am.used_at = Set(Some(Utc::now()));
     am.update(&txn).await?;
     let sys = Scope::for_user(uid, Some(g.id), Vec::new());
-    audit::record(&txn, &sys, Entry { unit_id: None, entity: "invitation", entity_id: Some(g.id.to_string()), action: "redeem", before: None, after: None }).await?;
+    audit::record(
+        &txn,
+        &sys,
+        Entry {
+            unit_id: None,
+            entity: "invitation",
+            entity_id: Some(g.id.to_string()),
+            action: "redeem",
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(uid)
 }
@@ -516,7 +674,13 @@ pub async fn record_sms(db: &Db, phone: &str, body: &str) -> StoreResult<i64> {
 
 /// Creates (or finds) the account of a guardian with a known password, for demo data
 /// and the operator's `user create --parent`.
-pub async fn ensure_parent_account<C: ConnectionTrait>(conn: &C, guardian_id: i64, phone: &str, display_name: &str, password_hash: &str) -> StoreResult<i64> {
+pub async fn ensure_parent_account<C: ConnectionTrait>(
+    conn: &C,
+    guardian_id: i64,
+    phone: &str,
+    display_name: &str,
+    password_hash: &str,
+) -> StoreResult<i64> {
     if let Some(u) = user_account::Entity::find()
         .filter(user_account::Column::GuardianId.eq(guardian_id))
         .one(conn)

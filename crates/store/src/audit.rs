@@ -50,7 +50,12 @@ pub struct AuditRow {
 
 /// Newest first, keyset-paged by id. Rows without a unit (logins of office staff,
 /// system work) are shown only to the system scope.
-pub async fn list(db: &Db, scope: &Scope, before_id: Option<i64>, limit: u64) -> StoreResult<Vec<AuditRow>> {
+pub async fn list(
+    db: &Db,
+    scope: &Scope,
+    before_id: Option<i64>,
+    limit: u64,
+) -> StoreResult<Vec<AuditRow>> {
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_in_managed_subtree("a.unit_id", &mut values);
     values.push(before_id.unwrap_or(i64::MAX).into());
@@ -62,7 +67,9 @@ pub async fn list(db: &Db, scope: &Scope, before_id: Option<i64>, limit: u64) ->
          FROM audit_log a LEFT JOIN user_account u ON u.id = a.actor_user_id LEFT JOIN org_unit o ON o.id = a.unit_id \
          WHERE {cond} AND a.id < ${b} ORDER BY a.id DESC LIMIT ${l}"
     );
-    Ok(AuditRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
-        .all(&db.conn)
-        .await?)
+    Ok(
+        AuditRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+            .all(&db.conn)
+            .await?,
+    )
 }

@@ -10,7 +10,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, Statement, TransactionTrait};
 
-use crate::entities::{class_membership, guardian, guardianship, pupil, role_grant, staff, user_account};
+use crate::entities::{
+    class_membership, guardian, guardianship, pupil, role_grant, staff, user_account,
+};
 use crate::org::{NewUnit, insert_unit};
 use crate::{Db, Scope, StoreResult};
 
@@ -25,30 +27,38 @@ pub const LOGINS: &[(&str, &str)] = &[
     ("inspector", "督学 inspector of the county"),
     ("school", "小学校长 principal of a primary school"),
     ("teacher", "三年级班主任 head teacher of a grade-3 class"),
-    (DEMO_PARENT_PHONE, "家长 parent in that class (log in with phone)"),
+    (
+        DEMO_PARENT_PHONE,
+        "家长 parent in that class (log in with phone)",
+    ),
 ];
 
 const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗",
-    "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "肖", "田", "董", "袁", "潘", "于", "蒋", "蔡",
-    "余", "杜", "叶", "程", "苏", "魏", "吕", "丁", "任", "沈", "姚", "卢", "姜", "崔", "钟", "谭", "陆", "汪", "范", "金",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
+    "肖", "田", "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁",
+    "任", "沈", "姚", "卢", "姜", "崔", "钟", "谭", "陆", "汪", "范", "金",
 ];
 const GIVEN_BOY: &[&str] = &[
-    "浩", "宇", "轩", "然", "博", "文", "子", "俊", "杰", "涛", "明", "辰", "睿", "泽", "一", "航", "晨", "阳", "磊", "鑫",
-    "昊", "天", "逸", "凯", "嘉", "思", "远", "铭", "瑞", "豪",
+    "浩", "宇", "轩", "然", "博", "文", "子", "俊", "杰", "涛", "明", "辰", "睿", "泽", "一", "航",
+    "晨", "阳", "磊", "鑫", "昊", "天", "逸", "凯", "嘉", "思", "远", "铭", "瑞", "豪",
 ];
 const GIVEN_GIRL: &[&str] = &[
-    "欣", "怡", "梓", "涵", "雨", "萱", "诗", "琪", "可", "馨", "悦", "佳", "思", "语", "婷", "雪", "静", "晴", "彤", "妍",
-    "瑶", "琳", "月", "颖", "若", "蕾", "玥", "菲", "安", "宁",
+    "欣", "怡", "梓", "涵", "雨", "萱", "诗", "琪", "可", "馨", "悦", "佳", "思", "语", "婷", "雪",
+    "静", "晴", "彤", "妍", "瑶", "琳", "月", "颖", "若", "蕾", "玥", "菲", "安", "宁",
 ];
 const ADULT_GIVEN: &[&str] = &[
-    "建国", "建华", "卫东", "志强", "海涛", "晓东", "丽华", "秀英", "桂兰", "玉梅", "红霞", "春燕", "国强", "永刚", "立新",
-    "亚军", "晓燕", "敏", "静", "伟", "芳", "娜", "军", "勇", "艳", "杰", "磊", "丹", "霞", "平", "刚", "辉", "鹏", "慧",
-    "文斌", "志明", "美玲", "淑珍", "德华", "小红",
+    "建国", "建华", "卫东", "志强", "海涛", "晓东", "丽华", "秀英", "桂兰", "玉梅", "红霞", "春燕",
+    "国强", "永刚", "立新", "亚军", "晓燕", "敏", "静", "伟", "芳", "娜", "军", "勇", "艳", "杰",
+    "磊", "丹", "霞", "平", "刚", "辉", "鹏", "慧", "文斌", "志明", "美玲", "淑珍", "德华", "小红",
 ];
 
 fn child_name(rng: &mut StdRng, surname: &str, gender: Gender) -> String {
-    let pool = if gender == Gender::Male { GIVEN_BOY } else { GIVEN_GIRL };
+    let pool = if gender == Gender::Male {
+        GIVEN_BOY
+    } else {
+        GIVEN_GIRL
+    };
     let mut n = surname.to_owned();
     n.push_str(pool[rng.random_range(0..pool.len())]);
     if rng.random_bool(0.7) {
@@ -58,7 +68,10 @@ fn child_name(rng: &mut StdRng, surname: &str, gender: Gender) -> String {
 }
 
 fn adult_name(rng: &mut StdRng, surname: &str) -> String {
-    format!("{surname}{}", ADULT_GIVEN[rng.random_range(0..ADULT_GIVEN.len())])
+    format!(
+        "{surname}{}",
+        ADULT_GIVEN[rng.random_range(0..ADULT_GIVEN.len())]
+    )
 }
 
 /// (name, type, classes per grade, pupils per class)
@@ -68,7 +81,20 @@ fn schools() -> Vec<(String, SchoolType, i32, i32)> {
     for n in kg {
         v.push((format!("雁塔区{n}幼儿园"), SchoolType::Kindergarten, 3, 28));
     }
-    let primary = ["第一", "第二", "育才", "实验", "长安路", "曲江", "电子城", "丈八", "杨家村", "大雁塔", "小寨", "明德"];
+    let primary = [
+        "第一",
+        "第二",
+        "育才",
+        "实验",
+        "长安路",
+        "曲江",
+        "电子城",
+        "丈八",
+        "杨家村",
+        "大雁塔",
+        "小寨",
+        "明德",
+    ];
     for n in primary {
         v.push((format!("雁塔区{n}小学"), SchoolType::Primary, 3, 40));
     }
@@ -79,7 +105,12 @@ fn schools() -> Vec<(String, SchoolType, i32, i32)> {
         v.push((format!("雁塔区{n}九年制学校"), SchoolType::NineYear, 2, 42));
     }
     for n in ["第一", "第二"] {
-        v.push((format!("西安市雁塔{n}高级中学"), SchoolType::SeniorHigh, 4, 48));
+        v.push((
+            format!("西安市雁塔{n}高级中学"),
+            SchoolType::SeniorHigh,
+            4,
+            48,
+        ));
     }
     v.push(("雁塔区职业教育中心".into(), SchoolType::Vocational, 3, 40));
     v.push(("雁塔区特殊教育学校".into(), SchoolType::Special, 1, 12));
@@ -138,15 +169,22 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     school_list.push(("碑林区和平路小学".into(), SchoolType::Primary, 2, 38));
     for (si, (sname, stype, per_grade, per_class)) in school_list.into_iter().enumerate() {
         let parent = if si == 30 { neighbour } else { county };
-        let school = insert_unit(&txn, &NewUnit {
-            parent_id: Some(parent),
-            kind: UnitKind::School,
-            name: sname.clone(),
-            code: Some(format!("6101{:02}{:04}", if si == 30 { 3 } else { 13 }, si + 1)),
-            school_type: Some(stype),
-            grade_level: None,
-            class_number: None,
-        })
+        let school = insert_unit(
+            &txn,
+            &NewUnit {
+                parent_id: Some(parent),
+                kind: UnitKind::School,
+                name: sname.clone(),
+                code: Some(format!(
+                    "6101{:02}{:04}",
+                    if si == 30 { 3 } else { 13 },
+                    si + 1
+                )),
+                school_type: Some(stype),
+                grade_level: None,
+                class_number: None,
+            },
+        )
         .await?;
         if stype == SchoolType::Primary && demo_school.is_none() {
             demo_school = Some(school);
@@ -161,26 +199,32 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
         let mut recent_guardians: Vec<(i64, String)> = Vec::new();
         let mut student_seq = 0;
         for level in stype.grade_levels() {
-            let grade = insert_unit(&txn, &NewUnit {
-                parent_id: Some(school),
-                kind: UnitKind::Grade,
-                name: grade_name(level),
-                code: None,
-                school_type: None,
-                grade_level: Some(level),
-                class_number: None,
-            })
-            .await?;
-            for cn in 1..=per_grade {
-                let class = insert_unit(&txn, &NewUnit {
-                    parent_id: Some(grade),
-                    kind: UnitKind::Class,
-                    name: format!("{}{}", grade_name(level), class_name(cn)),
+            let grade = insert_unit(
+                &txn,
+                &NewUnit {
+                    parent_id: Some(school),
+                    kind: UnitKind::Grade,
+                    name: grade_name(level),
                     code: None,
                     school_type: None,
                     grade_level: Some(level),
-                    class_number: Some(cn),
-                })
+                    class_number: None,
+                },
+            )
+            .await?;
+            for cn in 1..=per_grade {
+                let class = insert_unit(
+                    &txn,
+                    &NewUnit {
+                        parent_id: Some(grade),
+                        kind: UnitKind::Class,
+                        name: format!("{}{}", grade_name(level), class_name(cn)),
+                        code: None,
+                        school_type: None,
+                        grade_level: Some(level),
+                        class_number: Some(cn),
+                    },
+                )
                 .await?;
                 if Some(school) == demo_school {
                     if level == 3 && cn == 2 {
@@ -197,7 +241,11 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
                 for _ in 0..size {
                     student_seq += 1;
                     let surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
-                    let gender = if rng.random_bool(0.52) { Gender::Male } else { Gender::Female };
+                    let gender = if rng.random_bool(0.52) {
+                        Gender::Male
+                    } else {
+                        Gender::Female
+                    };
                     let name = child_name(&mut rng, surname, gender);
                     let pid = next_pupil;
                     next_pupil += 1;
@@ -218,7 +266,8 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
                     });
                     // About one pupil in 25 is the sibling of an earlier one.
                     if !recent_guardians.is_empty() && rng.random_bool(0.04) {
-                        let (gid, _) = recent_guardians[rng.random_range(0..recent_guardians.len())].clone();
+                        let (gid, _) =
+                            recent_guardians[rng.random_range(0..recent_guardians.len())].clone();
                         links.push(link(gid, pid, Relation::Mother));
                         continue;
                     }
@@ -227,7 +276,10 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
                         let other_surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
                         let (gname, rel) = match (k, rng.random_range(0..10)) {
                             (0, 0) => (adult_name(&mut rng, surname), Relation::Grandfather),
-                            (0, 1) => (adult_name(&mut rng, other_surname), Relation::MaternalGrandmother),
+                            (0, 1) => (
+                                adult_name(&mut rng, other_surname),
+                                Relation::MaternalGrandmother,
+                            ),
                             (0, _) => (adult_name(&mut rng, surname), Relation::Father),
                             _ => (adult_name(&mut rng, other_surname), Relation::Mother),
                         };
@@ -254,7 +306,10 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     );
     let demo_parent = next_guardian;
     guardians.push(guardian_row(demo_parent, "王建国", DEMO_PARENT_PHONE, now));
-    for (class, no, name, g) in [(demo_class, "2025DEMO001", "王小明", Gender::Male), (other_class, "2025DEMO002", "王小红", Gender::Female)] {
+    for (class, no, name, g) in [
+        (demo_class, "2025DEMO001", "王小明", Gender::Male),
+        (other_class, "2025DEMO002", "王小红", Gender::Female),
+    ] {
         let pid = next_pupil;
         next_pupil += 1;
         pupils.push(pupil::ActiveModel {
@@ -267,7 +322,11 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
             gender: Set(Some(g.code().into())),
             created_at: Set(now),
         });
-        members.push(class_membership::ActiveModel { pupil_id: Set(pid), school_year_id: Set(year), class_id: Set(class) });
+        members.push(class_membership::ActiveModel {
+            pupil_id: Set(pid),
+            school_year_id: Set(year),
+            class_id: Set(class),
+        });
         links.push(link(demo_parent, pid, Relation::Father));
     }
 
@@ -281,12 +340,30 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     // Office staff and accounts.
     let mut next_user = max_id(&txn, "user_account").await? + 1;
     let accounts: Vec<(&str, &str, Role, i64, Option<i64>)> = vec![
-        ("province", "省教育厅 李华", Role::ProvinceAdmin, province, None),
+        (
+            "province",
+            "省教育厅 李华",
+            Role::ProvinceAdmin,
+            province,
+            None,
+        ),
         ("city", "市教育局 张伟", Role::CityAdmin, city, None),
-        ("county", "雁塔区教育局 刘洋", Role::CountyAdmin, county, None),
+        (
+            "county",
+            "雁塔区教育局 刘洋",
+            Role::CountyAdmin,
+            county,
+            None,
+        ),
         ("inspector", "督学 陈明", Role::Inspector, county, None),
         ("school", "校长 赵丽", Role::SchoolAdmin, demo_school, None),
-        ("teacher", "班主任 孙芳", Role::HeadTeacher, demo_class, None),
+        (
+            "teacher",
+            "班主任 孙芳",
+            Role::HeadTeacher,
+            demo_class,
+            None,
+        ),
     ];
     for (username, display, role, unit_id, _) in accounts {
         let uid = next_user;
@@ -294,9 +371,19 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
         let staff_id = if unit_id == demo_school || unit_id == demo_class {
             let id = staff_ids.iter().copied().max().unwrap_or(0) + uid;
             let name = display.split(' ').next_back().unwrap_or(display);
-            staff::Entity::insert(staff_row(id, demo_school, name, if role == Role::SchoolAdmin { "校长" } else { "班主任" }, now))
-                .exec_without_returning(&txn)
-                .await?;
+            staff::Entity::insert(staff_row(
+                id,
+                demo_school,
+                name,
+                if role == Role::SchoolAdmin {
+                    "校长"
+                } else {
+                    "班主任"
+                },
+                now,
+            ))
+            .exec_without_returning(&txn)
+            .await?;
             Some(id)
         } else {
             None
@@ -349,20 +436,30 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     .insert(&txn)
     .await?;
     crate::dump::reset_sequences(&txn).await?;
-    crate::audit::record(&txn, &Scope::system(), crate::audit::Entry {
-        unit_id: Some(county),
-        entity: "demo",
-        entity_id: None,
-        action: "create",
-        before: None,
-        after: Some(serde_json::json!({"seed": 20250901})),
-    })
+    crate::audit::record(
+        &txn,
+        &Scope::system(),
+        crate::audit::Entry {
+            unit_id: Some(county),
+            entity: "demo",
+            entity_id: None,
+            action: "create",
+            before: None,
+            after: Some(serde_json::json!({"seed": 20250901})),
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(true)
 }
 
-fn staff_row(id: i64, unit: i64, name: &str, position: &str, now: chrono::DateTime<Utc>) -> staff::ActiveModel {
+fn staff_row(
+    id: i64,
+    unit: i64,
+    name: &str,
+    position: &str,
+    now: chrono::DateTime<Utc>,
+) -> staff::ActiveModel {
     staff::ActiveModel {
         id: Set(id),
         unit_id: Set(unit),
@@ -375,7 +472,12 @@ fn staff_row(id: i64, unit: i64, name: &str, position: &str, now: chrono::DateTi
     }
 }
 
-fn guardian_row(id: i64, name: &str, phone: &str, now: chrono::DateTime<Utc>) -> guardian::ActiveModel {
+fn guardian_row(
+    id: i64,
+    name: &str,
+    phone: &str,
+    now: chrono::DateTime<Utc>,
+) -> guardian::ActiveModel {
     guardian::ActiveModel {
         id: Set(id),
         name: Set(name.into()),
@@ -414,7 +516,9 @@ where
     let mut it = rows.into_iter().peekable();
     while it.peek().is_some() {
         let chunk: Vec<A> = it.by_ref().take(500).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(conn).await?;
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
     }
     Ok(())
 }

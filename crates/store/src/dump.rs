@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::entities::*;
 use crate::{Backend, Db, StoreError, StoreResult};
 
-
 #[derive(Serialize, Deserialize)]
 struct Line {
     table: String,
@@ -42,8 +41,22 @@ macro_rules! each_table {
 
 /// The tables in the order they are written; also the order of `import`.
 pub const TABLES: &[&str] = &[
-    "org_unit", "org_closure", "school_year", "pupil", "class_membership", "guardian", "guardianship", "staff",
-    "user_account", "role_grant", "web_session", "api_token", "invitation", "sms_outbox", "audit_log", "import_job",
+    "org_unit",
+    "org_closure",
+    "school_year",
+    "pupil",
+    "class_membership",
+    "guardian",
+    "guardianship",
+    "staff",
+    "user_account",
+    "role_grant",
+    "web_session",
+    "api_token",
+    "invitation",
+    "sms_outbox",
+    "audit_log",
+    "import_job",
 ];
 
 /// Writes every row of every table; returns the number of rows.
@@ -53,13 +66,24 @@ pub async fn export(db: &Db, out: &mut impl Write) -> StoreResult<u64> {
         ($t:ident, $_id:expr) => {{
             // org_unit rows reference their parent, which has a smaller id: id order is safe.
             let mut pages = $t::Entity::find()
-                .order_by_asc(<$t::Entity as EntityTrait>::PrimaryKey::iter().next().map(|k| k.into_column()).unwrap())
+                .order_by_asc(
+                    <$t::Entity as EntityTrait>::PrimaryKey::iter()
+                        .next()
+                        .map(|k| k.into_column())
+                        .unwrap(),
+                )
                 .paginate(&db.conn, 5000);
             while let Some(rows) = pages.fetch_and_next().await? {
                 for r in rows {
-                    let line = Line { table: stringify!($t).into(), row: serde_json::to_value(&r).map_err(|e| StoreError::Other(e.to_string()))? };
-                    serde_json::to_writer(&mut *out, &line).map_err(|e| StoreError::Other(e.to_string()))?;
-                    out.write_all(b"\n").map_err(|e| StoreError::Other(e.to_string()))?;
+                    let line = Line {
+                        table: stringify!($t).into(),
+                        row: serde_json::to_value(&r)
+                            .map_err(|e| StoreError::Other(e.to_string()))?,
+                    };
+                    serde_json::to_writer(&mut *out, &line)
+                        .map_err(|e| StoreError::Other(e.to_string()))?;
+                    out.write_all(b"\n")
+                        .map_err(|e| StoreError::Other(e.to_string()))?;
                     n += 1;
                 }
             }
@@ -74,13 +98,18 @@ pub async fn export(db: &Db, out: &mut impl Write) -> StoreResult<u64> {
 pub async fn import(db: &Db, input: impl BufRead) -> StoreResult<u64> {
     let txn = db.conn.begin().await?;
     let existing = txn
-        .query_one_raw(Statement::from_string(db.db_backend(), "SELECT COUNT(*) AS n FROM org_unit"))
+        .query_one_raw(Statement::from_string(
+            db.db_backend(),
+            "SELECT COUNT(*) AS n FROM org_unit",
+        ))
         .await?
         .map(|r| r.try_get::<i64>("", "n"))
         .transpose()?
         .unwrap_or(0);
     if existing > 0 {
-        return Err(StoreError::Invalid { code: "target_not_empty" });
+        return Err(StoreError::Invalid {
+            code: "target_not_empty",
+        });
     }
     let mut n = 0u64;
     let mut batch: Vec<serde_json::Value> = Vec::new();
@@ -97,7 +126,8 @@ pub async fn import(db: &Db, input: impl BufRead) -> StoreResult<u64> {
         if line.trim().is_empty() {
             continue;
         }
-        let l: Line = serde_json::from_str(&line).map_err(|e| StoreError::Other(format!("line {}: {e}", i + 1)))?;
+        let l: Line = serde_json::from_str(&line)
+            .map_err(|e| StoreError::Other(format!("line {}: {e}", i + 1)))?;
         if l.table != current || batch.len() >= 500 {
             flush!();
             current = l.table;
@@ -134,7 +164,11 @@ pub async fn reset_sequences<C: ConnectionTrait>(txn: &C) -> StoreResult<()> {
     Ok(())
 }
 
-async fn insert_rows<C: ConnectionTrait>(conn: &C, table: &str, rows: Vec<serde_json::Value>) -> StoreResult<()> {
+async fn insert_rows<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    rows: Vec<serde_json::Value>,
+) -> StoreResult<()> {
     macro_rules! ins {
         ($t:ident, $_id:expr) => {
             if table == stringify!($t) {
@@ -144,7 +178,9 @@ async fn insert_rows<C: ConnectionTrait>(conn: &C, table: &str, rows: Vec<serde_
                     models.push(m);
                 }
                 // Every column is Set (ids included): the rows keep their ids.
-                $t::Entity::insert_many(models).exec_without_returning(conn).await?;
+                $t::Entity::insert_many(models)
+                    .exec_without_returning(conn)
+                    .await?;
                 return Ok(());
             }
         };

@@ -91,9 +91,12 @@ pub async fn create_unit(db: &Db, scope: &Scope, u: NewUnit) -> StoreResult<i64>
     match u.parent_id {
         Some(p) => {
             let parent = managed_unit(&txn, scope, p).await?;
-            let pk = UnitKind::from_code(&parent.kind).ok_or(StoreError::Invalid { code: "bad_kind" })?;
+            let pk = UnitKind::from_code(&parent.kind)
+                .ok_or(StoreError::Invalid { code: "bad_kind" })?;
             if pk.child() != Some(u.kind) {
-                return Err(StoreError::Invalid { code: "kind_not_allowed_here" });
+                return Err(StoreError::Invalid {
+                    code: "kind_not_allowed_here",
+                });
             }
         }
         None if scope.is_system() && u.kind == UnitKind::Province => {}
@@ -117,15 +120,28 @@ pub async fn create_unit(db: &Db, scope: &Scope, u: NewUnit) -> StoreResult<i64>
     Ok(id)
 }
 
-const UNIT_COLS: &str = "u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number";
+const UNIT_COLS: &str =
+    "u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number";
 
-async fn unit_where<C: ConnectionTrait>(conn: &C, cond: String, mut values: Vec<Value>, id: i64) -> StoreResult<UnitRow> {
+async fn unit_where<C: ConnectionTrait>(
+    conn: &C,
+    cond: String,
+    mut values: Vec<Value>,
+    id: i64,
+) -> StoreResult<UnitRow> {
     values.push(id.into());
-    let sql = format!("SELECT {UNIT_COLS} FROM org_unit u WHERE u.id = ${} AND {cond}", values.len());
-    UnitRow::find_by_statement(Statement::from_sql_and_values(conn.get_database_backend(), sql, values))
-        .one(conn)
-        .await?
-        .ok_or(StoreError::NotFound)
+    let sql = format!(
+        "SELECT {UNIT_COLS} FROM org_unit u WHERE u.id = ${} AND {cond}",
+        values.len()
+    );
+    UnitRow::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql,
+        values,
+    ))
+    .one(conn)
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 /// A node the caller may read; anything else is `NotFound`.
@@ -135,7 +151,11 @@ pub async fn get_unit(db: &Db, scope: &Scope, id: i64) -> StoreResult<UnitRow> {
     unit_where(&db.conn, cond, values, id).await
 }
 
-pub(crate) async fn managed_unit<C: ConnectionTrait>(conn: &C, scope: &Scope, id: i64) -> StoreResult<UnitRow> {
+pub(crate) async fn managed_unit<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: i64,
+) -> StoreResult<UnitRow> {
     let mut values = Vec::new();
     let cond = scope.sql_in_managed_subtree("u.id", &mut values);
     unit_where(conn, cond, values, id).await
@@ -145,19 +165,29 @@ pub(crate) async fn managed_unit<C: ConnectionTrait>(conn: &C, scope: &Scope, id
 pub async fn roots(db: &Db, scope: &Scope) -> StoreResult<Vec<UnitRow>> {
     let backend = db.db_backend();
     if scope.is_system() {
-        let sql = format!("SELECT {UNIT_COLS} FROM org_unit u WHERE u.parent_id IS NULL ORDER BY u.id");
-        return Ok(UnitRow::find_by_statement(Statement::from_string(backend, sql)).all(&db.conn).await?);
+        let sql =
+            format!("SELECT {UNIT_COLS} FROM org_unit u WHERE u.parent_id IS NULL ORDER BY u.id");
+        return Ok(
+            UnitRow::find_by_statement(Statement::from_string(backend, sql))
+                .all(&db.conn)
+                .await?,
+        );
     }
     let ids = scope.read_roots();
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("SELECT {UNIT_COLS} FROM org_unit u WHERE u.id IN ({}) ORDER BY u.id", ph.join(","));
+    let sql = format!(
+        "SELECT {UNIT_COLS} FROM org_unit u WHERE u.id IN ({}) ORDER BY u.id",
+        ph.join(",")
+    );
     let values: Vec<Value> = ids.into_iter().map(Into::into).collect();
-    Ok(UnitRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-        .all(&db.conn)
-        .await?)
+    Ok(
+        UnitRow::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(&db.conn)
+            .await?,
+    )
 }
 
 /// Direct children of a node the caller may read, with how many children each has.
@@ -166,9 +196,13 @@ pub async fn children(db: &Db, scope: &Scope, id: i64) -> StoreResult<Vec<ChildR
     let sql = "SELECT u.id, u.kind, u.name, u.school_type, \
                (SELECT COUNT(*) FROM org_unit c WHERE c.parent_id = u.id) AS children \
                FROM org_unit u WHERE u.parent_id = $1 ORDER BY u.kind, u.grade_level, u.class_number, u.name, u.id";
-    Ok(ChildRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, [id.into()]))
-        .all(&db.conn)
-        .await?)
+    Ok(ChildRow::find_by_statement(Statement::from_sql_and_values(
+        db.db_backend(),
+        sql,
+        [id.into()],
+    ))
+    .all(&db.conn)
+    .await?)
 }
 
 /// The path from the top of the caller's reach down to the node, for breadcrumbs.
@@ -180,13 +214,21 @@ pub async fn path(db: &Db, scope: &Scope, id: i64) -> StoreResult<Vec<UnitRow>> 
         "SELECT {UNIT_COLS} FROM org_unit u JOIN org_closure c ON c.ancestor_id = u.id \
          WHERE c.descendant_id = $1 AND c.valid_from <= $2 AND c.valid_to > $2 AND {cond} ORDER BY c.depth DESC"
     );
-    Ok(UnitRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
-        .all(&db.conn)
-        .await?)
+    Ok(
+        UnitRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+            .all(&db.conn)
+            .await?,
+    )
 }
 
 /// Nodes of one kind under `ancestor` as the tree stood on `as_of` (YYYY-MM-DD).
-pub async fn units_under(db: &Db, scope: &Scope, ancestor: i64, kind: UnitKind, as_of: &str) -> StoreResult<Vec<UnitRow>> {
+pub async fn units_under(
+    db: &Db,
+    scope: &Scope,
+    ancestor: i64,
+    kind: UnitKind,
+    as_of: &str,
+) -> StoreResult<Vec<UnitRow>> {
     get_unit(db, scope, ancestor).await?;
     let sql = format!(
         "SELECT {UNIT_COLS} FROM org_unit u JOIN org_closure c ON c.descendant_id = u.id \
@@ -203,16 +245,27 @@ pub async fn units_under(db: &Db, scope: &Scope, ancestor: i64, kind: UnitKind, 
 
 /// Moves a node (and its subtree) under a new parent from `effective` (YYYY-MM-DD) on.
 /// The caller must manage both the node and the new parent.
-pub async fn move_unit(db: &Db, scope: &Scope, id: i64, new_parent: i64, effective: &str) -> StoreResult<()> {
+pub async fn move_unit(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    new_parent: i64,
+    effective: &str,
+) -> StoreResult<()> {
     if chrono::NaiveDate::parse_from_str(effective, "%Y-%m-%d").is_err() {
         return Err(StoreError::Invalid { code: "bad_date" });
     }
     let txn = db.conn.begin().await?;
     let unit = managed_unit(&txn, scope, id).await?;
     let parent = managed_unit(&txn, scope, new_parent).await?;
-    let (uk, pk) = (UnitKind::from_code(&unit.kind), UnitKind::from_code(&parent.kind));
+    let (uk, pk) = (
+        UnitKind::from_code(&unit.kind),
+        UnitKind::from_code(&parent.kind),
+    );
     if pk.and_then(|k| k.child()) != uk {
-        return Err(StoreError::Invalid { code: "kind_not_allowed_here" });
+        return Err(StoreError::Invalid {
+            code: "kind_not_allowed_here",
+        });
     }
     let backend = txn.get_database_backend();
     // Later moves already on file would be cut in two; refuse rather than guess.
@@ -227,7 +280,9 @@ pub async fn move_unit(db: &Db, scope: &Scope, id: i64, new_parent: i64, effecti
         .transpose()?
         .unwrap_or(0);
     if later > 0 {
-        return Err(StoreError::Invalid { code: "later_move_exists" });
+        return Err(StoreError::Invalid {
+            code: "later_move_exists",
+        });
     }
     // Close the paths from the old strict ancestors into the subtree.
     txn.execute_raw(Statement::from_sql_and_values(
@@ -252,7 +307,12 @@ pub async fn move_unit(db: &Db, scope: &Scope, id: i64, new_parent: i64, effecti
          SELECT a.ancestor_id, s.descendant_id, a.depth + s.depth + 1, $1, $2 \
          FROM org_closure a, org_closure s \
          WHERE a.descendant_id = $3 AND a.valid_to = $2 AND s.ancestor_id = $4 AND s.valid_to = $2",
-        [effective.into(), OPEN_END.into(), new_parent.into(), id.into()],
+        [
+            effective.into(),
+            OPEN_END.into(),
+            new_parent.into(),
+            id.into(),
+        ],
     ))
     .await?;
     let mut am: org_unit::ActiveModel = org_unit::Entity::find_by_id(id)
@@ -282,7 +342,11 @@ pub async fn move_unit(db: &Db, scope: &Scope, id: i64, new_parent: i64, effecti
 /// The school year a date falls in: 1 September to 31 August.
 pub fn school_year_of(date: chrono::NaiveDate) -> (String, String, String) {
     use chrono::Datelike;
-    let start = if date.month() >= 9 { date.year() } else { date.year() - 1 };
+    let start = if date.month() >= 9 {
+        date.year()
+    } else {
+        date.year() - 1
+    };
     (
         format!("{}-{}学年", start, start + 1),
         format!("{start}-09-01"),
@@ -291,7 +355,10 @@ pub fn school_year_of(date: chrono::NaiveDate) -> (String, String, String) {
 }
 
 /// The id of the school year containing `date`, created on first use.
-pub async fn ensure_school_year<C: ConnectionTrait>(conn: &C, date: chrono::NaiveDate) -> StoreResult<i64> {
+pub async fn ensure_school_year<C: ConnectionTrait>(
+    conn: &C,
+    date: chrono::NaiveDate,
+) -> StoreResult<i64> {
     let (name, starts, ends) = school_year_of(date);
     if let Some(y) = school_year::Entity::find()
         .filter_by_name(&name)
@@ -336,4 +403,15 @@ mod tests {
         assert_eq!(school_year_of(d("2026-08-31")).0, "2025-2026学年");
         assert_eq!(school_year_of(d("2026-09-01")).0, "2026-2027学年");
     }
+}
+
+/// A unit's id by its code (school codes), for the CLI.
+pub async fn unit_id_by_code(db: &Db, code: &str) -> StoreResult<i64> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    org_unit::Entity::find()
+        .filter(org_unit::Column::Code.eq(code))
+        .one(&db.conn)
+        .await?
+        .map(|u| u.id)
+        .ok_or(StoreError::NotFound)
 }

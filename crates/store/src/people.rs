@@ -3,7 +3,9 @@
 //! phone or pupil number; every query is cut to the caller's scope in SQL.
 
 use jiaxiao_domain::{Role, names};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, Statement, TransactionTrait, Value};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, Statement, TransactionTrait, Value,
+};
 use serde::Serialize;
 
 use crate::audit::{self, Entry};
@@ -75,7 +77,9 @@ fn pupil_visible(scope: &Scope, values: &mut Vec<Value>) -> String {
     let by_school = scope.sql_in_subtree("p.school_id", values);
     if scope.has_role(Role::HeadTeacher) {
         let by_class = scope.sql_in_subtree("cm0.class_id", values);
-        format!("({by_school} OR p.id IN (SELECT cm0.pupil_id FROM class_membership cm0 WHERE {by_class}))")
+        format!(
+            "({by_school} OR p.id IN (SELECT cm0.pupil_id FROM class_membership cm0 WHERE {by_class}))"
+        )
     } else {
         by_school
     }
@@ -110,7 +114,12 @@ pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<V
     let mut values: Vec<Value> = Vec::new();
     let mut conds = vec![pupil_visible(scope, &mut values)];
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        conds.push(like_conditions(q, &["p.name", "p.name_pinyin", "p.name_initials"], &["p.student_no"], &mut values));
+        conds.push(like_conditions(
+            q,
+            &["p.name", "p.name_pinyin", "p.name_initials"],
+            &["p.student_no"],
+            &mut values,
+        ));
     }
     if let Some(under) = query.under {
         values.push(under.into());
@@ -144,13 +153,19 @@ pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<V
          ORDER BY p.id",
         conds.join(" AND ")
     );
-    Ok(PupilRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
-        .all(&db.conn)
-        .await?)
+    Ok(
+        PupilRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+            .all(&db.conn)
+            .await?,
+    )
 }
 
 /// Guardians of pupils the caller can see.
-pub async fn list_guardians(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<GuardianRow>> {
+pub async fn list_guardians(
+    db: &Db,
+    scope: &Scope,
+    query: &Query,
+) -> StoreResult<Vec<GuardianRow>> {
     let mut values: Vec<Value> = Vec::new();
     let vis = pupil_visible(scope, &mut values);
     let mut conds = vec![format!(
@@ -158,7 +173,12 @@ pub async fn list_guardians(db: &Db, scope: &Scope, query: &Query) -> StoreResul
     )];
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
-        let mut c = like_conditions(q, &["g.name", "g.name_pinyin", "g.name_initials"], &[], &mut values);
+        let mut c = like_conditions(
+            q,
+            &["g.name", "g.name_pinyin", "g.name_initials"],
+            &[],
+            &mut values,
+        );
         if digits.len() >= 4 {
             values.push(format!("%{digits}%").into());
             c = format!("({c} OR g.phone LIKE ${})", values.len());
@@ -190,16 +210,27 @@ pub async fn list_guardians(db: &Db, scope: &Scope, query: &Query) -> StoreResul
         conds.join(" AND "),
         values.len()
     );
-    Ok(GuardianRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+    Ok(
+        GuardianRow::find_by_statement(Statement::from_sql_and_values(
+            db.db_backend(),
+            sql,
+            values,
+        ))
         .all(&db.conn)
-        .await?)
+        .await?,
+    )
 }
 
 pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<StaffRow>> {
     let mut values: Vec<Value> = Vec::new();
     let mut conds = vec![scope.sql_in_subtree("st.unit_id", &mut values)];
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        conds.push(like_conditions(q, &["st.name", "st.name_pinyin", "st.name_initials"], &["st.phone"], &mut values));
+        conds.push(like_conditions(
+            q,
+            &["st.name", "st.name_pinyin", "st.name_initials"],
+            &["st.phone"],
+            &mut values,
+        ));
     }
     if let Some(under) = query.under {
         values.push(under.into());
@@ -221,13 +252,19 @@ pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Ve
         conds.join(" AND "),
         values.len()
     );
-    Ok(StaffRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
-        .all(&db.conn)
-        .await?)
+    Ok(
+        StaffRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+            .all(&db.conn)
+            .await?,
+    )
 }
 
 /// One pupil the caller can see, with their guardians.
-pub async fn get_pupil(db: &Db, scope: &Scope, id: i64) -> StoreResult<(PupilRow, Vec<GuardianLink>)> {
+pub async fn get_pupil(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+) -> StoreResult<(PupilRow, Vec<GuardianLink>)> {
     let year = crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?;
     let mut values: Vec<Value> = Vec::new();
     let vis = pupil_visible(scope, &mut values);
@@ -276,9 +313,10 @@ pub async fn children_of(db: &Db, scope: &Scope, guardian_id: i64) -> StoreResul
          LEFT JOIN org_unit c ON c.id = cm.class_id LEFT JOIN org_unit g ON g.id = c.parent_id \
          WHERE gs.guardian_id = $1 AND {vis} ORDER BY p.id"
     );
-    let rows = ChildLink::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
-        .all(&db.conn)
-        .await?;
+    let rows =
+        ChildLink::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+            .all(&db.conn)
+            .await?;
     if rows.is_empty() {
         return Err(StoreError::NotFound);
     }

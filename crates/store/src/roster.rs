@@ -34,8 +34,13 @@ pub struct ApplyReport {
 
 impl ApplyReport {
     pub fn changed_anything(&self) -> bool {
-        self.grades_created + self.classes_created + self.pupils_created + self.pupils_updated
-            + self.guardians_created + self.links_created + self.placements_changed
+        self.grades_created
+            + self.classes_created
+            + self.pupils_created
+            + self.pupils_updated
+            + self.guardians_created
+            + self.links_created
+            + self.placements_changed
             > 0
     }
 }
@@ -54,10 +59,15 @@ pub async fn apply(
     let txn = db.conn.begin().await?;
     let school = crate::org::managed_unit(&txn, scope, school_id).await?;
     if school.kind != UnitKind::School.code() {
-        return Err(StoreError::Invalid { code: "not_a_school" });
+        return Err(StoreError::Invalid {
+            code: "not_a_school",
+        });
     }
     let total = rows.len();
-    let mut rep = ApplyReport { rows: total, ..Default::default() };
+    let mut rep = ApplyReport {
+        rows: total,
+        ..Default::default()
+    };
 
     // Grades and classes.
     let mut grades: HashMap<i32, i64> = HashMap::new();
@@ -88,15 +98,18 @@ pub async fn apply(
         let gid = match grades.get(&r.grade_level) {
             Some(id) => *id,
             None => {
-                let id = insert_unit(&txn, &NewUnit {
-                    parent_id: Some(school_id),
-                    kind: UnitKind::Grade,
-                    name: r.grade_name.clone(),
-                    code: None,
-                    school_type: None,
-                    grade_level: Some(r.grade_level),
-                    class_number: None,
-                })
+                let id = insert_unit(
+                    &txn,
+                    &NewUnit {
+                        parent_id: Some(school_id),
+                        kind: UnitKind::Grade,
+                        name: r.grade_name.clone(),
+                        code: None,
+                        school_type: None,
+                        grade_level: Some(r.grade_level),
+                        class_number: None,
+                    },
+                )
                 .await?;
                 rep.grades_created += 1;
                 grades.insert(r.grade_level, id);
@@ -106,15 +119,18 @@ pub async fn apply(
         let cid = match classes.get(&(gid, r.class_number)) {
             Some(id) => *id,
             None => {
-                let id = insert_unit(&txn, &NewUnit {
-                    parent_id: Some(gid),
-                    kind: UnitKind::Class,
-                    name: format!("{}{}", r.grade_name, r.class_name),
-                    code: None,
-                    school_type: None,
-                    grade_level: Some(r.grade_level),
-                    class_number: Some(r.class_number),
-                })
+                let id = insert_unit(
+                    &txn,
+                    &NewUnit {
+                        parent_id: Some(gid),
+                        kind: UnitKind::Class,
+                        name: format!("{}{}", r.grade_name, r.class_name),
+                        code: None,
+                        school_type: None,
+                        grade_level: Some(r.grade_level),
+                        class_number: Some(r.class_number),
+                    },
+                )
                 .await?;
                 rep.classes_created += 1;
                 classes.insert((gid, r.class_number), id);
@@ -182,7 +198,12 @@ pub async fn apply(
             .map(|p| (p.student_no.clone(), p))
             .collect();
     }
-    let pupil_id = |no: &str| pupils.get(no).map(|p| p.id).ok_or(StoreError::Other("pupil vanished".into()));
+    let pupil_id = |no: &str| {
+        pupils
+            .get(no)
+            .map(|p| p.id)
+            .ok_or(StoreError::Other("pupil vanished".into()))
+    };
 
     // Placements for the school year.
     let pupil_ids: Vec<i64> = pupils.values().map(|p| p.id).collect();
@@ -226,13 +247,21 @@ pub async fn apply(
         }
     }
     for chunk in chunked(new_placements) {
-        class_membership::Entity::insert_many(chunk).exec(&txn).await?;
+        class_membership::Entity::insert_many(chunk)
+            .exec(&txn)
+            .await?;
     }
 
     // Guardians by phone; without a phone, by name among the pupil's guardians.
     let phones: Vec<String> = rows
         .iter()
-        .filter_map(|r| r.guardian.as_ref()?.phone.as_ref().map(|p| p.as_str().to_owned()))
+        .filter_map(|r| {
+            r.guardian
+                .as_ref()?
+                .phone
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+        })
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -338,14 +367,18 @@ pub async fn apply(
         guardianship::Entity::insert_many(chunk).exec(&txn).await?;
     }
 
-    audit::record(&txn, scope, Entry {
-        unit_id: Some(school_id),
-        entity: "roster",
-        entity_id: None,
-        action: "import",
-        before: None,
-        after: Some(serde_json::json!({"file": file_name, "report": rep})),
-    })
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(school_id),
+            entity: "roster",
+            entity_id: None,
+            action: "import",
+            before: None,
+            after: Some(serde_json::json!({"file": file_name, "report": rep})),
+        },
+    )
     .await?;
     txn.commit().await?;
     progress(total, steps);
@@ -362,16 +395,31 @@ fn chunked<T>(v: Vec<T>) -> Vec<Vec<T>> {
 }
 
 trait AlsoGuardian {
-    async fn find_also_related_guardian<C: ConnectionTrait>(self, conn: &C) -> StoreResult<Vec<(guardianship::Model, String)>>;
+    async fn find_also_related_guardian<C: ConnectionTrait>(
+        self,
+        conn: &C,
+    ) -> StoreResult<Vec<(guardianship::Model, String)>>;
 }
 
 impl AlsoGuardian for sea_orm::Select<guardianship::Entity> {
-    async fn find_also_related_guardian<C: ConnectionTrait>(self, conn: &C) -> StoreResult<Vec<(guardianship::Model, String)>> {
+    async fn find_also_related_guardian<C: ConnectionTrait>(
+        self,
+        conn: &C,
+    ) -> StoreResult<Vec<(guardianship::Model, String)>> {
         let links = self.all(conn).await?;
-        let ids: Vec<i64> = links.iter().map(|l| l.guardian_id).collect::<HashSet<_>>().into_iter().collect();
+        let ids: Vec<i64> = links
+            .iter()
+            .map(|l| l.guardian_id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         let mut names = HashMap::new();
         for c in ids.chunks(CHUNK) {
-            for g in guardian::Entity::find().filter(guardian::Column::Id.is_in(c.to_vec())).all(conn).await? {
+            for g in guardian::Entity::find()
+                .filter(guardian::Column::Id.is_in(c.to_vec()))
+                .all(conn)
+                .await?
+            {
                 names.insert(g.id, g.name);
             }
         }
@@ -386,7 +434,13 @@ impl AlsoGuardian for sea_orm::Select<guardianship::Entity> {
 }
 
 /// A roster import as others see it: who started it, how far it is, its report.
-pub async fn start_job(db: &Db, scope: &Scope, unit_id: i64, file_name: &str, total: usize) -> StoreResult<i64> {
+pub async fn start_job(
+    db: &Db,
+    scope: &Scope,
+    unit_id: i64,
+    file_name: &str,
+    total: usize,
+) -> StoreResult<i64> {
     crate::org::managed_unit(&db.conn, scope, unit_id).await?;
     let now = Utc::now();
     Ok(import_job::ActiveModel {
@@ -406,8 +460,16 @@ pub async fn start_job(db: &Db, scope: &Scope, unit_id: i64, file_name: &str, to
     .id)
 }
 
-pub async fn finish_job(db: &Db, id: i64, status: &str, result: serde_json::Value) -> StoreResult<()> {
-    let job = import_job::Entity::find_by_id(id).one(&db.conn).await?.ok_or(StoreError::NotFound)?;
+pub async fn finish_job(
+    db: &Db,
+    id: i64,
+    status: &str,
+    result: serde_json::Value,
+) -> StoreResult<()> {
+    let job = import_job::Entity::find_by_id(id)
+        .one(&db.conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let total = job.total;
     let mut am: import_job::ActiveModel = job.into();
     am.status = Set(status.to_owned());
@@ -419,7 +481,10 @@ pub async fn finish_job(db: &Db, id: i64, status: &str, result: serde_json::Valu
 }
 
 pub async fn get_job(db: &Db, scope: &Scope, id: i64) -> StoreResult<import_job::Model> {
-    let job = import_job::Entity::find_by_id(id).one(&db.conn).await?.ok_or(StoreError::NotFound)?;
+    let job = import_job::Entity::find_by_id(id)
+        .one(&db.conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     crate::org::managed_unit(&db.conn, scope, job.unit_id).await?;
     Ok(job)
 }

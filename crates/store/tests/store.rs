@@ -30,26 +30,51 @@ struct Tree {
 
 async fn tree(db: &Db) -> Tree {
     let sys = Scope::system();
-    let province = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省")).await.unwrap();
-    let city = org::create_unit(db, &sys, unit(Some(province), UnitKind::City, "市")).await.unwrap();
-    let county_a = org::create_unit(db, &sys, unit(Some(city), UnitKind::County, "甲区")).await.unwrap();
-    let county_b = org::create_unit(db, &sys, unit(Some(city), UnitKind::County, "乙区")).await.unwrap();
-    let school_a = org::create_unit(db, &sys, unit(Some(county_a), UnitKind::School, "甲小学")).await.unwrap();
-    let school_b = org::create_unit(db, &sys, unit(Some(county_b), UnitKind::School, "乙小学")).await.unwrap();
-    Tree { province, county_a, county_b, school_a, school_b }
+    let province = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
+        .await
+        .unwrap();
+    let city = org::create_unit(db, &sys, unit(Some(province), UnitKind::City, "市"))
+        .await
+        .unwrap();
+    let county_a = org::create_unit(db, &sys, unit(Some(city), UnitKind::County, "甲区"))
+        .await
+        .unwrap();
+    let county_b = org::create_unit(db, &sys, unit(Some(city), UnitKind::County, "乙区"))
+        .await
+        .unwrap();
+    let school_a = org::create_unit(db, &sys, unit(Some(county_a), UnitKind::School, "甲小学"))
+        .await
+        .unwrap();
+    let school_b = org::create_unit(db, &sys, unit(Some(county_b), UnitKind::School, "乙小学"))
+        .await
+        .unwrap();
+    Tree {
+        province,
+        county_a,
+        county_b,
+        school_a,
+        school_b,
+    }
 }
 
 async fn login_scope(db: &Db, username: &str, role: Role, unit: i64) -> Scope {
-    accounts::create_user(db, &Scope::system(), NewUser {
-        username: username.into(),
-        display_name: username.into(),
-        password: "secret-pass".into(),
-        staff_id: None,
-        grants: vec![(role, unit)],
-    })
+    accounts::create_user(
+        db,
+        &Scope::system(),
+        NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            password: "secret-pass".into(),
+            staff_id: None,
+            grants: vec![(role, unit)],
+        },
+    )
     .await
     .unwrap();
-    let uid = accounts::verify_login(db, Login::Staff { username }, "secret-pass").await.unwrap().unwrap();
+    let uid = accounts::verify_login(db, Login::Staff { username }, "secret-pass")
+        .await
+        .unwrap()
+        .unwrap();
     let token = accounts::create_session(db, uid).await.unwrap();
     accounts::session(db, &token).await.unwrap().unwrap().scope
 }
@@ -60,11 +85,18 @@ A2,王小红,女,一年级,1班,王建国,父亲,138-0000-0001\n\
 A3,李四,男,三年级,2班,李大山,爷爷,029-88888888\n\
 A4,赵五,男,三年级,2班,赵妈妈,妈妈,13900000002\n";
 
-async fn import(db: &Db, scope: &Scope, school: i64, text: &str) -> Result<jiaxiao_store::roster::ApplyReport, StoreError> {
+async fn import(
+    db: &Db,
+    scope: &Scope,
+    school: i64,
+    text: &str,
+) -> Result<jiaxiao_store::roster::ApplyReport, StoreError> {
     let t = read_table(text.as_bytes()).unwrap();
     let h = detect_header(&t).unwrap();
     let parsed = parse_rows(&t, h.header_index, &h.mapping);
-    let year = org::ensure_school_year(&db.conn, org::today_date()).await.unwrap();
+    let year = org::ensure_school_year(&db.conn, org::today_date())
+        .await
+        .unwrap();
     jiaxiao_store::roster::apply(db, scope, school, year, &parsed.rows, "t.csv", |_, _| {}).await
 }
 
@@ -74,8 +106,14 @@ both_dbs!(tree_scope_and_leaks, |t: TestDb| async move {
     let a = login_scope(db, "county_a", Role::CountyAdmin, tr.county_a).await;
     // In scope: own school. Out of scope: the neighbour's school and the province answer NotFound.
     assert!(org::get_unit(db, &a, tr.school_a).await.is_ok());
-    assert!(matches!(org::get_unit(db, &a, tr.school_b).await, Err(StoreError::NotFound)));
-    assert!(matches!(org::get_unit(db, &a, tr.province).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        org::get_unit(db, &a, tr.school_b).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        org::get_unit(db, &a, tr.province).await,
+        Err(StoreError::NotFound)
+    ));
     // Cannot create under a neighbour.
     assert!(matches!(
         org::create_unit(db, &a, unit(Some(tr.county_b), UnitKind::School, "x")).await,
@@ -84,79 +122,172 @@ both_dbs!(tree_scope_and_leaks, |t: TestDb| async move {
     // Pupils of the neighbour never show.
     let sys = Scope::system();
     import(db, &sys, tr.school_b, ROSTER).await.unwrap();
-    let seen = people::list_pupils(db, &a, &Query { limit: 50, ..Default::default() }).await.unwrap();
+    let seen = people::list_pupils(
+        db,
+        &a,
+        &Query {
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert!(seen.is_empty());
-    let guardians = people::list_guardians(db, &a, &Query { limit: 50, ..Default::default() }).await.unwrap();
+    let guardians = people::list_guardians(
+        db,
+        &a,
+        &Query {
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert!(guardians.is_empty());
     // A school admin cannot grant a county role.
     let s = login_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
-    let r = accounts::create_user(db, &s, NewUser {
-        username: "evil".into(),
-        display_name: "x".into(),
-        password: "secret-pass".into(),
-        staff_id: None,
-        grants: vec![(Role::CountyAdmin, tr.county_a)],
-    })
+    let r = accounts::create_user(
+        db,
+        &s,
+        NewUser {
+            username: "evil".into(),
+            display_name: "x".into(),
+            password: "secret-pass".into(),
+            staff_id: None,
+            grants: vec![(Role::CountyAdmin, tr.county_a)],
+        },
+    )
     .await;
     assert!(r.is_err());
     // The audit log of county A shows its own rows only.
     let audit = jiaxiao_store::audit::list(db, &a, None, 100).await.unwrap();
-    assert!(audit.iter().all(|r| r.unit_name.as_deref() != Some("乙小学")));
+    assert!(
+        audit
+            .iter()
+            .all(|r| r.unit_name.as_deref() != Some("乙小学"))
+    );
 });
 
 both_dbs!(move_is_effective_dated, |t: TestDb| async move {
     let db = &t.db;
     let tr = tree(db).await;
     let sys = Scope::system();
-    org::move_unit(db, &sys, tr.school_a, tr.county_b, "2026-01-01").await.unwrap();
-    let before = org::units_under(db, &sys, tr.county_a, UnitKind::School, "2025-12-31").await.unwrap();
-    assert_eq!(before.iter().map(|u| u.id).collect::<Vec<_>>(), vec![tr.school_a]);
-    let after = org::units_under(db, &sys, tr.county_a, UnitKind::School, "2026-01-01").await.unwrap();
+    org::move_unit(db, &sys, tr.school_a, tr.county_b, "2026-01-01")
+        .await
+        .unwrap();
+    let before = org::units_under(db, &sys, tr.county_a, UnitKind::School, "2025-12-31")
+        .await
+        .unwrap();
+    assert_eq!(
+        before.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![tr.school_a]
+    );
+    let after = org::units_under(db, &sys, tr.county_a, UnitKind::School, "2026-01-01")
+        .await
+        .unwrap();
     assert!(after.is_empty());
-    let b_after = org::units_under(db, &sys, tr.county_b, UnitKind::School, "2026-06-01").await.unwrap();
+    let b_after = org::units_under(db, &sys, tr.county_b, UnitKind::School, "2026-06-01")
+        .await
+        .unwrap();
     assert_eq!(b_after.len(), 2);
     // The province sees it either way.
-    let p = org::units_under(db, &sys, tr.province, UnitKind::School, "2025-06-01").await.unwrap();
+    let p = org::units_under(db, &sys, tr.province, UnitKind::School, "2025-06-01")
+        .await
+        .unwrap();
     assert_eq!(p.len(), 2);
     // A move dated before the last one is refused.
     assert!(matches!(
         org::move_unit(db, &sys, tr.school_a, tr.county_a, "2025-06-01").await,
-        Err(StoreError::Invalid { code: "later_move_exists" })
+        Err(StoreError::Invalid {
+            code: "later_move_exists"
+        })
     ));
 });
 
-both_dbs!(roster_import_is_idempotent_and_links_siblings, |t: TestDb| async move {
-    let db = &t.db;
-    let tr = tree(db).await;
-    let s = login_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
-    let first = import(db, &s, tr.school_a, ROSTER).await.unwrap();
-    assert_eq!(first.pupils_created, 3, "the bad-phone row is not written");
-    assert_eq!(first.guardians_created, 2, "siblings share one parent");
-    assert_eq!(first.classes_created, 2);
-    let again = import(db, &s, tr.school_a, ROSTER).await.unwrap();
-    assert!(!again.changed_anything(), "{again:?}");
-    let found = people::list_guardians(db, &s, &Query { q: Some("wjg".into()), limit: 10, ..Default::default() }).await.unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].children, 2);
-    let by_pinyin = people::list_pupils(db, &s, &Query { q: Some("wangxiao".into()), limit: 10, ..Default::default() }).await.unwrap();
-    assert_eq!(by_pinyin.len(), 2);
-    let by_no = people::list_pupils(db, &s, &Query { q: Some("A4".into()), limit: 10, ..Default::default() }).await.unwrap();
-    assert_eq!(by_no[0].name, "赵五");
-    assert_eq!(by_no[0].class_name.as_deref(), Some("三年级(2)班"));
-    // Another school's admin cannot import into this school.
-    let other = login_scope(db, "school_b", Role::SchoolAdmin, tr.school_b).await;
-    assert!(matches!(import(db, &other, tr.school_a, ROSTER).await, Err(StoreError::NotFound)));
-});
+both_dbs!(
+    roster_import_is_idempotent_and_links_siblings,
+    |t: TestDb| async move {
+        let db = &t.db;
+        let tr = tree(db).await;
+        let s = login_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
+        let first = import(db, &s, tr.school_a, ROSTER).await.unwrap();
+        assert_eq!(first.pupils_created, 3, "the bad-phone row is not written");
+        assert_eq!(first.guardians_created, 2, "siblings share one parent");
+        assert_eq!(first.classes_created, 2);
+        let again = import(db, &s, tr.school_a, ROSTER).await.unwrap();
+        assert!(!again.changed_anything(), "{again:?}");
+        let found = people::list_guardians(
+            db,
+            &s,
+            &Query {
+                q: Some("wjg".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].children, 2);
+        let by_pinyin = people::list_pupils(
+            db,
+            &s,
+            &Query {
+                q: Some("wangxiao".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(by_pinyin.len(), 2);
+        let by_no = people::list_pupils(
+            db,
+            &s,
+            &Query {
+                q: Some("A4".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(by_no[0].name, "赵五");
+        assert_eq!(by_no[0].class_name.as_deref(), Some("三年级(2)班"));
+        // Another school's admin cannot import into this school.
+        let other = login_scope(db, "school_b", Role::SchoolAdmin, tr.school_b).await;
+        assert!(matches!(
+            import(db, &other, tr.school_a, ROSTER).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+);
 
 both_dbs!(head_teacher_sees_own_class_only, |t: TestDb| async move {
     let db = &t.db;
     let tr = tree(db).await;
-    import(db, &Scope::system(), tr.school_a, ROSTER).await.unwrap();
+    import(db, &Scope::system(), tr.school_a, ROSTER)
+        .await
+        .unwrap();
     let sys = Scope::system();
-    let grade3 = org::children(db, &sys, tr.school_a).await.unwrap().into_iter().find(|c| c.name == "三年级").unwrap();
+    let grade3 = org::children(db, &sys, tr.school_a)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "三年级")
+        .unwrap();
     let class = org::children(db, &sys, grade3.id).await.unwrap()[0].id;
     let ht = login_scope(db, "ht", Role::HeadTeacher, class).await;
-    let seen = people::list_pupils(db, &ht, &Query { limit: 50, ..Default::default() }).await.unwrap();
+    let seen = people::list_pupils(
+        db,
+        &ht,
+        &Query {
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let names: Vec<_> = seen.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, vec!["王小明", "赵五"]);
 });
@@ -166,18 +297,71 @@ both_dbs!(invitation_sets_first_password, |t: TestDb| async move {
     let tr = tree(db).await;
     let s = login_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
     import(db, &s, tr.school_a, ROSTER).await.unwrap();
-    let g = people::list_guardians(db, &s, &Query { q: Some("13900000002".into()), limit: 5, ..Default::default() }).await.unwrap();
-    let issued = accounts::issue_invitations(db, &s, &[g[0].id]).await.unwrap();
+    let g = people::list_guardians(
+        db,
+        &s,
+        &Query {
+            q: Some("13900000002".into()),
+            limit: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let issued = accounts::issue_invitations(db, &s, &[g[0].id])
+        .await
+        .unwrap();
     let code = &issued[0].3;
-    assert!(accounts::redeem_invitation(db, "13900000002", "00000000", "parent-pass").await.is_err() || code == "00000000");
-    let uid = accounts::redeem_invitation(db, "139 0000 0002", code, "parent-pass").await.unwrap();
+    assert!(
+        accounts::redeem_invitation(db, "13900000002", "00000000", "parent-pass")
+            .await
+            .is_err()
+            || code == "00000000"
+    );
+    let uid = accounts::redeem_invitation(db, "139 0000 0002", code, "parent-pass")
+        .await
+        .unwrap();
     // One-time: the same code does not work twice.
-    assert!(accounts::redeem_invitation(db, "13900000002", code, "other-pass").await.is_err());
-    let got = accounts::verify_login(db, Login::Parent { phone: "13900000002" }, "parent-pass").await.unwrap();
+    assert!(
+        accounts::redeem_invitation(db, "13900000002", code, "other-pass")
+            .await
+            .is_err()
+    );
+    let got = accounts::verify_login(
+        db,
+        Login::Parent {
+            phone: "13900000002",
+        },
+        "parent-pass",
+    )
+    .await
+    .unwrap();
     assert_eq!(got, Some(uid));
     // Wrong password and unknown phone look the same.
-    assert_eq!(accounts::verify_login(db, Login::Parent { phone: "13900000002" }, "nope-nope").await.unwrap(), None);
-    assert_eq!(accounts::verify_login(db, Login::Parent { phone: "13700000000" }, "nope-nope").await.unwrap(), None);
+    assert_eq!(
+        accounts::verify_login(
+            db,
+            Login::Parent {
+                phone: "13900000002"
+            },
+            "nope-nope"
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        accounts::verify_login(
+            db,
+            Login::Parent {
+                phone: "13700000000"
+            },
+            "nope-nope"
+        )
+        .await
+        .unwrap(),
+        None
+    );
 });
 
 /// SQLite → export → import → PostgreSQL, nothing lost.
@@ -185,28 +369,55 @@ both_dbs!(invitation_sets_first_password, |t: TestDb| async move {
 async fn sqlite_to_postgres_round_trip() {
     let src = TestDb::new(Kind::Sqlite).await.unwrap();
     let tr = tree(&src.db).await;
-    import(&src.db, &Scope::system(), tr.school_a, ROSTER).await.unwrap();
-    org::move_unit(&src.db, &Scope::system(), tr.school_a, tr.county_b, "2026-01-01").await.unwrap();
+    import(&src.db, &Scope::system(), tr.school_a, ROSTER)
+        .await
+        .unwrap();
+    org::move_unit(
+        &src.db,
+        &Scope::system(),
+        tr.school_a,
+        tr.county_b,
+        "2026-01-01",
+    )
+    .await
+    .unwrap();
     let mut buf = Vec::new();
-    let n = jiaxiao_store::dump::export(&src.db, &mut buf).await.unwrap();
+    let n = jiaxiao_store::dump::export(&src.db, &mut buf)
+        .await
+        .unwrap();
     assert!(n > 20);
-    let Some(dst) = TestDb::new(Kind::Postgres).await else { return };
+    let Some(dst) = TestDb::new(Kind::Postgres).await else {
+        return;
+    };
     dst.db.migrate().await.unwrap();
-    let m = jiaxiao_store::dump::import(&dst.db, std::io::Cursor::new(&buf)).await.unwrap();
+    let m = jiaxiao_store::dump::import(&dst.db, std::io::Cursor::new(&buf))
+        .await
+        .unwrap();
     assert_eq!(n, m);
     let mut again = Vec::new();
-    jiaxiao_store::dump::export(&dst.db, &mut again).await.unwrap();
+    jiaxiao_store::dump::export(&dst.db, &mut again)
+        .await
+        .unwrap();
     let norm = |b: &[u8]| -> Vec<serde_json::Value> {
-        String::from_utf8_lossy(b).lines().map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            // Timestamps print differently per backend; compare them as instants.
-            normalise_times(&mut v);
-            v
-        }).collect()
+        String::from_utf8_lossy(b)
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                // Timestamps print differently per backend; compare them as instants.
+                normalise_times(&mut v);
+                v
+            })
+            .collect()
     };
     assert_eq!(norm(&buf), norm(&again));
     // New rows after import get fresh ids (sequences moved past imported ids).
-    org::create_unit(&dst.db, &Scope::system(), unit(Some(tr.county_a), UnitKind::School, "新学校")).await.unwrap();
+    org::create_unit(
+        &dst.db,
+        &Scope::system(),
+        unit(Some(tr.county_a), UnitKind::School, "新学校"),
+    )
+    .await
+    .unwrap();
 }
 
 fn normalise_times(v: &mut serde_json::Value) {
@@ -226,14 +437,44 @@ both_dbs!(demo_creates_once, |t: TestDb| async move {
     let db = &t.db;
     assert!(jiaxiao_store::demo::create(db).await.unwrap());
     assert!(!jiaxiao_store::demo::create(db).await.unwrap());
-    let uid = accounts::verify_login(db, Login::Parent { phone: "13800000001" }, "jiaxiao-demo").await.unwrap().unwrap();
+    let uid = accounts::verify_login(
+        db,
+        Login::Parent {
+            phone: "13800000001",
+        },
+        "jiaxiao-demo",
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let token = accounts::create_session(db, uid).await.unwrap();
     let sess = accounts::session(db, &token).await.unwrap().unwrap();
-    let kids = people::children_of(db, &sess.scope, sess.principal.guardian_id.unwrap()).await.unwrap();
+    let kids = people::children_of(db, &sess.scope, sess.principal.guardian_id.unwrap())
+        .await
+        .unwrap();
     assert_eq!(kids.len(), 2);
-    let t_uid = accounts::verify_login(db, Login::Staff { username: "teacher" }, "jiaxiao-demo").await.unwrap().unwrap();
+    let t_uid = accounts::verify_login(
+        db,
+        Login::Staff {
+            username: "teacher",
+        },
+        "jiaxiao-demo",
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let tok = accounts::create_session(db, t_uid).await.unwrap();
     let ts = accounts::session(db, &tok).await.unwrap().unwrap().scope;
-    let own = people::list_guardians(db, &ts, &Query { q: Some("13800000001".into()), limit: 5, ..Default::default() }).await.unwrap();
+    let own = people::list_guardians(
+        db,
+        &ts,
+        &Query {
+            q: Some("13800000001".into()),
+            limit: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(own.len(), 1);
 });

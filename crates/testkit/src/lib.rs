@@ -38,21 +38,37 @@ impl TestDb {
                 let url = format!("sqlite://{}", dir.path().join("t.db").display());
                 let db = Db::connect(&url).await.expect("connect sqlite");
                 db.migrate().await.expect("migrate");
-                Some(TestDb { db, url, _dir: Some(dir) })
+                Some(TestDb {
+                    db,
+                    url,
+                    _dir: Some(dir),
+                })
             }
             Kind::Postgres => {
                 let cluster = PG.get_or_init(start_cluster).await.as_ref()?;
-                let name = format!("t{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-                let admin = Db::connect(&cluster.url("postgres")).await.expect("connect admin");
+                let name = format!(
+                    "t{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst)
+                );
+                let admin = Db::connect(&cluster.url("postgres"))
+                    .await
+                    .expect("connect admin");
                 admin
                     .conn
-                    .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE jiaxiao_template"))
+                    .execute_unprepared(&format!(
+                        "CREATE DATABASE {name} TEMPLATE jiaxiao_template"
+                    ))
                     .await
                     .expect("clone template");
                 admin.close().await.ok();
                 let url = cluster.url(&name);
                 let db = Db::connect(&url).await.expect("connect");
-                Some(TestDb { db, url, _dir: None })
+                Some(TestDb {
+                    db,
+                    url,
+                    _dir: None,
+                })
             }
         }
     }
@@ -67,7 +83,10 @@ struct Cluster {
 
 impl Cluster {
     fn url(&self, db: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable", self.port)
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
     }
 }
 
@@ -75,13 +94,24 @@ static PG: OnceCell<Option<Cluster>> = OnceCell::const_new();
 
 fn pg_bin() -> Option<PathBuf> {
     let base = Path::new("/usr/lib/postgresql");
-    let mut versions: Vec<PathBuf> = std::fs::read_dir(base).ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect();
+    let mut versions: Vec<PathBuf> = std::fs::read_dir(base)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin"))
+        .collect();
     versions.sort();
-    versions.into_iter().rev().find(|p| p.join("initdb").exists())
+    versions
+        .into_iter()
+        .rev()
+        .find(|p| p.join("initdb").exists())
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 fn run_pg(bin: &Path, tool: &str, args: &[&str]) -> bool {
@@ -100,7 +130,10 @@ fn run_pg(bin: &Path, tool: &str, args: &[&str]) -> bool {
 async fn start_cluster() -> Option<Cluster> {
     let required = std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
     let Some(bin) = pg_bin() else {
-        assert!(!required, "REQUIRE_POSTGRES=1 but no PostgreSQL binaries under /usr/lib/postgresql");
+        assert!(
+            !required,
+            "REQUIRE_POSTGRES=1 but no PostgreSQL binaries under /usr/lib/postgresql"
+        );
         eprintln!("PostgreSQL not installed: skipping the PostgreSQL variant");
         return None;
     };
@@ -108,26 +141,72 @@ async fn start_cluster() -> Option<Cluster> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("pg dir");
     if is_root() {
-        Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().expect("chown");
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .expect("chown");
     }
     let data = dir.join("data");
     let data_s = data.to_string_lossy().to_string();
     assert!(
-        run_pg(&bin, "initdb", &["-D", &data_s, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"]),
+        run_pg(
+            &bin,
+            "initdb",
+            &[
+                "-D",
+                &data_s,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8"
+            ]
+        ),
         "initdb failed"
     );
     let port = free_port();
-    let opts = format!("-p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", dir.display());
+    let opts = format!(
+        "-p {port} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        dir.display()
+    );
     assert!(
-        run_pg(&bin, "pg_ctl", &["-D", &data_s, "-o", &opts, "-l", &format!("{}/log", dir.display()), "-w", "start"]),
+        run_pg(
+            &bin,
+            "pg_ctl",
+            &[
+                "-D",
+                &data_s,
+                "-o",
+                &opts,
+                "-l",
+                &format!("{}/log", dir.display()),
+                "-w",
+                "start"
+            ]
+        ),
         "pg_ctl start failed"
     );
-    let cluster = Cluster { port, _dir: dir.clone() };
+    let cluster = Cluster {
+        port,
+        _dir: dir.clone(),
+    };
     register_stop(bin, data_s);
-    let admin = Db::connect(&cluster.url("postgres")).await.expect("connect new cluster");
-    admin.conn.execute_unprepared("CREATE DATABASE jiaxiao_template").await.expect("template");
+    let admin = Db::connect(&cluster.url("postgres"))
+        .await
+        .expect("connect new cluster");
+    admin
+        .conn
+        .execute_unprepared("CREATE DATABASE jiaxiao_template")
+        .await
+        .expect("template");
     admin.close().await.ok();
-    let tmpl = Db::connect(&cluster.url("jiaxiao_template")).await.expect("connect template");
+    let tmpl = Db::connect(&cluster.url("jiaxiao_template"))
+        .await
+        .expect("connect template");
     tmpl.migrate().await.expect("migrate template");
     tmpl.close().await.ok();
     Some(cluster)
@@ -151,11 +230,19 @@ fn register_stop(bin: PathBuf, data: String) {
         c.args(["-c", &script]);
         c
     };
-    let _ = cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn();
+    let _ = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs the body once per backend: `both_dbs!(name, |t| async move { … })` makes
@@ -168,7 +255,9 @@ macro_rules! both_dbs {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let t = $crate::TestDb::new($crate::Kind::Sqlite).await.expect("sqlite");
+                let t = $crate::TestDb::new($crate::Kind::Sqlite)
+                    .await
+                    .expect("sqlite");
                 ($body)(t).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

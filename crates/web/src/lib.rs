@@ -1,1 +1,14 @@
-//! placeholder
+//! The HTTP face of jiaxiao: server-rendered pages for each audience (askama + htmx),
+//! the JSON API v1, authentication extractors, and operations endpoints. Handlers are
+//! thin: they turn requests into store calls with the caller's `Scope`.
+
+rust_i18n::i18n!("locales", fallback = "zh-CN");
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod pages;
+
+pub use app::{AppState, Settings, router};

@@ -1,0 +1,129 @@
+//! Configuration: zero-config defaults (SQLite under ./data, 127.0.0.1:8080), an
+//! optional TOML file, and JIAXIAO_* environment variables over both. Printed with
+//! passwords redacted.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `sqlite://./data/jiaxiao.db?mode=rwc` or `postgres://user:pass@host/db`.
+    pub database_url: String,
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Where the SQLite file and uploads live.
+    pub data_dir: PathBuf,
+    /// Mark cookies Secure (set when served over https).
+    pub secure_cookies: bool,
+    /// Log level filter, e.g. "info" or "jiaxiao=debug,info".
+    pub log_level: String,
+    /// Logs as JSON lines (for collectors) instead of text.
+    pub log_json: bool,
+    #[serde(skip)]
+    pub from_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://./data/jiaxiao.db?mode=rwc".into(),
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            secure_cookies: false,
+            log_level: "info".into(),
+            log_json: false,
+            from_file: None,
+        }
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        let defaults = config::Config::try_from(&Config::default())?;
+        let mut b = config::Config::builder().add_source(defaults);
+        if let Some(f) = file {
+            b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
+        }
+        // JIAXIAO_DATABASE_URL → database_url (prefix separator "_", no nesting).
+        b = b.add_source(
+            config::Environment::with_prefix("JIAXIAO")
+                .prefix_separator("_")
+                .try_parsing(true),
+        );
+        let mut cfg: Config = b
+            .build()?
+            .try_deserialize()
+            .context("reading configuration")?;
+        cfg.from_file = file.map(Path::to_path_buf);
+        Ok(cfg)
+    }
+
+    pub fn ensure_data_dir(&self) -> Result<()> {
+        if self.database_url.starts_with("sqlite:") {
+            if let Some(path) = self
+                .database_url
+                .strip_prefix("sqlite://")
+                .map(|p| p.split('?').next().unwrap_or(p))
+                && let Some(parent) = Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The configuration with the database password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let mut c = self.clone();
+        c.database_url = redact_url(&c.database_url);
+        toml::to_string_pretty(&c).unwrap_or_default()
+    }
+
+    pub fn example() -> String {
+        let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+        format!(
+            "# jiaxiao configuration. Every setting can also be given as an environment\n\
+             # variable: JIAXIAO_DATABASE_URL, JIAXIAO_LISTEN, JIAXIAO_DATA_DIR, …\n\
+             # PostgreSQL: database_url = \"postgres://jiaxiao:PASSWORD@127.0.0.1/jiaxiao\"\n\n{body}"
+        )
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.split_once('@')
+        && let Some((user, _)) = creds.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+        let mut c = Config::default();
+        c.database_url = "postgres://u:secret@h/db".into();
+        assert!(!c.redacted().contains("secret"));
+    }
+
+    #[test]
+    fn example_parses_back() {
+        let ex = Config::example();
+        let c: Config = toml::from_str(&ex).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+    }
+}

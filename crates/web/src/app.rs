@@ -1,0 +1,237 @@
+//! The application: shared state, the router of every audience and the API, and the
+//! middleware stack (request ids, body limits, security headers, metrics, error pages).
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use jiaxiao_store::Db;
+use metrics_exporter_prometheus::PrometheusHandle;
+use rand::Rng;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::ErrorCode;
+use crate::i18n::Lang;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Cookies get `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+    /// Upload limit for roster files.
+    pub max_upload_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            secure_cookies: false,
+            max_upload_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A parsed upload waiting for the user to confirm it.
+pub struct PendingImport {
+    pub school_id: i64,
+    pub file_name: String,
+    pub bytes: Arc<Vec<u8>>,
+    pub created: Instant,
+    pub user_id: Option<i64>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Settings,
+    pub metrics: Option<PrometheusHandle>,
+    pub login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    pub pending: Arc<Mutex<HashMap<String, PendingImport>>>,
+    /// Progress of running imports in this process: job id → (done, total).
+    pub progress: Arc<Mutex<HashMap<i64, (usize, usize)>>>,
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: Settings, metrics: Option<PrometheusHandle>) -> AppState {
+        // Ten tries a minute per account name (and per phone): enough for typos, too few
+        // for guessing; the message never says whether the account exists.
+        let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
+        AppState {
+            db,
+            settings,
+            metrics,
+            login_limiter: Arc::new(RateLimiter::keyed(quota)),
+            pending: Arc::new(Mutex::new(HashMap::new())),
+            progress: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+struct MakeId;
+
+impl MakeRequestId for MakeId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = hex::encode(rand::rng().random::<[u8; 8]>());
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/assets/{*path}", get(crate::pages::assets))
+        .merge(crate::pages::routes())
+        .nest("/api", crate::api::routes())
+        .layer(middleware::from_fn(render_errors))
+        .layer(middleware::from_fn(track))
+        .layer(RequestBodyLimitLayer::new(state.settings.max_upload_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"),
+        ))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeId))
+        .with_state(state)
+}
+
+async fn healthz(State(s): State<AppState>) -> Response {
+    match s.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    match &s.metrics {
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Counts requests by route template and status, and logs one line per request with
+/// no query string, no names, phones or addresses.
+async fn track(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let rid = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let elapsed = start.elapsed();
+    let status = resp.status().as_u16();
+    metrics::counter!("http_requests_total", "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("http_request_seconds", "route" => route.clone())
+        .record(elapsed.as_secs_f64());
+    tracing::info!(request_id = %rid, method = %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
+    resp
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    lang: Lang,
+    message: String,
+    request_id: String,
+}
+
+/// Turns an `AppError` left in the response into the right body: JSON for the API, a
+/// page (or a redirect to the login) for browsers.
+async fn render_errors(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let rid = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let lang = Lang::from_cookie(
+        req.headers()
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("lang="))),
+    );
+    let resp = next.run(req).await;
+    let Some(ErrorCode(code)) = resp.extensions().get::<ErrorCode>().cloned() else {
+        return resp;
+    };
+    let status = resp.status();
+    if is_api {
+        return (
+            status,
+            Json(serde_json::json!({"error": code, "request_id": rid})),
+        )
+            .into_response();
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return Redirect::to("/login").into_response();
+    }
+    let key = match status {
+        StatusCode::NOT_FOUND => "error.not_found".to_owned(),
+        StatusCode::FORBIDDEN => "error.csrf".to_owned(),
+        StatusCode::TOO_MANY_REQUESTS => "login.limited".to_owned(),
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            let k = format!("reason.{code}");
+            if lang.t(&k) != k {
+                k
+            } else {
+                "error.invalid".to_owned()
+            }
+        }
+        _ => "error.internal".to_owned(),
+    };
+    let page = ErrorPage {
+        lang,
+        message: lang.t(&key),
+        request_id: rid,
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => status.into_response(),
+    }
+}
+
+/// Drops previews nobody confirmed within an hour.
+pub fn sweep_pending(state: &AppState) {
+    if let Ok(mut p) = state.pending.lock() {
+        p.retain(|_, v| v.created.elapsed() < Duration::from_secs(3600));
+    }
+}
+
+pub type MetricsHandle = PrometheusHandle;
+
+/// Installs the process-wide Prometheus recorder once; later calls get `None`.
+pub fn install_metrics() -> Option<PrometheusHandle> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok()
+}

@@ -1,0 +1,145 @@
+//! Who is calling: the session cookie (pages) or a bearer token (API) turned into the
+//! store's `Scope`. Only these extractors produce a scope for handlers.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use jiaxiao_store::Scope;
+use jiaxiao_store::accounts::{self, Principal};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+pub const SESSION_COOKIE: &str = "jx_session";
+
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The request id set by the request-id layer.
+pub fn request_id(parts: &Parts) -> String {
+    parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned()
+}
+
+/// Page context: language, and the logged-in user when there is one.
+pub struct Ctx {
+    pub lang: Lang,
+    pub user: Option<LoggedIn>,
+}
+
+pub struct LoggedIn {
+    pub scope: Scope,
+    pub principal: Principal,
+    pub csrf: String,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_cookie(cookie(parts, "lang"));
+        let user = match cookie(parts, SESSION_COOKIE) {
+            Some(tok) => accounts::session(&state.db, tok).await?.map(|s| LoggedIn {
+                scope: s.scope,
+                principal: s.principal,
+                csrf: s.csrf_token,
+            }),
+            None => None,
+        };
+        Ok(Ctx { lang, user })
+    }
+}
+
+/// A logged-in member of staff (any staff role), for the staff pages.
+pub struct Staff {
+    pub lang: Lang,
+    pub user: LoggedIn,
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ctx = Ctx::from_request_parts(parts, state).await?;
+        match ctx.user {
+            Some(u) if u.scope.is_staff() => Ok(Staff {
+                lang: ctx.lang,
+                user: u,
+            }),
+            Some(_) => Err(AppError::NotFound),
+            None => Err(AppError::Unauthorised),
+        }
+    }
+}
+
+impl Staff {
+    /// Forms carry the session's CSRF token; a mismatch is refused.
+    pub fn check_csrf(&self, token: &str) -> Result<(), AppError> {
+        if constant_eq(token.as_bytes(), self.user.csrf.as_bytes()) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+}
+
+pub fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// An API caller: a bearer token, or a session cookie (for pages calling the API).
+pub struct ApiUser {
+    pub scope: Scope,
+    pub principal: Principal,
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(token) = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        {
+            return match accounts::token_session(&state.db, token.trim()).await? {
+                Some((scope, principal)) => Ok(ApiUser { scope, principal }),
+                None => Err(AppError::Unauthorised),
+            };
+        }
+        match cookie(parts, SESSION_COOKIE) {
+            Some(tok) => match accounts::session(&state.db, tok).await? {
+                Some(s) => Ok(ApiUser {
+                    scope: s.scope,
+                    principal: s.principal,
+                }),
+                None => Err(AppError::Unauthorised),
+            },
+            None => Err(AppError::Unauthorised),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Translation lookup for templates: zh-CN first, English second. The language comes
+//! from the `lang` cookie (set by the switch in the header).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn from_cookie(v: Option<&str>) -> Lang {
+        match v {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn html_lang(self) -> &'static str {
+        self.code()
+    }
+
+    pub fn other(self) -> &'static str {
+        match self {
+            Lang::Zh => "en",
+            Lang::En => "zh",
+        }
+    }
+
+    /// The text for `key`, or the key itself when missing (a test checks none is).
+    pub fn t(&self, key: &str) -> String {
+        rust_i18n::t!(key, locale = self.code()).into_owned()
+    }
+
+    /// `t` with `%{name}` placeholders filled.
+    pub fn tf(&self, key: &str, args: &[(&str, String)]) -> String {
+        let mut s = self.t(key);
+        for (k, v) in args {
+            s = s.replace(&format!("%{{{k}}}"), v);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_exists_in_both_languages() {
+        let zh = include_str!("../locales/zh-CN.yml");
+        let en = include_str!("../locales/en.yml");
+        let keys = |s: &str| -> Vec<String> {
+            let mut out = Vec::new();
+            let mut section = String::new();
+            for line in s.lines() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let k = line.trim().split(':').next().unwrap_or("").to_owned();
+                if line.starts_with("  ") {
+                    out.push(format!("{section}.{k}"));
+                } else {
+                    section = k;
+                }
+            }
+            out
+        };
+        let (kz, ke) = (keys(zh), keys(en));
+        assert_eq!(
+            kz, ke,
+            "zh-CN and en must have the same keys in the same order"
+        );
+        for k in &kz {
+            assert_ne!(Lang::Zh.t(k), *k, "missing zh-CN text for {k}");
+            assert_ne!(Lang::En.t(k), *k, "missing en text for {k}");
+        }
+    }
+}

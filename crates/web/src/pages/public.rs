@@ -1,0 +1,234 @@
+//! Public pages: login, logout, first password by invitation, language switch.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use jiaxiao_domain::PhoneNumber;
+use jiaxiao_store::accounts::{self, Login};
+use serde::Deserialize;
+
+use super::Chrome;
+use crate::app::AppState;
+use crate::auth::{Ctx, SESSION_COOKIE, constant_eq};
+use crate::error::AppError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/invite", get(invite_form).post(invite))
+        .route("/lang/{code}", get(set_lang))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    c: Chrome,
+    message: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+struct InvitePage {
+    c: Chrome,
+    message: Option<String>,
+}
+
+async fn home(ctx: Ctx) -> Redirect {
+    match ctx.user {
+        None => Redirect::to("/login"),
+        Some(u) if u.scope.is_staff() => Redirect::to("/org"),
+        Some(_) => Redirect::to("/p"),
+    }
+}
+
+async fn login_form(ctx: Ctx) -> Result<Response, AppError> {
+    if ctx.user.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    Ok(Html(
+        LoginPage {
+            c: Chrome::new(ctx.lang, None),
+            message: None,
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    who: String,
+    password: String,
+}
+
+fn session_cookie(state: &AppState, token: &str, max_age: i64) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        if state.settings.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
+    )
+}
+
+/// One login form for everyone: a mobile number logs in a parent, anything else a
+/// member of staff. Wrong password, unknown account and a throttled account all
+/// answer the same way, apart from the throttle message.
+async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let who = f.who.trim();
+    let key = accounts::sha256_hex(&who.to_lowercase());
+    let lang = ctx.lang;
+    if state.login_limiter.check_key(&key).is_err() {
+        let page = LoginPage {
+            c: Chrome::new(lang, None),
+            message: Some(lang.t("login.limited")),
+        };
+        return Ok((
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            Html(page.render()?),
+        )
+            .into_response());
+    }
+    let login = if PhoneNumber::parse(who).is_ok() {
+        Login::Parent { phone: who }
+    } else {
+        Login::Staff { username: who }
+    };
+    match accounts::verify_login(&state.db, login, &f.password).await? {
+        Some(uid) => {
+            let token = accounts::create_session(&state.db, uid).await?;
+            metrics::counter!("logins_total", "result" => "ok").increment(1);
+            let cookie = session_cookie(&state, &token, accounts::SESSION_DAYS * 86400);
+            Ok((AppendHeaders([(SET_COOKIE, cookie)]), Redirect::to("/")).into_response())
+        }
+        None => {
+            metrics::counter!("logins_total", "result" => "failed").increment(1);
+            let page = LoginPage {
+                c: Chrome::new(lang, None),
+                message: Some(lang.t("login.failed")),
+            };
+            Ok((axum::http::StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    parts: axum::http::HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    if let Some(u) = &ctx.user {
+        if !constant_eq(f.csrf.as_bytes(), u.csrf.as_bytes()) {
+            return Err(AppError::Csrf);
+        }
+        let token = parts
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|kv| {
+                kv.trim()
+                    .strip_prefix(&format!("{SESSION_COOKIE}="))
+                    .map(str::to_owned)
+            });
+        if let Some(t) = token {
+            accounts::end_session(&state.db, &t).await?;
+        }
+    }
+    Ok((
+        AppendHeaders([(SET_COOKIE, session_cookie(&state, "", 0))]),
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+async fn invite_form(ctx: Ctx) -> Result<Html<String>, AppError> {
+    Ok(Html(
+        InvitePage {
+            c: Chrome::new(ctx.lang, None),
+            message: None,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    phone: String,
+    code: String,
+    password: String,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<InviteForm>,
+) -> Result<Response, AppError> {
+    let lang = ctx.lang;
+    let key = accounts::sha256_hex(&format!("invite:{}", f.phone.trim()));
+    if state.login_limiter.check_key(&key).is_err() {
+        return Err(AppError::TooMany);
+    }
+    match accounts::redeem_invitation(&state.db, &f.phone, &f.code, &f.password).await {
+        Ok(_) => {
+            let page = LoginPage {
+                c: Chrome::new(lang, None),
+                message: Some(lang.t("login.invite_done")),
+            };
+            Ok(Html(page.render()?).into_response())
+        }
+        Err(jiaxiao_store::StoreError::Invalid { code }) => {
+            let msg = if code == "password_too_short" {
+                lang.t("password.short")
+            } else {
+                lang.t("login.invite_bad")
+            };
+            let page = InvitePage {
+                c: Chrome::new(lang, None),
+                message: Some(msg),
+            };
+            Ok((
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                Html(page.render()?),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn set_lang(Path(code): Path<String>, headers: axum::http::HeaderMap) -> Response {
+    let v = if code == "en" { "en" } else { "zh" };
+    // Back to the page the switch was clicked on, when it is ours.
+    let back = headers
+        .get(axum::http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
+        .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
+        .unwrap_or_else(|| "/".into());
+    (
+        AppendHeaders([(
+            SET_COOKIE,
+            format!("lang={v}; Path=/; SameSite=Lax; Max-Age=31536000"),
+        )]),
+        Redirect::to(&back),
+    )
+        .into_response()
+}

@@ -1,0 +1,462 @@
+//! The roster import wizard: upload → preview (every rejected row with its row number
+//! and reason; a column mapping step when the header is not recognised) → confirm →
+//! progress while the import runs in the background, in one transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use jiaxiao_domain::UnitKind;
+use jiaxiao_domain::roster::{self, Field, Mapping};
+use jiaxiao_store::org::{self, UnitRow};
+use rand::Rng;
+
+use super::Chrome;
+use crate::app::{AppState, PendingImport, sweep_pending};
+use crate::auth::Staff;
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/import", get(import_form))
+        .route("/import/preview", post(preview))
+        .route("/import/remap", post(remap))
+        .route("/import/commit", post(commit))
+        .route("/import/jobs/{id}", get(show_job))
+        .route("/import/jobs/{id}/status", get(job_status))
+}
+
+#[derive(Template)]
+#[template(path = "import_form.html")]
+struct FormPage {
+    c: Chrome,
+    message: Option<String>,
+    schools: Vec<UnitRow>,
+}
+
+async fn schools_for(state: &AppState, s: &Staff) -> Result<Vec<UnitRow>, AppError> {
+    let scope = &s.user.scope;
+    let mut out = Vec::new();
+    for root in org::roots(&state.db, scope).await? {
+        if root.kind == UnitKind::School.code() {
+            out.push(root);
+        } else {
+            out.extend(
+                org::units_under(
+                    &state.db,
+                    scope,
+                    root.id,
+                    UnitKind::School,
+                    &jiaxiao_store::today(),
+                )
+                .await?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+async fn form_page(
+    state: &AppState,
+    s: &Staff,
+    message: Option<String>,
+) -> Result<Response, AppError> {
+    if !s.user.scope.can_manage() {
+        return Err(AppError::NotFound);
+    }
+    let schools = schools_for(state, s).await?;
+    let status = if message.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((
+        status,
+        Html(
+            FormPage {
+                c: Chrome::new(s.lang, Some(&s.user)),
+                message,
+                schools,
+            }
+            .render()?,
+        ),
+    )
+        .into_response())
+}
+
+async fn import_form(State(state): State<AppState>, s: Staff) -> Result<Response, AppError> {
+    form_page(&state, &s, None).await
+}
+
+struct FieldChoice {
+    code: &'static str,
+    label: String,
+    selected: Option<usize>,
+}
+
+#[derive(Template)]
+#[template(path = "import_preview.html")]
+struct PreviewPage {
+    c: Chrome,
+    file_name: String,
+    token: String,
+    need_mapping: bool,
+    fields: Vec<FieldChoice>,
+    columns: Vec<String>,
+    ok: usize,
+    rejected: Vec<(usize, String, String)>,
+    duplicates: Vec<(usize, String, String)>,
+}
+
+fn issues(lang: Lang, v: &[roster::RowIssue]) -> Vec<(usize, String, String)> {
+    v.iter()
+        .map(|i| {
+            (
+                i.row,
+                lang.t(&format!("reason.{}", i.code)),
+                i.detail.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Parses the pending file with the detected header, or with the mapping chosen on the page.
+fn parse(
+    bytes: &[u8],
+    chosen: Option<&Mapping>,
+) -> Result<(roster::HeaderGuess, roster::ParsedRoster), roster::ReadError> {
+    let table = roster::read_table(bytes)?;
+    let mut guess = roster::detect_header(&table).unwrap_or(roster::HeaderGuess {
+        header_index: 0,
+        columns: table.rows.first().cloned().unwrap_or_default(),
+        mapping: Mapping::new(),
+    });
+    if let Some(m) = chosen
+        && !m.is_empty()
+    {
+        guess.mapping = m.clone();
+    }
+    let parsed = if guess.missing_required().is_empty() {
+        roster::parse_rows(&table, guess.header_index, &guess.mapping)
+    } else {
+        roster::ParsedRoster::default()
+    };
+    Ok((guess, parsed))
+}
+
+fn render_preview(
+    s: &Staff,
+    token: String,
+    file_name: String,
+    guess: &roster::HeaderGuess,
+    parsed: &roster::ParsedRoster,
+) -> Result<Response, AppError> {
+    let lang = s.lang;
+    let fields = Field::ALL
+        .into_iter()
+        .map(|f| FieldChoice {
+            code: f.code(),
+            label: lang.t(&format!("field.{}", f.code())),
+            selected: guess.mapping.get(&f).copied(),
+        })
+        .collect();
+    Ok(Html(
+        PreviewPage {
+            c: Chrome::new(lang, Some(&s.user)),
+            file_name,
+            token,
+            need_mapping: !guess.missing_required().is_empty(),
+            fields,
+            columns: guess.columns.clone(),
+            ok: parsed.rows.len(),
+            rejected: issues(lang, &parsed.rejected),
+            duplicates: issues(lang, &parsed.duplicates),
+        }
+        .render()?,
+    )
+    .into_response())
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    s: Staff,
+    mut mp: Multipart,
+) -> Result<Response, AppError> {
+    sweep_pending(&state);
+    let (mut csrf, mut school_id, mut file_name, mut bytes) =
+        (String::new(), None, String::new(), None);
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|_| AppError::Invalid("bad_upload".into()))?
+    {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "school_id" => school_id = field.text().await.ok().and_then(|t| t.parse::<i64>().ok()),
+            "file" => {
+                file_name = field.file_name().unwrap_or("roster").to_owned();
+                bytes = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|_| AppError::Invalid("bad_upload".into()))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    s.check_csrf(&csrf)?;
+    let school_id = school_id.ok_or_else(|| AppError::Invalid("bad_upload".into()))?;
+    // The school must be one the caller manages, before anything is parsed.
+    let school = org::get_unit(&state.db, &s.user.scope, school_id).await?;
+    if school.kind != UnitKind::School.code() || !s.user.scope.can_manage() {
+        return Err(AppError::NotFound);
+    }
+    let bytes = bytes
+        .ok_or_else(|| AppError::Invalid("bad_upload".into()))?
+        .to_vec();
+    let (guess, parsed) = match parse(&bytes, None) {
+        Ok(x) => x,
+        Err(_) => return form_page(&state, &s, Some(s.lang.t("import.unreadable"))).await,
+    };
+    let token = hex::encode(rand::rng().random::<[u8; 16]>());
+    state
+        .pending
+        .lock()
+        .map_err(|_| AppError::Internal("lock".into()))?
+        .insert(
+            token.clone(),
+            PendingImport {
+                school_id,
+                file_name: file_name.clone(),
+                bytes: Arc::new(bytes),
+                created: Instant::now(),
+                user_id: s.user.scope.user_id(),
+            },
+        );
+    render_preview(&s, token, file_name, &guess, &parsed)
+}
+
+fn chosen_mapping(form: &HashMap<String, String>) -> Mapping {
+    Field::ALL
+        .into_iter()
+        .filter_map(|f| {
+            form.get(&format!("map_{}", f.code()))
+                .and_then(|v| v.parse::<usize>().ok())
+                .map(|c| (f, c))
+        })
+        .collect()
+}
+
+fn pending(
+    state: &AppState,
+    s: &Staff,
+    token: &str,
+) -> Result<(i64, String, Arc<Vec<u8>>), AppError> {
+    let p = state
+        .pending
+        .lock()
+        .map_err(|_| AppError::Internal("lock".into()))?;
+    match p.get(token) {
+        Some(p) if p.user_id == s.user.scope.user_id() => {
+            Ok((p.school_id, p.file_name.clone(), p.bytes.clone()))
+        }
+        _ => Err(AppError::Invalid("import_expired".into())),
+    }
+}
+
+async fn remap(
+    State(state): State<AppState>,
+    s: Staff,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    s.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let token = form.get("token").cloned().unwrap_or_default();
+    let (_, file_name, bytes) = match pending(&state, &s, &token) {
+        Ok(p) => p,
+        Err(_) => return form_page(&state, &s, Some(s.lang.t("import.expired"))).await,
+    };
+    let (guess, parsed) = parse(&bytes, Some(&chosen_mapping(&form)))
+        .map_err(|e| AppError::Invalid(e.code().into()))?;
+    render_preview(&s, token, file_name, &guess, &parsed)
+}
+
+async fn commit(
+    State(state): State<AppState>,
+    s: Staff,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    s.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let token = form.get("token").cloned().unwrap_or_default();
+    let (school_id, file_name, bytes) = match pending(&state, &s, &token) {
+        Ok(p) => p,
+        Err(_) => return form_page(&state, &s, Some(s.lang.t("import.expired"))).await,
+    };
+    let (guess, parsed) = parse(&bytes, Some(&chosen_mapping(&form)))
+        .map_err(|e| AppError::Invalid(e.code().into()))?;
+    if !guess.missing_required().is_empty() || parsed.rows.is_empty() {
+        return Err(AppError::Invalid("nothing_to_import".into()));
+    }
+    let scope = s.user.scope.clone();
+    let total = parsed.rows.len();
+    let job =
+        jiaxiao_store::roster::start_job(&state.db, &scope, school_id, &file_name, total).await?;
+    if let Ok(mut p) = state.pending.lock() {
+        p.remove(&token);
+    }
+    let st = state.clone();
+    st.progress
+        .lock()
+        .map_err(|_| AppError::Internal("lock".into()))?
+        .insert(job, (0, total));
+    tokio::spawn(async move {
+        let year = match org::ensure_school_year(&st.db.conn, org::today_date()).await {
+            Ok(y) => y,
+            Err(e) => {
+                let _ = jiaxiao_store::roster::finish_job(
+                    &st.db,
+                    job,
+                    "failed",
+                    serde_json::json!({"error": e.to_string()}),
+                )
+                .await;
+                return;
+            }
+        };
+        let prog = st.progress.clone();
+        let result = jiaxiao_store::roster::apply(
+            &st.db,
+            &scope,
+            school_id,
+            year,
+            &parsed.rows,
+            &file_name,
+            move |d, t| {
+                if let Ok(mut p) = prog.lock() {
+                    p.insert(job, (d, t));
+                }
+            },
+        )
+        .await;
+        let (status, body) = match result {
+            Ok(rep) => ("done", serde_json::to_value(&rep).unwrap_or_default()),
+            Err(e) => {
+                tracing::error!(job, error = %e, "roster import failed");
+                ("failed", serde_json::json!({"error": "internal"}))
+            }
+        };
+        let _ = jiaxiao_store::roster::finish_job(&st.db, job, status, body).await;
+        if let Ok(mut p) = st.progress.lock() {
+            p.remove(&job);
+        }
+    });
+    Ok(Redirect::to(&format!("/import/jobs/{job}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "import_job.html")]
+struct JobPage {
+    c: Chrome,
+    file_name: String,
+    job_id: i64,
+    running: bool,
+    failed: bool,
+    done: usize,
+    total: usize,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "import_status.html")]
+struct JobStatus {
+    c: Chrome,
+    job_id: i64,
+    running: bool,
+    failed: bool,
+    done: usize,
+    total: usize,
+    message: String,
+}
+
+async fn job_view(state: &AppState, s: &Staff, id: i64) -> Result<JobPage, AppError> {
+    let job = jiaxiao_store::roster::get_job(&state.db, &s.user.scope, id).await?;
+    let lang = s.lang;
+    let (done, total) = state
+        .progress
+        .lock()
+        .ok()
+        .and_then(|p| p.get(&id).copied())
+        .unwrap_or((job.done as usize, job.total as usize));
+    let running = job.status == "running";
+    let failed = job.status == "failed";
+    let message = if failed {
+        lang.t("import.failed")
+    } else if let Some(r) = job
+        .result_json
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<jiaxiao_store::roster::ApplyReport>(j).ok())
+    {
+        format!(
+            "{}: {}",
+            lang.t("import.done"),
+            lang.tf(
+                "import.report",
+                &[
+                    ("pupils", r.pupils_created.to_string()),
+                    ("updated", r.pupils_updated.to_string()),
+                    ("guardians", r.guardians_created.to_string()),
+                    ("links", r.links_created.to_string()),
+                    ("grades", r.grades_created.to_string()),
+                    ("classes", r.classes_created.to_string()),
+                    ("placements", r.placements_changed.to_string()),
+                ]
+            )
+        )
+    } else {
+        String::new()
+    };
+    Ok(JobPage {
+        c: Chrome::new(lang, Some(&s.user)),
+        file_name: job.file_name,
+        job_id: id,
+        running,
+        failed,
+        done,
+        total,
+        message,
+    })
+}
+
+async fn show_job(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    Ok(Html(job_view(&state, &s, id).await?.render()?))
+}
+
+async fn job_status(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let v = job_view(&state, &s, id).await?;
+    Ok(Html(
+        JobStatus {
+            c: v.c,
+            job_id: v.job_id,
+            running: v.running,
+            failed: v.failed,
+            done: v.done,
+            total: v.total,
+            message: v.message,
+        }
+        .render()?,
+    ))
+}
