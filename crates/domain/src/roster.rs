@@ -65,6 +65,8 @@ fn decode_text(bytes: &[u8]) -> Option<String> {
 }
 
 fn read_csv(text: &str) -> Result<Table, ReadError> {
+    // The csv reader's line count drifts on CRLF; plain LF keeps row numbers exact.
+    let text = text.replace("\r\n", "\n");
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -481,6 +483,15 @@ mod tests {
         );
         assert_eq!(p.duplicates.len(), 1);
         assert_eq!(p.duplicates[0].row, 5);
+    }
+
+    #[test]
+    fn crlf_row_numbers_are_lines() {
+        let text = "学号,姓名,年级,班级\r\nA1,甲,3,2\r\nA2,,3,2\r\n";
+        let t = read_table(text.as_bytes()).unwrap();
+        let h = detect_header(&t).unwrap();
+        let p = parse_rows(&t, h.header_index, &h.mapping);
+        assert_eq!(p.rejected[0].row, 3);
     }
 
     #[test]
