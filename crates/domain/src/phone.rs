@@ -119,7 +119,8 @@ mod tests {
         fn any_valid_mobile_survives_decoration(n in 0u64..1_000_000_000u64, second in 3u8..=9) {
             let plain = format!("1{second}{n:09}");
             let decorated = format!("{} {}-{}", &plain[..3], &plain[3..7], &plain[7..]);
-            proptest::prop_assert_eq!(PhoneNumber::parse(&decorated).unwrap().as_str(), plain.as_str());
+            let parsed = PhoneNumber::parse(&decorated).unwrap();
+            proptest::prop_assert_eq!(parsed.as_str(), plain.as_str());
         }
     }
 }

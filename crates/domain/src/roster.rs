@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// A sheet as rows of trimmed cells; `row_numbers[i]` is the 1-based row as the
 /// person sees it in Excel or a text editor.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Table {
     pub rows: Vec<Vec<String>>,
     pub row_numbers: Vec<usize>,
