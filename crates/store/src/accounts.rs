@@ -252,27 +252,7 @@ pub async fn change_password(db: &Db, scope: &Scope, old: &str, new: &str) -> St
         });
     }
     let txn = db.conn.begin().await?;
-    let mut am: user_account::ActiveModel = user.into();
-    am.password_hash = Set(Some(hash_password(new)?));
-    am.update(&txn).await?;
-    // Other sessions of this account end: a changed password is often a stolen one.
-    web_session::Entity::delete_many()
-        .filter(web_session::Column::UserId.eq(user_id))
-        .exec(&txn)
-        .await?;
-    audit::record(
-        &txn,
-        scope,
-        Entry {
-            unit_id: None,
-            entity: "user_account",
-            entity_id: Some(user_id.to_string()),
-            action: "change_password",
-            before: None,
-            after: None,
-        },
-    )
-    .await?;
+    set_password_in(&txn, scope, user, new, "change_password").await?;
     txn.commit().await?;
     Ok(())
 }
@@ -416,6 +396,38 @@ pub async fn revoke_role(db: &Db, scope: &Scope, grant_id: i64) -> StoreResult<(
     Ok(())
 }
 
+/// Stores a new password hash, ends every session of the account (a changed password
+/// is often a stolen one) and records `action` in the audit log, inside `txn`.
+async fn set_password_in<C: ConnectionTrait>(
+    txn: &C,
+    scope: &Scope,
+    user: user_account::Model,
+    new: &str,
+    action: &str,
+) -> StoreResult<()> {
+    let uid = user.id;
+    let mut am: user_account::ActiveModel = user.into();
+    am.password_hash = Set(Some(hash_password(new)?));
+    am.update(txn).await?;
+    web_session::Entity::delete_many()
+        .filter(web_session::Column::UserId.eq(uid))
+        .exec(txn)
+        .await?;
+    audit::record(
+        txn,
+        scope,
+        Entry {
+            unit_id: None,
+            entity: "user_account",
+            entity_id: Some(uid.to_string()),
+            action,
+            before: None,
+            after: None,
+        },
+    )
+    .await
+}
+
 /// Sets a new password for an account the caller manages (or any, for the system).
 pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -> StoreResult<()> {
     check_password_rules(new)?;
@@ -429,44 +441,20 @@ pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -
         let mut values = Vec::new();
         let cond = scope.sql_in_managed_subtree("unit_id", &mut values);
         values.push(user.id.into());
-        let n = txn
-            .query_one_raw(Statement::from_sql_and_values(
-                txn.get_database_backend(),
-                format!(
-                    "SELECT COUNT(*) AS n FROM role_grant WHERE {cond} AND user_id = ${}",
-                    values.len()
-                ),
-                values,
-            ))
-            .await?
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
+        let n = crate::db::scalar_i64(
+            &txn,
+            format!(
+                "SELECT COUNT(*) AS n FROM role_grant WHERE {cond} AND user_id = ${}",
+                values.len()
+            ),
+            values,
+        )
+        .await?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }
     }
-    let uid = user.id;
-    let mut am: user_account::ActiveModel = user.into();
-    am.password_hash = Set(Some(hash_password(new)?));
-    am.update(&txn).await?;
-    web_session::Entity::delete_many()
-        .filter(web_session::Column::UserId.eq(uid))
-        .exec(&txn)
-        .await?;
-    audit::record(
-        &txn,
-        scope,
-        Entry {
-            unit_id: None,
-            entity: "user_account",
-            entity_id: Some(uid.to_string()),
-            action: "reset_password",
-            before: None,
-            after: None,
-        },
-    )
-    .await?;
+    set_password_in(&txn, scope, user, new, "reset_password").await?;
     txn.commit().await?;
     Ok(())
 }
@@ -519,16 +507,7 @@ pub async fn issue_invitations(
         let mut values: Vec<Value> = Vec::new();
         let by_school = scope.sql_in_managed_subtree("p.school_id", &mut values);
         values.push((*gid).into());
-        let n = txn
-            .query_one_raw(Statement::from_sql_and_values(
-                txn.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id WHERE {by_school} AND gs.guardian_id = ${}", values.len()),
-                values,
-            ))
-            .await?
-            .map(|r| r.try_get::<i64>("", "n"))
-            .transpose()?
-            .unwrap_or(0);
+        let n = crate::db::scalar_i64(&txn, format!("SELECT COUNT(*) AS n FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id WHERE {by_school} AND gs.guardian_id = ${}", values.len()), values).await?;
         if n == 0 {
             return Err(StoreError::NotFound);
         }

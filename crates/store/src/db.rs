@@ -80,3 +80,20 @@ impl Db {
         Ok(())
     }
 }
+
+/// The single integer column `n` of a one-row query (`SELECT COUNT(*) AS n …`), 0 when
+/// the query returns no row.
+pub async fn scalar_i64<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    sql: impl Into<String>,
+    values: Vec<sea_orm::Value>,
+) -> StoreResult<i64> {
+    let stmt =
+        sea_orm::Statement::from_sql_and_values(conn.get_database_backend(), sql.into(), values);
+    Ok(conn
+        .query_one_raw(stmt)
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
+}

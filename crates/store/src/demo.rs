@@ -8,7 +8,7 @@ use jiaxiao_domain::org::{class_name, grade_name};
 use jiaxiao_domain::{Gender, Relation, Role, SchoolType, UnitKind, names};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, Statement, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
 
 use crate::entities::{
     class_membership, guardian, guardianship, pupil, role_grant, staff, user_account,
@@ -497,15 +497,12 @@ fn link(g: i64, p: i64, r: Relation) -> guardianship::ActiveModel {
 }
 
 async fn max_id<C: ConnectionTrait>(conn: &C, table: &str) -> StoreResult<i64> {
-    Ok(conn
-        .query_one_raw(Statement::from_string(
-            conn.get_database_backend(),
-            format!("SELECT COALESCE(MAX(id), 0) AS n FROM {table}"),
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
+    Ok(crate::db::scalar_i64(
+        conn,
+        format!("SELECT COALESCE(MAX(id), 0) AS n FROM {table}"),
+        Vec::<sea_orm::Value>::new(),
+    )
+    .await?)
 }
 
 async fn bulk<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<()>

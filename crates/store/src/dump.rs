@@ -4,9 +4,7 @@
 
 use std::io::{BufRead, Write};
 
-use sea_orm::{
-    ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, Statement, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
 use crate::entities::*;
@@ -97,15 +95,12 @@ pub async fn export(db: &Db, out: &mut impl Write) -> StoreResult<u64> {
 /// Reads an export into an empty, migrated database in one transaction.
 pub async fn import(db: &Db, input: impl BufRead) -> StoreResult<u64> {
     let txn = db.conn.begin().await?;
-    let existing = txn
-        .query_one_raw(Statement::from_string(
-            db.db_backend(),
-            "SELECT COUNT(*) AS n FROM org_unit",
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+    let existing = crate::db::scalar_i64(
+        &txn,
+        "SELECT COUNT(*) AS n FROM org_unit",
+        Vec::<sea_orm::Value>::new(),
+    )
+    .await?;
     if existing > 0 {
         return Err(StoreError::Invalid {
             code: "target_not_empty",

@@ -269,16 +269,12 @@ pub async fn move_unit(
     }
     let backend = txn.get_database_backend();
     // Later moves already on file would be cut in two; refuse rather than guess.
-    let later = txn
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT COUNT(*) AS n FROM org_closure WHERE descendant_id = $1 AND valid_from > $2",
-            [id.into(), effective.into()],
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+    let later = crate::db::scalar_i64(
+        &txn,
+        "SELECT COUNT(*) AS n FROM org_closure WHERE descendant_id = $1 AND valid_from > $2",
+        Vec::<sea_orm::Value>::from([id.into(), effective.into()]),
+    )
+    .await?;
     if later > 0 {
         return Err(StoreError::Invalid {
             code: "later_move_exists",

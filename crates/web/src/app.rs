@@ -139,12 +139,7 @@ async fn track(req: Request, next: Next) -> Response {
         .get::<axum::extract::MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
-    let rid = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
+    let rid = request_id_of(req.headers());
     let start = Instant::now();
     let resp = next.run(req).await;
     let elapsed = start.elapsed();
@@ -154,6 +149,14 @@ async fn track(req: Request, next: Next) -> Response {
         .record(elapsed.as_secs_f64());
     tracing::info!(request_id = %rid, method = %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
     resp
+}
+
+fn request_id_of(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned()
 }
 
 #[derive(Template)]
@@ -168,12 +171,7 @@ struct ErrorPage {
 /// page (or a redirect to the login) for browsers.
 async fn render_errors(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
-    let rid = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
+    let rid = request_id_of(req.headers());
     let lang = Lang::from_cookie(
         req.headers()
             .get(header::COOKIE)

@@ -25,16 +25,6 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The request id set by the request-id layer.
-pub fn request_id(parts: &Parts) -> String {
-    parts
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned()
-}
-
 /// Page context: language, and the logged-in user when there is one.
 pub struct Ctx {
     pub lang: Lang,

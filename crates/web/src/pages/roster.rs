@@ -359,34 +359,38 @@ async fn commit(
     Ok(Redirect::to(&format!("/import/jobs/{job}")).into_response())
 }
 
-#[derive(Template)]
-#[template(path = "import_job.html")]
-struct JobPage {
-    c: Chrome,
-    file_name: String,
+/// How far an import is, shared by the job page and its polled fragment.
+struct StatusView {
     job_id: i64,
     running: bool,
     failed: bool,
     done: usize,
     total: usize,
     message: String,
+}
+
+#[derive(Template)]
+#[template(path = "import_job.html")]
+struct JobPage {
+    c: Chrome,
+    file_name: String,
+    s: StatusView,
 }
 
 #[derive(Template)]
 #[template(path = "import_status.html")]
 struct JobStatus {
     c: Chrome,
-    job_id: i64,
-    running: bool,
-    failed: bool,
-    done: usize,
-    total: usize,
-    message: String,
+    s: StatusView,
 }
 
-async fn job_view(state: &AppState, s: &Staff, id: i64) -> Result<JobPage, AppError> {
-    let job = jiaxiao_store::roster::get_job(&state.db, &s.user.scope, id).await?;
-    let lang = s.lang;
+async fn job_view(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+) -> Result<(Chrome, String, StatusView), AppError> {
+    let job = jiaxiao_store::roster::get_job(&state.db, &staff.user.scope, id).await?;
+    let lang = staff.lang;
     let (done, total) = state
         .progress
         .lock()
@@ -421,16 +425,15 @@ async fn job_view(state: &AppState, s: &Staff, id: i64) -> Result<JobPage, AppEr
     } else {
         String::new()
     };
-    Ok(JobPage {
-        c: Chrome::new(lang, Some(&s.user)),
-        file_name: job.file_name,
+    let view = StatusView {
         job_id: id,
         running,
         failed,
         done,
         total,
         message,
-    })
+    };
+    Ok((Chrome::new(lang, Some(&staff.user)), job.file_name, view))
 }
 
 async fn show_job(
@@ -438,7 +441,8 @@ async fn show_job(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
-    Ok(Html(job_view(&state, &s, id).await?.render()?))
+    let (c, file_name, s) = job_view(&state, &s, id).await?;
+    Ok(Html(JobPage { c, file_name, s }.render()?))
 }
 
 async fn job_status(
@@ -446,17 +450,6 @@ async fn job_status(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
-    let v = job_view(&state, &s, id).await?;
-    Ok(Html(
-        JobStatus {
-            c: v.c,
-            job_id: v.job_id,
-            running: v.running,
-            failed: v.failed,
-            done: v.done,
-            total: v.total,
-            message: v.message,
-        }
-        .render()?,
-    ))
+    let (c, _, s) = job_view(&state, &s, id).await?;
+    Ok(Html(JobStatus { c, s }.render()?))
 }
