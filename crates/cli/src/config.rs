@@ -62,17 +62,15 @@ impl Config {
     }
 
     pub fn ensure_data_dir(&self) -> Result<()> {
-        if self.database_url.starts_with("sqlite:") {
-            if let Some(path) = self
-                .database_url
-                .strip_prefix("sqlite://")
-                .map(|p| p.split('?').next().unwrap_or(p))
-                && let Some(parent) = Path::new(path).parent()
-                && !parent.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
+        if let Some(path) = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .map(|p| p.split('?').next().unwrap_or(p))
+            && let Some(parent) = Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
         Ok(())
     }
@@ -115,8 +113,10 @@ mod tests {
             "postgres://u:***@h/db"
         );
         assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
-        let mut c = Config::default();
-        c.database_url = "postgres://u:secret@h/db".into();
+        let c = Config {
+            database_url: "postgres://u:secret@h/db".into(),
+            ..Default::default()
+        };
         assert!(!c.redacted().contains("secret"));
     }
 

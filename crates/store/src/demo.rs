@@ -497,12 +497,12 @@ fn link(g: i64, p: i64, r: Relation) -> guardianship::ActiveModel {
 }
 
 async fn max_id<C: ConnectionTrait>(conn: &C, table: &str) -> StoreResult<i64> {
-    Ok(crate::db::scalar_i64(
+    crate::db::scalar_i64(
         conn,
         format!("SELECT COALESCE(MAX(id), 0) AS n FROM {table}"),
         Vec::<sea_orm::Value>::new(),
     )
-    .await?)
+    .await
 }
 
 async fn bulk<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<()>

@@ -389,6 +389,17 @@ pub fn today_date() -> chrono::NaiveDate {
     chrono::NaiveDate::parse_from_str(&crate::today(), "%Y-%m-%d").expect("today is a date")
 }
 
+/// A unit's id by its code (school codes), for the CLI.
+pub async fn unit_id_by_code(db: &Db, code: &str) -> StoreResult<i64> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    org_unit::Entity::find()
+        .filter(org_unit::Column::Code.eq(code))
+        .one(&db.conn)
+        .await?
+        .map(|u| u.id)
+        .ok_or(StoreError::NotFound)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,15 +410,4 @@ mod tests {
         assert_eq!(school_year_of(d("2026-08-31")).0, "2025-2026学年");
         assert_eq!(school_year_of(d("2026-09-01")).0, "2026-2027学年");
     }
-}
-
-/// A unit's id by its code (school codes), for the CLI.
-pub async fn unit_id_by_code(db: &Db, code: &str) -> StoreResult<i64> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    org_unit::Entity::find()
-        .filter(org_unit::Column::Code.eq(code))
-        .one(&db.conn)
-        .await?
-        .map(|u| u.id)
-        .ok_or(StoreError::NotFound)
 }

@@ -13,6 +13,47 @@ use tokio::sync::OnceCell;
 
 pub use jiaxiao_store;
 
+/// The real application on a random loopback port, over a test database.
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    _t: TestDb,
+}
+
+impl TestApp {
+    /// Serves `t` until the test ends.
+    pub async fn spawn(t: TestDb) -> TestApp {
+        let state =
+            jiaxiao_web::AppState::new(t.db.clone(), jiaxiao_web::Settings::default(), None);
+        let app = jiaxiao_web::router(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            db: t.db.clone(),
+            _t: t,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client with its own cookie jar that does not follow redirects, so tests see them.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,
