@@ -702,3 +702,37 @@ pub async fn user_id_by_phone(db: &Db, phone: &str) -> StoreResult<i64> {
         .map(|u| u.id)
         .ok_or(StoreError::NotFound)
 }
+
+/// Parents with a mobile number but no password yet, with a child under `under` (a node
+/// the caller manages): the ones who still need an invitation code.
+pub async fn guardians_without_account(
+    db: &Db,
+    scope: &Scope,
+    under: i64,
+) -> StoreResult<Vec<i64>> {
+    crate::org::managed_unit(&db.conn, scope, under).await?;
+    let today = crate::today();
+    let year = crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?;
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: i64,
+    }
+    let sql = "SELECT DISTINCT g.id FROM guardian g JOIN guardianship gs ON gs.guardian_id = g.id \
+               JOIN pupil p ON p.id = gs.pupil_id \
+               LEFT JOIN class_membership cm ON cm.pupil_id = p.id AND cm.school_year_id = $3 \
+               WHERE g.phone IS NOT NULL \
+                 AND NOT EXISTS (SELECT 1 FROM user_account a WHERE a.guardian_id = g.id AND a.password_hash IS NOT NULL) \
+                 AND (p.school_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = $1 AND valid_from <= $2 AND valid_to > $2) \
+                   OR cm.class_id IN (SELECT descendant_id FROM org_closure WHERE ancestor_id = $1 AND valid_from <= $2 AND valid_to > $2)) \
+               ORDER BY g.id";
+    Ok(Id::find_by_statement(Statement::from_sql_and_values(
+        db.db_backend(),
+        sql,
+        [under.into(), today.into(), year.into()],
+    ))
+    .all(&db.conn)
+    .await?
+    .into_iter()
+    .map(|r| r.id)
+    .collect())
+}

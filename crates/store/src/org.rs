@@ -161,6 +161,15 @@ pub(crate) async fn managed_unit<C: ConnectionTrait>(
     unit_where(conn, cond, values, id).await
 }
 
+/// Whether the caller may change `id` (and its subtree).
+pub async fn manages(db: &Db, scope: &Scope, id: i64) -> StoreResult<bool> {
+    match managed_unit(&db.conn, scope, id).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The nodes where the caller's roles are granted: the tops of what they can see.
 pub async fn roots(db: &Db, scope: &Scope) -> StoreResult<Vec<UnitRow>> {
     let backend = db.db_backend();

@@ -367,3 +367,24 @@ pub async fn create_staff(db: &Db, scope: &Scope, s: NewStaff) -> StoreResult<i6
     txn.commit().await?;
     Ok(id)
 }
+
+/// A guardian's name and phone, for a guardian the caller can see (through a child).
+pub async fn get_guardian(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+) -> StoreResult<(GuardianRow, Vec<ChildLink>)> {
+    let children = children_of(db, scope, id).await?;
+    let g = GuardianRow::find_by_statement(Statement::from_sql_and_values(
+        db.db_backend(),
+        "SELECT g.id, g.name, g.phone, \
+           (SELECT COUNT(*) FROM guardianship x WHERE x.guardian_id = g.id) AS children, \
+           EXISTS (SELECT 1 FROM user_account a WHERE a.guardian_id = g.id AND a.password_hash IS NOT NULL) AS has_account \
+         FROM guardian g WHERE g.id = $1",
+        [id.into()],
+    ))
+    .one(&db.conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    Ok((g, children))
+}

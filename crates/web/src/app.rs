@@ -61,6 +61,7 @@ pub struct AppState {
     pub pending: Arc<Mutex<HashMap<String, PendingImport>>>,
     /// Progress of running imports in this process: job id → (done, total).
     pub progress: Arc<Mutex<HashMap<i64, (usize, usize)>>>,
+    pub sms: Arc<dyn crate::sms::SmsProvider>,
 }
 
 impl AppState {
@@ -69,12 +70,13 @@ impl AppState {
         // for guessing; the message never says whether the account exists.
         let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
         AppState {
-            db,
             settings,
             metrics,
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
             pending: Arc::new(Mutex::new(HashMap::new())),
             progress: Arc::new(Mutex::new(HashMap::new())),
+            sms: Arc::new(crate::sms::LogOnlySms { db: db.clone() }),
+            db,
         }
     }
 }

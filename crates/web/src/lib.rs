@@ -10,5 +10,6 @@ pub mod auth;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod sms;
 
 pub use app::{AppState, Settings, router};

@@ -22,7 +22,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/org", get(tree_roots))
         .route("/org/{id}", get(tree_unit))
+        .route("/org/{id}/children", post(create_unit))
+        .route("/org/{id}/move", post(move_unit))
         .route("/people", get(list_people))
+        .route("/people/pupils/{id}", get(show_pupil))
+        .route("/people/guardians/{id}", get(show_guardian))
         .route("/people/invitations", post(issue_invitations))
         .route("/accounts", get(list_accounts).post(create_account))
         .route("/accounts/grants/{id}/revoke", post(revoke_grant))
@@ -40,6 +44,14 @@ struct TreePage {
     unit: Option<UnitRow>,
     path: Vec<UnitRow>,
     children: Vec<ChildRow>,
+    /// The kind a new child would have, when the caller may add one here.
+    child_kind: Option<String>,
+    school_types: Vec<(String, String)>,
+    grade_levels: Vec<(i32, String)>,
+    /// Where this unit could move to, when the caller may move it.
+    move_targets: Vec<(i64, String)>,
+    today: String,
+    message: Option<String>,
 }
 
 async fn tree_roots(State(state): State<AppState>, s: Staff) -> Result<Html<String>, AppError> {
@@ -63,6 +75,12 @@ async fn tree_roots(State(state): State<AppState>, s: Staff) -> Result<Html<Stri
             unit: None,
             path: Vec::new(),
             children,
+            child_kind: None,
+            school_types: Vec::new(),
+            grade_levels: Vec::new(),
+            move_targets: Vec::new(),
+            today: jiaxiao_store::today(),
+            message: None,
         }
         .render()?,
     ))
@@ -73,18 +91,204 @@ async fn tree_unit(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
-    let unit = org::get_unit(&state.db, &s.user.scope, id).await?;
-    let path = org::path(&state.db, &s.user.scope, id).await?;
-    let children = org::children(&state.db, &s.user.scope, id).await?;
+    tree_page(&state, &s, id, None).await
+}
+
+async fn tree_page(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    message: Option<String>,
+) -> Result<Html<String>, AppError> {
+    let scope = &s.user.scope;
+    let unit = org::get_unit(&state.db, scope, id).await?;
+    let path = org::path(&state.db, scope, id).await?;
+    let children = org::children(&state.db, scope, id).await?;
+    let kind = UnitKind::from_code(&unit.kind);
+    let manages = org::manages(&state.db, scope, id).await?;
+    let child_kind = kind
+        .and_then(|k| k.child())
+        .filter(|_| manages)
+        .map(|k| k.code().to_owned());
+    let lang = s.lang;
+    let school_types = jiaxiao_domain::SchoolType::ALL
+        .iter()
+        .map(|t| {
+            (
+                t.code().to_owned(),
+                lang.t(&format!("school_type.{}", t.code())),
+            )
+        })
+        .collect();
+    let grade_levels = unit
+        .school_type
+        .as_deref()
+        .and_then(jiaxiao_domain::SchoolType::from_code)
+        .map(|t| {
+            t.grade_levels()
+                .map(|l| (l, jiaxiao_domain::org::grade_name(l)))
+                .collect()
+        })
+        .unwrap_or_default();
+    // A unit moves under another node of its parent's kind, inside the caller's reach.
+    let mut move_targets = Vec::new();
+    if manages && let (Some(parent), Some(k)) = (unit.parent_id, kind) {
+        let parent_kind = UnitKind::ALL.iter().copied().find(|p| p.child() == Some(k));
+        if let Some(pk) = parent_kind {
+            for root in org::roots(&state.db, scope).await? {
+                let mut found =
+                    org::units_under(&state.db, scope, root.id, pk, &jiaxiao_store::today())
+                        .await?;
+                found.retain(|u| u.id != parent);
+                move_targets.extend(found.into_iter().map(|u| (u.id, u.name)));
+            }
+            move_targets.sort();
+            move_targets.dedup();
+        }
+    }
     Ok(Html(
         TreePage {
-            c: Chrome::new(s.lang, Some(&s.user)),
+            c: Chrome::new(lang, Some(&s.user)),
             unit: Some(unit),
             path,
             children,
+            child_kind,
+            school_types,
+            grade_levels,
+            move_targets,
+            today: jiaxiao_store::today(),
+            message,
         }
         .render()?,
     ))
+}
+
+#[derive(Deserialize)]
+pub struct NewUnitForm {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    school_type: String,
+    #[serde(default)]
+    number: Option<i32>,
+}
+
+async fn create_unit(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<NewUnitForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    match add_child(&state, &s, id, f).await {
+        Ok(()) => Ok(Redirect::to(&format!("/org/{id}")).into_response()),
+        Err(e) => refused(&state, &s, id, e).await,
+    }
+}
+
+/// A refused change to the tree shows the tree again with the reason; anything else
+/// is an ordinary error.
+async fn refused(state: &AppState, s: &Staff, id: i64, e: AppError) -> Result<Response, AppError> {
+    match e {
+        AppError::Invalid(code) => {
+            let key = format!("reason.{code}");
+            let msg = if s.lang.t(&key) != key {
+                s.lang.t(&key)
+            } else {
+                s.lang.t("error.invalid")
+            };
+            let page = tree_page(state, s, id, Some(msg)).await?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        other => Err(other),
+    }
+}
+
+async fn add_child(state: &AppState, s: &Staff, id: i64, f: NewUnitForm) -> Result<(), AppError> {
+    let parent = org::get_unit(&state.db, &s.user.scope, id).await?;
+    let kind = UnitKind::from_code(&parent.kind)
+        .and_then(|k| k.child())
+        .ok_or(AppError::NotFound)?;
+    let (name, grade_level, class_number) = match kind {
+        UnitKind::Grade => {
+            let l = f
+                .number
+                .ok_or_else(|| AppError::Invalid("bad_grade".into()))?;
+            (jiaxiao_domain::org::grade_name(l), Some(l), None)
+        }
+        UnitKind::Class => {
+            let n = f
+                .number
+                .filter(|n| (1..=99).contains(n))
+                .ok_or_else(|| AppError::Invalid("bad_class".into()))?;
+            let grade = parent
+                .grade_level
+                .map(jiaxiao_domain::org::grade_name)
+                .unwrap_or_default();
+            (
+                format!("{grade}{}", jiaxiao_domain::org::class_name(n)),
+                parent.grade_level,
+                Some(n),
+            )
+        }
+        _ => (f.name.trim().to_owned(), None, None),
+    };
+    if name.is_empty() {
+        return Err(AppError::Invalid("missing_name".into()));
+    }
+    let school_type = (kind == UnitKind::School)
+        .then(|| jiaxiao_domain::SchoolType::from_code(&f.school_type))
+        .flatten();
+    if kind == UnitKind::School && school_type.is_none() {
+        return Err(AppError::Invalid("bad_school_type".into()));
+    }
+    let code = Some(f.code.trim().to_owned()).filter(|c| !c.is_empty());
+    org::create_unit(
+        &state.db,
+        &s.user.scope,
+        org::NewUnit {
+            parent_id: Some(id),
+            kind,
+            name,
+            code,
+            school_type,
+            grade_level,
+            class_number,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    csrf: String,
+    parent_id: i64,
+    effective: String,
+}
+
+async fn move_unit(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<MoveForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    match org::move_unit(
+        &state.db,
+        &s.user.scope,
+        id,
+        f.parent_id,
+        f.effective.trim(),
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/org/{id}")).into_response()),
+        Err(e) => refused(&state, &s, id, e.into()).await,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -104,11 +308,16 @@ struct PeoplePage {
     under: Option<i64>,
     under_q: String,
     headers: Vec<String>,
-    rows: Vec<Vec<String>>,
+    rows: Vec<LinkedRow>,
     next: Option<String>,
+    /// The node whose parents may be sent invitation codes from this page.
+    invite_under: Option<i64>,
 }
 
 const PAGE: u64 = 50;
+
+/// A table row: where its first cell links to, and its cells.
+type LinkedRow = (String, Vec<String>);
 
 async fn list_people(
     State(state): State<AppState>,
@@ -124,88 +333,99 @@ async fn list_people(
         limit: PAGE,
     };
     let scope = &s.user.scope;
-    let (headers, rows, last): (Vec<&str>, Vec<Vec<String>>, Option<i64>) = match kind.as_str() {
-        "guardians" => {
-            let r = people::list_guardians(&state.db, scope, &query).await?;
-            let last = r.last().map(|x| x.id);
-            (
-                vec![
-                    "people.name",
-                    "people.phone",
-                    "people.children",
-                    "people.account",
-                ],
-                r.into_iter()
-                    .map(|g| {
-                        vec![
-                            g.name,
-                            g.phone.unwrap_or_default(),
-                            g.children.to_string(),
-                            if g.has_account {
-                                "✓".into()
-                            } else {
-                                String::new()
-                            },
-                        ]
-                    })
-                    .collect(),
-                last,
-            )
-        }
-        "staff" => {
-            let r = people::list_staff(&state.db, scope, &query).await?;
-            let last = r.last().map(|x| x.id);
-            (
-                vec![
-                    "people.name",
-                    "people.position",
-                    "people.unit",
-                    "people.phone",
-                ],
-                r.into_iter()
-                    .map(|x| {
-                        vec![
-                            x.name,
-                            x.position.unwrap_or_default(),
-                            x.unit_name,
-                            x.phone.unwrap_or_default(),
-                        ]
-                    })
-                    .collect(),
-                last,
-            )
-        }
-        _ => {
-            let r = people::list_pupils(&state.db, scope, &query).await?;
-            let last = r.last().map(|x| x.id);
-            (
-                vec![
-                    "people.student_no",
-                    "people.name",
-                    "people.gender",
-                    "people.school",
-                    "people.class",
-                ],
-                r.into_iter()
-                    .map(|p| {
-                        let g = match p.gender.as_deref() {
-                            Some("m") => lang.t("people.m"),
-                            Some("f") => lang.t("people.f"),
-                            _ => String::new(),
-                        };
-                        vec![
-                            p.student_no,
-                            p.name,
-                            g,
-                            p.school_name,
-                            p.class_name.unwrap_or_default(),
-                        ]
-                    })
-                    .collect(),
-                last,
-            )
-        }
-    };
+    let (headers, rows, last): (Vec<&str>, Vec<LinkedRow>, Option<i64>) =
+        match kind.as_str() {
+            "guardians" => {
+                let r = people::list_guardians(&state.db, scope, &query).await?;
+                let last = r.last().map(|x| x.id);
+                (
+                    vec![
+                        "people.name",
+                        "people.phone",
+                        "people.children",
+                        "people.account",
+                    ],
+                    r.into_iter()
+                        .map(|g| {
+                            let href = format!("/people/guardians/{}", g.id);
+                            (
+                                href,
+                                vec![
+                                    g.name,
+                                    g.phone.unwrap_or_default(),
+                                    g.children.to_string(),
+                                    if g.has_account {
+                                        "✓".into()
+                                    } else {
+                                        String::new()
+                                    },
+                                ],
+                            )
+                        })
+                        .collect(),
+                    last,
+                )
+            }
+            "staff" => {
+                let r = people::list_staff(&state.db, scope, &query).await?;
+                let last = r.last().map(|x| x.id);
+                (
+                    vec![
+                        "people.name",
+                        "people.position",
+                        "people.unit",
+                        "people.phone",
+                    ],
+                    r.into_iter()
+                        .map(|x| {
+                            (
+                                format!("/org/{}", x.unit_id),
+                                vec![
+                                    x.name,
+                                    x.position.unwrap_or_default(),
+                                    x.unit_name,
+                                    x.phone.unwrap_or_default(),
+                                ],
+                            )
+                        })
+                        .collect(),
+                    last,
+                )
+            }
+            _ => {
+                let r = people::list_pupils(&state.db, scope, &query).await?;
+                let last = r.last().map(|x| x.id);
+                (
+                    vec![
+                        "people.student_no",
+                        "people.name",
+                        "people.gender",
+                        "people.school",
+                        "people.class",
+                    ],
+                    r.into_iter()
+                        .map(|p| {
+                            let g = match p.gender.as_deref() {
+                                Some("m") => lang.t("people.m"),
+                                Some("f") => lang.t("people.f"),
+                                _ => String::new(),
+                            };
+                            (
+                                format!("/people/pupils/{}", p.id),
+                                vec![
+                                    p.student_no,
+                                    p.name,
+                                    g,
+                                    p.school_name,
+                                    p.class_name.unwrap_or_default(),
+                                ],
+                            )
+                        })
+                        .collect(),
+                    last,
+                )
+            }
+        };
     let under_q = pq.under.map(|u| format!("&under={u}")).unwrap_or_default();
     let q = pq.q.clone().unwrap_or_default();
     let next = (rows.len() as u64 == PAGE)
@@ -218,9 +438,19 @@ async fn list_people(
             })
         })
         .flatten();
+    let invite_under = if kind == "guardians" && scope.can_manage() {
+        match pq.under {
+            Some(u) if org::manages(&state.db, scope, u).await? => Some(u),
+            Some(_) => None,
+            None => scope.manage_roots().first().copied(),
+        }
+    } else {
+        None
+    };
     Ok(Html(
         PeoplePage {
             c: Chrome::new(lang, Some(&s.user)),
+            invite_under,
             kind,
             q,
             under: pq.under,
@@ -238,32 +468,137 @@ async fn list_people(
 struct InvitationsPage {
     c: Chrome,
     rows: Vec<(String, String, String)>,
+    message: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct InviteForm {
     csrf: String,
-    /// Comma-separated guardian ids.
-    guardians: String,
+    under: i64,
+    /// "show" (a printable page), "xlsx" (a download) or "sms" (sent to each phone).
+    mode: String,
 }
 
+/// Issues fresh codes for the parents under a node who have no password yet; the codes
+/// exist only in this response (the database keeps their hashes).
 async fn issue_invitations(
     State(state): State<AppState>,
     s: Staff,
     Form(f): Form<InviteForm>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    let ids: Vec<i64> = f
-        .guardians
-        .split(',')
-        .filter_map(|x| x.trim().parse().ok())
-        .collect();
+    let lang = s.lang;
+    let ids = accounts::guardians_without_account(&state.db, &s.user.scope, f.under).await?;
     let issued = accounts::issue_invitations(&state.db, &s.user.scope, &ids).await?;
-    let rows = issued.into_iter().map(|(_, n, p, c)| (n, p, c)).collect();
+    let rows: Vec<(String, String, String)> =
+        issued.into_iter().map(|(_, n, p, c)| (n, p, c)).collect();
+    match f.mode.as_str() {
+        "xlsx" => {
+            let title = lang.t("invitations.title");
+            let bytes = jiaxiao_export::xlsx(&[jiaxiao_export::Sheet {
+                name: &title,
+                title: &lang.t("invitations.help"),
+                headers: vec![
+                    lang.t("people.name"),
+                    lang.t("people.phone"),
+                    lang.t("login.code"),
+                ],
+                rows: rows.into_iter().map(|(n, p, c)| vec![n, p, c]).collect(),
+            }])
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok((
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                            .to_owned(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"invitations.xlsx\"".to_owned(),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        "sms" => {
+            let mut sent = 0;
+            for (name, phone, code) in &rows {
+                let body = lang.tf(
+                    "invitations.sms",
+                    &[("name", name.clone()), ("code", code.clone())],
+                );
+                if state.sms.send(phone, &body).await.is_ok() {
+                    sent += 1;
+                }
+            }
+            let message = lang.tf("invitations.sent", &[("n", sent.to_string())]);
+            Ok(Html(
+                InvitationsPage {
+                    c: Chrome::new(lang, Some(&s.user)),
+                    rows: Vec::new(),
+                    message: Some(message),
+                }
+                .render()?,
+            )
+            .into_response())
+        }
+        _ => Ok(Html(
+            InvitationsPage {
+                c: Chrome::new(lang, Some(&s.user)),
+                rows,
+                message: None,
+            }
+            .render()?,
+        )
+        .into_response()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pupil.html")]
+struct PupilPage {
+    c: Chrome,
+    pupil: people::PupilRow,
+    guardians: Vec<people::GuardianLink>,
+}
+
+async fn show_pupil(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let (pupil, guardians) = people::get_pupil(&state.db, &s.user.scope, id).await?;
     Ok(Html(
-        InvitationsPage {
+        PupilPage {
             c: Chrome::new(s.lang, Some(&s.user)),
-            rows,
+            pupil,
+            guardians,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "guardian.html")]
+struct GuardianPage {
+    c: Chrome,
+    guardian: people::GuardianRow,
+    children: Vec<people::ChildLink>,
+}
+
+async fn show_guardian(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let (guardian, children) = people::get_guardian(&state.db, &s.user.scope, id).await?;
+    Ok(Html(
+        GuardianPage {
+            c: Chrome::new(s.lang, Some(&s.user)),
+            guardian,
+            children,
         }
         .render()?,
     ))

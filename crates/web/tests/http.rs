@@ -1,0 +1,650 @@
+//! HTTP tests: the real router on a random port, each test on SQLite and PostgreSQL.
+
+use jiaxiao_domain::{Role, SchoolType, UnitKind};
+use jiaxiao_store::accounts::{self, NewUser};
+use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_store::{Db, Scope};
+use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
+use reqwest::{Client, StatusCode};
+
+struct World {
+    county_a: i64,
+    school_a: i64,
+    school_b: i64,
+}
+
+fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
+    NewUnit {
+        parent_id: parent,
+        kind,
+        name: name.into(),
+        code: None,
+        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
+        grade_level: None,
+        class_number: None,
+    }
+}
+
+async fn world(db: &Db) -> World {
+    let sys = Scope::system();
+    let p = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
+        .await
+        .unwrap();
+    let c = org::create_unit(db, &sys, unit(Some(p), UnitKind::City, "市"))
+        .await
+        .unwrap();
+    let county_a = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "甲区"))
+        .await
+        .unwrap();
+    let county_b = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "乙区"))
+        .await
+        .unwrap();
+    let school_a = org::create_unit(db, &sys, unit(Some(county_a), UnitKind::School, "甲小学"))
+        .await
+        .unwrap();
+    let school_b = org::create_unit(db, &sys, unit(Some(county_b), UnitKind::School, "乙小学"))
+        .await
+        .unwrap();
+    for (name, role, at) in [
+        ("county_a", Role::CountyAdmin, county_a),
+        ("school_a", Role::SchoolAdmin, school_a),
+        ("school_b", Role::SchoolAdmin, school_b),
+    ] {
+        accounts::create_user(
+            db,
+            &sys,
+            NewUser {
+                username: name.into(),
+                display_name: name.into(),
+                password: "secret-pass".into(),
+                staff_id: None,
+                grants: vec![(role, at)],
+            },
+        )
+        .await
+        .unwrap();
+    }
+    World {
+        county_a,
+        school_a,
+        school_b,
+    }
+}
+
+async fn login(app: &TestApp, who: &str, password: &str) -> Client {
+    let c = app.client();
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("who", who), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {who}");
+    c
+}
+
+async fn page(c: &Client, url: &str) -> (StatusCode, String) {
+    let r = c.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+fn csrf_of(html: &str) -> String {
+    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    html[i..i + html[i..].find('"').unwrap()].to_owned()
+}
+
+fn gbk(s: &str) -> Vec<u8> {
+    encoding_rs::GBK.encode(s).0.into_owned()
+}
+
+const ROSTER: &str = "阳光小学学生名单\r\n学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\r\n\
+H1,王小明,男,三年级,2班,王建国,父亲,13800000001\r\n\
+H2,王小红,女,一年级,1班,王建国,父亲,13800000001\r\n\
+H3,李四,男,三年级,2班,李大山,爷爷,029-88888888\r\n\
+H4,,男,三年级,2班,赵妈妈,妈妈,13900000002\r\n";
+
+async fn upload(
+    app: &TestApp,
+    c: &Client,
+    school: i64,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, String) {
+    let (_, form) = page(c, &app.url("/import")).await;
+    let mp = reqwest::multipart::Form::new()
+        .text("csrf", csrf_of(&form))
+        .text("school_id", school.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+    let r = c
+        .post(app.url("/import/preview"))
+        .multipart(mp)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+both_dbs!(health_login_and_logout, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    world(&app.db).await;
+    let anon = app.client();
+    assert_eq!(page(&anon, &app.url("/healthz")).await.0, StatusCode::OK);
+    // Anonymous visitors are sent to the login page.
+    let r = anon.get(app.url("/org")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login");
+    // Wrong password and unknown account: same status, same message.
+    let bad = anon
+        .post(app.url("/login"))
+        .form(&[("who", "school_a"), ("password", "wrong-pass")])
+        .send()
+        .await
+        .unwrap();
+    let unknown = anon
+        .post(app.url("/login"))
+        .form(&[("who", "nobody"), ("password", "wrong-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), unknown.status());
+    let (a, b) = (bad.text().await.unwrap(), unknown.text().await.unwrap());
+    assert!(a.contains("账号或密码不正确") && b.contains("账号或密码不正确"));
+    let c = login(&app, "school_a", "secret-pass").await;
+    let (s, html) = page(&c, &app.url("/org")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("甲小学"));
+    // The session cookie is HttpOnly and SameSite.
+    let r = anon
+        .post(app.url("/login"))
+        .form(&[("who", "county_a"), ("password", "secret-pass")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    // Logout needs the CSRF token, then ends the session.
+    assert_eq!(
+        c.post(app.url("/logout"))
+            .form(&[("csrf", "forged")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    c.post(app.url("/logout"))
+        .form(&[("csrf", csrf_of(&html))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        c.get(app.url("/org")).send().await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+});
+
+both_dbs!(
+    out_of_scope_is_404_with_request_id,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let c = login(&app, "county_a", "secret-pass").await;
+        assert_eq!(
+            page(&c, &app.url(&format!("/org/{}", w.school_a))).await.0,
+            StatusCode::OK
+        );
+        let (s, html) = page(&c, &app.url(&format!("/org/{}", w.school_b))).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert!(html.contains("id=\"request-id\""), "{html}");
+        assert!(!html.contains("乙小学"));
+        // The same through the API, as JSON.
+        let r = c
+            .get(app.url(&format!("/api/v1/units/{}", w.school_b)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "not_found");
+        assert!(body["request_id"].as_str().is_some_and(|s| s.len() >= 8));
+        // A school admin does not see the county's accounts page rows of other schools.
+        let s = login(&app, "school_b", "secret-pass").await;
+        let (_, html) = page(&s, &app.url("/accounts")).await;
+        assert!(!html.contains("<td>school_a</td>"), "{html}");
+        assert!(html.contains("<td>school_b</td>"), "{html}");
+    }
+);
+
+both_dbs!(
+    roster_wizard_names_bad_rows_and_imports_the_rest,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let c = login(&app, "school_a", "secret-pass").await;
+        let (s, html) = upload(&app, &c, w.school_a, "名单.csv", gbk(ROSTER)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(html.contains("可导入行数: 2"), "{html}");
+        // Rows are named by their line in the file (title on line 1, header on line 2).
+        assert!(
+            html.contains("<td>5</td><td>不是11位手机号</td><td>029-88888888</td>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>6</td><td>缺少姓名</td>"), "{html}");
+        // Nothing written yet.
+        let (_, people) = page(&c, &app.url("/people?q=H1")).await;
+        assert!(!people.contains("王小明"));
+        let token = html
+            .split("name=\"token\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let r = c
+            .post(app.url("/import/commit"))
+            .form(&[("csrf", csrf_of(&html)), ("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let job = r.headers()["location"].to_str().unwrap().to_owned();
+        let mut done = String::new();
+        for _ in 0..200 {
+            let (_, body) = page(&c, &app.url(&format!("{job}/status"))).await;
+            if body.contains("job-result") {
+                done = body;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(done.contains("导入完成"), "{done}");
+        let (_, people) = page(&c, &app.url("/people?kind=guardians&q=wjg")).await;
+        assert!(people.contains("王建国"), "{people}");
+        assert!(
+            people.contains("<td>2</td>"),
+            "one parent, two children: {people}"
+        );
+        // The county sees the import in its audit log; the other county's school admin cannot import here.
+        let county = login(&app, "county_a", "secret-pass").await;
+        let (_, audit) = page(&county, &app.url("/audit")).await;
+        assert!(audit.contains("roster"), "{audit}");
+        let other = login(&app, "school_b", "secret-pass").await;
+        assert_eq!(
+            upload(&app, &other, w.school_a, "x.csv", gbk(ROSTER))
+                .await
+                .0,
+            StatusCode::NOT_FOUND
+        );
+    }
+);
+
+both_dbs!(unreadable_file_is_one_clear_error, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    let w = world(&app.db).await;
+    let c = login(&app, "school_a", "secret-pass").await;
+    let (s, html) = upload(
+        &app,
+        &c,
+        w.school_a,
+        "photo.jpg",
+        vec![0xff, 0xd8, 0xff, 0x00, 0x10, 0x4a],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("无法读取该文件"), "{html}");
+});
+
+both_dbs!(unknown_headers_get_a_mapping_step, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    let w = world(&app.db).await;
+    let c = login(&app, "school_a", "secret-pass").await;
+    let csv = "编号,学生,年级,班级\nM1,张三,3,2\n";
+    let (_, html) = upload(&app, &c, w.school_a, "m.csv", csv.as_bytes().to_vec()).await;
+    assert!(html.contains("表头无法自动识别"), "{html}");
+    assert!(!html.contains("id=\"commit\""));
+    let token = html
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form = [
+        ("csrf", csrf_of(&html)),
+        ("token", token),
+        ("map_student_no", "0".into()),
+        ("map_name", "1".into()),
+        ("map_grade", "2".into()),
+        ("map_class", "3".into()),
+    ];
+    let html = c
+        .post(app.url("/import/remap"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("可导入行数: 1"), "{html}");
+    assert!(html.contains("id=\"commit\""));
+});
+
+both_dbs!(api_token_and_scoped_lists, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    let w = world(&app.db).await;
+    let anon = app.client();
+    let r = anon
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "school_a", "password": "secret-pass"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let token = r.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me: serde_json::Value = anon
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["roles"][0]["role"], "school_admin");
+    assert_eq!(me["roles"][0]["unit_id"], w.school_a);
+    let r = anon
+        .get(app.url("/api/v1/pupils"))
+        .bearer_auth("jx_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let bad = anon
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "school_a", "password": "nope-nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    let spec: serde_json::Value = anon
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/me",
+        "/api/v1/units/{id}",
+        "/api/v1/units/{id}/children",
+        "/api/v1/pupils",
+        "/api/v1/guardians",
+    ] {
+        assert!(
+            spec["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    let _ = w.county_a;
+});
+
+both_dbs!(login_is_rate_limited, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    world(&app.db).await;
+    let c = app.client();
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let r = c
+            .post(app.url("/login"))
+            .form(&[("who", "school_a"), ("password", "guess-guess")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status());
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(*statuses.last().unwrap(), StatusCode::TOO_MANY_REQUESTS);
+    // Even the right password is refused while throttled.
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("who", "school_a"), ("password", "secret-pass")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+});
+
+both_dbs!(invitation_codes_to_first_login, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    let w = world(&app.db).await;
+    let c = login(&app, "school_a", "secret-pass").await;
+    let (_, html) = upload(&app, &c, w.school_a, "名单.csv", gbk(ROSTER)).await;
+    let token = html
+        .split("name=\"token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    c.post(app.url("/import/commit"))
+        .form(&[("csrf", csrf_of(&html)), ("token", token)])
+        .send()
+        .await
+        .unwrap();
+    // Wait for the background import.
+    for _ in 0..200 {
+        let (_, p) = page(&c, &app.url("/people?kind=guardians")).await;
+        if p.contains("王建国") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (_, list) = page(
+        &c,
+        &app.url(&format!("/people?kind=guardians&under={}", w.school_a)),
+    )
+    .await;
+    assert!(list.contains("id=\"invite-form\""), "{list}");
+    let csrf = csrf_of(&list);
+    // SMS mode goes through the log-only provider into the outbox.
+    let sent = c
+        .post(app.url("/people/invitations"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("under", &w.school_a.to_string()),
+            ("mode", "sms"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(sent.contains("已发送 1 条短信"), "{sent}");
+    use sea_orm::EntityTrait;
+    let outbox = jiaxiao_store::entities::sms_outbox::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].phone, "13800000001");
+    assert!(outbox[0].body.contains("邀请码"));
+    let sheet = c
+        .post(app.url("/people/invitations"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("under", &w.school_a.to_string()),
+            ("mode", "xlsx"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        sheet.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    assert!(sheet.bytes().await.unwrap().starts_with(b"PK"));
+    let html = c
+        .post(app.url("/people/invitations"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("under", &w.school_a.to_string()),
+            ("mode", "show"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Codes of the show page replace the ones in the spreadsheet; take 王建国's.
+    let row = html
+        .split("<tr>")
+        .find(|r| r.contains("13800000001"))
+        .expect("row for the parent");
+    let code = row
+        .split("<code>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let parent = app.client();
+    let r = parent
+        .post(app.url("/invite"))
+        .form(&[
+            ("phone", "138 0000 0001"),
+            ("code", code.as_str()),
+            ("password", "parent-pass"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let p = login(&app, "13800000001", "parent-pass").await;
+    let (_, home) = page(&p, &app.url("/p")).await;
+    assert!(home.contains("王小明") && home.contains("王小红"), "{home}");
+    // A parent sees no staff pages, and a used code does not work again.
+    assert_eq!(page(&p, &app.url("/org")).await.0, StatusCode::NOT_FOUND);
+    let again = app
+        .client()
+        .post(app.url("/invite"))
+        .form(&[
+            ("phone", "13800000001"),
+            ("code", code.as_str()),
+            ("password", "other-pass"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Parents with a password get no new code.
+    c.post(app.url("/people/invitations"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("under", &w.school_a.to_string()),
+            ("mode", "sms"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let outbox = jiaxiao_store::entities::sms_outbox::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .unwrap();
+    assert_eq!(outbox.len(), 1);
+});
+
+both_dbs!(
+    accounts_and_tree_changes_are_audited,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let c = login(&app, "county_a", "secret-pass").await;
+        let (_, tree) = page(&c, &app.url(&format!("/org/{}", w.county_a))).await;
+        let csrf = csrf_of(&tree);
+        let r = c
+            .post(app.url(&format!("/org/{}/children", w.county_a)))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("name", "新建小学"),
+                ("code", ""),
+                ("school_type", "primary"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, tree) = page(&c, &app.url(&format!("/org/{}", w.county_a))).await;
+        assert!(tree.contains("新建小学"));
+        let (_, acc) = page(&c, &app.url("/accounts")).await;
+        let r = c
+            .post(app.url("/accounts"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", "principal2"),
+                ("display_name", "新校长"),
+                ("password", "secret-pass"),
+                ("role", "school_admin"),
+                ("unit_id", &w.school_a.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{acc}");
+        assert!(r.text().await.unwrap().contains("principal2"));
+        // A county admin may not create a city admin.
+        let r = c
+            .post(app.url("/accounts"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("username", "evil"),
+                ("display_name", "x"),
+                ("password", "secret-pass"),
+                ("role", "city_admin"),
+                ("unit_id", &w.county_a.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), StatusCode::OK);
+        let (_, audit) = page(&c, &app.url("/audit")).await;
+        assert!(
+            audit.contains("user_account") && audit.contains("org_unit"),
+            "{audit}"
+        );
+        // Forms without the CSRF token are refused.
+        let r = c
+            .post(app.url("/accounts"))
+            .form(&[
+                ("csrf", "x"),
+                ("username", "u2"),
+                ("display_name", "x"),
+                ("password", "secret-pass"),
+                ("role", "teacher"),
+                ("unit_id", &w.school_a.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+);
