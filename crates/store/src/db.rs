@@ -36,14 +36,8 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30));
         match backend {
             Backend::Sqlite => {
-                // One writer at a time is SQLite's nature; a few readers beside it.
-                // Connections are opened once and kept: under parallel load, opening
-                // fresh SQLite connections beside busy ones intermittently failed with
-                // SQLITE_CANTOPEN in our tests; a fixed pool never reopens.
-                opts.max_connections(4)
-                    .min_connections(4)
-                    .idle_timeout(None)
-                    .max_lifetime(None);
+                // SQLite has one writer at a time; a few readers beside it.
+                opts.max_connections(4).min_connections(1);
                 opts.map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                         .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)

@@ -67,6 +67,13 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// An explicit (empty) `Drop` makes closures capture a `TestDb` whole: without it, a
+/// test body that uses only `t.db` would capture that field alone and drop the temp
+/// dir — deleting the SQLite file under the open pool — before the test runs.
+impl Drop for TestDb {
+    fn drop(&mut self) {}
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl TestDb {

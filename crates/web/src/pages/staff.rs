@@ -333,99 +333,98 @@ async fn list_people(
         limit: PAGE,
     };
     let scope = &s.user.scope;
-    let (headers, rows, last): (Vec<&str>, Vec<LinkedRow>, Option<i64>) =
-        match kind.as_str() {
-            "guardians" => {
-                let r = people::list_guardians(&state.db, scope, &query).await?;
-                let last = r.last().map(|x| x.id);
-                (
-                    vec![
-                        "people.name",
-                        "people.phone",
-                        "people.children",
-                        "people.account",
-                    ],
-                    r.into_iter()
-                        .map(|g| {
-                            let href = format!("/people/guardians/{}", g.id);
-                            (
-                                href,
-                                vec![
-                                    g.name,
-                                    g.phone.unwrap_or_default(),
-                                    g.children.to_string(),
-                                    if g.has_account {
-                                        "✓".into()
-                                    } else {
-                                        String::new()
-                                    },
-                                ],
-                            )
-                        })
-                        .collect(),
-                    last,
-                )
-            }
-            "staff" => {
-                let r = people::list_staff(&state.db, scope, &query).await?;
-                let last = r.last().map(|x| x.id);
-                (
-                    vec![
-                        "people.name",
-                        "people.position",
-                        "people.unit",
-                        "people.phone",
-                    ],
-                    r.into_iter()
-                        .map(|x| {
-                            (
-                                format!("/org/{}", x.unit_id),
-                                vec![
-                                    x.name,
-                                    x.position.unwrap_or_default(),
-                                    x.unit_name,
-                                    x.phone.unwrap_or_default(),
-                                ],
-                            )
-                        })
-                        .collect(),
-                    last,
-                )
-            }
-            _ => {
-                let r = people::list_pupils(&state.db, scope, &query).await?;
-                let last = r.last().map(|x| x.id);
-                (
-                    vec![
-                        "people.student_no",
-                        "people.name",
-                        "people.gender",
-                        "people.school",
-                        "people.class",
-                    ],
-                    r.into_iter()
-                        .map(|p| {
-                            let g = match p.gender.as_deref() {
-                                Some("m") => lang.t("people.m"),
-                                Some("f") => lang.t("people.f"),
-                                _ => String::new(),
-                            };
-                            (
-                                format!("/people/pupils/{}", p.id),
-                                vec![
-                                    p.student_no,
-                                    p.name,
-                                    g,
-                                    p.school_name,
-                                    p.class_name.unwrap_or_default(),
-                                ],
-                            )
-                        })
-                        .collect(),
-                    last,
-                )
-            }
-        };
+    let (headers, rows, last): (Vec<&str>, Vec<LinkedRow>, Option<i64>) = match kind.as_str() {
+        "guardians" => {
+            let r = people::list_guardians(&state.db, scope, &query).await?;
+            let last = r.last().map(|x| x.id);
+            (
+                vec![
+                    "people.name",
+                    "people.phone",
+                    "people.children",
+                    "people.account",
+                ],
+                r.into_iter()
+                    .map(|g| {
+                        let href = format!("/people/guardians/{}", g.id);
+                        (
+                            href,
+                            vec![
+                                g.name,
+                                g.phone.unwrap_or_default(),
+                                g.children.to_string(),
+                                if g.has_account {
+                                    "✓".into()
+                                } else {
+                                    String::new()
+                                },
+                            ],
+                        )
+                    })
+                    .collect(),
+                last,
+            )
+        }
+        "staff" => {
+            let r = people::list_staff(&state.db, scope, &query).await?;
+            let last = r.last().map(|x| x.id);
+            (
+                vec![
+                    "people.name",
+                    "people.position",
+                    "people.unit",
+                    "people.phone",
+                ],
+                r.into_iter()
+                    .map(|x| {
+                        (
+                            format!("/org/{}", x.unit_id),
+                            vec![
+                                x.name,
+                                x.position.unwrap_or_default(),
+                                x.unit_name,
+                                x.phone.unwrap_or_default(),
+                            ],
+                        )
+                    })
+                    .collect(),
+                last,
+            )
+        }
+        _ => {
+            let r = people::list_pupils(&state.db, scope, &query).await?;
+            let last = r.last().map(|x| x.id);
+            (
+                vec![
+                    "people.student_no",
+                    "people.name",
+                    "people.gender",
+                    "people.school",
+                    "people.class",
+                ],
+                r.into_iter()
+                    .map(|p| {
+                        let g = match p.gender.as_deref() {
+                            Some("m") => lang.t("people.m"),
+                            Some("f") => lang.t("people.f"),
+                            _ => String::new(),
+                        };
+                        (
+                            format!("/people/pupils/{}", p.id),
+                            vec![
+                                p.student_no,
+                                p.name,
+                                g,
+                                p.school_name,
+                                p.class_name.unwrap_or_default(),
+                            ],
+                        )
+                    })
+                    .collect(),
+                last,
+            )
+        }
+    };
     let under_q = pq.under.map(|u| format!("&under={u}")).unwrap_or_default();
     let q = pq.q.clone().unwrap_or_default();
     let next = (rows.len() as u64 == PAGE)

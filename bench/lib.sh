@@ -1,0 +1,94 @@
+# Shared helpers for the bench/*.sh scripts. Sourced, not run.
+# Everything is loopback-only; temporary directories live under ${TMPDIR:-/tmp}.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${JIAXIAO_BIN:-$ROOT/target/release/jiaxiao}"
+OUT="$ROOT/bench/out"
+PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
+RUNS="${RUNS:-3}"
+mkdir -p "$OUT"
+
+# Keep the product's own logs quiet and away from the measurements.
+export JIAXIAO_LOG="${JIAXIAO_LOG:-warn}"
+# A stray setting from the caller's shell must not pick the database for us.
+unset JIAXIAO_DATABASE_URL JIAXIAO_LISTEN JIAXIAO_CONFIG JIAXIAO_DATA_DIR
+
+need_bin() {
+    if [[ ! -x "$BIN" ]]; then
+        echo "missing $BIN — build it first: cargo build --release -p jiaxiao" >&2
+        exit 1
+    fi
+    [[ -x /usr/bin/time ]] || { echo "missing /usr/bin/time — apt-get install -y time" >&2; exit 1; }
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# median of the arguments (numbers)
+median() {
+    python3 -c 'import statistics,sys; print(f"{statistics.median(float(x) for x in sys.argv[1:]):.6g}")' "$@"
+}
+
+# What else the machine is doing, for the notes.
+load_note() {
+    echo "--- load at $(date -u +%FT%TZ): $(uptime)"
+    ps -eo pid,pcpu,rss,etime,args --sort=-pcpu | awk 'NR==1 || $2 > 1.0' | cut -c1-150 | head -8
+}
+
+# Fields of /usr/bin/time -v output: wall seconds and peak RSS in MB.
+time_wall_s() {
+    awk -F': ' '/Elapsed \(wall clock\)/ {
+        n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"
+}
+time_rss_mb() {
+    awk -F': ' '/Maximum resident set size/ { printf "%.1f\n", $2 / 1024 }' "$1"
+}
+
+# Wait (up to $2 seconds, default 20) until http://$1/healthz answers 200.
+wait_healthy() {
+    local addr="$1" limit="${2:-20}"
+    python3 - "$addr" "$limit" <<'PY'
+import http.client, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+deadline = time.time() + float(sys.argv[2])
+while time.time() < deadline:
+    try:
+        c = http.client.HTTPConnection(host, int(port), timeout=2)
+        c.request("GET", "/healthz")
+        if c.getresponse().status == 200:
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.05)
+sys.exit("server did not become healthy")
+PY
+}
+
+# ---- a throwaway PostgreSQL cluster (default durability: fsync on) -------------------
+PG_DIR=""
+PG_PORT=""
+pg_start() {
+    PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/jxbench-pg.XXXXXX")"
+    chown postgres: "$PG_DIR"
+    PG_PORT="$(free_port)"
+    runuser -u postgres -- "$PGBIN/initdb" -D "$PG_DIR/data" -U postgres -A trust >"$PG_DIR/initdb.log" 2>&1
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1" -l "$PG_DIR/log" -w start >/dev/null
+    echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT ($PG_DIR)"
+}
+pg_stop() {
+    if [[ -n "$PG_DIR" && -d "$PG_DIR/data" ]]; then
+        runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    [[ -n "$PG_DIR" ]] && rm -rf "$PG_DIR"
+    PG_DIR=""
+}
+pg_psql() { # pg_psql DB [psql args…]   (killed after PSQL_TIMEOUT seconds, default 900)
+    local db="$1"; shift
+    timeout "${PSQL_TIMEOUT:-900}" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" "$@"
+}
+pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1?sslmode=disable"; }

@@ -1,0 +1,420 @@
+//! The `jiaxiao` binary as an operator uses it: configuration, roster import from the
+//! command line, export/import between backends, and two `serve` processes sharing one
+//! PostgreSQL database.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use jiaxiao_domain::{SchoolType, UnitKind};
+use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_store::{Db, Scope};
+use jiaxiao_testkit::{Kind, TestDb, both_dbs};
+
+const BIN: &str = env!("CARGO_BIN_EXE_jiaxiao");
+
+fn jiaxiao(url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("JIAXIAO_DATABASE_URL", url)
+        .env("JIAXIAO_LOG", "warn")
+        .output()
+        .expect("run jiaxiao")
+}
+
+async fn school(db: &Db) -> i64 {
+    let sys = Scope::system();
+    let mk = |parent, kind, name: &str| NewUnit {
+        parent_id: parent,
+        kind,
+        name: name.into(),
+        code: None,
+        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
+        grade_level: None,
+        class_number: None,
+    };
+    let p = org::create_unit(db, &sys, mk(None, UnitKind::Province, "省"))
+        .await
+        .unwrap();
+    let c = org::create_unit(db, &sys, mk(Some(p), UnitKind::City, "市"))
+        .await
+        .unwrap();
+    let k = org::create_unit(db, &sys, mk(Some(c), UnitKind::County, "区"))
+        .await
+        .unwrap();
+    org::create_unit(db, &sys, mk(Some(k), UnitKind::School, "实验小学"))
+        .await
+        .unwrap()
+}
+
+/// An XLSX as schools make them: a title and a date line above the header, a note below.
+fn roster_xlsx(rows: usize) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "实验小学2026学年学生名单").unwrap();
+    ws.write_string(1, 0, "制表日期：2026年9月1日").unwrap();
+    for (c, h) in [
+        "学号",
+        "姓名",
+        "性别",
+        "年级",
+        "班级",
+        "家长姓名",
+        "关系",
+        "手机号",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(2, c as u16, *h).unwrap();
+    }
+    for i in 0..rows {
+        let r = 3 + i as u32;
+        ws.write_string(r, 0, format!("S{i:05}")).unwrap();
+        ws.write_string(r, 1, format!("学生{i}")).unwrap();
+        ws.write_string(r, 2, if i % 2 == 0 { "男" } else { "女" })
+            .unwrap();
+        ws.write_number(r, 3, (1 + i % 6) as f64).unwrap();
+        ws.write_string(r, 4, format!("{}班", 1 + i % 4)).unwrap();
+        ws.write_string(r, 5, format!("家长{}", i / 2)).unwrap();
+        ws.write_string(r, 6, "妈妈").unwrap();
+        // Siblings (i, i+1) share a parent; the number is typed as a number in Excel.
+        ws.write_number(r, 7, (13_700_000_000u64 + (i / 2) as u64) as f64)
+            .unwrap();
+    }
+    ws.write_string(3 + rows as u32 + 1, 0, "注：本表由教务处导出")
+        .unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+async fn count(db: &Db, table: &str) -> i64 {
+    jiaxiao_store::db::scalar_i64(
+        &db.conn,
+        format!("SELECT COUNT(*) AS n FROM {table}"),
+        Vec::new(),
+    )
+    .await
+    .unwrap()
+}
+
+both_dbs!(
+    roster_import_from_the_command_line,
+    |t: TestDb| async move {
+        let school = school(&t.db).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("名单.xlsx");
+        std::fs::write(&file, roster_xlsx(200)).unwrap();
+        let f = file.to_str().unwrap();
+        let out = jiaxiao(
+            &t.url,
+            &["import", "roster", "--school", &school.to_string(), f],
+        );
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(
+            &out.stdout[out.stdout.iter().position(|b| *b == b'{').unwrap()..],
+        )
+        .unwrap();
+        assert_eq!(report["pupils_created"], 200);
+        assert_eq!(report["guardians_created"], 100);
+        assert_eq!(count(&t.db, "pupil").await, 200);
+        // The same file again changes nothing.
+        let again = jiaxiao(
+            &t.url,
+            &["import", "roster", "--school", &school.to_string(), f],
+        );
+        let report: serde_json::Value = serde_json::from_slice(
+            &again.stdout[again.stdout.iter().position(|b| *b == b'{').unwrap()..],
+        )
+        .unwrap();
+        for k in [
+            "pupils_created",
+            "pupils_updated",
+            "guardians_created",
+            "links_created",
+            "placements_changed",
+            "classes_created",
+        ] {
+            assert_eq!(report[k], 0, "{k}");
+        }
+        // A file that is not a roster: one clear error, nothing written.
+        let junk = dir.path().join("junk.xlsx");
+        std::fs::write(&junk, b"PK\x03\x04 this is not a workbook").unwrap();
+        let bad = jiaxiao(
+            &t.url,
+            &[
+                "import",
+                "roster",
+                "--school",
+                &school.to_string(),
+                junk.to_str().unwrap(),
+            ],
+        );
+        assert!(!bad.status.success());
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains("junk.xlsx"), "{err}");
+        assert_eq!(count(&t.db, "pupil").await, 200);
+    }
+);
+
+#[test]
+fn config_example_and_redaction() {
+    let out = Command::new(BIN)
+        .args(["config", "example"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("listen = \"127.0.0.1:8080\""), "{text}");
+    let out = Command::new(BIN)
+        .args(["config", "show"])
+        .env(
+            "JIAXIAO_DATABASE_URL",
+            "postgres://jx:topsecret@db.internal/jx",
+        )
+        .env("JIAXIAO_LISTEN", "0.0.0.0:9000")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("topsecret"), "{text}");
+    assert!(text.contains("jx:***@db.internal"), "{text}");
+    assert!(text.contains("0.0.0.0:9000"), "{text}");
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["worker", "--help"],
+        vec!["migrate", "--help"],
+        vec!["demo", "--help"],
+        vec!["import", "roster", "--help"],
+        vec!["import", "database", "--help"],
+        vec!["export", "--help"],
+        vec!["backup", "--help"],
+        vec!["user", "create", "--help"],
+        vec!["user", "reset-password", "--help"],
+        vec!["config", "example", "--help"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_from_sqlite_import_into_postgres() {
+    let src = TestDb::new(Kind::Sqlite).await.unwrap();
+    let school = school(&src.db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.xlsx");
+    std::fs::write(&file, roster_xlsx(50)).unwrap();
+    assert!(
+        jiaxiao(
+            &src.url,
+            &[
+                "import",
+                "roster",
+                "--school",
+                &school.to_string(),
+                file.to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
+    let dump = dir.path().join("county.jsonl");
+    let out = jiaxiao(&src.url, &["export", "-o", dump.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let Some(dst) = TestDb::new(Kind::Postgres).await else {
+        return;
+    };
+    let out = jiaxiao(&dst.url, &["import", "database", dump.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for t in [
+        "org_unit",
+        "org_closure",
+        "pupil",
+        "guardian",
+        "guardianship",
+        "class_membership",
+        "audit_log",
+    ] {
+        assert_eq!(count(&src.db, t).await, count(&dst.db, t).await, "{t}");
+    }
+    // Importing twice is refused: the target must be empty.
+    assert!(
+        !jiaxiao(&dst.url, &["import", "database", dump.to_str().unwrap()])
+            .status
+            .success()
+    );
+}
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn serve(url: &str) -> (Server, String) {
+    let port = jiaxiao_testkit::free_port();
+    let child = Command::new(BIN)
+        .arg("serve")
+        .env("JIAXIAO_DATABASE_URL", url)
+        .env("JIAXIAO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("JIAXIAO_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return (Server(child), base);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("serve did not start");
+}
+
+/// Sessions and writes live in the database: a login on one process works on the
+/// other, and what one writes the other reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_share_sessions_and_writes() {
+    let Some(t) = TestDb::new(Kind::Postgres).await else {
+        return;
+    };
+    let school = school(&t.db).await;
+    jiaxiao_store::accounts::create_user(
+        &t.db,
+        &Scope::system(),
+        jiaxiao_store::accounts::NewUser {
+            username: "principal".into(),
+            display_name: "校长".into(),
+            password: "secret-pass".into(),
+            staff_id: None,
+            grants: vec![(jiaxiao_domain::Role::SchoolAdmin, school)],
+        },
+    )
+    .await
+    .unwrap();
+    let (_a, base_a) = serve(&t.url).await;
+    let (_b, base_b) = serve(&t.url).await;
+    let login = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = login
+        .post(format!("{base_a}/login"))
+        .form(&[("who", "principal"), ("password", "secret-pass")])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{base_b}/org/{school}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "the session made on A works on B");
+    let html = page.text().await.unwrap();
+    let i = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &html[i..i + html[i..].find('"').unwrap()];
+    let r = c
+        .post(format!("{base_b}/org/{school}/children"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf), ("number", "3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let on_a = c
+        .get(format!("{base_a}/org/{school}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(on_a.contains("三年级"), "a write on B is read on A");
+    // Logging out on A ends the session on B too.
+    c.post(format!("{base_a}/logout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    let after = c
+        .get(format!("{base_b}/org/{school}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 303);
+}
+
+#[test]
+fn demo_is_created_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let first = Command::new(BIN)
+        .args(["demo", "--data-dir", d, "--no-serve"])
+        .env("JIAXIAO_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert!(text.contains("demo data created"), "{text}");
+    for login in [
+        "province",
+        "city",
+        "county",
+        "inspector",
+        "school",
+        "teacher",
+        "13800000001",
+    ] {
+        assert!(text.contains(login), "{login} missing from {text}");
+    }
+    let second = Command::new(BIN)
+        .args(["demo", "--data-dir", d, "--no-serve"])
+        .env("JIAXIAO_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("already present"));
+}
