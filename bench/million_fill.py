@@ -44,12 +44,13 @@ def main():
     (created_at,) = con.execute("SELECT min(created_at) FROM pupil").fetchone()
 
     con.execute("BEGIN")
-    con.executescript("""
-        CREATE TEMP TABLE sch (idx INTEGER PRIMARY KEY, school_id INTEGER NOT NULL);
-        CREATE TEMP TABLE cls (sidx INTEGER, cidx INTEGER, class_id INTEGER NOT NULL, PRIMARY KEY (sidx, cidx));
-        CREATE TEMP TABLE ncls (sidx INTEGER PRIMARY KEY, n INTEGER NOT NULL);
-        CREATE TEMP TABLE names (idx INTEGER PRIMARY KEY, name TEXT, name_pinyin TEXT, name_initials TEXT, gender TEXT);
-    """)
+    for ddl in (
+        "CREATE TEMP TABLE sch (idx INTEGER PRIMARY KEY, school_id INTEGER NOT NULL)",
+        "CREATE TEMP TABLE cls (sidx INTEGER, cidx INTEGER, class_id INTEGER NOT NULL, PRIMARY KEY (sidx, cidx))",
+        "CREATE TEMP TABLE ncls (sidx INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+        "CREATE TEMP TABLE names (idx INTEGER PRIMARY KEY, name TEXT, name_pinyin TEXT, name_initials TEXT, gender TEXT)",
+    ):
+        con.execute(ddl)
     con.execute(
         f"""INSERT INTO sch SELECT row_number() OVER (ORDER BY u.id) - 1, u.id FROM org_unit u
             WHERE u.kind = 'school' AND u.id IN ({under})""",

@@ -275,21 +275,23 @@ impl Drop for Server {
 
 async fn serve(url: &str) -> (Server, String) {
     let port = jiaxiao_testkit::free_port();
-    let child = Command::new(BIN)
-        .arg("serve")
-        .env("JIAXIAO_DATABASE_URL", url)
-        .env("JIAXIAO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("JIAXIAO_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let server = Server(
+        Command::new(BIN)
+            .arg("serve")
+            .env("JIAXIAO_DATABASE_URL", url)
+            .env("JIAXIAO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("JIAXIAO_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
         if reqwest::get(format!("{base}/healthz"))
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return (Server(child), base);
+            return (server, base);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
