@@ -34,9 +34,13 @@ median() {
 }
 
 # What else the machine is doing, for the notes.
+# (top's second frame: CPU use over the last second; processes above 2% of a core.)
 load_note() {
-    echo "--- load at $(date -u +%FT%TZ): $(uptime)"
-    ps -eo pid,pcpu,rss,etime,args --sort=-pcpu | awk 'NR==1 || $2 > 1.0' | cut -c1-150 | head -8
+    echo "--- load at $(date -u +%FT%TZ): $(uptime | sed 's/^ *//')"
+    top -b -c -n 2 -d 1 -w 200 | awk '/^top -/ {f++} f == 2' |
+        awk '/^%Cpu/ {print "    " $0} /^ *PID/ {p = 1; next} p && $9 + 0 > 2.0 {
+            c = ""; for (i = 12; i <= NF; i++) c = c " " $i
+            printf "    pid %s %s%% CPU:%s\n", $1, $9, substr(c, 1, 110) }' | head -8
 }
 
 # Fields of /usr/bin/time -v output: wall seconds and peak RSS in MB.

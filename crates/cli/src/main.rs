@@ -257,15 +257,10 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
         Cmd::Backup { out } => {
             let db = open(&cfg).await?;
             if db.backend == jiaxiao_store::Backend::Sqlite {
-                use sea_orm::ConnectionTrait;
                 if out.exists() {
                     bail!("{} exists; choose a new file", out.display());
                 }
-                // VACUUM INTO writes a consistent copy while others keep working.
-                let path = out.to_string_lossy().replace('\'', "''");
-                db.conn
-                    .execute_unprepared(&format!("VACUUM INTO '{path}'"))
-                    .await?;
+                db.backup_sqlite(&out).await?;
             } else {
                 let mut w = BufWriter::new(std::fs::File::create(&out)?);
                 jiaxiao_store::dump::export(&db, &mut w).await?;

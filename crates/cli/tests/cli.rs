@@ -420,3 +420,27 @@ fn demo_is_created_once() {
         .unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).contains("already present"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_of_a_live_sqlite_database_opens() {
+    let t = TestDb::new(Kind::Sqlite).await.unwrap();
+    school(&t.db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backup.db");
+    let out = jiaxiao(&t.url, &["backup", copy.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = Db::connect(&format!("sqlite://{}", copy.display()))
+        .await
+        .unwrap();
+    assert_eq!(count(&restored, "org_unit").await, 4);
+    // An existing file is never overwritten.
+    assert!(
+        !jiaxiao(&t.url, &["backup", copy.to_str().unwrap()])
+            .status
+            .success()
+    );
+}

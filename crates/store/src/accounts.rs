@@ -139,6 +139,13 @@ pub async fn verify_login(db: &Db, login: Login<'_>, password: &str) -> StoreRes
 pub async fn create_session(db: &Db, user_id: i64) -> StoreResult<String> {
     let token = random_token();
     let now = Utc::now();
+    let txn = db.conn.begin().await?;
+    // Sessions of this account that ran out go now: no sweeper process is needed.
+    web_session::Entity::delete_many()
+        .filter(web_session::Column::UserId.eq(user_id))
+        .filter(web_session::Column::ExpiresAt.lt(now))
+        .exec(&txn)
+        .await?;
     web_session::ActiveModel {
         id: Set(sha256_hex(&token)),
         user_id: Set(user_id),
@@ -146,9 +153,29 @@ pub async fn create_session(db: &Db, user_id: i64) -> StoreResult<String> {
         created_at: Set(now),
         expires_at: Set(now + Duration::days(SESSION_DAYS)),
     }
-    .insert(&db.conn)
+    .insert(&txn)
     .await?;
+    audit_own(&txn, user_id, "login").await?;
+    txn.commit().await?;
     Ok(token)
+}
+
+/// An audit row for something a user did to their own account (log in, get a token).
+async fn audit_own<C: ConnectionTrait>(conn: &C, user_id: i64, action: &str) -> StoreResult<()> {
+    let me = Scope::for_user(user_id, None, Vec::new());
+    audit::record(
+        conn,
+        &me,
+        Entry {
+            unit_id: None,
+            entity: "user_account",
+            entity_id: Some(user_id.to_string()),
+            action,
+            before: None,
+            after: None,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Clone)]
@@ -199,6 +226,7 @@ pub async fn end_session(db: &Db, token: &str) -> StoreResult<()> {
 /// Creates an API token for the caller's own account; the token is shown once.
 pub async fn create_api_token(db: &Db, user_id: i64, name: &str) -> StoreResult<String> {
     let token = format!("jx_{}", random_token());
+    let txn = db.conn.begin().await?;
     api_token::ActiveModel {
         user_id: Set(user_id),
         name: Set(name.to_owned()),
@@ -207,8 +235,10 @@ pub async fn create_api_token(db: &Db, user_id: i64, name: &str) -> StoreResult<
         revoked: Set(false),
         ..Default::default()
     }
-    .insert(&db.conn)
+    .insert(&txn)
     .await?;
+    audit_own(&txn, user_id, "create_api_token").await?;
+    txn.commit().await?;
     Ok(token)
 }
 
@@ -371,11 +401,21 @@ pub async fn grant_role(
 /// Removes a role grant inside the caller's managed subtree.
 pub async fn revoke_role(db: &Db, scope: &Scope, grant_id: i64) -> StoreResult<()> {
     let txn = db.conn.begin().await?;
-    let g = role_grant::Entity::find_by_id(grant_id)
+    let mut values: Vec<Value> = Vec::new();
+    let cond = scope.sql_in_managed_subtree("unit_id", &mut values);
+    values.push(grant_id.into());
+    let g = role_grant::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            format!(
+                "SELECT * FROM role_grant WHERE {cond} AND id = ${}",
+                values.len()
+            ),
+            values,
+        ))
         .one(&txn)
         .await?
         .ok_or(StoreError::NotFound)?;
-    crate::org::managed_unit(&txn, scope, g.unit_id).await?;
     role_grant::Entity::delete_by_id(grant_id)
         .exec(&txn)
         .await?;
@@ -735,4 +775,15 @@ pub async fn guardians_without_account(
     .into_iter()
     .map(|r| r.id)
     .collect())
+}
+
+/// Revokes an API token by its value; false when no live token matched.
+pub async fn revoke_api_token(db: &Db, token: &str) -> StoreResult<bool> {
+    let res = api_token::Entity::update_many()
+        .col_expr(api_token::Column::Revoked, true.into())
+        .filter(api_token::Column::TokenHash.eq(sha256_hex(token)))
+        .filter(api_token::Column::Revoked.eq(false))
+        .exec(&db.conn)
+        .await?;
+    Ok(res.rows_affected > 0)
 }

@@ -68,6 +68,25 @@ impl Db {
         Ok(())
     }
 
+    /// A consistent copy of a live SQLite database in a new file (`VACUUM INTO`: readers
+    /// and writers carry on meanwhile). For PostgreSQL use `dump::export` or pg_dump.
+    pub async fn backup_sqlite(&self, out: &std::path::Path) -> StoreResult<()> {
+        use sea_orm::ConnectionTrait;
+        if self.backend != Backend::Sqlite {
+            return Err(crate::StoreError::Invalid { code: "not_sqlite" });
+        }
+        if out.exists() {
+            return Err(crate::StoreError::Invalid {
+                code: "target_exists",
+            });
+        }
+        let path = out.to_string_lossy().replace('\'', "''");
+        self.conn
+            .execute_unprepared(&format!("VACUUM INTO '{path}'"))
+            .await?;
+        Ok(())
+    }
+
     /// A cheap liveness probe for /healthz.
     pub async fn ping(&self) -> StoreResult<()> {
         self.conn.ping().await?;

@@ -481,10 +481,19 @@ pub async fn finish_job(
 }
 
 pub async fn get_job(db: &Db, scope: &Scope, id: i64) -> StoreResult<import_job::Model> {
-    let job = import_job::Entity::find_by_id(id)
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let cond = scope.sql_in_managed_subtree("unit_id", &mut values);
+    values.push(id.into());
+    import_job::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            db.db_backend(),
+            format!(
+                "SELECT * FROM import_job WHERE {cond} AND id = ${}",
+                values.len()
+            ),
+            values,
+        ))
         .one(&db.conn)
         .await?
-        .ok_or(StoreError::NotFound)?;
-    crate::org::managed_unit(&db.conn, scope, job.unit_id).await?;
-    Ok(job)
+        .ok_or(StoreError::NotFound)
 }

@@ -17,11 +17,14 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use jiaxiao_store::Db;
 use metrics_exporter_prometheus::PrometheusHandle;
 use rand::Rng;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ErrorCode;
 use crate::i18n::Lang;
@@ -32,6 +35,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Upload limit for roster files.
     pub max_upload_bytes: usize,
+    /// When set, /metrics answers only to `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -39,6 +44,7 @@ impl Default for Settings {
         Settings {
             secure_cookies: false,
             max_upload_bytes: 64 * 1024 * 1024,
+            metrics_token: None,
         }
     }
 }
@@ -99,8 +105,13 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{*path}", get(crate::pages::assets))
         .merge(crate::pages::routes())
         .nest("/api", crate::api::routes())
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            crate::error::AppError::Internal("panic in handler".into()).into_response()
+        }))
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn(track))
+        .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(state.settings.max_upload_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
@@ -111,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeId))
+        .layer(middleware::from_fn(sanitize_request_id))
         .with_state(state)
 }
 
@@ -121,7 +133,33 @@ async fn healthz(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
+/// A request id from outside is kept only when it looks like one (a proxy's); anything
+/// else is dropped so that a fresh one is made: ids end up in logs and on pages.
+async fn sanitize_request_id(mut req: Request, next: Next) -> Response {
+    let ok = req.headers().get("x-request-id").is_none_or(|v| {
+        v.to_str().is_ok_and(|s| {
+            (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+    });
+    if !ok {
+        req.headers_mut().remove("x-request-id");
+    }
+    next.run(req).await
+}
+
+/// Prometheus text. When a metrics token is configured, only a scraper presenting it
+/// gets the figures (they name routes and counts, never people).
+async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &s.settings.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !crate::auth::constant_eq(given.as_bytes(), token.as_bytes()) {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+    }
     match &s.metrics {
         Some(h) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -143,7 +181,9 @@ async fn track(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".into());
     let rid = request_id_of(req.headers());
     let start = Instant::now();
-    let resp = next.run(req).await;
+    // Everything logged while handling the request (an internal error, say) carries its id.
+    let span = tracing::info_span!("request", request_id = %rid);
+    let resp = tracing::Instrument::instrument(next.run(req), span).await;
     let elapsed = start.elapsed();
     let status = resp.status().as_u16();
     metrics::counter!("http_requests_total", "route" => route.clone(), "status" => status.to_string()).increment(1);
@@ -172,7 +212,7 @@ struct ErrorPage {
 /// Turns an `AppError` left in the response into the right body: JSON for the API, a
 /// page (or a redirect to the login) for browsers.
 async fn render_errors(req: Request, next: Next) -> Response {
-    let is_api = req.uri().path().starts_with("/api/");
+    let is_api = req.uri().path().starts_with("/api/") || req.uri().path() == "/metrics";
     let rid = request_id_of(req.headers());
     let lang = Lang::from_cookie(
         req.headers()
@@ -181,10 +221,16 @@ async fn render_errors(req: Request, next: Next) -> Response {
             .and_then(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("lang="))),
     );
     let resp = next.run(req).await;
-    let Some(ErrorCode(code)) = resp.extensions().get::<ErrorCode>().cloned() else {
-        return resp;
-    };
     let status = resp.status();
+    let code = match resp.extensions().get::<ErrorCode>().cloned() {
+        Some(ErrorCode(code)) => code,
+        // Rejections by axum itself (bad JSON, unknown path, body too large, …) come
+        // without a body of ours: give them the same shape as our own errors.
+        None if status.as_u16() >= 400 && !has_body_of_ours(&resp) => {
+            status_code_name(status).to_owned()
+        }
+        None => return resp,
+    };
     if is_api {
         return (
             status,
@@ -207,6 +253,7 @@ async fn render_errors(req: Request, next: Next) -> Response {
                 "error.invalid".to_owned()
             }
         }
+        s if s.is_client_error() => "error.invalid".to_owned(),
         _ => "error.internal".to_owned(),
     };
     let page = ErrorPage {
@@ -217,6 +264,28 @@ async fn render_errors(req: Request, next: Next) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => status.into_response(),
+    }
+}
+
+fn has_body_of_ours(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json"))
+}
+
+fn status_code_name(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorised",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 | 503 => "timeout",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        422 => "invalid",
+        429 => "too_many_requests",
+        _ => "internal",
     }
 }
 

@@ -402,6 +402,102 @@ both_dbs!(api_token_and_scoped_lists, |t: TestDb| async move {
     let _ = w.county_a;
 });
 
+both_dbs!(
+    api_errors_are_json_and_tokens_revocable,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        world(&app.db).await;
+        let c = app.client();
+        // Axum's own rejections come in our error shape too.
+        let r = c
+            .post(app.url("/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error());
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "bad_request");
+        assert!(body["request_id"].is_string());
+        let r = c
+            .get(app.url("/api/v1/no-such-thing"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["error"],
+            "not_found"
+        );
+        // Request ids from outside are kept only when they look like ids.
+        let r = c
+            .get(app.url("/healthz"))
+            .header("x-request-id", "proxy-1234")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["x-request-id"], "proxy-1234");
+        let r = c
+            .get(app.url("/healthz"))
+            .header("x-request-id", "<script>")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.headers()["x-request-id"], "<script>");
+        // A token works until revoked.
+        let token = c
+            .post(app.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "county_a", "password": "secret-pass"}))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            c.get(app.url("/api/v1/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+        let staff: serde_json::Value = c
+            .get(app.url("/api/v1/staff"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(staff.is_array());
+        assert_eq!(
+            c.delete(app.url("/api/v1/auth/token"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            c.get(app.url("/api/v1/me"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+);
+
 both_dbs!(login_is_rate_limited, |t: TestDb| async move {
     let app = TestApp::spawn(t).await;
     world(&app.db).await;
@@ -609,8 +705,12 @@ both_dbs!(
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{acc}");
-        assert!(r.text().await.unwrap().contains("principal2"));
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{acc}");
+        let (_, acc) = page(&c, &app.url("/accounts?created=true")).await;
+        assert!(
+            acc.contains("principal2") && acc.contains("账号已创建"),
+            "{acc}"
+        );
         // A county admin may not create a city admin.
         let r = c
             .post(app.url("/accounts"))
@@ -625,7 +725,7 @@ both_dbs!(
             .send()
             .await
             .unwrap();
-        assert_ne!(r.status(), StatusCode::OK);
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let (_, audit) = page(&c, &app.url("/audit")).await;
         assert!(
             audit.contains("user_account") && audit.contains("org_unit"),

@@ -1,14 +1,18 @@
-//! JSON API v1: the same resources as the pages, for programs. Errors are
-//! `{"error": code, "request_id": id}`; the description is at `/api/openapi.json`.
+//! JSON API v1: the same resources as the pages, for programs. The DTOs here are the
+//! API's contract (store rows can change without breaking it); the OpenAPI document at
+//! `/api/openapi.json` is generated from these types and handlers by utoipa. Errors are
+//! `{"error": code, "request_id": id}`.
 
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use jiaxiao_domain::PhoneNumber;
 use jiaxiao_store::accounts::{self, Login};
 use jiaxiao_store::org;
 use jiaxiao_store::people;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::app::AppState;
 use crate::auth::ApiUser;
@@ -18,27 +22,65 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/v1/auth/login", post(login))
+        .route("/v1/auth/token", delete(revoke_token))
         .route("/v1/me", get(me))
         .route("/v1/units/{id}", get(unit))
         .route("/v1/units/{id}/children", get(children))
         .route("/v1/pupils", get(pupils))
+        .route("/v1/pupils/{id}", get(pupil))
         .route("/v1/guardians", get(guardians))
+        .route("/v1/staff", get(staff))
 }
 
-#[derive(Deserialize)]
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "jiaxiao API", version = "1", description = "家校 jiaxiao: organisation tree and people, scoped to the caller's roles."),
+    paths(login, revoke_token, me, unit, children, pupils, pupil, guardians, staff),
+    components(schemas(ErrorBody, LoginBody, TokenBody, Me, RoleAt, Unit, UnitChild, Pupil, PupilDetail, GuardianOfPupil, Guardian, Staff)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every error: a stable code and the request id to quote to an administrator.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: String,
+    request_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
+    /// Staff log in with a username…
     username: Option<String>,
+    /// …parents with their mobile number.
     phone: Option<String>,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenBody {
+    /// Send as `Authorization: Bearer <token>`.
     token: String,
 }
 
-/// Exchanges a password for a bearer token. Same rate limit and same answer for every
-/// failure as the login page.
+/// Exchanges a password for a bearer token. Same rate limit and the same answer for
+/// every failure as the login page.
+#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginBody, security(()),
+    responses((status = 200, body = TokenBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     Json(b): Json<LoginBody>,
@@ -62,27 +104,52 @@ async fn login(
         (_, Some(u)) => Login::Staff { username: u },
         _ => return Err(AppError::Unauthorised),
     };
-    let uid = accounts::verify_login(&state.db, login, &b.password)
-        .await?
-        .ok_or(AppError::Unauthorised)?;
+    let Some(uid) = accounts::verify_login(&state.db, login, &b.password).await? else {
+        metrics::counter!("logins_total", "result" => "failed", "via" => "api").increment(1);
+        return Err(AppError::Unauthorised);
+    };
+    metrics::counter!("logins_total", "result" => "ok", "via" => "api").increment(1);
     let token = accounts::create_api_token(&state.db, uid, "api login").await?;
     Ok(Json(TokenBody { token }))
 }
 
-#[derive(Serialize)]
-struct Me {
+/// Revokes the bearer token of this request (log out a program).
+#[utoipa::path(delete, path = "/api/v1/auth/token", responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<StatusCode, AppError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(AppError::Unauthorised)?;
+    if accounts::revoke_api_token(&state.db, token.trim()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::Unauthorised)
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
     user_id: i64,
     display_name: String,
+    /// Set for parents: the guardian record the account belongs to.
     guardian_id: Option<i64>,
     roles: Vec<RoleAt>,
 }
 
-#[derive(Serialize)]
-struct RoleAt {
+#[derive(Serialize, ToSchema)]
+pub struct RoleAt {
+    /// province_admin, city_admin, county_admin, inspector, school_admin, head_teacher, teacher
     role: String,
+    /// The unit where the role holds, for its whole subtree.
     unit_id: i64,
 }
 
+/// The caller and their roles.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 async fn me(u: ApiUser) -> Json<Me> {
     Json(Me {
         user_id: u.principal.user_id,
@@ -100,27 +167,88 @@ async fn me(u: ApiUser) -> Json<Me> {
     })
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Unit {
+    id: i64,
+    parent_id: Option<i64>,
+    /// province, city, county, school, grade, class
+    kind: String,
+    name: String,
+    code: Option<String>,
+    /// For schools: kindergarten, primary, junior, nine_year, senior_high, vocational, special
+    school_type: Option<String>,
+    grade_level: Option<i32>,
+    class_number: Option<i32>,
+}
+
+impl From<org::UnitRow> for Unit {
+    fn from(u: org::UnitRow) -> Self {
+        Unit {
+            id: u.id,
+            parent_id: u.parent_id,
+            kind: u.kind,
+            name: u.name,
+            code: u.code,
+            school_type: u.school_type,
+            grade_level: u.grade_level,
+            class_number: u.class_number,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitChild {
+    id: i64,
+    kind: String,
+    name: String,
+    school_type: Option<String>,
+    /// How many units are directly below this one.
+    children: i64,
+}
+
+/// One unit of the organisation tree (404 outside the caller's scope).
+#[utoipa::path(get, path = "/api/v1/units/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = Unit), (status = 404, body = ErrorBody)))]
 async fn unit(
     State(state): State<AppState>,
     u: ApiUser,
     Path(id): Path<i64>,
-) -> Result<Json<org::UnitRow>, AppError> {
-    Ok(Json(org::get_unit(&state.db, &u.scope, id).await?))
+) -> Result<Json<Unit>, AppError> {
+    Ok(Json(org::get_unit(&state.db, &u.scope, id).await?.into()))
 }
 
+/// The units directly below a unit.
+#[utoipa::path(get, path = "/api/v1/units/{id}/children", params(("id" = i64, Path)),
+    responses((status = 200, body = [UnitChild]), (status = 404, body = ErrorBody)))]
 async fn children(
     State(state): State<AppState>,
     u: ApiUser,
     Path(id): Path<i64>,
-) -> Result<Json<Vec<org::ChildRow>>, AppError> {
-    Ok(Json(org::children(&state.db, &u.scope, id).await?))
+) -> Result<Json<Vec<UnitChild>>, AppError> {
+    let rows = org::children(&state.db, &u.scope, id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|c| UnitChild {
+                id: c.id,
+                kind: c.kind,
+                name: c.name,
+                school_type: c.school_type,
+                children: c.children,
+            })
+            .collect(),
+    ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Name, full pinyin, initials, phone or pupil number.
     q: Option<String>,
+    /// Only people under this unit.
     under: Option<i64>,
+    /// Keyset cursor: the last id of the previous page.
     after: Option<i64>,
+    /// Page size, at most 500 (default 50).
     limit: Option<u64>,
 }
 
@@ -135,51 +263,177 @@ impl ListQuery {
     }
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Pupil {
+    id: i64,
+    student_no: String,
+    name: String,
+    /// m or f
+    gender: Option<String>,
+    school_id: i64,
+    school_name: String,
+    /// The class in the current school year.
+    class_id: Option<i64>,
+    class_name: Option<String>,
+    grade_name: Option<String>,
+}
+
+impl From<people::PupilRow> for Pupil {
+    fn from(p: people::PupilRow) -> Self {
+        Pupil {
+            id: p.id,
+            student_no: p.student_no,
+            name: p.name,
+            gender: p.gender,
+            school_id: p.school_id,
+            school_name: p.school_name,
+            class_id: p.class_id,
+            class_name: p.class_name,
+            grade_name: p.grade_name,
+        }
+    }
+}
+
+/// Pupils in the caller's scope, by pupil id.
+#[utoipa::path(get, path = "/api/v1/pupils", params(ListQuery),
+    responses((status = 200, body = [Pupil]), (status = 401, body = ErrorBody)))]
 async fn pupils(
     State(state): State<AppState>,
     u: ApiUser,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<people::PupilRow>>, AppError> {
-    Ok(Json(
-        people::list_pupils(&state.db, &u.scope, &q.to_query()).await?,
-    ))
+) -> Result<Json<Vec<Pupil>>, AppError> {
+    let rows = people::list_pupils(&state.db, &u.scope, &q.to_query()).await?;
+    Ok(Json(rows.into_iter().map(Pupil::from).collect()))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct GuardianOfPupil {
+    guardian_id: i64,
+    name: String,
+    phone: Option<String>,
+    /// father, mother, grandfather, grandmother, maternal_grandfather, maternal_grandmother, other
+    relation: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PupilDetail {
+    #[serde(flatten)]
+    pupil: Pupil,
+    guardians: Vec<GuardianOfPupil>,
+}
+
+/// One pupil with their parents and guardians.
+#[utoipa::path(get, path = "/api/v1/pupils/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = PupilDetail), (status = 404, body = ErrorBody)))]
+async fn pupil(
+    State(state): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<PupilDetail>, AppError> {
+    let (p, gs) = people::get_pupil(&state.db, &u.scope, id).await?;
+    Ok(Json(PupilDetail {
+        pupil: p.into(),
+        guardians: gs
+            .into_iter()
+            .map(|g| GuardianOfPupil {
+                guardian_id: g.guardian_id,
+                name: g.name,
+                phone: g.phone,
+                relation: g.relation,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Guardian {
+    id: i64,
+    name: String,
+    phone: Option<String>,
+    /// How many children this parent has (in any school).
+    children: i64,
+    /// Whether the parent has set a password.
+    has_account: bool,
+}
+
+/// Parents and guardians of pupils in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/guardians", params(ListQuery),
+    responses((status = 200, body = [Guardian]), (status = 401, body = ErrorBody)))]
 async fn guardians(
     State(state): State<AppState>,
     u: ApiUser,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<people::GuardianRow>>, AppError> {
+) -> Result<Json<Vec<Guardian>>, AppError> {
+    let rows = people::list_guardians(&state.db, &u.scope, &q.to_query()).await?;
     Ok(Json(
-        people::list_guardians(&state.db, &u.scope, &q.to_query()).await?,
+        rows.into_iter()
+            .map(|g| Guardian {
+                id: g.id,
+                name: g.name,
+                phone: g.phone,
+                children: g.children,
+                has_account: g.has_account,
+            })
+            .collect(),
     ))
 }
 
-async fn openapi() -> Json<serde_json::Value> {
-    let list_params = serde_json::json!([
-        {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "name, pinyin, initials, phone or pupil number"},
-        {"name": "under", "in": "query", "schema": {"type": "integer"}, "description": "only under this unit"},
-        {"name": "after", "in": "query", "schema": {"type": "integer"}, "description": "keyset cursor: the last id of the previous page"},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}}
-    ]);
-    let err = serde_json::json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    Json(serde_json::json!({
-        "openapi": "3.1.0",
-        "info": {"title": "jiaxiao API", "version": "1"},
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}, "request_id": {"type": "string"}}, "required": ["error", "request_id"]}}
-        },
-        "security": [{"bearer": []}],
-        "paths": {
-            "/api/v1/auth/login": {"post": {"summary": "Exchange a password for a bearer token", "security": [],
-                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"username": {"type": "string"}, "phone": {"type": "string"}, "password": {"type": "string"}}, "required": ["password"]}}}},
-                "responses": {"200": {"description": "token", "content": {"application/json": {"schema": {"type": "object", "properties": {"token": {"type": "string"}}}}}}, "401": err, "429": err}}},
-            "/api/v1/me": {"get": {"summary": "The caller and their roles", "responses": {"200": {"description": "me"}, "401": err}}},
-            "/api/v1/units/{id}": {"get": {"summary": "One unit of the organisation tree", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}], "responses": {"200": {"description": "unit"}, "404": err}}},
-            "/api/v1/units/{id}/children": {"get": {"summary": "Units directly below", "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}], "responses": {"200": {"description": "units"}, "404": err}}},
-            "/api/v1/pupils": {"get": {"summary": "Pupils in the caller's scope", "parameters": list_params, "responses": {"200": {"description": "pupils"}, "401": err}}},
-            "/api/v1/guardians": {"get": {"summary": "Parents of pupils in the caller's scope", "parameters": list_params, "responses": {"200": {"description": "guardians"}, "401": err}}}
-        }
-    }))
+#[derive(Serialize, ToSchema)]
+pub struct Staff {
+    id: i64,
+    unit_id: i64,
+    unit_name: String,
+    name: String,
+    phone: Option<String>,
+    position: Option<String>,
+}
+
+/// Staff of the schools and offices in the caller's scope.
+#[utoipa::path(get, path = "/api/v1/staff", params(ListQuery),
+    responses((status = 200, body = [Staff]), (status = 401, body = ErrorBody)))]
+async fn staff(
+    State(state): State<AppState>,
+    u: ApiUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<Staff>>, AppError> {
+    let rows = people::list_staff(&state.db, &u.scope, &q.to_query()).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|s| Staff {
+                id: s.id,
+                unit_id: s.unit_id,
+                unit_name: s.unit_name,
+                name: s.name,
+                phone: s.phone,
+                position: s.position,
+            })
+            .collect(),
+    ))
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiDoc;
+    use utoipa::OpenApi;
+
+    /// Every route of `routes()` is described, and nothing else is: the two lists are
+    /// read from the source so a new route without a description fails here.
+    #[test]
+    fn openapi_describes_every_route() {
+        let src = include_str!("mod.rs");
+        let mut routes: Vec<String> = src
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(".route(\"/v1"))
+            .map(|r| format!("/api/v1{}", &r[..r.find('"').unwrap()]))
+            .collect();
+        routes.sort();
+        let doc = ApiDoc::openapi();
+        let mut described: Vec<String> = doc.paths.paths.keys().cloned().collect();
+        described.sort();
+        assert_eq!(routes, described);
+    }
 }

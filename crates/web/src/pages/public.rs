@@ -216,13 +216,14 @@ async fn invite(
 
 async fn set_lang(Path(code): Path<String>, headers: axum::http::HeaderMap) -> Response {
     let v = if code == "en" { "en" } else { "zh" };
-    // Back to the page the switch was clicked on, when it is ours.
-    let back = headers
-        .get(axum::http::header::REFERER)
-        .and_then(|r| r.to_str().ok())
-        .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
-        .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
-        .unwrap_or_else(|| "/".into());
+    let back = local_back(
+        headers
+            .get(axum::http::header::REFERER)
+            .and_then(|r| r.to_str().ok()),
+        headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok()),
+    );
     (
         AppendHeaders([(
             SET_COOKIE,
@@ -231,4 +232,54 @@ async fn set_lang(Path(code): Path<String>, headers: axum::http::HeaderMap) -> R
         Redirect::to(&back),
     )
         .into_response()
+}
+
+/// Back to the page the language switch was clicked on — but only a page of this site:
+/// the Referer's host must be ours and the path must not start a new authority ("//").
+fn local_back(referer: Option<&str>, host: Option<&str>) -> String {
+    let (Some(r), Some(host)) = (referer, host) else {
+        return "/".into();
+    };
+    let Some(rest) = r
+        .strip_prefix("http://")
+        .or_else(|| r.strip_prefix("https://"))
+    else {
+        return "/".into();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority != host || path.starts_with("//") || path.starts_with("/\\") {
+        return "/".into();
+    }
+    path.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_back;
+
+    #[test]
+    fn language_switch_returns_only_to_this_site() {
+        let h = Some("school.example:8080");
+        assert_eq!(
+            local_back(Some("http://school.example:8080/people?q=1"), h),
+            "/people?q=1"
+        );
+        assert_eq!(
+            local_back(Some("https://evil.example//evil.example/"), h),
+            "/"
+        );
+        assert_eq!(
+            local_back(Some("http://school.example:8080//evil.example/"), h),
+            "/"
+        );
+        assert_eq!(
+            local_back(Some("http://school.example:8080/\\evil.example"), h),
+            "/"
+        );
+        assert_eq!(local_back(None, h), "/");
+        assert_eq!(local_back(Some("javascript:alert(1)"), h), "/");
+    }
 }

@@ -22,10 +22,17 @@ use crate::auth::Staff;
 use crate::error::AppError;
 use crate::i18n::Lang;
 
+/// A 100,000-row XLSX is about 5 MB; CSV in GBK a little more. 64 MB leaves room.
+pub const MAX_ROSTER_BYTES: usize = 64 * 1024 * 1024;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/import", get(import_form))
-        .route("/import/preview", post(preview))
+        // Rosters are the one large upload; everything else keeps axum's 2 MB default.
+        .route(
+            "/import/preview",
+            post(preview).layer(axum::extract::DefaultBodyLimit::max(MAX_ROSTER_BYTES)),
+        )
         .route("/import/remap", post(remap))
         .route("/import/commit", post(commit))
         .route("/import/jobs/{id}", get(show_job))

@@ -664,8 +664,19 @@ async fn accounts_page(
     ))
 }
 
-async fn list_accounts(State(state): State<AppState>, s: Staff) -> Result<Html<String>, AppError> {
-    accounts_page(&state, &s, None).await
+#[derive(Deserialize)]
+pub struct AccountsQuery {
+    #[serde(default)]
+    created: bool,
+}
+
+async fn list_accounts(
+    State(state): State<AppState>,
+    s: Staff,
+    Query(q): Query<AccountsQuery>,
+) -> Result<Html<String>, AppError> {
+    let msg = q.created.then(|| s.lang.t("accounts.created"));
+    accounts_page(&state, &s, msg).await
 }
 
 #[derive(Deserialize)]
@@ -697,8 +708,7 @@ async fn create_account(
         },
     )
     .await?;
-    let msg = s.lang.t("accounts.created");
-    Ok(accounts_page(&state, &s, Some(msg)).await?.into_response())
+    Ok(Redirect::to("/accounts?created=true").into_response())
 }
 
 #[derive(Deserialize)]
