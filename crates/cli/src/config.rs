@@ -22,6 +22,10 @@ pub struct Config {
     pub log_level: String,
     /// Logs as JSON lines (for collectors) instead of text.
     pub log_json: bool,
+    /// Whether `serve` also runs background jobs (set false when `worker` processes do).
+    pub run_jobs: bool,
+    /// When set, /metrics answers only to `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<String>,
     #[serde(skip)]
     pub from_file: Option<PathBuf>,
 }
@@ -35,6 +39,8 @@ impl Default for Config {
             secure_cookies: false,
             log_level: "info".into(),
             log_json: false,
+            run_jobs: true,
+            metrics_token: None,
             from_file: None,
         }
     }
@@ -79,6 +85,9 @@ impl Config {
     pub fn redacted(&self) -> String {
         let mut c = self.clone();
         c.database_url = redact_url(&c.database_url);
+        if c.metrics_token.is_some() {
+            c.metrics_token = Some("***".into());
+        }
         toml::to_string_pretty(&c).unwrap_or_default()
     }
 

@@ -31,7 +31,8 @@ struct Cli {
 enum Cmd {
     /// Serve the web pages and the API.
     Serve,
-    /// Run background jobs (roster imports run inside `serve` for now; see ARCHITECTURE.md).
+    /// Run background jobs (roster imports) without serving pages; `serve` runs them too
+    /// unless `run_jobs = false`.
     Worker,
     /// Create or upgrade the database schema.
     Migrate,
@@ -171,11 +172,11 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
     match cmd {
         Cmd::Serve => serve(open(&cfg).await?, &cfg).await,
         Cmd::Worker => {
-            let _db = open(&cfg).await?;
-            eprintln!(
-                "jiaxiao worker: no background job kinds yet; roster imports run in serve. Waiting for Ctrl-C."
-            );
-            tokio::signal::ctrl_c().await?;
+            let db = open(&cfg).await?;
+            let runner = jiaxiao_jobs::Runner::new(db.clone(), "worker");
+            println!("jiaxiao worker {} running jobs", runner.name);
+            runner.run(shutdown()).await;
+            db.close().await?;
             Ok(())
         }
         Cmd::Migrate => {
@@ -291,20 +292,41 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
         db,
         jiaxiao_web::Settings {
             secure_cookies: cfg.secure_cookies,
+            metrics_token: cfg.metrics_token.clone(),
             ..Default::default()
         },
         handle,
     );
     let app = jiaxiao_web::router(state.clone());
+    // One signal stops both the HTTP server and this process's job runner.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let runner = if cfg.run_jobs {
+        let mut rx = stop_rx.clone();
+        Some(tokio::spawn(state.jobs.clone().run(async move {
+            let _ = rx.wait_for(|s| *s).await;
+        })))
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     println!("jiaxiao listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    let mut rx = stop_rx;
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = rx.wait_for(|s| *s).await;
+    });
+    tokio::spawn(async move {
+        shutdown().await;
+        let _ = stop_tx.send(true);
+    });
+    server.await?;
+    // A running import finishes its transaction before the pool closes.
+    if let Some(r) = runner {
+        let _ = r.await;
+    }
     // In-flight requests have finished; close the pool cleanly (SQLite checkpoints).
     state.db.close().await?;
     tracing::info!("stopped");

@@ -274,10 +274,15 @@ impl Drop for Server {
 }
 
 async fn serve(url: &str) -> (Server, String) {
+    serve_with(url, &[]).await
+}
+
+async fn serve_with(url: &str, env: &[(&str, &str)]) -> (Server, String) {
     let port = jiaxiao_testkit::free_port();
     let server = Server(
         Command::new(BIN)
             .arg("serve")
+            .envs(env.iter().copied())
             .env("JIAXIAO_DATABASE_URL", url)
             .env("JIAXIAO_LISTEN", format!("127.0.0.1:{port}"))
             .env("JIAXIAO_LOG", "warn")
@@ -444,3 +449,116 @@ async fn backup_of_a_live_sqlite_database_opens() {
             .success()
     );
 }
+
+// With `run_jobs = false`, `serve` only queues imports and a separate `worker` process
+// runs them.
+both_dbs!(
+    a_worker_process_runs_queued_imports,
+    |t: TestDb| async move {
+        let school = school(&t.db).await;
+        jiaxiao_store::accounts::create_user(
+            &t.db,
+            &Scope::system(),
+            jiaxiao_store::accounts::NewUser {
+                username: "principal".into(),
+                display_name: "校长".into(),
+                password: "secret-pass".into(),
+                staff_id: None,
+                grants: vec![(jiaxiao_domain::Role::SchoolAdmin, school)],
+            },
+        )
+        .await
+        .unwrap();
+        let (_s, base) = serve_with(&t.url, &[("JIAXIAO_RUN_JOBS", "false")]).await;
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        c.post(format!("{base}/login"))
+            .form(&[("who", "principal"), ("password", "secret-pass")])
+            .send()
+            .await
+            .unwrap();
+        let form = c
+            .get(format!("{base}/import"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf_of = |html: &str| {
+            let i = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+            html[i..i + html[i..].find('"').unwrap()].to_owned()
+        };
+        let mp = reqwest::multipart::Form::new()
+            .text("csrf", csrf_of(&form))
+            .text("school_id", school.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(roster_xlsx(30)).file_name("r.xlsx"),
+            );
+        let preview = c
+            .post(format!("{base}/import/preview"))
+            .multipart(mp)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = preview
+            .split("name=\"token\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let r = c
+            .post(format!("{base}/import/commit"))
+            .form(&[("csrf", csrf_of(&preview)), ("token", token)])
+            .send()
+            .await
+            .unwrap();
+        let job = r.headers()["location"].to_str().unwrap().to_owned();
+        // Queued, and nobody runs it yet.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(count(&t.db, "pupil").await, 0);
+        let mut worker = Server(
+            Command::new(BIN)
+                .arg("worker")
+                .env("JIAXIAO_DATABASE_URL", &t.url)
+                .env("JIAXIAO_LOG", "warn")
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let mut done = String::new();
+        for _ in 0..200 {
+            let body = c
+                .get(format!("{base}{job}/status"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if body.contains("job-result") {
+                done = body;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(done.contains("导入完成"), "{done}");
+        assert_eq!(count(&t.db, "pupil").await, 30);
+        // The worker stops cleanly on SIGTERM.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(worker.0.id().to_string())
+            .status();
+        let status = worker.0.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+);

@@ -253,7 +253,7 @@ fn map_columns(row: &[String]) -> Mapping {
 }
 
 /// One checked roster row: a pupil and, when given, one guardian.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterRow {
     pub row: usize,
     pub student_no: String,
@@ -266,7 +266,7 @@ pub struct RosterRow {
     pub guardian: Option<GuardianCell>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GuardianCell {
     pub name: String,
     pub relation: Relation,

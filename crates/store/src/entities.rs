@@ -354,6 +354,10 @@ pub mod import_job {
         pub result_json: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        pub school_year_id: Option<i64>,
+        pub payload: Option<String>,
+        pub claimed_by: Option<String>,
+        pub claimed_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

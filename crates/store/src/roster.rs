@@ -9,7 +9,8 @@ use chrono::Utc;
 use jiaxiao_domain::roster::RosterRow;
 use jiaxiao_domain::{UnitKind, names};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -433,26 +434,38 @@ impl AlsoGuardian for sea_orm::Select<guardianship::Entity> {
     }
 }
 
-/// A roster import as others see it: who started it, how far it is, its report.
-pub async fn start_job(
+/// Queues a checked roster for `school_id`; any serve or worker process runs it (see
+/// [`claim_next`] and [`run_claimed`]). Returns the job id.
+pub async fn enqueue(
     db: &Db,
     scope: &Scope,
-    unit_id: i64,
+    school_id: i64,
+    school_year_id: i64,
+    rows: &[RosterRow],
     file_name: &str,
-    total: usize,
 ) -> StoreResult<i64> {
-    crate::org::managed_unit(&db.conn, scope, unit_id).await?;
+    let school = crate::org::managed_unit(&db.conn, scope, school_id).await?;
+    if school.kind != UnitKind::School.code() {
+        return Err(StoreError::Invalid {
+            code: "not_a_school",
+        });
+    }
+    let payload = serde_json::to_string(rows).map_err(|e| StoreError::Other(e.to_string()))?;
     let now = Utc::now();
     Ok(import_job::ActiveModel {
-        unit_id: Set(unit_id),
+        unit_id: Set(school_id),
         created_by: Set(scope.user_id()),
         file_name: Set(file_name.to_owned()),
-        status: Set("running".into()),
-        total: Set(total as i32),
+        status: Set(STATUS_QUEUED.into()),
+        total: Set(rows.len() as i32),
         done: Set(0),
         result_json: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        school_year_id: Set(Some(school_year_id)),
+        payload: Set(Some(payload)),
+        claimed_by: Set(None),
+        claimed_at: Set(None),
         ..Default::default()
     }
     .insert(&db.conn)
@@ -460,12 +473,109 @@ pub async fn start_job(
     .id)
 }
 
-pub async fn finish_job(
+pub const STATUS_QUEUED: &str = "queued";
+pub const STATUS_RUNNING: &str = "running";
+pub const STATUS_DONE: &str = "done";
+pub const STATUS_FAILED: &str = "failed";
+
+/// A job claimed this long ago and still running belonged to a process that died.
+pub const STALE_AFTER_MINUTES: i64 = 30;
+
+/// Claims the oldest runnable job for `worker`: queued, or running but stale. The claim
+/// is one conditional UPDATE, so two processes never run the same job.
+pub async fn claim_next(db: &Db, worker: &str) -> StoreResult<Option<import_job::Model>> {
+    let stale = Utc::now() - chrono::Duration::minutes(STALE_AFTER_MINUTES);
+    let candidates = import_job::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(import_job::Column::Status.eq(STATUS_QUEUED))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(import_job::Column::Status.eq(STATUS_RUNNING))
+                        .add(import_job::Column::ClaimedAt.lt(stale)),
+                ),
+        )
+        .order_by_asc(import_job::Column::Id)
+        .limit(5)
+        .all(&db.conn)
+        .await?;
+    for job in candidates {
+        let now = Utc::now();
+        let mut update = import_job::Entity::update_many()
+            .col_expr(import_job::Column::Status, STATUS_RUNNING.into())
+            .col_expr(
+                import_job::Column::ClaimedBy,
+                Some(worker.to_owned()).into(),
+            )
+            .col_expr(import_job::Column::ClaimedAt, Some(now).into())
+            .col_expr(import_job::Column::UpdatedAt, now.into())
+            .filter(import_job::Column::Id.eq(job.id))
+            .filter(import_job::Column::Status.eq(job.status.clone()));
+        update = match job.claimed_at {
+            Some(at) => update.filter(import_job::Column::ClaimedAt.eq(at)),
+            None => update.filter(import_job::Column::ClaimedAt.is_null()),
+        };
+        if update.exec(&db.conn).await?.rows_affected == 1 {
+            return Ok(import_job::Entity::find_by_id(job.id).one(&db.conn).await?);
+        }
+    }
+    Ok(None)
+}
+
+/// Runs a claimed job with the rights its creator has now (a revoked role stops it),
+/// then records the outcome and drops the payload.
+pub async fn run_claimed(
     db: &Db,
-    id: i64,
-    status: &str,
-    result: serde_json::Value,
-) -> StoreResult<()> {
+    job: &import_job::Model,
+    progress: impl FnMut(usize, usize) + Send,
+) -> StoreResult<ApplyReport> {
+    let outcome = async {
+        let scope = match job.created_by {
+            Some(uid) => crate::accounts::scope_for_user(&db.conn, uid, None).await?,
+            None => Scope::system(),
+        };
+        let rows: Vec<RosterRow> = serde_json::from_str(job.payload.as_deref().unwrap_or("[]"))
+            .map_err(|e| StoreError::Other(format!("job payload: {e}")))?;
+        let year = match job.school_year_id {
+            Some(y) => y,
+            None => crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?,
+        };
+        apply(
+            db,
+            &scope,
+            job.unit_id,
+            year,
+            &rows,
+            &job.file_name,
+            progress,
+        )
+        .await
+    }
+    .await;
+    match &outcome {
+        Ok(rep) => {
+            let body = serde_json::to_value(rep).unwrap_or_default();
+            finish_job(db, job.id, STATUS_DONE, body).await?
+        }
+        Err(e) => {
+            let code = match e {
+                StoreError::NotFound => "not_found",
+                StoreError::Invalid { code } => code,
+                _ => "internal",
+            };
+            finish_job(
+                db,
+                job.id,
+                STATUS_FAILED,
+                serde_json::json!({ "error": code }),
+            )
+            .await?
+        }
+    }
+    outcome
+}
+
+async fn finish_job(db: &Db, id: i64, status: &str, result: serde_json::Value) -> StoreResult<()> {
     let job = import_job::Entity::find_by_id(id)
         .one(&db.conn)
         .await?
@@ -475,6 +585,7 @@ pub async fn finish_job(
     am.status = Set(status.to_owned());
     am.done = Set(total);
     am.result_json = Set(Some(result.to_string()));
+    am.payload = Set(None);
     am.updated_at = Set(Utc::now());
     am.update(&db.conn).await?;
     Ok(())

@@ -25,7 +25,9 @@ impl TestApp {
     pub async fn spawn(t: TestDb) -> TestApp {
         let state =
             jiaxiao_web::AppState::new(t.db.clone(), jiaxiao_web::Settings::default(), None);
-        let app = jiaxiao_web::router(state);
+        let app = jiaxiao_web::router(state.clone());
+        // Jobs run as in `serve`; the runner ends with the test's runtime.
+        tokio::spawn(state.jobs.clone().run(std::future::pending::<()>()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -65,8 +65,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     pub login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
     pub pending: Arc<Mutex<HashMap<String, PendingImport>>>,
-    /// Progress of running imports in this process: job id → (done, total).
-    pub progress: Arc<Mutex<HashMap<i64, (usize, usize)>>>,
+    /// The background job runner of this process (and the progress of its jobs).
+    pub jobs: jiaxiao_jobs::Runner,
     pub sms: Arc<dyn crate::sms::SmsProvider>,
 }
 
@@ -80,7 +80,7 @@ impl AppState {
             metrics,
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
             pending: Arc::new(Mutex::new(HashMap::new())),
-            progress: Arc::new(Mutex::new(HashMap::new())),
+            jobs: jiaxiao_jobs::Runner::new(db.clone(), "serve"),
             sms: Arc::new(crate::sms::LogOnlySms { db: db.clone() }),
             db,
         }

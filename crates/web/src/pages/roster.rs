@@ -310,59 +310,21 @@ async fn commit(
     if !guess.missing_required().is_empty() || parsed.rows.is_empty() {
         return Err(AppError::Invalid("nothing_to_import".into()));
     }
-    let scope = s.user.scope.clone();
-    let total = parsed.rows.len();
-    let job =
-        jiaxiao_store::roster::start_job(&state.db, &scope, school_id, &file_name, total).await?;
+    let year = org::ensure_school_year(&state.db.conn, org::today_date()).await?;
+    let job = jiaxiao_store::roster::enqueue(
+        &state.db,
+        &s.user.scope,
+        school_id,
+        year,
+        &parsed.rows,
+        &file_name,
+    )
+    .await?;
     if let Ok(mut p) = state.pending.lock() {
         p.remove(&token);
     }
-    let st = state.clone();
-    st.progress
-        .lock()
-        .map_err(|_| AppError::Internal("lock".into()))?
-        .insert(job, (0, total));
-    tokio::spawn(async move {
-        let year = match org::ensure_school_year(&st.db.conn, org::today_date()).await {
-            Ok(y) => y,
-            Err(e) => {
-                let _ = jiaxiao_store::roster::finish_job(
-                    &st.db,
-                    job,
-                    "failed",
-                    serde_json::json!({"error": e.to_string()}),
-                )
-                .await;
-                return;
-            }
-        };
-        let prog = st.progress.clone();
-        let result = jiaxiao_store::roster::apply(
-            &st.db,
-            &scope,
-            school_id,
-            year,
-            &parsed.rows,
-            &file_name,
-            move |d, t| {
-                if let Ok(mut p) = prog.lock() {
-                    p.insert(job, (d, t));
-                }
-            },
-        )
-        .await;
-        let (status, body) = match result {
-            Ok(rep) => ("done", serde_json::to_value(&rep).unwrap_or_default()),
-            Err(e) => {
-                tracing::error!(job, error = %e, "roster import failed");
-                ("failed", serde_json::json!({"error": "internal"}))
-            }
-        };
-        let _ = jiaxiao_store::roster::finish_job(&st.db, job, status, body).await;
-        if let Ok(mut p) = st.progress.lock() {
-            p.remove(&job);
-        }
-    });
+    // This process's runner starts at once; a worker elsewhere finds it within seconds.
+    state.jobs.wake.notify_one();
     Ok(Redirect::to(&format!("/import/jobs/{job}")).into_response())
 }
 
@@ -399,15 +361,26 @@ async fn job_view(
     let job = jiaxiao_store::roster::get_job(&state.db, &staff.user.scope, id).await?;
     let lang = staff.lang;
     let (done, total) = state
+        .jobs
         .progress
-        .lock()
-        .ok()
-        .and_then(|p| p.get(&id).copied())
+        .get(id)
         .unwrap_or((job.done as usize, job.total as usize));
-    let running = job.status == "running";
-    let failed = job.status == "failed";
+    use jiaxiao_store::roster::{STATUS_FAILED, STATUS_QUEUED, STATUS_RUNNING};
+    let running = job.status == STATUS_RUNNING || job.status == STATUS_QUEUED;
+    let failed = job.status == STATUS_FAILED;
     let message = if failed {
-        lang.t("import.failed")
+        // The job row keeps a reason code; name it when there is a text for it.
+        let code = job
+            .result_json
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let key = format!("reason.{code}");
+        match lang.t(&key) {
+            reason if reason != key => format!("{}：{reason}", lang.t("import.failed")),
+            _ => lang.t("import.failed"),
+        }
     } else if let Some(r) = job
         .result_json
         .as_deref()
