@@ -9,8 +9,8 @@ use chrono::{Duration, Utc};
 use jiaxiao_domain::{PhoneNumber, Role, UnitKind};
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Set,
-    Statement, TransactionTrait, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, Set, Statement, TransactionTrait, Value,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -163,11 +163,19 @@ pub async fn create_session(db: &Db, user_id: i64) -> StoreResult<String> {
 /// An audit row for something a user did to their own account (log in, get a token).
 async fn audit_own<C: ConnectionTrait>(conn: &C, user_id: i64, action: &str) -> StoreResult<()> {
     let me = Scope::for_user(user_id, None, Vec::new());
+    // Filed under the account's first role's unit, so the admins above it see it;
+    // parents' rows have no unit.
+    let unit_id = role_grant::Entity::find()
+        .filter(role_grant::Column::UserId.eq(user_id))
+        .order_by_asc(role_grant::Column::Id)
+        .one(conn)
+        .await?
+        .map(|g| g.unit_id);
     audit::record(
         conn,
         &me,
         Entry {
-            unit_id: None,
+            unit_id,
             entity: "user_account",
             entity_id: Some(user_id.to_string()),
             action,

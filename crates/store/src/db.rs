@@ -80,9 +80,13 @@ impl Db {
                 code: "target_exists",
             });
         }
-        let path = out.to_string_lossy().replace('\'', "''");
+        let path = out.to_string_lossy().into_owned();
         self.conn
-            .execute_unprepared(&format!("VACUUM INTO '{path}'"))
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Sqlite,
+                "VACUUM INTO $1",
+                [path.into()],
+            ))
             .await?;
         Ok(())
     }

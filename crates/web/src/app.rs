@@ -63,7 +63,8 @@ pub struct AppState {
     pub db: Db,
     pub settings: Settings,
     pub metrics: Option<PrometheusHandle>,
-    pub login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    limit_checks: Arc<std::sync::atomic::AtomicU64>,
     pub pending: Arc<Mutex<HashMap<String, PendingImport>>>,
     /// The background job runner of this process (and the progress of its jobs).
     pub jobs: jiaxiao_jobs::Runner,
@@ -79,6 +80,7 @@ impl AppState {
             settings,
             metrics,
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
+            limit_checks: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             pending: Arc::new(Mutex::new(HashMap::new())),
             jobs: jiaxiao_jobs::Runner::new(db.clone(), "serve"),
             sms: Arc::new(crate::sms::LogOnlySms { db: db.clone() }),
@@ -286,6 +288,48 @@ fn status_code_name(status: StatusCode) -> &'static str {
         422 => "invalid",
         429 => "too_many_requests",
         _ => "internal",
+    }
+}
+
+impl AppState {
+    /// Counts one login attempt against the account it names; false when that account
+    /// is throttled. The key is the credential as the store will read it (a normalised
+    /// mobile number, a lower-cased username), so spelling a number differently does
+    /// not buy more tries.
+    pub fn login_allowed(&self, login: &jiaxiao_store::accounts::Login<'_>) -> bool {
+        use jiaxiao_store::accounts::Login;
+        let key = match login {
+            Login::Parent { phone } => format!(
+                "p:{}",
+                jiaxiao_domain::PhoneNumber::parse(phone)
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|_| phone.trim().to_owned())
+            ),
+            Login::Staff { username } => format!("u:{}", username.trim().to_lowercase()),
+        };
+        self.limit(&key)
+    }
+
+    /// The same for redeeming an invitation code with a phone number.
+    pub fn invitation_allowed(&self, phone: &str) -> bool {
+        let p = jiaxiao_domain::PhoneNumber::parse(phone)
+            .map(|p| p.to_string())
+            .unwrap_or_else(|_| phone.trim().to_owned());
+        self.limit(&format!("i:{p}"))
+    }
+
+    fn limit(&self, key: &str) -> bool {
+        // Forget idle keys now and then so the table does not grow with every name tried.
+        if self
+            .limit_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .is_multiple_of(1024)
+        {
+            self.login_limiter.retain_recent();
+        }
+        self.login_limiter
+            .check_key(&jiaxiao_store::accounts::sha256_hex(key))
+            .is_ok()
     }
 }
 

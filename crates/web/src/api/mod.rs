@@ -85,25 +85,15 @@ async fn login(
     State(state): State<AppState>,
     Json(b): Json<LoginBody>,
 ) -> Result<Json<TokenBody>, AppError> {
-    let who = b
-        .phone
-        .as_deref()
-        .or(b.username.as_deref())
-        .unwrap_or("")
-        .trim()
-        .to_owned();
-    if state
-        .login_limiter
-        .check_key(&accounts::sha256_hex(&who.to_lowercase()))
-        .is_err()
-    {
-        return Err(AppError::TooMany);
-    }
     let login = match (&b.phone, &b.username) {
         (Some(p), _) if PhoneNumber::parse(p).is_ok() => Login::Parent { phone: p },
         (_, Some(u)) => Login::Staff { username: u },
         _ => return Err(AppError::Unauthorised),
     };
+    // Throttled on the credential actually used, whatever else the body carries.
+    if !state.login_allowed(&login) {
+        return Err(AppError::TooMany);
+    }
     let Some(uid) = accounts::verify_login(&state.db, login, &b.password).await? else {
         metrics::counter!("logins_total", "result" => "failed", "via" => "api").increment(1);
         return Err(AppError::Unauthorised);

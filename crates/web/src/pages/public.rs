@@ -1,7 +1,7 @@
 //! Public pages: login, logout, first password by invitation, language switch.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -46,14 +46,21 @@ async fn home(ctx: Ctx) -> Redirect {
     }
 }
 
-async fn login_form(ctx: Ctx) -> Result<Response, AppError> {
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    /// Set after a parent has set their first password.
+    #[serde(default)]
+    invited: bool,
+}
+
+async fn login_form(ctx: Ctx, Query(q): Query<LoginQuery>) -> Result<Response, AppError> {
     if ctx.user.is_some() {
         return Ok(Redirect::to("/").into_response());
     }
     Ok(Html(
         LoginPage {
             c: Chrome::new(ctx.lang, None),
-            message: None,
+            message: q.invited.then(|| ctx.lang.t("login.invite_done")),
         }
         .render()?,
     )
@@ -86,9 +93,13 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let who = f.who.trim();
-    let key = accounts::sha256_hex(&who.to_lowercase());
     let lang = ctx.lang;
-    if state.login_limiter.check_key(&key).is_err() {
+    let login = if PhoneNumber::parse(who).is_ok() {
+        Login::Parent { phone: who }
+    } else {
+        Login::Staff { username: who }
+    };
+    if !state.login_allowed(&login) {
         let page = LoginPage {
             c: Chrome::new(lang, None),
             message: Some(lang.t("login.limited")),
@@ -99,11 +110,6 @@ async fn login(
         )
             .into_response());
     }
-    let login = if PhoneNumber::parse(who).is_ok() {
-        Login::Parent { phone: who }
-    } else {
-        Login::Staff { username: who }
-    };
     match accounts::verify_login(&state.db, login, &f.password).await? {
         Some(uid) => {
             let token = accounts::create_session(&state.db, uid).await?;
@@ -182,18 +188,11 @@ async fn invite(
     Form(f): Form<InviteForm>,
 ) -> Result<Response, AppError> {
     let lang = ctx.lang;
-    let key = accounts::sha256_hex(&format!("invite:{}", f.phone.trim()));
-    if state.login_limiter.check_key(&key).is_err() {
+    if !state.invitation_allowed(&f.phone) {
         return Err(AppError::TooMany);
     }
     match accounts::redeem_invitation(&state.db, &f.phone, &f.code, &f.password).await {
-        Ok(_) => {
-            let page = LoginPage {
-                c: Chrome::new(lang, None),
-                message: Some(lang.t("login.invite_done")),
-            };
-            Ok(Html(page.render()?).into_response())
-        }
+        Ok(_) => Ok(Redirect::to("/login?invited=true").into_response()),
         Err(jiaxiao_store::StoreError::Invalid { code }) => {
             let msg = if code == "password_too_short" {
                 lang.t("password.short")
