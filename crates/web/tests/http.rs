@@ -557,6 +557,84 @@ both_dbs!(respelling_a_number_buys_no_tries, |t: TestDb| async move {
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 });
 
+both_dbs!(
+    staff_added_and_tree_read_as_of_a_date,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let c = login(&app, "county_a", "secret-pass").await;
+        let (_, list) = page(&c, &app.url("/people?kind=staff")).await;
+        assert!(list.contains("id=\"add-staff\""), "{list}");
+        let r = c
+            .post(app.url("/people/staff"))
+            .form(&[
+                ("csrf", csrf_of(&list)),
+                ("unit_id", w.school_a.to_string()),
+                ("name", "刘德华".into()),
+                ("position", "德育处主任".into()),
+                ("phone", "139-1234-5678".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, list) = page(&c, &app.url("/people?kind=staff&q=ldh")).await;
+        assert!(
+            list.contains("刘德华") && list.contains("13912345678"),
+            "{list}"
+        );
+        // Staff of a school outside the county cannot be added.
+        let r = c
+            .post(app.url("/people/staff"))
+            .form(&[
+                ("csrf", csrf_of(&list)),
+                ("unit_id", w.school_b.to_string()),
+                ("name", "某人".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        // Move school A to county B from 2026-09-01; the API answers for either date.
+        let sys = Scope::system();
+        let county_b = org::get_unit(&app.db, &sys, w.school_b)
+            .await
+            .unwrap()
+            .parent_id
+            .unwrap();
+        org::move_unit(&app.db, &sys, w.school_a, county_b, "2026-09-01")
+            .await
+            .unwrap();
+        let schools = |date: &'static str| {
+            let c = c.clone();
+            let url = app.url(&format!(
+                "/api/v1/units/{}/descendants?kind=school&as_of={date}",
+                w.county_a
+            ));
+            async move {
+                c.get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(schools("2026-08-31").await.as_array().unwrap().len(), 1);
+        assert_eq!(schools("2026-09-01").await.as_array().unwrap().len(), 0);
+        let r = c
+            .get(app.url(&format!(
+                "/api/v1/units/{}/descendants?kind=school&as_of=yesterday",
+                w.county_a
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+);
+
 both_dbs!(invitation_codes_to_first_login, |t: TestDb| async move {
     let app = TestApp::spawn(t).await;
     let w = world(&app.db).await;

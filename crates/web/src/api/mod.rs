@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/me", get(me))
         .route("/v1/units/{id}", get(unit))
         .route("/v1/units/{id}/children", get(children))
+        .route("/v1/units/{id}/descendants", get(descendants))
         .route("/v1/pupils", get(pupils))
         .route("/v1/pupils/{id}", get(pupil))
         .route("/v1/guardians", get(guardians))
@@ -35,7 +36,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "jiaxiao API", version = "1", description = "家校 jiaxiao: organisation tree and people, scoped to the caller's roles."),
-    paths(login, revoke_token, me, unit, children, pupils, pupil, guardians, staff),
+    paths(login, revoke_token, me, unit, children, descendants, pupils, pupil, guardians, staff),
     components(schemas(ErrorBody, LoginBody, TokenBody, Me, RoleAt, Unit, UnitChild, Pupil, PupilDetail, GuardianOfPupil, Guardian, Staff)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -227,6 +228,36 @@ async fn children(
             })
             .collect(),
     ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DescendantsQuery {
+    /// province, city, county, school, grade or class
+    kind: String,
+    /// The tree as it stood on this date (YYYY-MM-DD); today when absent. Moves are
+    /// effective-dated, so a past year's roll-up uses the tree of that year.
+    as_of: Option<String>,
+}
+
+/// Units of one kind anywhere below a unit, as the tree stood on a date.
+#[utoipa::path(get, path = "/api/v1/units/{id}/descendants", params(("id" = i64, Path), DescendantsQuery),
+    responses((status = 200, body = [Unit]), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn descendants(
+    State(state): State<AppState>,
+    u: ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<DescendantsQuery>,
+) -> Result<Json<Vec<Unit>>, AppError> {
+    let kind = jiaxiao_domain::UnitKind::from_code(&q.kind)
+        .ok_or_else(|| AppError::Invalid("bad_kind".into()))?;
+    let as_of = match q.as_of {
+        Some(d) if chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").is_ok() => d,
+        Some(_) => return Err(AppError::Invalid("bad_date".into())),
+        None => jiaxiao_store::today(),
+    };
+    let rows = org::units_under(&state.db, &u.scope, id, kind, &as_of).await?;
+    Ok(Json(rows.into_iter().map(Unit::from).collect()))
 }
 
 #[derive(Deserialize, IntoParams)]

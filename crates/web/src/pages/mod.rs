@@ -52,6 +52,34 @@ pub async fn assets(Path(path): Path<String>) -> Response {
     }
 }
 
+/// The units of the given kinds that the caller manages (their managed roots and
+/// everything of those kinds below them), for the pickers of forms that change things.
+pub async fn managed_units(
+    state: &AppState,
+    scope: &jiaxiao_store::Scope,
+    kinds: &[jiaxiao_domain::UnitKind],
+) -> Result<Vec<jiaxiao_store::org::UnitRow>, crate::error::AppError> {
+    let today = jiaxiao_store::today();
+    let mut out: Vec<jiaxiao_store::org::UnitRow> = Vec::new();
+    for root in scope.manage_roots() {
+        let unit = jiaxiao_store::org::get_unit(&state.db, scope, root).await?;
+        let root_kind = jiaxiao_domain::UnitKind::from_code(&unit.kind);
+        if root_kind.is_some_and(|k| kinds.contains(&k)) {
+            out.push(unit);
+        }
+        for k in kinds {
+            if Some(*k) != root_kind {
+                out.extend(
+                    jiaxiao_store::org::units_under(&state.db, scope, root, *k, &today).await?,
+                );
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|u| seen.insert(u.id));
+    Ok(out)
+}
+
 /// What every page's header needs.
 pub struct Chrome {
     pub lang: Lang,

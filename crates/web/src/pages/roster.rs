@@ -48,25 +48,7 @@ struct FormPage {
 }
 
 async fn schools_for(state: &AppState, s: &Staff) -> Result<Vec<UnitRow>, AppError> {
-    let scope = &s.user.scope;
-    let mut out = Vec::new();
-    for root in org::roots(&state.db, scope).await? {
-        if root.kind == UnitKind::School.code() {
-            out.push(root);
-        } else {
-            out.extend(
-                org::units_under(
-                    &state.db,
-                    scope,
-                    root.id,
-                    UnitKind::School,
-                    &jiaxiao_store::today(),
-                )
-                .await?,
-            );
-        }
-    }
-    Ok(out)
+    super::managed_units(state, &s.user.scope, &[UnitKind::School]).await
 }
 
 async fn form_page(

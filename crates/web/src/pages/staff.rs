@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/people/pupils/{id}", get(show_pupil))
         .route("/people/guardians/{id}", get(show_guardian))
         .route("/people/invitations", post(issue_invitations))
+        .route("/people/staff", post(create_staff))
         .route("/accounts", get(list_accounts).post(create_account))
         .route("/accounts/grants/{id}/revoke", post(revoke_grant))
         .route("/audit", get(list_audit))
@@ -312,6 +313,8 @@ struct PeoplePage {
     next: Option<String>,
     /// The node whose parents may be sent invitation codes from this page.
     invite_under: Option<i64>,
+    /// Where the caller may add staff (empty: no form).
+    staff_units: Vec<(i64, String)>,
 }
 
 const PAGE: u64 = 50;
@@ -437,6 +440,15 @@ async fn list_people(
             })
         })
         .flatten();
+    let staff_units = if kind == "staff" && scope.can_manage() {
+        super::managed_units(&state, scope, &UnitKind::ALL[..4])
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let invite_under = if kind == "guardians" && scope.can_manage() {
         match pq.under {
             Some(u) if org::manages(&state.db, scope, u).await? => Some(u),
@@ -450,6 +462,7 @@ async fn list_people(
         PeoplePage {
             c: Chrome::new(lang, Some(&s.user)),
             invite_under,
+            staff_units,
             kind,
             q,
             under: pq.under,
@@ -460,6 +473,50 @@ async fn list_people(
         }
         .render()?,
     ))
+}
+
+#[derive(Deserialize)]
+pub struct NewStaffForm {
+    csrf: String,
+    unit_id: i64,
+    name: String,
+    #[serde(default)]
+    position: String,
+    #[serde(default)]
+    phone: String,
+}
+
+async fn create_staff(
+    State(state): State<AppState>,
+    s: Staff,
+    Form(f): Form<NewStaffForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let name = f.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(AppError::Invalid("missing_name".into()));
+    }
+    let phone = match f.phone.trim() {
+        "" => None,
+        p => Some(
+            jiaxiao_domain::PhoneNumber::parse(p)
+                .map_err(|e| AppError::Invalid(e.code().into()))?
+                .to_string(),
+        ),
+    };
+    let position = Some(f.position.trim().to_owned()).filter(|p| !p.is_empty());
+    people::create_staff(
+        &state.db,
+        &s.user.scope,
+        people::NewStaff {
+            unit_id: f.unit_id,
+            name,
+            phone,
+            position,
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/people?kind=staff&under={}", f.unit_id)).into_response())
 }
 
 #[derive(Template)]
@@ -629,29 +686,11 @@ async fn accounts_page(
         .filter(|r| **r != Role::Parent && mine.iter().any(|m| m.may_grant(**r)))
         .map(|r| (r.code().to_owned(), s.lang.t(&format!("role.{}", r.code()))))
         .collect();
-    // Units where roles can be granted: the managed roots and their schools.
-    let mut units = Vec::new();
-    for root in org::roots(&state.db, scope).await? {
-        if UnitKind::from_code(&root.kind).is_some_and(|k| k.is_office()) {
-            units.push((root.id, root.name.clone()));
-            for k in [UnitKind::City, UnitKind::County, UnitKind::School] {
-                for u in
-                    org::units_under(&state.db, scope, root.id, k, &jiaxiao_store::today()).await?
-                {
-                    units.push((u.id, u.name));
-                }
-            }
-        } else {
-            units.push((root.id, root.name.clone()));
-            for k in [UnitKind::Class] {
-                for u in
-                    org::units_under(&state.db, scope, root.id, k, &jiaxiao_store::today()).await?
-                {
-                    units.push((u.id, u.name));
-                }
-            }
-        }
-    }
+    let units = super::managed_units(state, scope, &UnitKind::ALL[..5])
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
     Ok(Html(
         AccountsPage {
             c: Chrome::new(s.lang, Some(&s.user)),
