@@ -31,8 +31,8 @@ for i in $(seq "$RUNS"); do
     w="$(time_wall_s "$TMP/time.txt")"; m="$(time_rss_mb "$TMP/time.txt")"
     d="$(sed -n 's/^demo data created in \([0-9.]*\) s$/\1/p' "$TMP/stdout.txt")"
     [[ -n "$d" ]] || { echo "run $i: demo was not created:"; cat "$TMP/stdout.txt"; exit 1; }
-    pupils="$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from pupil").fetchone()[0])' "$TMP/data/jiaxiao.db")"
-    echo "run $i: wall ${w} s (data ${d} s), peak RSS ${m} MB, $pupils pupils, db $(du -m "$TMP/data/jiaxiao.db" | cut -f1) MB"
+    counts="$(python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); n=lambda q, *a: c.execute(q, a).fetchone()[0]; print(n("select count(*) from pupil"), "pupils,", n("select count(*) from guardian"), "guardians,", n("select count(*) from org_unit where kind = ?", "school"), "schools")' "$TMP/data/jiaxiao.db")"
+    echo "run $i: wall ${w} s (data ${d} s), peak RSS ${m} MB; $counts; db $(du -m "$TMP/data/jiaxiao.db" | cut -f1) MB"
     walls+=("$w"); inner+=("$d"); rss+=("$m")
     rm -rf "$TMP"; TMP=""
 done
