@@ -291,7 +291,7 @@ async fn serve_with(url: &str, env: &[(&str, &str)]) -> (Server, String) {
             .unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
+    for _ in 0..600 {
         if reqwest::get(format!("{base}/healthz"))
             .await
             .is_ok_and(|r| r.status().is_success())
@@ -536,7 +536,7 @@ both_dbs!(
                 .unwrap(),
         );
         let mut done = String::new();
-        for _ in 0..200 {
+        for _ in 0..600 {
             let body = c
                 .get(format!("{base}{job}/status"))
                 .send()

@@ -225,9 +225,17 @@ pub async fn session(db: &Db, token: &str) -> StoreResult<Option<Session>> {
 }
 
 pub async fn end_session(db: &Db, token: &str) -> StoreResult<()> {
-    web_session::Entity::delete_by_id(sha256_hex(token))
-        .exec(&db.conn)
-        .await?;
+    let txn = db.conn.begin().await?;
+    if let Some(sess) = web_session::Entity::find_by_id(sha256_hex(token))
+        .one(&txn)
+        .await?
+    {
+        web_session::Entity::delete_by_id(sess.id)
+            .exec(&txn)
+            .await?;
+        audit_own(&txn, sess.user_id, "logout").await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 
@@ -760,7 +768,7 @@ pub async fn guardians_without_account(
 ) -> StoreResult<Vec<i64>> {
     crate::org::managed_unit(&db.conn, scope, under).await?;
     let today = crate::today();
-    let year = crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?;
+    let year = crate::org::current_school_year(&db.conn).await?;
     #[derive(FromQueryResult)]
     struct Id {
         id: i64,
@@ -787,11 +795,20 @@ pub async fn guardians_without_account(
 
 /// Revokes an API token by its value; false when no live token matched.
 pub async fn revoke_api_token(db: &Db, token: &str) -> StoreResult<bool> {
-    let res = api_token::Entity::update_many()
-        .col_expr(api_token::Column::Revoked, true.into())
+    let txn = db.conn.begin().await?;
+    let Some(t) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(sha256_hex(token)))
         .filter(api_token::Column::Revoked.eq(false))
-        .exec(&db.conn)
-        .await?;
-    Ok(res.rows_affected > 0)
+        .one(&txn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let user_id = t.user_id;
+    let mut am: api_token::ActiveModel = t.into();
+    am.revoked = Set(true);
+    am.update(&txn).await?;
+    audit_own(&txn, user_id, "revoke_api_token").await?;
+    txn.commit().await?;
+    Ok(true)
 }

@@ -359,7 +359,21 @@ pub fn school_year_of(date: chrono::NaiveDate) -> (String, String, String) {
     )
 }
 
-/// The id of the school year containing `date`, created on first use.
+/// The id of the school year containing today, for read paths: `-1` (matching no
+/// membership) when none has been created yet, so reading never writes.
+pub async fn current_school_year<C: ConnectionTrait>(conn: &C) -> StoreResult<i64> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let (name, _, _) = school_year_of(today_date());
+    Ok(school_year::Entity::find()
+        .filter(school_year::Column::Name.eq(name))
+        .one(conn)
+        .await?
+        .map(|y| y.id)
+        .unwrap_or(-1))
+}
+
+/// The id of the school year containing `date`, created (and audited) on first use by
+/// the paths that write class memberships.
 pub async fn ensure_school_year<C: ConnectionTrait>(
     conn: &C,
     date: chrono::NaiveDate,
@@ -379,6 +393,19 @@ pub async fn ensure_school_year<C: ConnectionTrait>(
         ..Default::default()
     }
     .insert(conn)
+    .await?;
+    audit::record(
+        conn,
+        &Scope::system(),
+        Entry {
+            unit_id: None,
+            entity: "school_year",
+            entity_id: Some(m.id.to_string()),
+            action: "create",
+            before: None,
+            after: Some(serde_json::json!({"name": m.name})),
+        },
+    )
     .await?;
     Ok(m.id)
 }

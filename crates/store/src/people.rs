@@ -110,7 +110,7 @@ fn limit_of(q: &Query) -> i64 {
 
 /// Pupils, with their class in the current school year.
 pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<PupilRow>> {
-    let year = crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?;
+    let year = crate::org::current_school_year(&db.conn).await?;
     let mut values: Vec<Value> = Vec::new();
     let mut conds = vec![pupil_visible(scope, &mut values)];
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
@@ -265,7 +265,7 @@ pub async fn get_pupil(
     scope: &Scope,
     id: i64,
 ) -> StoreResult<(PupilRow, Vec<GuardianLink>)> {
-    let year = crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?;
+    let year = crate::org::current_school_year(&db.conn).await?;
     let mut values: Vec<Value> = Vec::new();
     let vis = pupil_visible(scope, &mut values);
     values.push(id.into());
@@ -299,7 +299,7 @@ pub async fn get_pupil(
 /// The children of a guardian, as the guardian (parent scope) or staff who can see
 /// at least one of them; children outside the caller's scope are left out.
 pub async fn children_of(db: &Db, scope: &Scope, guardian_id: i64) -> StoreResult<Vec<ChildLink>> {
-    let year = crate::org::ensure_school_year(&db.conn, crate::org::today_date()).await?;
+    let year = crate::org::current_school_year(&db.conn).await?;
     let mut values: Vec<Value> = vec![guardian_id.into(), year.into()];
     let vis = if scope.guardian_id() == Some(guardian_id) {
         "1=1".to_owned()

@@ -452,7 +452,8 @@ pub async fn enqueue(
     }
     let payload = serde_json::to_string(rows).map_err(|e| StoreError::Other(e.to_string()))?;
     let now = Utc::now();
-    Ok(import_job::ActiveModel {
+    let txn = db.conn.begin().await?;
+    let job = import_job::ActiveModel {
         unit_id: Set(school_id),
         created_by: Set(scope.user_id()),
         file_name: Set(file_name.to_owned()),
@@ -468,9 +469,24 @@ pub async fn enqueue(
         claimed_at: Set(None),
         ..Default::default()
     }
-    .insert(&db.conn)
+    .insert(&txn)
     .await?
-    .id)
+    .id;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(school_id),
+            entity: "import_job",
+            entity_id: Some(job.to_string()),
+            action: "enqueue",
+            before: None,
+            after: Some(serde_json::json!({"file": file_name, "rows": rows.len()})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(job)
 }
 
 pub const STATUS_QUEUED: &str = "queued";

@@ -93,6 +93,19 @@ fn csrf_of(html: &str) -> String {
     html[i..i + html[i..].find('"').unwrap()].to_owned()
 }
 
+/// Polls a roster import's status fragment until it shows its result (bounded: a
+/// minute, so a loaded machine is slow but never wrong, and a stuck job still fails).
+async fn wait_for_job(app: &TestApp, c: &Client, job: &str) -> String {
+    for _ in 0..600 {
+        let (_, body) = page(c, &app.url(&format!("{job}/status"))).await;
+        if body.contains("job-result") {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("import {job} did not finish within a minute");
+}
+
 fn gbk(s: &str) -> Vec<u8> {
     encoding_rs::GBK.encode(s).0.into_owned()
 }
@@ -255,15 +268,7 @@ both_dbs!(
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let job = r.headers()["location"].to_str().unwrap().to_owned();
-        let mut done = String::new();
-        for _ in 0..200 {
-            let (_, body) = page(&c, &app.url(&format!("{job}/status"))).await;
-            if body.contains("job-result") {
-                done = body;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let done = wait_for_job(&app, &c, &job).await;
         assert!(done.contains("导入完成"), "{done}");
         let (_, people) = page(&c, &app.url("/people?kind=guardians&q=wjg")).await;
         assert!(people.contains("王建国"), "{people}");
@@ -648,19 +653,14 @@ both_dbs!(invitation_codes_to_first_login, |t: TestDb| async move {
         .next()
         .unwrap()
         .to_owned();
-    c.post(app.url("/import/commit"))
+    let r = c
+        .post(app.url("/import/commit"))
         .form(&[("csrf", csrf_of(&html)), ("token", token)])
         .send()
         .await
         .unwrap();
-    // Wait for the background import.
-    for _ in 0..200 {
-        let (_, p) = page(&c, &app.url("/people?kind=guardians")).await;
-        if p.contains("王建国") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let job = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(wait_for_job(&app, &c, &job).await.contains("导入完成"));
     let (_, list) = page(
         &c,
         &app.url(&format!("/people?kind=guardians&under={}", w.school_a)),
