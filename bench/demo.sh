@@ -10,12 +10,17 @@
 # program's own "demo data created in X s" (the data alone) is quoted beside it.
 # Temporary directories are removed. Takes well under a minute.
 
+# Shared knobs (bench/lib.sh): RUNS (default 3); JIAXIAO_BIN (default
+# target/release/jiaxiao); QUIET_WAIT=N waits up to N s for a quiet machine (≥ 80% CPU
+# idle) before measuring. Logs go to bench/out/ (ignored by git).
+
 source "$(dirname "$0")/lib.sh"
 need_bin
 
 LOG="$OUT/demo-$(date -u +%Y%m%dT%H%M%SZ).log"
 exec > >(tee "$LOG") 2>&1
 echo "# demo creation on SQLite, $RUNS runs, $(date -u +%FT%TZ), $($BIN --version)"
+wait_quiet
 load_note
 
 TMP=""

@@ -43,6 +43,19 @@ load_note() {
             printf "    pid %s %s%% CPU:%s\n", $1, $9, substr(c, 1, 110) }' | head -8
 }
 
+# With QUIET_WAIT=N (seconds), wait up to N s for a quiet machine (CPU ≥ 80% idle over
+# 2 s) before measuring; says whether it got one. Default: do not wait.
+wait_quiet() {
+    local limit="${QUIET_WAIT:-0}" start=$SECONDS idle
+    [[ "$limit" -gt 0 ]] || return 0
+    while :; do
+        idle="$(top -b -n 2 -d 2 | awk '/^%Cpu/ {for (i = 1; i <= NF; i++) if ($i ~ /^id,?$/) v = $(i - 1)} END {printf "%d", v}')"
+        if [[ "$idle" -ge 80 ]]; then echo "--- quiet: ${idle}% idle after $((SECONDS - start)) s of waiting"; return 0; fi
+        if (( SECONDS - start >= limit )); then echo "--- not quiet after ${limit} s (${idle}% idle); measuring anyway"; return 0; fi
+        sleep 5
+    done
+}
+
 # Fields of /usr/bin/time -v output: wall seconds and peak RSS in MB.
 time_wall_s() {
     awk -F': ' '/Elapsed \(wall clock\)/ {

@@ -25,6 +25,10 @@
 # The server, the cluster and the temporary directories are removed at the end, also
 # on failure or Ctrl-C. Takes about 5–10 minutes.
 
+# Shared knobs (bench/lib.sh): RUNS (default 3); JIAXIAO_BIN (default
+# target/release/jiaxiao); QUIET_WAIT=N waits up to N s for a quiet machine (≥ 80% CPU
+# idle) before measuring. Logs go to bench/out/ (ignored by git).
+
 source "$(dirname "$0")/lib.sh"
 need_bin
 
@@ -78,9 +82,11 @@ for backend in $BACKENDS; do
     JIAXIAO_DATABASE_URL="$url" JIAXIAO_LISTEN="127.0.0.1:$port" "$BIN" serve >"$TMP/serve.log" 2>&1 &
     SERVER=$!
     wait_healthy "127.0.0.1:$port" 30 || { cat "$TMP/serve.log"; exit 1; }
+    wait_quiet
     load_note
     p_h=(); p_u=(); p_s=()
     for r in $(seq "$RUNS"); do
+        [[ "$r" -gt 1 ]] && wait_quiet
         echo "round $r:"
         l="$(python3 "$ROOT/bench/latency.py" "127.0.0.1:$port" /healthz -n "$N" --label "  healthz           ")"; echo "$l"
         p_h+=("$(sed -n 's/.* p95=\([0-9.]*\) .*/\1/p' <<<"$l")")

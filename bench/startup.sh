@@ -13,6 +13,10 @@
 # process: the binary and the database file are in the page cache (no cache is
 # dropped). The temporary directory is removed. Takes about half a minute.
 
+# Shared knobs (bench/lib.sh): RUNS (default 3); JIAXIAO_BIN (default
+# target/release/jiaxiao); QUIET_WAIT=N waits up to N s for a quiet machine (≥ 80% CPU
+# idle) before measuring. Logs go to bench/out/ (ignored by git).
+
 source "$(dirname "$0")/lib.sh"
 need_bin
 
@@ -24,6 +28,7 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/jxbench-startup.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 url="sqlite://$TMP/jiaxiao.db?mode=rwc"
 JIAXIAO_DATABASE_URL="$url" timeout 120 "$BIN" demo --no-serve >"$TMP/demo.txt" 2>&1 || { cat "$TMP/demo.txt"; exit 1; }
+wait_quiet
 load_note
 
 ready=(); rss=()

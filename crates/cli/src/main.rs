@@ -3,6 +3,11 @@
 
 mod config;
 
+/// Bulk imports allocate and free millions of small values (bind parameters, rows):
+/// glibc's malloc was a third of the profile; mimalloc is much cheaper for that pattern.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 
@@ -69,6 +74,8 @@ enum Cmd {
         #[command(subcommand)]
         what: UserCmd,
     },
+    /// Check the references the database does not enforce itself (exit 1 if any dangle).
+    Check,
     /// Configuration.
     Config {
         #[command(subcommand)]
@@ -271,6 +278,18 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
             Ok(())
         }
         Cmd::User { what } => user(&cfg, what).await,
+        Cmd::Check => {
+            let db = open(&cfg).await?;
+            let found = jiaxiao_store::integrity::orphans(&db).await?;
+            if found.is_empty() {
+                println!("all references hold");
+                return Ok(());
+            }
+            for o in &found {
+                println!("{}: {} rows point nowhere", o.what, o.rows);
+            }
+            bail!("{} kinds of dangling references", found.len());
+        }
         Cmd::Config {
             what: ConfigCmd::Example,
         } => {
@@ -389,11 +408,12 @@ async fn import_roster(cfg: &Config, school: &str, dry_run: bool, file: &PathBuf
     }
     let db = open(cfg).await?;
     let sys = Scope::system();
-    let school_id = match school.parse::<i64>() {
+    // School codes are numbers too (6101130007): a code wins over an id.
+    let school_id = match jiaxiao_store::org::unit_id_by_code(&db, school).await {
         Ok(id) => id,
-        Err(_) => jiaxiao_store::org::unit_id_by_code(&db, school)
-            .await
-            .context("no school with that code")?,
+        Err(_) => school
+            .parse::<i64>()
+            .context("no school with that code or id")?,
     };
     let year =
         jiaxiao_store::org::ensure_school_year(&db.conn, jiaxiao_store::org::today_date()).await?;

@@ -198,6 +198,7 @@ fn every_command_has_help() {
         vec!["user", "create", "--help"],
         vec!["user", "reset-password", "--help"],
         vec!["config", "example", "--help"],
+        vec!["check", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");

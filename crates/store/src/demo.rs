@@ -450,6 +450,7 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     )
     .await?;
     txn.commit().await?;
+    db.optimize().await?;
     Ok(true)
 }
 

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dump;
 pub mod entities;
 pub mod error;
+pub mod integrity;
 pub mod migration;
 pub mod org;
 pub mod people;

@@ -19,7 +19,8 @@ use crate::entities::{class_membership, guardian, guardianship, import_job, org_
 use crate::org::{NewUnit, insert_unit};
 use crate::{Db, Scope, StoreError, StoreResult};
 
-const CHUNK: usize = 500;
+/// Ids per `IN (…)` lookup.
+const CHUNK: usize = 1000;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyReport {
@@ -70,6 +71,7 @@ pub async fn apply(
         ..Default::default()
     };
 
+    let phase = std::time::Instant::now();
     // Grades and classes.
     let mut grades: HashMap<i32, i64> = HashMap::new();
     let mut classes: HashMap<(i64, i32), i64> = HashMap::new();
@@ -141,6 +143,12 @@ pub async fn apply(
         row_class.push(cid);
     }
 
+    tracing::debug!(
+        phase = "grades_classes",
+        ms = phase.elapsed().as_millis() as u64,
+        "roster import"
+    );
+    let phase = std::time::Instant::now();
     // Pupils.
     let mut pupils: HashMap<String, pupil::Model> = pupil::Entity::find()
         .filter(pupil::Column::SchoolId.eq(school_id))
@@ -149,6 +157,9 @@ pub async fn apply(
         .into_iter()
         .map(|p| (p.student_no.clone(), p))
         .collect();
+    // Only pupils who were here before can have placements and parents on file already:
+    // the lookups below skip everyone this import creates.
+    let existing_ids: Vec<i64> = pupils.values().map(|p| p.id).collect();
     let now = Utc::now();
     let mut new_pupils = Vec::new();
     let mut seen = HashSet::new();
@@ -185,19 +196,16 @@ pub async fn apply(
     rep.pupils_created = new_pupils.len();
     let mut done = 0;
     let steps = total.max(1);
-    for chunk in chunked(new_pupils) {
+    for chunk in chunked(new_pupils, 7) {
         done += chunk.len();
-        pupil::Entity::insert_many(chunk).exec(&txn).await?;
-        progress(done.min(total) / 2, steps);
-    }
-    if rep.pupils_created > 0 {
-        pupils = pupil::Entity::find()
-            .filter(pupil::Column::SchoolId.eq(school_id))
-            .all(&txn)
+        // RETURNING gives the new ids in the same round trip (SQLite ≥ 3.35, PostgreSQL).
+        for p in pupil::Entity::insert_many(chunk)
+            .exec_with_returning(&txn)
             .await?
-            .into_iter()
-            .map(|p| (p.student_no.clone(), p))
-            .collect();
+        {
+            pupils.insert(p.student_no.clone(), p);
+        }
+        progress(done.min(total) / 2, steps);
     }
     let pupil_id = |no: &str| {
         pupils
@@ -206,10 +214,15 @@ pub async fn apply(
             .ok_or(StoreError::Other("pupil vanished".into()))
     };
 
+    tracing::debug!(
+        phase = "pupils",
+        ms = phase.elapsed().as_millis() as u64,
+        "roster import"
+    );
+    let phase = std::time::Instant::now();
     // Placements for the school year.
-    let pupil_ids: Vec<i64> = pupils.values().map(|p| p.id).collect();
     let mut placed: HashMap<i64, i64> = HashMap::new();
-    for ids in pupil_ids.chunks(CHUNK) {
+    for ids in existing_ids.chunks(CHUNK) {
         for m in class_membership::Entity::find()
             .filter(class_membership::Column::SchoolYearId.eq(school_year_id))
             .filter(class_membership::Column::PupilId.is_in(ids.to_vec()))
@@ -247,12 +260,18 @@ pub async fn apply(
             }
         }
     }
-    for chunk in chunked(new_placements) {
+    for chunk in chunked(new_placements, 3) {
         class_membership::Entity::insert_many(chunk)
-            .exec(&txn)
+            .exec_without_returning(&txn)
             .await?;
     }
 
+    tracing::debug!(
+        phase = "placements",
+        ms = phase.elapsed().as_millis() as u64,
+        "roster import"
+    );
+    let phase = std::time::Instant::now();
     // Guardians by phone; without a phone, by name among the pupil's guardians.
     let phones: Vec<String> = rows
         .iter()
@@ -297,14 +316,9 @@ pub async fn apply(
         }
     }
     rep.guardians_created = new_guardians.len();
-    for chunk in chunked(new_guardians) {
-        guardian::Entity::insert_many(chunk).exec(&txn).await?;
-    }
-    let queued: Vec<String> = queued.into_iter().collect();
-    for ph in queued.chunks(CHUNK) {
-        for g in guardian::Entity::find()
-            .filter(guardian::Column::Phone.is_in(ph.to_vec()))
-            .all(&txn)
+    for chunk in chunked(new_guardians, 5) {
+        for g in guardian::Entity::insert_many(chunk)
+            .exec_with_returning(&txn)
             .await?
         {
             if let Some(p) = g.phone {
@@ -313,10 +327,16 @@ pub async fn apply(
         }
     }
 
+    tracing::debug!(
+        phase = "guardians",
+        ms = phase.elapsed().as_millis() as u64,
+        "roster import"
+    );
+    let phase = std::time::Instant::now();
     // Links.
     let mut links: HashSet<(i64, i64)> = HashSet::new();
     let mut link_names: HashMap<(i64, String), i64> = HashMap::new();
-    for ids in pupil_ids.chunks(CHUNK) {
+    for ids in existing_ids.chunks(CHUNK) {
         let rows = guardianship::Entity::find()
             .filter(guardianship::Column::PupilId.is_in(ids.to_vec()))
             .find_also_related_guardian(&txn)
@@ -364,10 +384,18 @@ pub async fn apply(
         }
     }
     rep.links_created = new_links.len();
-    for chunk in chunked(new_links) {
-        guardianship::Entity::insert_many(chunk).exec(&txn).await?;
+    for chunk in chunked(new_links, 3) {
+        guardianship::Entity::insert_many(chunk)
+            .exec_without_returning(&txn)
+            .await?;
     }
 
+    tracing::debug!(
+        phase = "links",
+        ms = phase.elapsed().as_millis() as u64,
+        "roster import"
+    );
+    let phase = std::time::Instant::now();
     audit::record(
         &txn,
         scope,
@@ -382,15 +410,26 @@ pub async fn apply(
     )
     .await?;
     txn.commit().await?;
+    tracing::debug!(
+        phase = "commit",
+        ms = phase.elapsed().as_millis() as u64,
+        "roster import"
+    );
+    // A large import changes table sizes a lot: let the planner know.
+    db.optimize().await?;
     progress(total, steps);
     Ok(rep)
 }
 
-fn chunked<T>(v: Vec<T>) -> Vec<Vec<T>> {
-    let mut out = Vec::with_capacity(v.len() / CHUNK + 1);
+/// Splits rows for multi-row INSERTs of `columns` columns: as few statements as the
+/// bind limits allow (30,000 parameters, under SQLite's 32,766 and PostgreSQL's 65,535),
+/// because each statement is parsed and planned once per chunk.
+fn chunked<T>(v: Vec<T>, columns: usize) -> Vec<Vec<T>> {
+    let size = (30_000 / columns.max(1)).max(1);
+    let mut out = Vec::with_capacity(v.len() / size + 1);
     let mut it = v.into_iter().peekable();
     while it.peek().is_some() {
-        out.push(it.by_ref().take(CHUNK).collect());
+        out.push(it.by_ref().take(size).collect());
     }
     out
 }

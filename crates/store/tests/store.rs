@@ -214,6 +214,7 @@ both_dbs!(
         assert_eq!(first.pupils_created, 3, "the bad-phone row is not written");
         assert_eq!(first.guardians_created, 2, "siblings share one parent");
         assert_eq!(first.classes_created, 2);
+        assert_eq!(jiaxiao_store::integrity::orphans(db).await.unwrap(), vec![]);
         let again = import(db, &s, tr.school_a, ROSTER).await.unwrap();
         assert!(!again.changed_anything(), "{again:?}");
         let found = people::list_guardians(
@@ -478,3 +479,22 @@ both_dbs!(demo_creates_once, |t: TestDb| async move {
     .unwrap();
     assert_eq!(own.len(), 1);
 });
+
+both_dbs!(
+    integrity_check_finds_dangling_references,
+    |t: TestDb| async move {
+        let db = &t.db;
+        assert_eq!(jiaxiao_store::integrity::orphans(db).await.unwrap(), vec![]);
+        use sea_orm::ConnectionTrait;
+        db.conn
+        .execute_unprepared("INSERT INTO guardianship (guardian_id, pupil_id, relation) VALUES (424242, 434343, 'other')")
+        .await
+        .unwrap();
+        let found = jiaxiao_store::integrity::orphans(db).await.unwrap();
+        let kinds: Vec<&str> = found.iter().map(|o| o.what).collect();
+        assert_eq!(
+            kinds,
+            vec!["guardianship.guardian_id", "guardianship.pupil_id"]
+        );
+    }
+);
