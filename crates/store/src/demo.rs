@@ -79,7 +79,7 @@ fn schools() -> Vec<(String, SchoolType, i32, i32)> {
     let mut v = Vec::new();
     let kg = ["阳光", "启明", "童心", "彩虹", "春苗", "小太阳"];
     for n in kg {
-        v.push((format!("雁塔区{n}幼儿园"), SchoolType::Kindergarten, 3, 28));
+        v.push((format!("雁塔区{n}幼儿园"), SchoolType::Kindergarten, 4, 28));
     }
     let primary = [
         "第一",
@@ -96,10 +96,10 @@ fn schools() -> Vec<(String, SchoolType, i32, i32)> {
         "明德",
     ];
     for n in primary {
-        v.push((format!("雁塔区{n}小学"), SchoolType::Primary, 3, 40));
+        v.push((format!("雁塔区{n}小学"), SchoolType::Primary, 4, 40));
     }
     for n in ["第一", "第三", "高新", "育英", "师大附"] {
-        v.push((format!("雁塔区{n}初级中学"), SchoolType::Junior, 3, 45));
+        v.push((format!("雁塔区{n}初级中学"), SchoolType::Junior, 4, 45));
     }
     for n in ["翠华", "吉祥村"] {
         v.push((format!("雁塔区{n}九年制学校"), SchoolType::NineYear, 2, 42));
@@ -271,7 +271,7 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
                         links.push(link(gid, pid, Relation::Mother));
                         continue;
                     }
-                    let parents = if rng.random_bool(0.5) { 2 } else { 1 };
+                    let parents = if rng.random_bool(0.6) { 2 } else { 1 };
                     for k in 0..parents {
                         let other_surname = SURNAMES[rng.random_range(0..SURNAMES.len())];
                         let (gname, rel) = match (k, rng.random_range(0..10)) {
