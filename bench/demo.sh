@@ -24,7 +24,7 @@ wait_quiet
 load_note
 
 TMP=""
-cleanup() { [[ -n "$TMP" ]] && rm -rf "$TMP"; }
+cleanup() { [[ -n "$TMP" ]] && rm -rf "$TMP"; return 0; }
 trap cleanup EXIT
 
 walls=(); inner=(); rss=()

@@ -103,6 +103,7 @@ pg_stop() {
     fi
     [[ -n "$PG_DIR" ]] && rm -rf "$PG_DIR"
     PG_DIR=""
+    return 0
 }
 pg_psql() { # pg_psql DB [psql args…]   (killed after PSQL_TIMEOUT seconds, default 900)
     local db="$1"; shift

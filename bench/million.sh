@@ -4,8 +4,8 @@
 #
 #   bash bench/million.sh                      (from the repository root)
 #   RUNS=3 N=300 TOTAL=1000000 BACKENDS="sqlite postgres" bash bench/million.sh
-#   BACKENDS=sqlite_analyzed bash bench/million.sh   (variant: SQLite after ANALYZE,
-#                                                     which the product never runs)
+#   BACKENDS=sqlite_analyzed bash bench/million.sh   (variant: SQLite after a full
+#                                                     ANALYZE by the script)
 #
 # Prerequisites: cargo build --release -p jiaxiao; python3; PostgreSQL 15 server
 # binaries in /usr/lib/postgresql/15/bin and psql; run as root (the cluster runs as the
@@ -14,8 +14,9 @@
 # Per database: `jiaxiao demo --no-serve`, then grow the county to TOTAL pupils by SQL
 # (bench/million_fill.py on SQLite, bench/million_pg.sql on PostgreSQL — same pupils,
 # each with a class membership for the current school year; PostgreSQL gets the
-# VACUUM ANALYZE autovacuum would do; SQLite is left un-ANALYZEd, as the product leaves
-# it). Then `jiaxiao serve` on a free loopback port, a bearer token for the demo
+# VACUUM ANALYZE autovacuum would do; the script runs no ANALYZE on SQLite — whatever
+# statistics it has come from the product itself, which since commit 1278410 runs
+# `PRAGMA optimize` when it opens the database). Then `jiaxiao serve` on a free loopback port, a bearer token for the demo
 # account `county` (county_admin at 雁塔区) from `jiaxiao user token`, and RUNS rounds
 # of bench/latency.py (N sequential requests on one keep-alive connection after 20
 # warm-ups) against, in this order:

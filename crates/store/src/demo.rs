@@ -166,9 +166,12 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     let mut other_class_in_demo_school = None;
     // A recent guardian per school, reused now and then: siblings in one school.
     let mut school_list = schools();
+    // The last school belongs to the neighbouring county: scope and leak demos need one.
+    let neighbour_school = school_list.len();
     school_list.push(("碑林区和平路小学".into(), SchoolType::Primary, 2, 38));
     for (si, (sname, stype, per_grade, per_class)) in school_list.into_iter().enumerate() {
-        let parent = if si == 30 { neighbour } else { county };
+        let in_neighbour = si == neighbour_school;
+        let parent = if in_neighbour { neighbour } else { county };
         let school = insert_unit(
             &txn,
             &NewUnit {
@@ -177,7 +180,7 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
                 name: sname.clone(),
                 code: Some(format!(
                     "6101{:02}{:04}",
-                    if si == 30 { 3 } else { 13 },
+                    if in_neighbour { 3 } else { 13 },
                     si + 1
                 )),
                 school_type: Some(stype),

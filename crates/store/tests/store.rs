@@ -454,6 +454,34 @@ both_dbs!(demo_creates_once, |t: TestDb| async move {
         .await
         .unwrap();
     assert_eq!(kids.len(), 2);
+    // The neighbouring county's school is not under the demo county.
+    let sys = Scope::system();
+    let today = jiaxiao_store::today();
+    let province = org::roots(db, &sys).await.unwrap()[0].id;
+    let counties = org::units_under(db, &sys, province, UnitKind::County, &today)
+        .await
+        .unwrap();
+    let yanta = counties.iter().find(|c| c.name == "雁塔区").unwrap().id;
+    let beilin = counties.iter().find(|c| c.name == "碑林区").unwrap().id;
+    let in_yanta = org::units_under(db, &sys, yanta, UnitKind::School, &today)
+        .await
+        .unwrap();
+    assert_eq!(in_yanta.len(), 29);
+    assert!(
+        in_yanta
+            .iter()
+            .all(|s| s.name.starts_with("雁塔区") || s.name.starts_with("西安市雁塔"))
+    );
+    let in_beilin = org::units_under(db, &sys, beilin, UnitKind::School, &today)
+        .await
+        .unwrap();
+    assert_eq!(
+        in_beilin
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["碑林区和平路小学"]
+    );
     let t_uid = accounts::verify_login(
         db,
         Login::Staff {
