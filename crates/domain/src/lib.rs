@@ -4,6 +4,7 @@
 
 pub mod names;
 pub mod org;
+pub mod parent_school;
 pub mod phone;
 pub mod roster;
 

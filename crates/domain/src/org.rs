@@ -28,6 +28,7 @@ macro_rules! coded_enum {
         }
     };
 }
+pub(crate) use coded_enum;
 
 coded_enum!(
     /// A node of the organisation tree, top to bottom.

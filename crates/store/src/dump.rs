@@ -34,6 +34,26 @@ macro_rules! each_table {
         $m!(sms_outbox, true);
         $m!(audit_log, true);
         $m!(import_job, true);
+        $m!(parent_school_settings, false);
+        $m!(committee, true);
+        $m!(committee_member, true);
+        $m!(topic, true);
+        $m!(course, true);
+        $m!(activity, true);
+        $m!(activity_item, true);
+        $m!(activity_duty, true);
+        $m!(teaching_session, true);
+        $m!(session_audience, false);
+        $m!(session_invitee, false);
+        $m!(checkin, true);
+        $m!(checkin_refusal, true);
+        $m!(paper_sheet, true);
+        $m!(paper_mark, false);
+        $m!(attachment, true);
+        $m!(reflection, true);
+        $m!(excellence_round, true);
+        $m!(excellence_nominee, false);
+        $m!(excellence_objection, true);
     };
 }
 
@@ -55,6 +75,26 @@ pub const TABLES: &[&str] = &[
     "sms_outbox",
     "audit_log",
     "import_job",
+    "parent_school_settings",
+    "committee",
+    "committee_member",
+    "topic",
+    "course",
+    "activity",
+    "activity_item",
+    "activity_duty",
+    "teaching_session",
+    "session_audience",
+    "session_invitee",
+    "checkin",
+    "checkin_refusal",
+    "paper_sheet",
+    "paper_mark",
+    "attachment",
+    "reflection",
+    "excellence_round",
+    "excellence_nominee",
+    "excellence_objection",
 ];
 
 /// Writes every row of every table; returns the number of rows.

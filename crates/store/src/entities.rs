@@ -358,6 +358,490 @@ pub mod import_job {
         pub payload: Option<String>,
         pub claimed_by: Option<String>,
         pub claimed_at: Option<DateTimeUtc>,
+        pub kind: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod parent_school_settings {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "parent_school_settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub school_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub school_year_id: i64,
+        pub settings_json: String,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod committee {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "committee")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub school_id: i64,
+        pub school_year_id: i64,
+        pub unit_id: i64,
+        pub kind: String,
+        pub name: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod committee_member {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "committee_member")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub committee_id: i64,
+        pub position: String,
+        pub staff_id: Option<i64>,
+        pub guardian_id: Option<i64>,
+        pub note: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod topic {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "topic")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub school_id: i64,
+        pub ordinal: i32,
+        pub title: String,
+        pub description: Option<String>,
+        pub active: bool,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod course {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "course")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub school_id: i64,
+        pub school_year_id: i64,
+        pub topic_id: i64,
+        pub grade_level: i32,
+        pub semester: i32,
+        pub title: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod activity {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "activity")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub school_id: i64,
+        pub school_year_id: i64,
+        pub theme: String,
+        pub starts_at: DateTimeUtc,
+        pub ends_at: DateTimeUtc,
+        pub place: String,
+        pub participants: String,
+        pub organiser: String,
+        pub venue_notes: Option<String>,
+        pub survey_ref: Option<String>,
+        pub created_by: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod activity_item {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "activity_item")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub activity_id: i64,
+        pub ordinal: i32,
+        pub part: String,
+        pub title: String,
+        pub speaker: Option<String>,
+        pub starts_at: Option<DateTimeUtc>,
+        pub session_id: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod activity_duty {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "activity_duty")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub activity_id: i64,
+        pub ordinal: i32,
+        pub person: String,
+        pub duty: String,
+        pub place: Option<String>,
+        pub time_text: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod teaching_session {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "teaching_session")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub school_id: i64,
+        pub school_year_id: i64,
+        pub course_id: Option<i64>,
+        pub topic_id: Option<i64>,
+        pub activity_id: Option<i64>,
+        pub title: String,
+        pub form: String,
+        pub starts_at: DateTimeUtc,
+        pub duration_minutes: i32,
+        pub place: Option<String>,
+        pub online_url: Option<String>,
+        pub instructor_staff_id: Option<i64>,
+        pub instructor_name: String,
+        pub instructor_title: Option<String>,
+        pub instructor_org: Option<String>,
+        pub audience: String,
+        pub capacity: Option<i32>,
+        pub status: String,
+        pub lesson_plan: Option<String>,
+        pub lesson_plan_at: Option<DateTimeUtc>,
+        pub summary: Option<String>,
+        pub summary_at: Option<DateTimeUtc>,
+        pub checkin_secret: String,
+        pub opens_before_minutes: i32,
+        pub closes_after_minutes: i32,
+        pub late_after_minutes: i32,
+        pub created_by: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod session_audience {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "session_audience")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub session_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub unit_id: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod session_invitee {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "session_invitee")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub session_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub guardian_id: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod checkin {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "checkin")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub session_id: i64,
+        pub guardian_id: i64,
+        pub status: String,
+        pub method: String,
+        pub checked_at: DateTimeUtc,
+        pub recorded_by: Option<i64>,
+        pub device_hash: Option<String>,
+        pub nonce: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod checkin_refusal {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "checkin_refusal")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub session_id: i64,
+        pub guardian_id: Option<i64>,
+        pub reason: String,
+        pub device_hash: Option<String>,
+        pub at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod paper_sheet {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "paper_sheet")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub session_id: i64,
+        pub class_id: i64,
+        pub code: String,
+        pub printed_at: DateTimeUtc,
+        pub scan_attachment_id: Option<i64>,
+        pub entered_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod paper_mark {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "paper_mark")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub sheet_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub guardian_id: i64,
+        pub status: String,
+        pub resolution: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod attachment {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "attachment")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub school_id: i64,
+        pub session_id: Option<i64>,
+        pub kind: String,
+        pub file_name: String,
+        pub content_type: String,
+        pub size_bytes: i64,
+        pub storage_key: String,
+        pub uploaded_by: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod reflection {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "reflection")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub session_id: i64,
+        pub guardian_id: i64,
+        pub body: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod excellence_round {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "excellence_round")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub school_id: i64,
+        pub school_year_id: i64,
+        pub rule_json: String,
+        pub status: String,
+        pub notice_from: Option<String>,
+        pub notice_to: Option<String>,
+        pub seal_attachment_id: Option<i64>,
+        pub created_by: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod excellence_nominee {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "excellence_nominee")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub round_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub guardian_id: i64,
+        pub reason_json: String,
+        pub decision: String,
+        pub certificate_no: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod excellence_objection {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "excellence_objection")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub round_id: i64,
+        pub guardian_id: i64,
+        pub body: String,
+        pub raised_by: Option<i64>,
+        pub resolution: Option<String>,
+        pub created_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

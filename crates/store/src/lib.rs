@@ -12,6 +12,7 @@ pub mod error;
 pub mod integrity;
 pub mod migration;
 pub mod org;
+pub mod parent_school;
 pub mod people;
 pub mod roster;
 pub mod scope;

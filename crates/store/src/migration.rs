@@ -18,6 +18,10 @@ impl MigratorTrait for Migrator {
                 name: "m0002_job_queue",
                 sql: include_str!("../migrations/0002_job_queue.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0003_parent_school",
+                sql: include_str!("../migrations/0003_parent_school.sql"),
+            }),
         ]
     }
 }

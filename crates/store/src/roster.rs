@@ -506,6 +506,7 @@ pub async fn enqueue(
         payload: Set(Some(payload)),
         claimed_by: Set(None),
         claimed_at: Set(None),
+        kind: Set(KIND_ROSTER.into()),
         ..Default::default()
     }
     .insert(&txn)
@@ -527,6 +528,10 @@ pub async fn enqueue(
     txn.commit().await?;
     Ok(job)
 }
+
+/// What a queued job does (`import_job.kind`).
+pub const KIND_ROSTER: &str = "roster";
+pub const KIND_DOSSIER: &str = "dossier";
 
 pub const STATUS_QUEUED: &str = "queued";
 pub const STATUS_RUNNING: &str = "running";

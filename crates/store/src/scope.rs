@@ -118,6 +118,47 @@ impl Scope {
         self.subtree_condition(column, &self.manage_roots(), values)
     }
 
+    /// "`column` (a school) lies in the caller's readable subtrees, or above one of their
+    /// roots": a head teacher granted at a class sees their school's parent-school sessions.
+    pub fn sql_school_visible(&self, column: &str, values: &mut Vec<Value>) -> String {
+        self.school_condition(column, &self.read_roots(), values)
+    }
+
+    /// Like [`Scope::sql_school_visible`] for recording parent-school work (sessions,
+    /// attendance, records): every staff role but the inspector's, who only looks.
+    pub fn sql_school_writable(&self, column: &str, values: &mut Vec<Value>) -> String {
+        let mut roots: Vec<i64> = self
+            .grants
+            .iter()
+            .filter(|g| !matches!(g.role, Role::Parent | Role::Inspector))
+            .map(|g| g.unit_id)
+            .collect();
+        roots.sort_unstable();
+        roots.dedup();
+        self.school_condition(column, &roots, values)
+    }
+
+    fn school_condition(&self, column: &str, roots: &[i64], values: &mut Vec<Value>) -> String {
+        if self.system {
+            return "1=1".into();
+        }
+        if roots.is_empty() {
+            return "1=0".into();
+        }
+        let down = self.subtree_condition(column, roots, values);
+        let mut ph = Vec::with_capacity(roots.len());
+        for r in roots {
+            values.push((*r).into());
+            ph.push(format!("${}", values.len()));
+        }
+        values.push(crate::OPEN_END.into());
+        let open = values.len();
+        format!(
+            "({down} OR {column} IN (SELECT ancestor_id FROM org_closure WHERE descendant_id IN ({}) AND valid_to = ${open}))",
+            ph.join(", ")
+        )
+    }
+
     fn subtree_condition(&self, column: &str, roots: &[i64], values: &mut Vec<Value>) -> String {
         if self.system {
             return "1=1".into();

@@ -1,0 +1,138 @@
+//! The parent school (家长学校, DOMAIN.md §1) in the database: its bodies, curriculum,
+//! sessions and their audiences, records, credits, excellent trainees, the ledger and
+//! activities such as the parents' meeting day. Check-ins have their own hot-path
+//! module, [`crate::checkin`].
+
+pub mod sessions;
+
+use jiaxiao_domain::parent_school::Settings;
+use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Statement, Value};
+
+use crate::entities::parent_school_settings;
+use crate::{Scope, StoreError, StoreResult};
+
+/// A school the caller may record parent-school work for (`NotFound` otherwise).
+pub(crate) async fn writable_school<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    school_id: i64,
+) -> StoreResult<crate::org::UnitRow> {
+    let mut values: Vec<Value> = Vec::new();
+    let cond = scope.sql_school_writable("u.id", &mut values);
+    values.push(school_id.into());
+    let sql = format!(
+        "SELECT u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number \
+         FROM org_unit u WHERE u.kind = 'school' AND u.id = ${} AND {cond}",
+        values.len()
+    );
+    crate::org::UnitRow::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql,
+        values,
+    ))
+    .one(conn)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+/// A school the caller may read parent-school work of.
+pub async fn visible_school<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    school_id: i64,
+) -> StoreResult<crate::org::UnitRow> {
+    let mut values: Vec<Value> = Vec::new();
+    let cond = scope.sql_school_visible("u.id", &mut values);
+    values.push(school_id.into());
+    let sql = format!(
+        "SELECT u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number \
+         FROM org_unit u WHERE u.kind = 'school' AND u.id = ${} AND {cond}",
+        values.len()
+    );
+    crate::org::UnitRow::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql,
+        values,
+    ))
+    .one(conn)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+/// The school's settings for a year, or the defaults.
+pub async fn settings<C: ConnectionTrait>(
+    conn: &C,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<Settings> {
+    let row = parent_school_settings::Entity::find_by_id((school_id, school_year_id))
+        .one(conn)
+        .await?;
+    Ok(row
+        .and_then(|r| serde_json::from_str(&r.settings_json).ok())
+        .unwrap_or_default())
+}
+
+/// Replaces the school's settings for a year.
+pub async fn save_settings(
+    db: &crate::Db,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+    s: &Settings,
+) -> StoreResult<()> {
+    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+    let txn = db.conn.begin().await?;
+    writable_school(&txn, scope, school_id).await?;
+    let json = serde_json::to_string(s).map_err(|e| StoreError::Other(e.to_string()))?;
+    let existing = parent_school_settings::Entity::find_by_id((school_id, school_year_id))
+        .one(&txn)
+        .await?;
+    let am = parent_school_settings::ActiveModel {
+        school_id: Set(school_id),
+        school_year_id: Set(school_year_id),
+        settings_json: Set(json.clone()),
+        updated_at: Set(chrono::Utc::now()),
+    };
+    if existing.is_some() {
+        am.update(&txn).await?;
+    } else {
+        am.insert(&txn).await?;
+    }
+    crate::audit::record(
+        &txn,
+        scope,
+        crate::audit::Entry {
+            unit_id: Some(school_id),
+            entity: "parent_school_settings",
+            entity_id: Some(format!("{school_id}/{school_year_id}")),
+            action: "update",
+            before: None,
+            after: serde_json::from_str(&json).ok(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Runs `sql` with `values` and maps the rows.
+pub(crate) async fn rows<T: FromQueryResult, C: ConnectionTrait>(
+    conn: &C,
+    sql: String,
+    values: Vec<Value>,
+) -> StoreResult<Vec<T>> {
+    Ok(T::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql,
+        values,
+    ))
+    .all(conn)
+    .await?)
+}
+
+/// Appends `v` to `values` and returns its placeholder.
+pub(crate) fn bind(values: &mut Vec<Value>, v: impl Into<Value>) -> String {
+    values.push(v.into());
+    format!("${}", values.len())
+}

@@ -1,0 +1,693 @@
+//! Sessions (课次) of the parent school: planning them with their audience, the lesson
+//! plan that must be filed before a session counts as held, the summary afterwards, and
+//! who is invited — the question every check-in, roster and attendance rate asks.
+
+use chrono::{DateTime, Utc};
+use jiaxiao_domain::parent_school::{Audience, Form, SessionStatus, Window};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, TransactionTrait, Value};
+use serde::Serialize;
+
+use super::{bind, rows, visible_school, writable_school};
+use crate::audit::{self, Entry};
+use crate::entities::{session_audience, session_invitee, teaching_session};
+use crate::{Db, Scope, StoreError, StoreResult};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewSession {
+    pub school_id: i64,
+    pub course_id: Option<i64>,
+    pub topic_id: Option<i64>,
+    pub activity_id: Option<i64>,
+    pub title: String,
+    pub form: Option<Form>,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub place: Option<String>,
+    pub online_url: Option<String>,
+    pub instructor_staff_id: Option<i64>,
+    pub instructor_name: String,
+    pub instructor_title: Option<String>,
+    pub instructor_org: Option<String>,
+    pub audience: Option<Audience>,
+    /// Grades or classes when the audience is `units`.
+    pub audience_units: Vec<i64>,
+    /// Parents when the audience is `parents`.
+    pub invitees: Vec<i64>,
+    pub capacity: Option<i32>,
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct SessionRow {
+    pub id: i64,
+    pub school_id: i64,
+    pub school_name: String,
+    pub school_year_id: i64,
+    pub course_id: Option<i64>,
+    pub topic_id: Option<i64>,
+    pub topic_title: Option<String>,
+    pub activity_id: Option<i64>,
+    pub title: String,
+    pub form: String,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub place: Option<String>,
+    pub online_url: Option<String>,
+    pub instructor_staff_id: Option<i64>,
+    pub instructor_name: String,
+    pub instructor_title: Option<String>,
+    pub instructor_org: Option<String>,
+    pub audience: String,
+    pub capacity: Option<i32>,
+    pub status: String,
+    pub lesson_plan: Option<String>,
+    pub summary: Option<String>,
+    pub opens_before_minutes: i32,
+    pub closes_after_minutes: i32,
+    pub late_after_minutes: i32,
+}
+
+impl SessionRow {
+    pub fn window(&self) -> Window {
+        Window {
+            opens_before_minutes: self.opens_before_minutes,
+            closes_after_minutes: self.closes_after_minutes,
+            late_after_minutes: self.late_after_minutes,
+        }
+    }
+
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        self.starts_at + chrono::Duration::minutes(self.duration_minutes as i64)
+    }
+}
+
+pub(crate) const SESSION_COLS: &str = "s.id, s.school_id, o.name AS school_name, s.school_year_id, s.course_id, s.topic_id, t.title AS topic_title, s.activity_id, s.title, s.form, s.starts_at, s.duration_minutes, s.place, s.online_url, s.instructor_staff_id, s.instructor_name, s.instructor_title, s.instructor_org, s.audience, s.capacity, s.status, s.lesson_plan, s.summary, s.opens_before_minutes, s.closes_after_minutes, s.late_after_minutes";
+pub(crate) const SESSION_FROM: &str = "teaching_session s JOIN org_unit o ON o.id = s.school_id LEFT JOIN topic t ON t.id = s.topic_id";
+
+/// A fresh per-session check-in secret: 20 random bytes, hex (TOTP's recommended size).
+pub fn new_secret() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 20];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResult<i64> {
+    if s.title.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            code: "title_missing",
+        });
+    }
+    if s.instructor_name.trim().is_empty() && s.instructor_staff_id.is_none() {
+        return Err(StoreError::Invalid {
+            code: "instructor_missing",
+        });
+    }
+    if !(1..=24 * 60).contains(&s.duration_minutes) {
+        return Err(StoreError::Invalid {
+            code: "bad_duration",
+        });
+    }
+    let form = s.form.unwrap_or(Form::Lecture);
+    if form == Form::Online && s.online_url.as_deref().unwrap_or("").trim().is_empty() {
+        return Err(StoreError::Invalid {
+            code: "online_url_missing",
+        });
+    }
+    let audience = s.audience.unwrap_or(Audience::School);
+    let txn = db.conn.begin().await?;
+    writable_school(&txn, scope, s.school_id).await?;
+    let date = (s.starts_at + chrono::Duration::hours(8)).date_naive();
+    let year = crate::org::ensure_school_year(&txn, date).await?;
+    let settings = super::settings(&txn, s.school_id, year).await?;
+    // Audience units must be grades or classes of this very school.
+    for u in &s.audience_units {
+        let n = crate::db::scalar_i64(
+            &txn,
+            "SELECT COUNT(*) AS n FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id \
+             WHERE c.ancestor_id = $1 AND c.descendant_id = $2 AND c.valid_to = $3 AND u.kind IN ('grade', 'class')",
+            vec![s.school_id.into(), (*u).into(), crate::OPEN_END.into()],
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::Invalid {
+                code: "audience_outside_school",
+            });
+        }
+    }
+    if audience == Audience::Units && s.audience_units.is_empty()
+        || audience == Audience::Parents && s.invitees.is_empty()
+    {
+        return Err(StoreError::Invalid {
+            code: "audience_empty",
+        });
+    }
+    let instructor_name = match (s.instructor_staff_id, s.instructor_name.trim()) {
+        (Some(id), "") => crate::entities::staff::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .filter(|st| st.unit_id == s.school_id)
+            .map(|st| st.name)
+            .ok_or(StoreError::Invalid {
+                code: "instructor_missing",
+            })?,
+        (_, n) => n.to_owned(),
+    };
+    use sea_orm::EntityTrait;
+    let m = teaching_session::ActiveModel {
+        school_id: Set(s.school_id),
+        school_year_id: Set(year),
+        course_id: Set(s.course_id),
+        topic_id: Set(s.topic_id),
+        activity_id: Set(s.activity_id),
+        title: Set(s.title.trim().to_owned()),
+        form: Set(form.code().into()),
+        starts_at: Set(s.starts_at),
+        duration_minutes: Set(s.duration_minutes),
+        place: Set(s.place.filter(|p| !p.trim().is_empty())),
+        online_url: Set(s.online_url.filter(|p| !p.trim().is_empty())),
+        instructor_staff_id: Set(s.instructor_staff_id),
+        instructor_name: Set(instructor_name),
+        instructor_title: Set(s.instructor_title.filter(|p| !p.trim().is_empty())),
+        instructor_org: Set(s.instructor_org.filter(|p| !p.trim().is_empty())),
+        audience: Set(audience.code().into()),
+        capacity: Set(s.capacity),
+        status: Set(SessionStatus::Planned.code().into()),
+        lesson_plan: Set(None),
+        lesson_plan_at: Set(None),
+        summary: Set(None),
+        summary_at: Set(None),
+        checkin_secret: Set(new_secret()),
+        opens_before_minutes: Set(settings.opens_before_minutes),
+        closes_after_minutes: Set(settings.closes_after_minutes),
+        late_after_minutes: Set(settings.late_after_minutes),
+        created_by: Set(scope.user_id()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if audience == Audience::Units {
+        let mut units = s.audience_units.clone();
+        units.sort_unstable();
+        units.dedup();
+        session_audience::Entity::insert_many(units.into_iter().map(|u| {
+            session_audience::ActiveModel {
+                session_id: Set(m.id),
+                unit_id: Set(u),
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    if audience == Audience::Parents {
+        let mut ids = s.invitees.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        session_invitee::Entity::insert_many(ids.into_iter().map(|g| {
+            session_invitee::ActiveModel {
+                session_id: Set(m.id),
+                guardian_id: Set(g),
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(s.school_id),
+            entity: "teaching_session",
+            entity_id: Some(m.id.to_string()),
+            action: "create",
+            before: None,
+            after: Some(serde_json::json!({"title": m.title, "form": m.form, "starts_at": m.starts_at, "audience": m.audience})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(m.id)
+}
+
+/// A session the caller may see (staff of its school or above, a head teacher of one
+/// of its classes).
+pub async fn get_session(db: &Db, scope: &Scope, id: i64) -> StoreResult<SessionRow> {
+    let mut values: Vec<Value> = Vec::new();
+    let cond = scope.sql_school_visible("s.school_id", &mut values);
+    let p = bind(&mut values, id);
+    let sql = format!("SELECT {SESSION_COLS} FROM {SESSION_FROM} WHERE s.id = {p} AND {cond}");
+    rows::<SessionRow, _>(&db.conn, sql, values)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)
+}
+
+/// The session with its secret, for the check-in code; staff who may record only.
+pub async fn session_secret(db: &Db, scope: &Scope, id: i64) -> StoreResult<(SessionRow, String)> {
+    let mut values: Vec<Value> = Vec::new();
+    let cond = scope.sql_school_writable("s.school_id", &mut values);
+    let p = bind(&mut values, id);
+    let sql = format!(
+        "SELECT {SESSION_COLS}, s.checkin_secret FROM {SESSION_FROM} WHERE s.id = {p} AND {cond}"
+    );
+    let stmt = sea_orm::Statement::from_sql_and_values(db.db_backend(), sql, values);
+    let row = db
+        .conn
+        .query_one_raw(stmt)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let secret: String = row.try_get("", "checkin_secret")?;
+    Ok((SessionRow::from_query_result(&row, "")?, secret))
+}
+
+/// Sessions of one school (or every visible school when `school_id` is None) in a
+/// school year, by start time.
+pub async fn list_sessions(
+    db: &Db,
+    scope: &Scope,
+    school_id: Option<i64>,
+    school_year_id: Option<i64>,
+) -> StoreResult<Vec<SessionRow>> {
+    let mut values: Vec<Value> = Vec::new();
+    let mut cond = scope.sql_school_visible("s.school_id", &mut values);
+    if let Some(sid) = school_id {
+        let p = bind(&mut values, sid);
+        cond.push_str(&format!(" AND s.school_id = {p}"));
+    }
+    if let Some(y) = school_year_id {
+        let p = bind(&mut values, y);
+        cond.push_str(&format!(" AND s.school_year_id = {p}"));
+    }
+    let sql = format!(
+        "SELECT {SESSION_COLS} FROM {SESSION_FROM} WHERE {cond} ORDER BY s.starts_at, s.id LIMIT 2000"
+    );
+    rows(&db.conn, sql, values).await
+}
+
+async fn writable_session<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: i64,
+) -> StoreResult<teaching_session::Model> {
+    use sea_orm::EntityTrait;
+    let m = teaching_session::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    writable_school(conn, scope, m.school_id).await?;
+    Ok(m)
+}
+
+/// Files (or replaces) the lesson plan (授课方案).
+pub async fn file_lesson_plan(db: &Db, scope: &Scope, id: i64, text: &str) -> StoreResult<()> {
+    if text.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            code: "lesson_plan_missing",
+        });
+    }
+    update_text(db, scope, id, "lesson_plan", text).await
+}
+
+/// Files the instructor's summary after the session.
+pub async fn file_summary(db: &Db, scope: &Scope, id: i64, text: &str) -> StoreResult<()> {
+    if text.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            code: "summary_missing",
+        });
+    }
+    update_text(db, scope, id, "summary", text).await
+}
+
+async fn update_text(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    what: &'static str,
+    text: &str,
+) -> StoreResult<()> {
+    let txn = db.conn.begin().await?;
+    let m = writable_session(&txn, scope, id).await?;
+    let school = m.school_id;
+    let mut am: teaching_session::ActiveModel = m.into();
+    let now = Utc::now();
+    if what == "lesson_plan" {
+        am.lesson_plan = Set(Some(text.trim().to_owned()));
+        am.lesson_plan_at = Set(Some(now));
+    } else {
+        am.summary = Set(Some(text.trim().to_owned()));
+        am.summary_at = Set(Some(now));
+    }
+    am.update(&txn).await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(school),
+            entity: "teaching_session",
+            entity_id: Some(id.to_string()),
+            action: what,
+            before: None,
+            after: Some(serde_json::json!({ "chars": text.chars().count() })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Marks a session held (refused until its lesson plan is filed) or cancelled.
+pub async fn set_status(db: &Db, scope: &Scope, id: i64, status: SessionStatus) -> StoreResult<()> {
+    let txn = db.conn.begin().await?;
+    let m = writable_session(&txn, scope, id).await?;
+    if status == SessionStatus::Held && m.lesson_plan.as_deref().unwrap_or("").is_empty() {
+        return Err(StoreError::Invalid {
+            code: "lesson_plan_missing",
+        });
+    }
+    let before = m.status.clone();
+    let school = m.school_id;
+    let mut am: teaching_session::ActiveModel = m.into();
+    am.status = Set(status.code().into());
+    am.update(&txn).await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(school),
+            entity: "teaching_session",
+            entity_id: Some(id.to_string()),
+            action: "status",
+            before: Some(serde_json::json!({ "status": before })),
+            after: Some(serde_json::json!({ "status": status.code() })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Changes the check-in window of one session (minutes around its start).
+pub async fn set_window(db: &Db, scope: &Scope, id: i64, w: Window) -> StoreResult<()> {
+    if w.opens_before_minutes < 0 || w.closes_after_minutes < 0 || w.late_after_minutes < 0 {
+        return Err(StoreError::Invalid { code: "bad_window" });
+    }
+    let txn = db.conn.begin().await?;
+    let m = writable_session(&txn, scope, id).await?;
+    let school = m.school_id;
+    let mut am: teaching_session::ActiveModel = m.into();
+    am.opens_before_minutes = Set(w.opens_before_minutes);
+    am.closes_after_minutes = Set(w.closes_after_minutes);
+    am.late_after_minutes = Set(w.late_after_minutes);
+    am.update(&txn).await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(school),
+            entity: "teaching_session",
+            entity_id: Some(id.to_string()),
+            action: "window",
+            before: None,
+            after: Some(serde_json::json!({
+                "opens_before": w.opens_before_minutes,
+                "closes_after": w.closes_after_minutes,
+                "late_after": w.late_after_minutes
+            })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `SELECT pupil_id, class_id` of the pupils whose parents are invited to the session
+/// `sid` (a placeholder or a column): every class of the school, or the classes under
+/// the invited grades and classes, in the session's school year.
+pub(crate) fn invited_pupils_sql(sid: &str) -> String {
+    format!(
+        "SELECT cm.pupil_id AS pupil_id, cm.class_id AS class_id FROM teaching_session s \
+           JOIN org_closure oc ON oc.ancestor_id = s.school_id AND oc.valid_to = '{end}' \
+           JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = s.school_year_id \
+           WHERE s.id = {sid} AND s.audience = 'school' \
+         UNION SELECT cm.pupil_id, cm.class_id FROM session_audience a \
+           JOIN teaching_session s ON s.id = a.session_id \
+           JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND oc.valid_to = '{end}' \
+           JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = s.school_year_id \
+           WHERE a.session_id = {sid} AND s.audience = 'units'",
+        end = crate::OPEN_END
+    )
+}
+
+/// `SELECT guardian_id` of every parent invited to session `sid`: the parents of the
+/// invited pupils and the parents named on the session.
+pub(crate) fn invited_guardians_sql(sid: &str) -> String {
+    format!(
+        "SELECT gs.guardian_id AS guardian_id FROM guardianship gs WHERE gs.pupil_id IN (SELECT ip.pupil_id FROM ({}) ip) \
+         UNION SELECT si.guardian_id FROM session_invitee si WHERE si.session_id = {sid}",
+        invited_pupils_sql(sid)
+    )
+}
+
+/// Every invited parent of a session, for the check-in cache (no scope: the caller has
+/// already resolved the session in the parent's own scope).
+pub async fn invited_guardian_ids<C: ConnectionTrait>(
+    conn: &C,
+    session_id: i64,
+) -> StoreResult<Vec<i64>> {
+    #[derive(FromQueryResult)]
+    struct G {
+        guardian_id: i64,
+    }
+    let mut values: Vec<Value> = Vec::new();
+    let p = bind(&mut values, session_id);
+    let sql = invited_guardians_sql(&p);
+    Ok(rows::<G, _>(conn, sql, values)
+        .await?
+        .into_iter()
+        .map(|g| g.guardian_id)
+        .collect())
+}
+
+/// The invited grades and classes of a session.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct AudienceUnit {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+}
+
+pub async fn audience_units(db: &Db, session_id: i64) -> StoreResult<Vec<AudienceUnit>> {
+    let sql =
+        "SELECT u.id, u.name, u.kind FROM session_audience a JOIN org_unit u ON u.id = a.unit_id \
+               WHERE a.session_id = $1 ORDER BY u.grade_level, u.class_number, u.id"
+            .to_string();
+    rows(&db.conn, sql, vec![session_id.into()]).await
+}
+
+/// One line of a session's roster: a parent of an invited child (or a parent invited by
+/// name, without a child), with their check-in if any.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct RosterLine {
+    pub guardian_id: i64,
+    pub guardian_name: String,
+    pub phone: Option<String>,
+    pub pupil_id: Option<i64>,
+    pub pupil_name: Option<String>,
+    pub class_id: Option<i64>,
+    pub class_name: Option<String>,
+    pub relation: Option<String>,
+    pub status: Option<String>,
+    pub method: Option<String>,
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// The roster of a session, optionally for one class, ordered by class and child. A
+/// head teacher sees only the classes they can see.
+pub async fn roster(
+    db: &Db,
+    scope: &Scope,
+    session_id: i64,
+    class_id: Option<i64>,
+) -> StoreResult<Vec<RosterLine>> {
+    let s = get_session(db, scope, session_id).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let sid = bind(&mut values, s.id);
+    let class_cond = match class_id {
+        Some(c) => format!("AND ip.class_id = {}", bind(&mut values, c)),
+        None => String::new(),
+    };
+    // Head teachers see their own classes only; staff of the school see all.
+    let vis = scope.sql_in_subtree("ip.class_id", &mut values);
+    let sql = format!(
+        "SELECT g.id AS guardian_id, g.name AS guardian_name, g.phone, p.id AS pupil_id, p.name AS pupil_name, \
+                ip.class_id AS class_id, cu.name AS class_name, gs.relation AS relation, \
+                c.status AS status, c.method AS method, c.checked_at AS checked_at \
+         FROM ({ips}) ip JOIN pupil p ON p.id = ip.pupil_id JOIN org_unit cu ON cu.id = ip.class_id \
+         JOIN guardianship gs ON gs.pupil_id = p.id JOIN guardian g ON g.id = gs.guardian_id \
+         LEFT JOIN checkin c ON c.session_id = {sid} AND c.guardian_id = g.id \
+         WHERE {vis} {class_cond} \
+         UNION ALL \
+         SELECT g.id, g.name, g.phone, NULL, NULL, NULL, NULL, NULL, c.status, c.method, c.checked_at \
+         FROM session_invitee si JOIN guardian g ON g.id = si.guardian_id \
+         LEFT JOIN checkin c ON c.session_id = {sid} AND c.guardian_id = g.id \
+         WHERE si.session_id = {sid} \
+         ORDER BY class_id, pupil_name, guardian_name",
+        ips = invited_pupils_sql(&sid)
+    );
+    rows(&db.conn, sql, values).await
+}
+
+/// Sessions a parent is invited to from `from` on (or all of them this year when
+/// `from` is None), with their own check-in.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct ParentSession {
+    pub id: i64,
+    pub school_name: String,
+    pub title: String,
+    pub form: String,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub place: Option<String>,
+    pub online_url: Option<String>,
+    pub instructor_name: String,
+    pub status: String,
+    pub my_status: Option<String>,
+    pub my_checked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn sessions_for_parent(
+    db: &Db,
+    scope: &Scope,
+    from: Option<DateTime<Utc>>,
+    limit: u64,
+) -> StoreResult<Vec<ParentSession>> {
+    let Some(g) = scope.guardian_id() else {
+        return Ok(Vec::new());
+    };
+    let mut values: Vec<Value> = Vec::new();
+    let gp = bind(&mut values, g);
+    let end = crate::OPEN_END;
+    let time_cond = match from {
+        Some(t) => format!("AND s.starts_at >= {}", bind(&mut values, t)),
+        None => String::new(),
+    };
+    let lim = bind(&mut values, limit as i64);
+    let sql = format!(
+        "SELECT s.id, o.name AS school_name, s.title, s.form, s.starts_at, s.duration_minutes, s.place, s.online_url, \
+                s.instructor_name, s.status, c.status AS my_status, c.checked_at AS my_checked_at \
+         FROM teaching_session s JOIN org_unit o ON o.id = s.school_id \
+         LEFT JOIN checkin c ON c.session_id = s.id AND c.guardian_id = {gp} \
+         WHERE s.status <> 'cancelled' {time_cond} AND ( \
+           s.id IN (SELECT si.session_id FROM session_invitee si WHERE si.guardian_id = {gp}) \
+           OR EXISTS (SELECT 1 FROM guardianship gs JOIN class_membership cm ON cm.pupil_id = gs.pupil_id \
+                      JOIN org_closure oc ON oc.descendant_id = cm.class_id AND oc.valid_to = '{end}' \
+                      WHERE gs.guardian_id = {gp} AND cm.school_year_id = s.school_year_id AND ( \
+                        (s.audience = 'school' AND oc.ancestor_id = s.school_id) \
+                        OR (s.audience = 'units' AND oc.ancestor_id IN (SELECT a.unit_id FROM session_audience a WHERE a.session_id = s.id))))) \
+         ORDER BY s.starts_at LIMIT {lim}"
+    );
+    rows(&db.conn, sql, values).await
+}
+
+/// Attendance figures of one session: invited parents and children, and how many of
+/// them came. A child counts as reached when any of their parents attended.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SessionCounts {
+    pub invited_parents: i64,
+    pub present: i64,
+    pub late: i64,
+    pub excused: i64,
+    pub absent: i64,
+    pub invited_children: i64,
+    pub children_reached: i64,
+    pub refusals: i64,
+}
+
+impl SessionCounts {
+    /// Share of invited children whose household came, 0–1: the attendance rate the
+    /// school reports (one household member attending counts for that child).
+    pub fn rate(&self) -> f64 {
+        if self.invited_children > 0 {
+            self.children_reached as f64 / self.invited_children as f64
+        } else if self.invited_parents > 0 {
+            (self.present + self.late) as f64 / self.invited_parents as f64
+        } else {
+            0.0
+        }
+    }
+}
+
+pub async fn counts(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<SessionCounts> {
+    let s = get_session(db, scope, session_id).await?;
+    counts_of(&db.conn, s.id).await
+}
+
+pub(crate) async fn counts_of<C: ConnectionTrait>(
+    conn: &C,
+    session_id: i64,
+) -> StoreResult<SessionCounts> {
+    let id = || -> Vec<Value> { vec![session_id.into()] };
+    let invited_parents = crate::db::scalar_i64(
+        conn,
+        format!(
+            "SELECT COUNT(*) AS n FROM ({}) x",
+            invited_guardians_sql("$1")
+        ),
+        id(),
+    )
+    .await?;
+    #[derive(FromQueryResult)]
+    struct ByStatus {
+        status: String,
+        n: i64,
+    }
+    let by: Vec<ByStatus> = rows(
+        conn,
+        "SELECT status, COUNT(*) AS n FROM checkin WHERE session_id = $1 GROUP BY status".into(),
+        id(),
+    )
+    .await?;
+    let get = |k: &str| by.iter().find(|b| b.status == k).map(|b| b.n).unwrap_or(0);
+    let invited_children = crate::db::scalar_i64(
+        conn,
+        format!(
+            "SELECT COUNT(DISTINCT ip.pupil_id) AS n FROM ({}) ip",
+            invited_pupils_sql("$1")
+        ),
+        id(),
+    )
+    .await?;
+    let children_reached = crate::db::scalar_i64(
+        conn,
+        format!(
+            "SELECT COUNT(DISTINCT ip.pupil_id) AS n FROM ({}) ip WHERE EXISTS (SELECT 1 FROM guardianship gs \
+             JOIN checkin c ON c.guardian_id = gs.guardian_id AND c.session_id = $1 AND c.status IN ('present', 'late') \
+             WHERE gs.pupil_id = ip.pupil_id)",
+            invited_pupils_sql("$1")
+        ),
+        id(),
+    )
+    .await?;
+    let refusals = crate::db::scalar_i64(
+        conn,
+        "SELECT COUNT(*) AS n FROM checkin_refusal WHERE session_id = $1",
+        id(),
+    )
+    .await?;
+    Ok(SessionCounts {
+        invited_parents,
+        present: get("present"),
+        late: get("late"),
+        excused: get("excused"),
+        absent: get("absent"),
+        invited_children,
+        children_reached,
+        refusals,
+    })
+}
+
+/// The school's visibility check, for pages that list a school's sessions.
+pub async fn school(db: &Db, scope: &Scope, school_id: i64) -> StoreResult<crate::org::UnitRow> {
+    visible_school(&db.conn, scope, school_id).await
+}
