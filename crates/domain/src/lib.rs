@@ -2,6 +2,7 @@
 //! rules that need no IO (phone numbers, roster parsing, name search keys).
 //! Nothing here touches a database, the network, or async.
 
+pub mod checkin_code;
 pub mod names;
 pub mod org;
 pub mod parent_school;

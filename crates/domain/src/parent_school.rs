@@ -105,6 +105,7 @@ coded_enum!(
     /// Why a check-in was refused; stored and shown to staff.
     Refusal {
         ExpiredCode => "expired_code",
+        WrongCode => "wrong_code",
         NotInvited => "not_invited",
         TooEarly => "too_early",
         Closed => "closed",
