@@ -10,7 +10,7 @@ use jiaxiao_domain::{PhoneNumber, Role, UnitKind};
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, Set, Statement, TransactionTrait, Value,
+    QueryOrder, Set, Statement, Value,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -139,7 +139,7 @@ pub async fn verify_login(db: &Db, login: Login<'_>, password: &str) -> StoreRes
 pub async fn create_session(db: &Db, user_id: i64) -> StoreResult<String> {
     let token = random_token();
     let now = Utc::now();
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     // Sessions of this account that ran out go now: no sweeper process is needed.
     web_session::Entity::delete_many()
         .filter(web_session::Column::UserId.eq(user_id))
@@ -225,7 +225,7 @@ pub async fn session(db: &Db, token: &str) -> StoreResult<Option<Session>> {
 }
 
 pub async fn end_session(db: &Db, token: &str) -> StoreResult<()> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     if let Some(sess) = web_session::Entity::find_by_id(sha256_hex(token))
         .one(&txn)
         .await?
@@ -242,7 +242,7 @@ pub async fn end_session(db: &Db, token: &str) -> StoreResult<()> {
 /// Creates an API token for the caller's own account; the token is shown once.
 pub async fn create_api_token(db: &Db, user_id: i64, name: &str) -> StoreResult<String> {
     let token = format!("jx_{}", random_token());
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     api_token::ActiveModel {
         user_id: Set(user_id),
         name: Set(name.to_owned()),
@@ -297,7 +297,7 @@ pub async fn change_password(db: &Db, scope: &Scope, old: &str, new: &str) -> St
             code: "wrong_password",
         });
     }
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     set_password_in(&txn, scope, user, new, "change_password").await?;
     txn.commit().await?;
     Ok(())
@@ -323,7 +323,7 @@ pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> StoreResult<i64>
         });
     }
     let hash = hash_password(&u.password)?;
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let user = user_account::ActiveModel {
         username: Set(Some(username.clone())),
         phone: Set(None),
@@ -391,7 +391,7 @@ pub async fn grant_role(
     role: Role,
     unit_id: i64,
 ) -> StoreResult<()> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     user_account::Entity::find_by_id(user_id)
         .one(&txn)
         .await?
@@ -416,7 +416,7 @@ pub async fn grant_role(
 
 /// Removes a role grant inside the caller's managed subtree.
 pub async fn revoke_role(db: &Db, scope: &Scope, grant_id: i64) -> StoreResult<()> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_in_managed_subtree("unit_id", &mut values);
     values.push(grant_id.into());
@@ -487,7 +487,7 @@ async fn set_password_in<C: ConnectionTrait>(
 /// Sets a new password for an account the caller manages (or any, for the system).
 pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -> StoreResult<()> {
     check_password_rules(new)?;
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let user = user_account::Entity::find()
         .filter(user_account::Column::Username.eq(username))
         .one(&txn)
@@ -556,7 +556,7 @@ pub async fn issue_invitations(
     scope: &Scope,
     guardian_ids: &[i64],
 ) -> StoreResult<Vec<(i64, String, String, String)>> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let mut out = Vec::new();
     let now = Utc::now();
     for gid in guardian_ids {
@@ -626,7 +626,7 @@ pub async fn redeem_invitation(
     let phone = PhoneNumber::parse(phone).map_err(|_| StoreError::Invalid {
         code: "invitation_invalid",
     })?;
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let inv = invitation::Entity::find()
         .filter(invitation::Column::CodeHash.eq(sha256_hex(&format!(
             "{}:{}",
@@ -795,7 +795,7 @@ pub async fn guardians_without_account(
 
 /// Revokes an API token by its value; false when no live token matched.
 pub async fn revoke_api_token(db: &Db, token: &str) -> StoreResult<bool> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let Some(t) = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(sha256_hex(token)))
         .filter(api_token::Column::Revoked.eq(false))
@@ -811,4 +811,93 @@ pub async fn revoke_api_token(db: &Db, token: &str) -> StoreResult<bool> {
     audit_own(&txn, user_id, "revoke_api_token").await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// An API token for every parent of a school, creating a password-less account for
+/// parents who have none, for load tests and the operator's scripts (`jiaxiao user
+/// tokens`): one transaction, no Argon2 (tokens are random, stored as SHA-256), one audit
+/// row for the lot. The caller must manage the school. Returns (guardian id, token) by
+/// guardian id; the tokens are shown only here.
+pub async fn bulk_parent_tokens(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    name: &str,
+) -> StoreResult<Vec<(i64, String)>> {
+    #[derive(FromQueryResult)]
+    struct G {
+        id: i64,
+        name: String,
+        phone: Option<String>,
+        user_id: Option<i64>,
+    }
+    let txn = db.begin().await?;
+    crate::org::managed_unit(&txn, scope, school_id).await?;
+    let sql = "SELECT g.id, g.name, g.phone, u.id AS user_id FROM guardian g \
+               LEFT JOIN user_account u ON u.guardian_id = g.id \
+               WHERE g.id IN (SELECT gs.guardian_id FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id WHERE p.school_id = $1) \
+               ORDER BY g.id";
+    let stmt = Statement::from_sql_and_values(txn.get_database_backend(), sql, [school_id.into()]);
+    let parents = G::find_by_statement(stmt.clone()).all(&txn).await?;
+    let now = Utc::now();
+    let missing: Vec<&G> = parents.iter().filter(|g| g.user_id.is_none()).collect();
+    for chunk in missing.chunks(1000) {
+        user_account::Entity::insert_many(chunk.iter().map(|g| user_account::ActiveModel {
+            username: Set(None),
+            phone: Set(g.phone.clone()),
+            display_name: Set(g.name.clone()),
+            password_hash: Set(None),
+            staff_id: Set(None),
+            guardian_id: Set(Some(g.id)),
+            active: Set(true),
+            created_at: Set(now),
+            ..Default::default()
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let created = missing.len();
+    let parents = if created == 0 {
+        parents
+    } else {
+        G::find_by_statement(stmt).all(&txn).await?
+    };
+    let mut out = Vec::with_capacity(parents.len());
+    for chunk in parents.chunks(1000) {
+        let mut models = Vec::with_capacity(chunk.len());
+        for g in chunk {
+            let token = format!("jx_{}", random_token());
+            models.push(api_token::ActiveModel {
+                user_id: Set(g.user_id.ok_or(StoreError::NotFound)?),
+                name: Set(name.to_owned()),
+                token_hash: Set(sha256_hex(&token)),
+                created_at: Set(now),
+                revoked: Set(false),
+                ..Default::default()
+            });
+            out.push((g.id, token));
+        }
+        api_token::Entity::insert_many(models)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(school_id),
+            entity: "api_token",
+            entity_id: None,
+            action: "bulk_parent_tokens",
+            before: None,
+            after: Some(serde_json::json!({
+                "tokens": out.len(),
+                "accounts_created": created,
+                "name": name,
+            })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(out)
 }

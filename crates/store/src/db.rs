@@ -80,6 +80,26 @@ impl Db {
         Ok(())
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at BEGIN
+    /// (IMMEDIATE): a deferred transaction that reads first and writes later fails with
+    /// SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out, as soon as another writer
+    /// (the check-in writer, say) commits in between. Waiting at BEGIN is what the busy
+    /// timeout handles.
+    pub async fn begin(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        match self.backend {
+            Backend::Sqlite => {
+                self.conn
+                    .begin_with_options(TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..Default::default()
+                    })
+                    .await
+            }
+            Backend::Postgres => self.conn.begin().await,
+        }
+    }
+
     pub fn db_backend(&self) -> DbBackend {
         self.conn.get_database_backend()
     }

@@ -8,7 +8,7 @@ use jiaxiao_domain::org::{class_name, grade_name};
 use jiaxiao_domain::{Gender, Relation, Role, SchoolType, UnitKind, names};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 
 use crate::entities::{
     class_membership, guardian, guardianship, pupil, role_grant, staff, user_account,
@@ -129,7 +129,7 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     }
     let pw = crate::accounts::hash_password(DEMO_PASSWORD)?;
     let mut rng = StdRng::seed_from_u64(20250901);
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let now = Utc::now();
     let year = crate::org::ensure_school_year(&txn, crate::org::today_date()).await?;
 

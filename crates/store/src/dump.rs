@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, Write};
 
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, TransactionTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 
 use crate::entities::*;
@@ -134,7 +134,7 @@ pub async fn export(db: &Db, out: &mut impl Write) -> StoreResult<u64> {
 
 /// Reads an export into an empty, migrated database in one transaction.
 pub async fn import(db: &Db, input: impl BufRead) -> StoreResult<u64> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let existing = crate::db::scalar_i64(
         &txn,
         "SELECT COUNT(*) AS n FROM org_unit",

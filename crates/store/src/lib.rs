@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod checkin;
 pub mod db;
 pub mod demo;
 pub mod dump;

@@ -5,8 +5,7 @@
 use chrono::Utc;
 use jiaxiao_domain::{SchoolType, UnitKind};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, Set, Statement,
-    TransactionTrait, Value,
+    ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, Set, Statement, Value,
 };
 use serde::Serialize;
 
@@ -87,7 +86,7 @@ pub async fn insert_unit<C: ConnectionTrait>(conn: &C, u: &NewUnit) -> StoreResu
 
 /// Creates a node under a parent the caller manages; the kind must fit the parent.
 pub async fn create_unit(db: &Db, scope: &Scope, u: NewUnit) -> StoreResult<i64> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     match u.parent_id {
         Some(p) => {
             let parent = managed_unit(&txn, scope, p).await?;
@@ -264,7 +263,7 @@ pub async fn move_unit(
     if chrono::NaiveDate::parse_from_str(effective, "%Y-%m-%d").is_err() {
         return Err(StoreError::Invalid { code: "bad_date" });
     }
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let unit = managed_unit(&txn, scope, id).await?;
     let parent = managed_unit(&txn, scope, new_parent).await?;
     let (uk, pk) = (

@@ -4,8 +4,7 @@
 
 use jiaxiao_domain::{Role, names};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, Set, Statement,
-    TransactionTrait, Value,
+    ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, Set, Statement, Value,
 };
 use serde::Serialize;
 
@@ -369,7 +368,7 @@ pub async fn insert_staff<C: ConnectionTrait>(conn: &C, s: &NewStaff) -> StoreRe
 }
 
 pub async fn create_staff(db: &Db, scope: &Scope, s: NewStaff) -> StoreResult<i64> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     crate::org::managed_unit(&txn, scope, s.unit_id).await?;
     let id = insert_staff(&txn, &s).await?;
     audit::record(

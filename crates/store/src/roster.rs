@@ -10,7 +10,7 @@ use jiaxiao_domain::roster::RosterRow;
 use jiaxiao_domain::{UnitKind, names};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -58,7 +58,7 @@ pub async fn apply(
     file_name: &str,
     mut progress: impl FnMut(usize, usize) + Send,
 ) -> StoreResult<ApplyReport> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let school = crate::org::managed_unit(&txn, scope, school_id).await?;
     if school.kind != UnitKind::School.code() {
         return Err(StoreError::Invalid {
@@ -491,7 +491,7 @@ pub async fn enqueue(
     }
     let payload = serde_json::to_string(rows).map_err(|e| StoreError::Other(e.to_string()))?;
     let now = Utc::now();
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let job = import_job::ActiveModel {
         unit_id: Set(school_id),
         created_by: Set(scope.user_id()),

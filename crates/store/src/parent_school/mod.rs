@@ -81,8 +81,8 @@ pub async fn save_settings(
     school_year_id: i64,
     s: &Settings,
 ) -> StoreResult<()> {
-    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
-    let txn = db.conn.begin().await?;
+    use sea_orm::{ActiveModelTrait, Set};
+    let txn = db.begin().await?;
     writable_school(&txn, scope, school_id).await?;
     let json = serde_json::to_string(s).map_err(|e| StoreError::Other(e.to_string()))?;
     let existing = parent_school_settings::Entity::find_by_id((school_id, school_year_id))

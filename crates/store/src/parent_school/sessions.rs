@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use jiaxiao_domain::parent_school::{Audience, Form, SessionStatus, Window};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, TransactionTrait, Value};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, Value};
 use serde::Serialize;
 
 use super::{bind, rows, visible_school, writable_school};
@@ -114,7 +114,7 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
         });
     }
     let audience = s.audience.unwrap_or(Audience::School);
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     writable_school(&txn, scope, s.school_id).await?;
     let date = (s.starts_at + chrono::Duration::hours(8)).date_naive();
     let year = crate::org::ensure_school_year(&txn, date).await?;
@@ -326,7 +326,7 @@ async fn update_text(
     what: &'static str,
     text: &str,
 ) -> StoreResult<()> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let m = writable_session(&txn, scope, id).await?;
     let school = m.school_id;
     let mut am: teaching_session::ActiveModel = m.into();
@@ -358,7 +358,7 @@ async fn update_text(
 
 /// Marks a session held (refused until its lesson plan is filed) or cancelled.
 pub async fn set_status(db: &Db, scope: &Scope, id: i64, status: SessionStatus) -> StoreResult<()> {
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let m = writable_session(&txn, scope, id).await?;
     if status == SessionStatus::Held && m.lesson_plan.as_deref().unwrap_or("").is_empty() {
         return Err(StoreError::Invalid {
@@ -384,6 +384,7 @@ pub async fn set_status(db: &Db, scope: &Scope, id: i64, status: SessionStatus) 
     )
     .await?;
     txn.commit().await?;
+    crate::checkin::sessions_changed();
     Ok(())
 }
 
@@ -392,7 +393,7 @@ pub async fn set_window(db: &Db, scope: &Scope, id: i64, w: Window) -> StoreResu
     if w.opens_before_minutes < 0 || w.closes_after_minutes < 0 || w.late_after_minutes < 0 {
         return Err(StoreError::Invalid { code: "bad_window" });
     }
-    let txn = db.conn.begin().await?;
+    let txn = db.begin().await?;
     let m = writable_session(&txn, scope, id).await?;
     let school = m.school_id;
     let mut am: teaching_session::ActiveModel = m.into();
@@ -418,6 +419,7 @@ pub async fn set_window(db: &Db, scope: &Scope, id: i64, w: Window) -> StoreResu
     )
     .await?;
     txn.commit().await?;
+    crate::checkin::sessions_changed();
     Ok(())
 }
 

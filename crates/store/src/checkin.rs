@@ -1,0 +1,1005 @@
+//! Check-ins (签到): the hot path of a parent scanning the projector's QR code, and the
+//! slower paths around it (staff marking from the roster, the staff's view of refusals
+//! and suspicious devices, the export).
+//!
+//! The hot path does no database reads. [`Checkins`] keeps each open session in memory
+//! (its secret, window, status and the set of invited parents) for a few seconds, so a
+//! check-in is judged by arithmetic and then costs one idempotent insert, unique on
+//! (session, parent). On SQLite every hot-path write goes through one writer task that
+//! commits in groups: whatever check-ins queued up while the previous group was being
+//! flushed go into the next transaction, and each waiting request is answered only
+//! after the COMMIT that holds its row (synchronous=FULL, so an answer means the row is
+//! on disk). On PostgreSQL, which has group commit of its own, the insert runs on the
+//! pool like any other statement.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use jiaxiao_domain::checkin_code::{CodeCheck, CodeGen};
+use jiaxiao_domain::parent_school::{AttendanceStatus, Method, Refusal, SessionStatus, Window};
+use sea_orm::{ConnectionTrait, FromQueryResult, Statement, Value};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::audit::{self, Entry};
+use crate::parent_school::{bind, rows};
+use crate::{Backend, Db, Scope, StoreError, StoreResult};
+
+/// How long a cached session is served before it is reloaded in the background. Bounds
+/// how long another process's change (a new invitee, a cancellation) takes to be seen;
+/// changes made in this process are seen at once (see [`sessions_changed`]).
+const TTL: Duration = Duration::from_secs(10);
+/// The most check-ins in one group commit; bounds the statement's bind parameters
+/// (9 per row) well below SQLite's limit.
+const MAX_GROUP: usize = 64;
+/// Waiting check-ins beyond this make new requests wait for room (back-pressure).
+const QUEUE: usize = 4096;
+
+/// Bumped whenever a session's status or window changes in this process, so that cached
+/// sessions are reloaded before the next check-in is judged.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the session store after a change that affects check-in (status, window).
+pub(crate) fn sessions_changed() {
+    EPOCH.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A check-in as a parent posts it.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub session_id: i64,
+    pub code: String,
+    /// Chosen by the client per attempt; a retry with the same nonce gets the same row.
+    pub nonce: Option<String>,
+    /// `Qr` when the phone opened the projector's link, `Code` when the digits were typed.
+    pub method: Method,
+    /// From [`device_hash`]; never a raw address or identifier.
+    pub device_hash: Option<String>,
+}
+
+/// A parent's check-in row.
+#[derive(Debug, Clone, PartialEq, Serialize, FromQueryResult)]
+pub struct CheckinRow {
+    pub session_id: i64,
+    pub guardian_id: i64,
+    pub status: String,
+    pub method: String,
+    pub checked_at: DateTime<Utc>,
+    pub nonce: Option<String>,
+}
+
+/// The answer to an accepted attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// This attempt created the row.
+    New(CheckinRow),
+    /// The parent was already checked in (by an earlier attempt, a retry of this one,
+    /// or staff): the row as it was.
+    Already(CheckinRow),
+}
+
+impl Outcome {
+    pub fn row(&self) -> &CheckinRow {
+        match self {
+            Outcome::New(r) | Outcome::Already(r) => r,
+        }
+    }
+}
+
+/// SHA-256 of a client's device id (a cookie or an id the app sends) and its user agent,
+/// shortened: enough to notice one phone checking in several households, too little to
+/// identify anyone. Raw addresses are never stored.
+pub fn device_hash(device_id: &str, user_agent: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(device_id.as_bytes());
+    h.update([0u8]);
+    h.update(user_agent.as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+/// What the hot path knows about one session.
+struct Cached {
+    starts_at: DateTime<Utc>,
+    window: Window,
+    status: SessionStatus,
+    code: CodeGen,
+    invited: HashSet<i64>,
+    /// Parents with a child in the session's school this year (and named invitees);
+    /// `None` when everyone of the school is invited.
+    school_parents: Option<HashSet<i64>>,
+    loaded: Instant,
+    epoch: u64,
+    refreshing: AtomicBool,
+}
+
+impl Cached {
+    fn knows(&self, g: i64) -> bool {
+        self.invited.contains(&g) || self.school_parents.as_ref().is_some_and(|s| s.contains(&g))
+    }
+
+    /// The verdict of the rules, in the order a parent can act on them.
+    fn judge(&self, g: i64, code: &str, now: DateTime<Utc>) -> Result<AttendanceStatus, Refusal> {
+        if self.status == SessionStatus::Cancelled {
+            return Err(Refusal::Cancelled);
+        }
+        match self.code.check(code, now.timestamp().max(0) as u64) {
+            CodeCheck::Valid => {}
+            CodeCheck::Expired => return Err(Refusal::ExpiredCode),
+            CodeCheck::Wrong => return Err(Refusal::WrongCode),
+        }
+        if !self.invited.contains(&g) {
+            return Err(Refusal::NotInvited);
+        }
+        self.window.classify((now - self.starts_at).num_seconds())
+    }
+}
+
+struct Pending {
+    row: CheckinRow,
+    device_hash: Option<String>,
+    reply: oneshot::Sender<StoreResult<Outcome>>,
+}
+
+struct RefusalRow {
+    session_id: i64,
+    guardian_id: Option<i64>,
+    reason: Refusal,
+    device_hash: Option<String>,
+    at: DateTime<Utc>,
+}
+
+enum Job {
+    Checkin(Pending),
+    Refusal(RefusalRow),
+}
+
+/// The check-in service of one process: the session cache and, on SQLite, the writer.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Checkins {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    cache: RwLock<HashMap<i64, Arc<Cached>>>,
+    loading: tokio::sync::Mutex<()>,
+    writer: Option<mpsc::Sender<Job>>,
+}
+
+impl Checkins {
+    /// Starts the service; on SQLite this spawns the writer task, so it must be called
+    /// inside a Tokio runtime.
+    pub fn new(db: Db) -> Checkins {
+        let writer = (db.backend == Backend::Sqlite).then(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(writer(db.clone(), rx));
+            tx
+        });
+        Checkins {
+            inner: Arc::new(Inner {
+                db,
+                cache: RwLock::new(HashMap::new()),
+                loading: tokio::sync::Mutex::new(()),
+                writer,
+            }),
+        }
+    }
+
+    /// Forgets the cached state of every session (after a change made elsewhere).
+    pub fn invalidate(&self) {
+        sessions_changed();
+    }
+
+    /// The session's state, from the cache when fresh enough. A stale entry is still
+    /// served while one background task reloads it, so the burst never waits for a
+    /// reload; an entry made stale by a change in this process is reloaded first.
+    async fn session(&self, id: i64) -> StoreResult<Arc<Cached>> {
+        let epoch = EPOCH.load(Ordering::SeqCst);
+        if let Some(c) = self.cached(id, epoch) {
+            if c.loaded.elapsed() >= TTL && !c.refreshing.swap(true, Ordering::SeqCst) {
+                let me = self.clone();
+                let stale = c.clone();
+                tokio::spawn(async move {
+                    match load(&me.inner.db, id, epoch).await {
+                        Ok(Some(fresh)) => me.put(id, fresh),
+                        Ok(None) => me.forget(id),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reloading a check-in session failed");
+                            stale.refreshing.store(false, Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+            return Ok(c);
+        }
+        // One loader at a time: a burst on a cold session loads it once.
+        let _g = self.inner.loading.lock().await;
+        if let Some(c) = self.cached(id, epoch) {
+            return Ok(c);
+        }
+        let fresh = load(&self.inner.db, id, epoch)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let c = Arc::new(fresh);
+        self.inner
+            .cache
+            .write()
+            .map_err(|_| StoreError::Other("check-in cache poisoned".into()))?
+            .insert(id, c.clone());
+        Ok(c)
+    }
+
+    fn cached(&self, id: i64, epoch: u64) -> Option<Arc<Cached>> {
+        let map = self.inner.cache.read().ok()?;
+        map.get(&id).filter(|c| c.epoch == epoch).cloned()
+    }
+
+    fn put(&self, id: i64, c: Cached) {
+        if let Ok(mut m) = self.inner.cache.write() {
+            m.insert(id, Arc::new(c));
+        }
+    }
+
+    fn forget(&self, id: i64) {
+        if let Ok(mut m) = self.inner.cache.write() {
+            m.remove(&id);
+        }
+    }
+
+    /// How many parents are invited to a session (from the cache), for the projector.
+    pub async fn invited_count(&self, session_id: i64) -> StoreResult<usize> {
+        Ok(self.session(session_id).await?.invited.len())
+    }
+
+    /// Checks a parent in. `Ok` with the row (new or already there); `Invalid` with the
+    /// refusal's code when a rule refuses (the refusal is logged for staff); `NotFound`
+    /// for a session that does not exist or belongs to a school the parent has no child
+    /// in (logged as `wrong_school`: someone passed the code on).
+    pub async fn check_in(
+        &self,
+        scope: &Scope,
+        a: Attempt,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Outcome> {
+        // PostgreSQL keeps microseconds: the answer to a new check-in must show the same
+        // time as every later "already checked in" answer.
+        let now = now.trunc_subsecs(6);
+        let s = self.session(a.session_id).await?;
+        let Some(g) = scope.guardian_id() else {
+            // Staff trying the parents' path: say so only to staff who can see the session.
+            crate::parent_school::sessions::get_session(&self.inner.db, scope, a.session_id)
+                .await?;
+            self.log_refusal(a.session_id, None, Refusal::NotAParent, a.device_hash, now);
+            return Err(invalid(Refusal::NotAParent));
+        };
+        if !s.knows(g) {
+            self.log_refusal(
+                a.session_id,
+                Some(g),
+                Refusal::WrongSchool,
+                a.device_hash,
+                now,
+            );
+            return Err(StoreError::NotFound);
+        }
+        match s.judge(g, &a.code, now) {
+            Ok(status) => {
+                let row = CheckinRow {
+                    session_id: a.session_id,
+                    guardian_id: g,
+                    status: status.code().into(),
+                    method: a.method.code().into(),
+                    checked_at: now,
+                    nonce: a.nonce,
+                };
+                self.insert(row, a.device_hash).await
+            }
+            Err(r) => {
+                // A parent already checked in gets their row, whatever the code: a
+                // retry after the code turned over, or a second scan of an old photo,
+                // must answer "already checked in at 19:02", not an error.
+                if let Some(row) = existing(&self.inner.db.conn, a.session_id, g).await? {
+                    return Ok(Outcome::Already(row));
+                }
+                self.log_refusal(a.session_id, Some(g), r, a.device_hash, now);
+                Err(invalid(r))
+            }
+        }
+    }
+
+    async fn insert(&self, row: CheckinRow, device_hash: Option<String>) -> StoreResult<Outcome> {
+        match &self.inner.writer {
+            Some(tx) => {
+                let (reply, answer) = oneshot::channel();
+                tx.send(Job::Checkin(Pending {
+                    row,
+                    device_hash,
+                    reply,
+                }))
+                .await
+                .map_err(|_| StoreError::Other("check-in writer stopped".into()))?;
+                answer
+                    .await
+                    .map_err(|_| StoreError::Other("check-in writer dropped a check-in".into()))?
+            }
+            None => {
+                let db = &self.inner.db;
+                let sid = row.session_id;
+                let g = row.guardian_id;
+                let inserted = insert_rows(&db.conn, &[(&row, device_hash.as_deref())]).await?;
+                if inserted.contains(&(sid, g)) {
+                    Ok(Outcome::New(row))
+                } else {
+                    existing(&db.conn, sid, g)
+                        .await?
+                        .map(Outcome::Already)
+                        .ok_or(StoreError::Other("check-in vanished".into()))
+                }
+            }
+        }
+    }
+
+    /// Logs a refused attempt without making the caller wait: through the writer on
+    /// SQLite (dropped when its queue is full: refusals are evidence for staff, never a
+    /// reason to slow acknowledged check-ins), on a spawned task on PostgreSQL.
+    fn log_refusal(
+        &self,
+        session_id: i64,
+        guardian_id: Option<i64>,
+        reason: Refusal,
+        device_hash: Option<String>,
+        at: DateTime<Utc>,
+    ) {
+        let r = RefusalRow {
+            session_id,
+            guardian_id,
+            reason,
+            device_hash,
+            at,
+        };
+        match &self.inner.writer {
+            Some(tx) => {
+                if tx.try_send(Job::Refusal(r)).is_err() {
+                    tracing::warn!("check-in queue full: a refusal was not logged");
+                }
+            }
+            None => {
+                let db = self.inner.db.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = insert_refusals(&db.conn, &[r]).await {
+                        tracing::warn!(error = %e, "logging a check-in refusal failed");
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn invalid(r: Refusal) -> StoreError {
+    StoreError::Invalid { code: r.code() }
+}
+
+/// Loads what the hot path needs about a session. No scope: the cache serves every
+/// caller, and each check-in is then judged against the parent's own id (an unknown
+/// parent gets `NotFound`, as if the session did not exist).
+async fn load(db: &Db, id: i64, epoch: u64) -> StoreResult<Option<Cached>> {
+    #[derive(FromQueryResult)]
+    struct S {
+        school_id: i64,
+        school_year_id: i64,
+        starts_at: DateTime<Utc>,
+        status: String,
+        audience: String,
+        checkin_secret: String,
+        opens_before_minutes: i32,
+        closes_after_minutes: i32,
+        late_after_minutes: i32,
+    }
+    let s: Option<S> = rows::<S, _>(
+        &db.conn,
+        "SELECT school_id, school_year_id, starts_at, status, audience, checkin_secret, \
+                opens_before_minutes, closes_after_minutes, late_after_minutes \
+         FROM teaching_session WHERE id = $1"
+            .into(),
+        vec![id.into()],
+    )
+    .await?
+    .into_iter()
+    .next();
+    let Some(s) = s else { return Ok(None) };
+    let code = CodeGen::from_hex(&s.checkin_secret)
+        .ok_or_else(|| StoreError::Other(format!("session {id} has an unusable secret")))?;
+    let invited: HashSet<i64> = crate::parent_school::sessions::invited_guardian_ids(&db.conn, id)
+        .await?
+        .into_iter()
+        .collect();
+    let school_parents = if s.audience == "school" {
+        None
+    } else {
+        #[derive(FromQueryResult)]
+        struct G {
+            guardian_id: i64,
+        }
+        let ids: Vec<G> = rows(
+            &db.conn,
+            "SELECT DISTINCT gs.guardian_id AS guardian_id FROM org_closure oc \
+             JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = $2 \
+             JOIN guardianship gs ON gs.pupil_id = cm.pupil_id \
+             WHERE oc.ancestor_id = $1 AND oc.valid_to = $3"
+                .into(),
+            vec![
+                s.school_id.into(),
+                s.school_year_id.into(),
+                crate::OPEN_END.into(),
+            ],
+        )
+        .await?;
+        Some(ids.into_iter().map(|g| g.guardian_id).collect())
+    };
+    Ok(Some(Cached {
+        starts_at: s.starts_at,
+        window: Window {
+            opens_before_minutes: s.opens_before_minutes,
+            closes_after_minutes: s.closes_after_minutes,
+            late_after_minutes: s.late_after_minutes,
+        },
+        status: SessionStatus::from_code(&s.status).unwrap_or(SessionStatus::Planned),
+        code,
+        invited,
+        school_parents,
+        loaded: Instant::now(),
+        epoch,
+        refreshing: AtomicBool::new(false),
+    }))
+}
+
+/// The SQLite writer: takes what is queued (up to [`MAX_GROUP`] check-ins), writes it in
+/// one transaction, commits once, then answers each waiting request. While it commits,
+/// the next group queues up, so the number of flushes per second stays near what the
+/// disk can do however many parents scan at once.
+async fn writer(db: Db, mut rx: mpsc::Receiver<Job>) {
+    let mut checkins: Vec<Pending> = Vec::with_capacity(MAX_GROUP);
+    let mut refusals: Vec<RefusalRow> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut push = |j: Job, c: &mut Vec<Pending>| match j {
+            Job::Checkin(p) => c.push(p),
+            Job::Refusal(r) => refusals.push(r),
+        };
+        push(first, &mut checkins);
+        while checkins.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => push(j, &mut checkins),
+                Err(_) => break,
+            }
+        }
+        let result = write_group(&db, &checkins, &refusals).await;
+        refusals.clear();
+        match result {
+            Ok(answers) => {
+                for (p, a) in checkins.drain(..).zip(answers) {
+                    let _ = p.reply.send(Ok(a));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, n = checkins.len(), "check-in group failed");
+                for p in checkins.drain(..) {
+                    let _ = p
+                        .reply
+                        .send(Err(StoreError::Other("check-in not saved".into())));
+                }
+            }
+        }
+    }
+}
+
+/// One group in one transaction; the answers in the order of `group`.
+async fn write_group(
+    db: &Db,
+    group: &[Pending],
+    refusals: &[RefusalRow],
+) -> StoreResult<Vec<Outcome>> {
+    let txn = db.begin().await?;
+    let mut answers = Vec::with_capacity(group.len());
+    if !group.is_empty() {
+        // The same parent twice in one group (two taps): the first one is inserted, the
+        // second is answered with that row.
+        let mut seen = HashSet::new();
+        let first: Vec<(&CheckinRow, Option<&str>)> = group
+            .iter()
+            .filter(|p| seen.insert((p.row.session_id, p.row.guardian_id)))
+            .map(|p| (&p.row, p.device_hash.as_deref()))
+            .collect();
+        let inserted = insert_rows(&txn, &first).await?;
+        let mut answered_new = HashSet::new();
+        for p in group {
+            let key = (p.row.session_id, p.row.guardian_id);
+            if inserted.contains(&key) && answered_new.insert(key) {
+                answers.push(Outcome::New(p.row.clone()));
+            } else {
+                let row = existing(&txn, key.0, key.1)
+                    .await?
+                    .ok_or(StoreError::Other("check-in vanished".into()))?;
+                answers.push(Outcome::Already(row));
+            }
+        }
+    }
+    if !refusals.is_empty()
+        && let Err(e) = insert_refusals(&txn, refusals).await
+    {
+        // SQLite keeps the transaction usable after a failed statement.
+        tracing::warn!(error = %e, "logging check-in refusals failed");
+    }
+    txn.commit().await?;
+    Ok(answers)
+}
+
+/// Inserts the rows that are not there yet (one statement); returns the (session,
+/// guardian) pairs it inserted. The others were there already.
+async fn insert_rows<C: ConnectionTrait>(
+    conn: &C,
+    rows_in: &[(&CheckinRow, Option<&str>)],
+) -> StoreResult<HashSet<(i64, i64)>> {
+    let mut values: Vec<Value> = Vec::with_capacity(rows_in.len() * 9);
+    let mut tuples = Vec::with_capacity(rows_in.len());
+    let now = Utc::now();
+    for (r, dev) in rows_in {
+        let ph = [
+            bind(&mut values, r.session_id),
+            bind(&mut values, r.guardian_id),
+            bind(&mut values, r.status.clone()),
+            bind(&mut values, r.method.clone()),
+            bind(&mut values, r.checked_at),
+            bind(&mut values, dev.map(str::to_owned)),
+            bind(&mut values, r.nonce.clone()),
+            bind(&mut values, now),
+        ];
+        tuples.push(format!("({}, NULL)", ph.join(", ")));
+    }
+    let sql = format!(
+        "INSERT INTO checkin (session_id, guardian_id, status, method, checked_at, device_hash, nonce, created_at, recorded_by) \
+         VALUES {} ON CONFLICT (session_id, guardian_id) DO NOTHING RETURNING session_id, guardian_id",
+        tuples.join(", ")
+    );
+    #[derive(FromQueryResult)]
+    struct K {
+        session_id: i64,
+        guardian_id: i64,
+    }
+    let got: Vec<K> = rows(conn, sql, values).await?;
+    Ok(got
+        .into_iter()
+        .map(|k| (k.session_id, k.guardian_id))
+        .collect())
+}
+
+async fn existing<C: ConnectionTrait>(
+    conn: &C,
+    session_id: i64,
+    guardian_id: i64,
+) -> StoreResult<Option<CheckinRow>> {
+    Ok(rows::<CheckinRow, _>(
+        conn,
+        "SELECT session_id, guardian_id, status, method, checked_at, nonce FROM checkin \
+         WHERE session_id = $1 AND guardian_id = $2"
+            .into(),
+        vec![session_id.into(), guardian_id.into()],
+    )
+    .await?
+    .into_iter()
+    .next())
+}
+
+async fn insert_refusals<C: ConnectionTrait>(conn: &C, rs: &[RefusalRow]) -> StoreResult<()> {
+    let mut values: Vec<Value> = Vec::with_capacity(rs.len() * 5);
+    let mut tuples = Vec::with_capacity(rs.len());
+    for r in rs {
+        let ph = [
+            bind(&mut values, r.session_id),
+            bind(&mut values, r.guardian_id),
+            bind(&mut values, r.reason.code()),
+            bind(&mut values, r.device_hash.clone()),
+            bind(&mut values, r.at),
+        ];
+        tuples.push(format!("({})", ph.join(", ")));
+    }
+    let sql = format!(
+        "INSERT INTO checkin_refusal (session_id, guardian_id, reason, device_hash, at) VALUES {}",
+        tuples.join(", ")
+    );
+    conn.execute_raw(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql,
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A parent's own check-in for a session, for the parent's page (`None` when there is
+/// none, or the caller is not a parent).
+pub async fn my_checkin(
+    db: &Db,
+    scope: &Scope,
+    session_id: i64,
+) -> StoreResult<Option<CheckinRow>> {
+    match scope.guardian_id() {
+        Some(g) => existing(&db.conn, session_id, g).await,
+        None => Ok(None),
+    }
+}
+
+/// Parents checked in to a session (present or late), for the projector's counter.
+pub async fn attended_count(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<i64> {
+    let s = crate::parent_school::sessions::get_session(db, scope, session_id).await?;
+    crate::db::scalar_i64(
+        &db.conn,
+        "SELECT COUNT(*) AS n FROM checkin WHERE session_id = $1 AND status IN ('present', 'late')",
+        vec![s.id.into()],
+    )
+    .await
+}
+
+/// "`col` (a guardian id) is a parent the caller may see in session `sid`": everyone
+/// for staff whose reach covers the whole school, otherwise the parents of children in
+/// the classes the caller can see (a head teacher's own class).
+fn guardian_visible_sql(
+    scope: &Scope,
+    col: &str,
+    school_col: &str,
+    year_col: &str,
+    values: &mut Vec<Value>,
+) -> String {
+    let whole = scope.sql_in_subtree(school_col, values);
+    let class = scope.sql_in_subtree("cm.class_id", values);
+    format!(
+        "({whole} OR {col} IN (SELECT gs.guardian_id FROM guardianship gs JOIN class_membership cm \
+           ON cm.pupil_id = gs.pupil_id AND cm.school_year_id = {year_col} WHERE {class}))"
+    )
+}
+
+/// One staff mark: a parent and the status to record.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    pub guardian_id: i64,
+    pub status: AttendanceStatus,
+}
+
+/// Staff marking from the roster (parents without a smartphone, the excused, the
+/// absent): all marks in one transaction, method `staff`, recorded by the caller, one
+/// audit row. Every parent must be on the session's roster as the caller sees it (a head
+/// teacher marks their own class), otherwise nothing is written and the answer is
+/// `NotFound`. A mark equal to the recorded status leaves the row as it was, so
+/// "select all present" does not overwrite the parents who scanned.
+/// Returns how many rows were written.
+pub async fn mark(db: &Db, scope: &Scope, session_id: i64, marks: &[Mark]) -> StoreResult<usize> {
+    let user = scope.user_id();
+    let txn = db.begin().await?;
+    let s = {
+        let mut values: Vec<Value> = Vec::new();
+        let cond = scope.sql_school_writable("s.school_id", &mut values);
+        let p = bind(&mut values, session_id);
+        #[derive(FromQueryResult)]
+        struct S {
+            id: i64,
+            school_id: i64,
+            school_year_id: i64,
+            status: String,
+        }
+        rows::<S, _>(
+            &txn,
+            format!(
+                "SELECT s.id, s.school_id, s.school_year_id, s.status FROM teaching_session s WHERE s.id = {p} AND {cond}"
+            ),
+            values,
+        )
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)?
+    };
+    if s.status == SessionStatus::Cancelled.code() {
+        return Err(invalid(Refusal::Cancelled));
+    }
+    if marks.is_empty() {
+        return Ok(0);
+    }
+    // Which of the marked parents the caller may mark: invited and visible.
+    let mut wanted: Vec<i64> = marks.iter().map(|m| m.guardian_id).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let allowed: HashSet<i64> = {
+        let mut values: Vec<Value> = Vec::new();
+        let sid = bind(&mut values, s.id);
+        let school = bind(&mut values, s.school_id);
+        let year = bind(&mut values, s.school_year_id);
+        let vis = guardian_visible_sql(scope, "x.guardian_id", &school, &year, &mut values);
+        let ids: Vec<String> = wanted.iter().map(|g| bind(&mut values, *g)).collect();
+        #[derive(FromQueryResult)]
+        struct G {
+            guardian_id: i64,
+        }
+        let sql = format!(
+            "SELECT x.guardian_id FROM ({}) x WHERE x.guardian_id IN ({}) AND {vis}",
+            crate::parent_school::sessions::invited_guardians_sql(&sid),
+            ids.join(", ")
+        );
+        rows::<G, _>(&txn, sql, values)
+            .await?
+            .into_iter()
+            .map(|g| g.guardian_id)
+            .collect()
+    };
+    if wanted.iter().any(|g| !allowed.contains(g)) {
+        return Err(StoreError::NotFound);
+    }
+    let now = Utc::now();
+    let mut written = 0usize;
+    let mut changes = Vec::new();
+    for chunk in marks.chunks(100) {
+        let mut values: Vec<Value> = Vec::new();
+        let mut tuples = Vec::new();
+        for m in chunk {
+            let ph = [
+                bind(&mut values, s.id),
+                bind(&mut values, m.guardian_id),
+                bind(&mut values, m.status.code()),
+                bind(&mut values, Method::Staff.code()),
+                bind(&mut values, now),
+                bind(&mut values, user),
+                bind(&mut values, now),
+            ];
+            tuples.push(format!("({})", ph.join(", ")));
+        }
+        let sql = format!(
+            "INSERT INTO checkin (session_id, guardian_id, status, method, checked_at, recorded_by, created_at) VALUES {} \
+             ON CONFLICT (session_id, guardian_id) DO UPDATE SET status = excluded.status, method = excluded.method, \
+               checked_at = excluded.checked_at, recorded_by = excluded.recorded_by \
+             WHERE checkin.status <> excluded.status RETURNING guardian_id, status",
+            tuples.join(", ")
+        );
+        #[derive(FromQueryResult)]
+        struct W {
+            guardian_id: i64,
+            status: String,
+        }
+        let got: Vec<W> = rows(&txn, sql, values).await?;
+        written += got.len();
+        changes.extend(got.into_iter().map(|w| (w.guardian_id, w.status)));
+    }
+    changes.sort();
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(s.school_id),
+            entity: "checkin",
+            entity_id: Some(s.id.to_string()),
+            action: "mark",
+            before: None,
+            after: Some(serde_json::json!({
+                "marked": marks.len(),
+                "changed": changes.iter().map(|(g, st)| serde_json::json!([g, st])).collect::<Vec<_>>(),
+            })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(written)
+}
+
+/// A refused attempt, for the staff's live board.
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
+pub struct RefusalLine {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+    pub guardian_id: Option<i64>,
+    pub guardian_name: Option<String>,
+    pub device_hash: Option<String>,
+}
+
+/// The newest refusals of a session the caller can see (a head teacher sees those of
+/// their classes' parents).
+pub async fn refusals(
+    db: &Db,
+    scope: &Scope,
+    session_id: i64,
+    limit: u64,
+) -> StoreResult<Vec<RefusalLine>> {
+    let s = crate::parent_school::sessions::get_session(db, scope, session_id).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let sid = bind(&mut values, s.id);
+    let school = bind(&mut values, s.school_id);
+    let year = bind(&mut values, s.school_year_id);
+    let vis = guardian_visible_sql(scope, "r.guardian_id", &school, &year, &mut values);
+    let lim = bind(&mut values, limit as i64);
+    rows(
+        &db.conn,
+        format!(
+            "SELECT r.id, r.at, r.reason, r.guardian_id, g.name AS guardian_name, r.device_hash \
+             FROM checkin_refusal r LEFT JOIN guardian g ON g.id = r.guardian_id \
+             WHERE r.session_id = {sid} AND {vis} ORDER BY r.id DESC LIMIT {lim}"
+        ),
+        values,
+    )
+    .await
+}
+
+/// One device that checked in parents of more than one household in a session.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceFlag {
+    pub device_hash: String,
+    /// The parents it checked in: (guardian id, name), by id.
+    pub parents: Vec<(i64, String)>,
+}
+
+/// Devices that checked in several parents who share no child (two parents of one child
+/// on one phone is a family; two strangers on one phone is someone checking in for
+/// others). Households are the connected groups of parents linked by a shared child.
+pub async fn device_flags(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<Vec<DeviceFlag>> {
+    let s = crate::parent_school::sessions::get_session(db, scope, session_id).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let sid = bind(&mut values, s.id);
+    let school = bind(&mut values, s.school_id);
+    let year = bind(&mut values, s.school_year_id);
+    let vis = guardian_visible_sql(scope, "c.guardian_id", &school, &year, &mut values);
+    #[derive(FromQueryResult)]
+    struct D {
+        device_hash: String,
+        guardian_id: i64,
+        name: String,
+    }
+    let shared: Vec<D> = rows(
+        &db.conn,
+        format!(
+            "SELECT c.device_hash, c.guardian_id, g.name FROM checkin c JOIN guardian g ON g.id = c.guardian_id \
+             WHERE c.session_id = {sid} AND c.device_hash IN ( \
+               SELECT device_hash FROM checkin WHERE session_id = {sid} AND device_hash IS NOT NULL \
+               GROUP BY device_hash HAVING COUNT(*) > 1) AND {vis} \
+             ORDER BY c.device_hash, c.guardian_id"
+        ),
+        values,
+    )
+    .await?;
+    if shared.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Children of the parents concerned, to tell households apart.
+    let mut values: Vec<Value> = Vec::new();
+    let ids: Vec<String> = shared
+        .iter()
+        .map(|d| bind(&mut values, d.guardian_id))
+        .collect();
+    #[derive(FromQueryResult)]
+    struct L {
+        guardian_id: i64,
+        pupil_id: i64,
+    }
+    let links: Vec<L> = rows(
+        &db.conn,
+        format!(
+            "SELECT guardian_id, pupil_id FROM guardianship WHERE guardian_id IN ({})",
+            ids.join(", ")
+        ),
+        values,
+    )
+    .await?;
+    let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+    for l in links {
+        children.entry(l.guardian_id).or_default().push(l.pupil_id);
+    }
+    let mut by_device: Vec<(String, Vec<(i64, String)>)> = Vec::new();
+    for d in shared {
+        match by_device.last_mut() {
+            Some((h, v)) if *h == d.device_hash => v.push((d.guardian_id, d.name)),
+            _ => by_device.push((d.device_hash, vec![(d.guardian_id, d.name)])),
+        }
+    }
+    Ok(by_device
+        .into_iter()
+        .filter(|(_, parents)| households(parents, &children) > 1)
+        .map(|(device_hash, parents)| DeviceFlag {
+            device_hash,
+            parents,
+        })
+        .collect())
+}
+
+/// How many households the parents form when linked through shared children.
+fn households(parents: &[(i64, String)], children: &HashMap<i64, Vec<i64>>) -> usize {
+    let n = parents.len();
+    let mut root: Vec<usize> = (0..n).collect();
+    fn find(root: &mut [usize], i: usize) -> usize {
+        let mut i = i;
+        while root[i] != i {
+            root[i] = root[root[i]];
+            i = root[i];
+        }
+        i
+    }
+    let mut first_parent_of: HashMap<i64, usize> = HashMap::new();
+    for (i, (g, _)) in parents.iter().enumerate() {
+        for p in children.get(g).map(Vec::as_slice).unwrap_or(&[]) {
+            match first_parent_of.get(p) {
+                Some(&j) => {
+                    let (a, b) = (find(&mut root, i), find(&mut root, j));
+                    root[a] = b;
+                }
+                None => {
+                    first_parent_of.insert(*p, i);
+                }
+            }
+        }
+    }
+    (0..n)
+        .map(|i| find(&mut root, i))
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+/// One check-in with the parent's name, for the staff's export.
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
+pub struct CheckinLine {
+    pub guardian_id: i64,
+    pub guardian_name: String,
+    pub phone: Option<String>,
+    pub status: String,
+    pub method: String,
+    pub checked_at: DateTime<Utc>,
+    pub recorded_by: Option<String>,
+    pub device_hash: Option<String>,
+}
+
+/// Every check-in of a session the caller can see, by time (a head teacher gets those
+/// of their classes' parents).
+pub async fn list(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<Vec<CheckinLine>> {
+    let s = crate::parent_school::sessions::get_session(db, scope, session_id).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let sid = bind(&mut values, s.id);
+    let school = bind(&mut values, s.school_id);
+    let year = bind(&mut values, s.school_year_id);
+    let vis = guardian_visible_sql(scope, "c.guardian_id", &school, &year, &mut values);
+    rows(
+        &db.conn,
+        format!(
+            "SELECT c.guardian_id, g.name AS guardian_name, g.phone, c.status, c.method, c.checked_at, \
+                    u.display_name AS recorded_by, c.device_hash \
+             FROM checkin c JOIN guardian g ON g.id = c.guardian_id \
+             LEFT JOIN user_account u ON u.id = c.recorded_by \
+             WHERE c.session_id = {sid} AND {vis} ORDER BY c.checked_at, c.id"
+        ),
+        values,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn households_join_parents_through_shared_children() {
+        let parents = vec![(1, "a".into()), (2, "b".into()), (3, "c".into())];
+        let mut children = HashMap::new();
+        children.insert(1, vec![10]);
+        children.insert(2, vec![10, 11]);
+        children.insert(3, vec![12]);
+        assert_eq!(households(&parents, &children), 2);
+        children.insert(3, vec![11]);
+        assert_eq!(households(&parents, &children), 1);
+        assert_eq!(households(&parents[..1], &children), 1);
+    }
+
+    #[test]
+    fn device_hashes_are_short_and_depend_on_both_parts() {
+        let a = device_hash("dev-1", "Mozilla/5.0");
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, device_hash("dev-2", "Mozilla/5.0"));
+        assert_ne!(a, device_hash("dev-1", "Mozilla/5.1"));
+    }
+}

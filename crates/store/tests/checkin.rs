@@ -1,0 +1,623 @@
+//! Check-in store tests (the hot path, refusals, staff marking, device flags), each on
+//! SQLite and on PostgreSQL.
+
+use chrono::{Duration, Utc};
+use jiaxiao_domain::checkin_code::CodeGen;
+use jiaxiao_domain::parent_school::{AttendanceStatus, Audience, Method, SessionStatus};
+use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
+use jiaxiao_domain::{Role, SchoolType, UnitKind};
+use jiaxiao_store::accounts::{self, Login, NewUser};
+use jiaxiao_store::checkin::{self, Attempt, Checkins, Mark, Outcome};
+use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_store::parent_school::sessions::{self, NewSession};
+use jiaxiao_store::people::{self, Query};
+use jiaxiao_store::{Db, Scope, StoreError};
+use jiaxiao_testkit::{TestDb, both_dbs};
+
+fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
+    NewUnit {
+        parent_id: parent,
+        kind,
+        name: name.into(),
+        code: None,
+        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
+        grade_level: None,
+        class_number: None,
+    }
+}
+
+/// 王建国 has children in 三年级2班 and 一年级1班; 钱爸爸 and 钱妈妈 share one child in
+/// 一年级1班; 孙爸爸's child is at the other school.
+const ROSTER_A: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
+A1,王小明,男,三年级,2班,王建国,父亲,13800000001\n\
+A2,王小红,女,一年级,1班,王建国,父亲,13800000001\n\
+A3,李四,男,三年级,2班,李大山,爷爷,13900000003\n\
+A4,赵五,男,三年级,2班,赵妈妈,妈妈,13900000002\n\
+A5,钱六,男,一年级,1班,钱爸爸,父亲,13900000005\n\
+A5,钱六,男,一年级,1班,钱妈妈,母亲,13900000006\n";
+const ROSTER_B: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
+B1,孙七,男,一年级,1班,孙爸爸,父亲,13700000007\n";
+
+struct World {
+    school_a: i64,
+    class_32: i64,
+    class_11: i64,
+    admin_a: Scope,
+    admin_b: Scope,
+    /// Parent scopes by phone.
+    parents: Vec<(String, Scope)>,
+}
+
+impl World {
+    fn parent(&self, phone: &str) -> &Scope {
+        &self.parents.iter().find(|(p, _)| p == phone).unwrap().1
+    }
+}
+
+async fn login_scope(db: &Db, username: &str, role: Role, unit: i64) -> Scope {
+    accounts::create_user(
+        db,
+        &Scope::system(),
+        NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            password: "secret-pass".into(),
+            staff_id: None,
+            grants: vec![(role, unit)],
+        },
+    )
+    .await
+    .unwrap();
+    let uid = accounts::verify_login(db, Login::Staff { username }, "secret-pass")
+        .await
+        .unwrap()
+        .unwrap();
+    let token = accounts::create_session(db, uid).await.unwrap();
+    accounts::session(db, &token).await.unwrap().unwrap().scope
+}
+
+async fn import(db: &Db, school: i64, text: &str) {
+    let t = read_table(text.as_bytes()).unwrap();
+    let h = detect_header(&t).unwrap();
+    let parsed = parse_rows(&t, h.header_index, &h.mapping);
+    let year = org::ensure_school_year(&db.conn, org::today_date())
+        .await
+        .unwrap();
+    jiaxiao_store::roster::apply(
+        db,
+        &Scope::system(),
+        school,
+        year,
+        &parsed.rows,
+        "t.csv",
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+}
+
+async fn world(db: &Db) -> World {
+    let sys = Scope::system();
+    let p = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
+        .await
+        .unwrap();
+    let c = org::create_unit(db, &sys, unit(Some(p), UnitKind::City, "市"))
+        .await
+        .unwrap();
+    let county = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "甲区"))
+        .await
+        .unwrap();
+    let school_a = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "甲小学"))
+        .await
+        .unwrap();
+    let school_b = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "乙小学"))
+        .await
+        .unwrap();
+    import(db, school_a, ROSTER_A).await;
+    import(db, school_b, ROSTER_B).await;
+    let classes = org::units_under(db, &sys, school_a, UnitKind::Class, &jiaxiao_store::today())
+        .await
+        .unwrap();
+    let class_of = |grade_level: i32| {
+        classes
+            .iter()
+            .find(|c| c.grade_level == Some(grade_level))
+            .map(|c| c.id)
+            .unwrap()
+    };
+    let (class_32, class_11) = (class_of(3), class_of(1));
+    let admin_a = login_scope(db, "admin_a", Role::SchoolAdmin, school_a).await;
+    let admin_b = login_scope(db, "admin_b", Role::SchoolAdmin, school_b).await;
+    let mut parents = Vec::new();
+    for school in [school_a, school_b] {
+        for (gid, token) in accounts::bulk_parent_tokens(db, &sys, school, "test")
+            .await
+            .unwrap()
+        {
+            let (scope, _) = accounts::token_session(db, &token).await.unwrap().unwrap();
+            assert_eq!(scope.guardian_id(), Some(gid));
+            let (g, _) = people::get_guardian(db, &sys, gid).await.unwrap();
+            parents.push((g.phone.unwrap(), scope));
+        }
+    }
+    World {
+        school_a,
+        class_32,
+        class_11,
+        admin_a,
+        admin_b,
+        parents,
+    }
+}
+
+/// A session of school A starting `start_offset_min` minutes from now, for the parents of
+/// the given classes (or the whole school).
+async fn session(db: &Db, w: &World, start_offset_min: i64, classes: &[i64]) -> i64 {
+    sessions::create_session(
+        db,
+        &w.admin_a,
+        NewSession {
+            school_id: w.school_a,
+            title: "家长课堂".into(),
+            starts_at: Utc::now() + Duration::minutes(start_offset_min),
+            duration_minutes: 60,
+            instructor_name: "张老师".into(),
+            audience: Some(if classes.is_empty() {
+                Audience::School
+            } else {
+                Audience::Units
+            }),
+            audience_units: classes.to_vec(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn code_gen(db: &Db, w: &World, id: i64) -> CodeGen {
+    let (_, secret) = sessions::session_secret(db, &w.admin_a, id).await.unwrap();
+    CodeGen::from_hex(&secret).unwrap()
+}
+
+fn attempt(session_id: i64, code: String, nonce: &str, device: Option<&str>) -> Attempt {
+    Attempt {
+        session_id,
+        code,
+        nonce: Some(nonce.into()),
+        method: Method::Qr,
+        device_hash: device.map(|d| checkin::device_hash(d, "test-agent")),
+    }
+}
+
+fn refused(r: Result<Outcome, StoreError>) -> &'static str {
+    match r {
+        Err(StoreError::Invalid { code }) => code,
+        Err(StoreError::NotFound) => "404",
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+both_dbs!(checked_in_once_then_already, |t: TestDb| async move {
+    let db = &t.db;
+    let w = world(db).await;
+    let sid = session(db, &w, 0, &[w.class_32]).await;
+    let codes = code_gen(db, &w, sid).await;
+    let svc = Checkins::new(db.clone());
+    let now = Utc::now();
+    let code = codes.code_at(now.timestamp() as u64);
+    let dad = w.parent("13800000001");
+    let first = svc
+        .check_in(dad, attempt(sid, code.clone(), "n-1", None), now)
+        .await
+        .unwrap();
+    let Outcome::New(row) = &first else {
+        panic!("first check-in must be new: {first:?}")
+    };
+    assert_eq!(row.status, "present");
+    assert_eq!(row.method, "qr");
+    // The same nonce again (a retry after a lost answer): the same row.
+    let retry = svc
+        .check_in(dad, attempt(sid, code.clone(), "n-1", None), now)
+        .await
+        .unwrap();
+    assert_eq!(retry, Outcome::Already(row.clone()));
+    // A new attempt later, even with a code that has since expired: "already at …".
+    let later = now + Duration::minutes(3);
+    let again = svc
+        .check_in(dad, attempt(sid, code, "n-2", None), later)
+        .await
+        .unwrap();
+    let Outcome::Already(r2) = again else {
+        panic!("second attempt must answer already")
+    };
+    assert_eq!(r2.checked_at.timestamp(), row.checked_at.timestamp());
+    assert_eq!(r2.nonce.as_deref(), Some("n-1"));
+    // One row for a parent of two invited children: both children count as reached.
+    let both = session(db, &w, 0, &[w.class_32, w.class_11]).await;
+    let codes2 = code_gen(db, &w, both).await;
+    svc.check_in(
+        dad,
+        attempt(both, codes2.code_at(now.timestamp() as u64), "n-3", None),
+        now,
+    )
+    .await
+    .unwrap();
+    let counts = sessions::counts(db, &w.admin_a, both).await.unwrap();
+    assert_eq!(counts.present, 1);
+    assert_eq!(counts.children_reached, 2);
+    // A late arrival is recorded as late.
+    let started = session(db, &w, -20, &[w.class_32]).await;
+    let codes3 = code_gen(db, &w, started).await;
+    let r = svc
+        .check_in(
+            w.parent("13900000003"),
+            attempt(started, codes3.code_at(now.timestamp() as u64), "n-4", None),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.row().status, "late");
+});
+
+both_dbs!(concurrent_duplicates_make_one_row, |t: TestDb| async move {
+    let db = &t.db;
+    let w = world(db).await;
+    let sid = session(db, &w, 0, &[w.class_32]).await;
+    let codes = code_gen(db, &w, sid).await;
+    let svc = Checkins::new(db.clone());
+    let now = Utc::now();
+    let code = codes.code_at(now.timestamp() as u64);
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let phone = ["13800000001", "13900000003", "13900000002"][i % 3];
+        let scope = w.parent(phone).clone();
+        let svc = svc.clone();
+        let code = code.clone();
+        tasks.push(tokio::spawn(async move {
+            svc.check_in(&scope, attempt(sid, code, &format!("n{i}"), None), now)
+                .await
+        }));
+    }
+    let mut new = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Outcome::New(_) => new += 1,
+            Outcome::Already(_) => {}
+        }
+    }
+    assert_eq!(new, 3, "one new check-in per parent");
+    let list = checkin::list(db, &w.admin_a, sid).await.unwrap();
+    assert_eq!(list.len(), 3);
+});
+
+both_dbs!(refusals_name_their_reason, |t: TestDb| async move {
+    let db = &t.db;
+    let w = world(db).await;
+    let svc = Checkins::new(db.clone());
+    let now = Utc::now();
+    let ts = now.timestamp() as u64;
+    let sid = session(db, &w, 0, &[w.class_32]).await;
+    let codes = code_gen(db, &w, sid).await;
+    let li = w.parent("13900000003");
+    let dev = Some("phone-1");
+    // An old code, a made-up code.
+    let old = codes.code_at(ts - 180);
+    assert_eq!(
+        refused(svc.check_in(li, attempt(sid, old, "a", dev), now).await),
+        "expired_code"
+    );
+    let mut wrong = codes.code_at(ts);
+    wrong = if wrong == "000000" {
+        "000001".into()
+    } else {
+        "000000".into()
+    };
+    let wrong_code = refused(svc.check_in(li, attempt(sid, wrong, "b", dev), now).await);
+    assert!(matches!(wrong_code, "wrong_code" | "expired_code"));
+    // A parent of the school whose child's class is not invited.
+    let qian = w.parent("13900000005");
+    assert_eq!(
+        refused(
+            svc.check_in(qian, attempt(sid, codes.code_at(ts), "c", dev), now)
+                .await
+        ),
+        "not_invited"
+    );
+    // A parent of another school: as if the session did not exist.
+    let sun = w.parent("13700000007");
+    assert_eq!(
+        refused(
+            svc.check_in(sun, attempt(sid, codes.code_at(ts), "d", dev), now)
+                .await
+        ),
+        "404"
+    );
+    // Staff are not parents.
+    assert_eq!(
+        refused(
+            svc.check_in(&w.admin_a, attempt(sid, codes.code_at(ts), "e", dev), now)
+                .await
+        ),
+        "not_a_parent"
+    );
+    // Too early, closed, cancelled.
+    let future = session(db, &w, 120, &[w.class_32]).await;
+    let g2 = code_gen(db, &w, future).await;
+    assert_eq!(
+        refused(
+            svc.check_in(li, attempt(future, g2.code_at(ts), "f", dev), now)
+                .await
+        ),
+        "too_early"
+    );
+    let past = session(db, &w, -300, &[w.class_32]).await;
+    let g3 = code_gen(db, &w, past).await;
+    assert_eq!(
+        refused(
+            svc.check_in(li, attempt(past, g3.code_at(ts), "g", dev), now)
+                .await
+        ),
+        "closed"
+    );
+    let cancelled = session(db, &w, 0, &[w.class_32]).await;
+    let g4 = code_gen(db, &w, cancelled).await;
+    // Cached before the change: the change in this process must reach the cache.
+    assert!(
+        svc.invited_count(cancelled).await.unwrap() >= 3,
+        "the invited parents are known"
+    );
+    sessions::set_status(db, &w.admin_a, cancelled, SessionStatus::Cancelled)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(
+            svc.check_in(li, attempt(cancelled, g4.code_at(ts), "h", dev), now)
+                .await
+        ),
+        "cancelled"
+    );
+    // No such session.
+    assert_eq!(
+        refused(
+            svc.check_in(li, attempt(999_999, "123456".into(), "i", dev), now)
+                .await
+        ),
+        "404"
+    );
+    // Staff see the refusals with their reasons (logged in the background: bounded wait).
+    let mut reasons = Vec::new();
+    for _ in 0..100 {
+        reasons = checkin::refusals(db, &w.admin_a, sid, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.reason)
+            .collect::<Vec<_>>();
+        if reasons.len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    reasons.sort();
+    let mut want = vec![
+        "expired_code",
+        wrong_code,
+        "not_invited",
+        "wrong_school",
+        "not_a_parent",
+    ];
+    want.sort();
+    assert_eq!(reasons, want);
+    // The other school's staff see nothing of it.
+    assert!(matches!(
+        checkin::refusals(db, &w.admin_b, sid, 50).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        checkin::list(db, &w.admin_b, sid).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        checkin::device_flags(db, &w.admin_b, sid).await,
+        Err(StoreError::NotFound)
+    ));
+});
+
+both_dbs!(staff_mark_a_class_in_bulk, |t: TestDb| async move {
+    let db = &t.db;
+    let w = world(db).await;
+    let sid = session(db, &w, 0, &[w.class_32]).await;
+    let codes = code_gen(db, &w, sid).await;
+    let svc = Checkins::new(db.clone());
+    let now = Utc::now();
+    svc.check_in(
+        w.parent("13800000001"),
+        attempt(sid, codes.code_at(now.timestamp() as u64), "x", None),
+        now,
+    )
+    .await
+    .unwrap();
+    let roster = sessions::roster(db, &w.admin_a, sid, Some(w.class_32))
+        .await
+        .unwrap();
+    let id_of = |name: &str| {
+        roster
+            .iter()
+            .find(|l| l.guardian_name == name)
+            .unwrap()
+            .guardian_id
+    };
+    let marks = [
+        Mark {
+            guardian_id: id_of("王建国"),
+            status: AttendanceStatus::Present,
+        },
+        Mark {
+            guardian_id: id_of("李大山"),
+            status: AttendanceStatus::Excused,
+        },
+        Mark {
+            guardian_id: id_of("赵妈妈"),
+            status: AttendanceStatus::Absent,
+        },
+    ];
+    // Present again for the parent who scanned changes nothing: two rows written.
+    assert_eq!(checkin::mark(db, &w.admin_a, sid, &marks).await.unwrap(), 2);
+    let list = checkin::list(db, &w.admin_a, sid).await.unwrap();
+    let line = |name: &str| list.iter().find(|l| l.guardian_name == name).unwrap();
+    assert_eq!(line("王建国").method, "qr");
+    assert_eq!(line("李大山").status, "excused");
+    assert_eq!(line("李大山").method, "staff");
+    assert_eq!(line("李大山").recorded_by.as_deref(), Some("admin_a"));
+    assert_eq!(line("赵妈妈").status, "absent");
+    // Changing a mark updates the one row.
+    checkin::mark(
+        db,
+        &w.admin_a,
+        sid,
+        &[Mark {
+            guardian_id: id_of("赵妈妈"),
+            status: AttendanceStatus::Late,
+        }],
+    )
+    .await
+    .unwrap();
+    let counts = sessions::counts(db, &w.admin_a, sid).await.unwrap();
+    assert_eq!(
+        (counts.present, counts.late, counts.excused, counts.absent),
+        (1, 1, 1, 0)
+    );
+    // Audited.
+    let audit = jiaxiao_store::audit::list(db, &w.admin_a, None, 50)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.entity == "checkin" && a.action == "mark")
+    );
+    // A head teacher of 一年级1班 cannot mark a parent of 三年级2班; nothing is written.
+    let head = login_scope(db, "head_11", Role::HeadTeacher, w.class_11).await;
+    assert!(matches!(
+        checkin::mark(
+            db,
+            &head,
+            sid,
+            &[Mark {
+                guardian_id: id_of("李大山"),
+                status: AttendanceStatus::Absent
+            }]
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    // The other school's admin cannot mark at all, nor can a parent not invited be marked.
+    assert!(matches!(
+        checkin::mark(db, &w.admin_b, sid, &marks).await,
+        Err(StoreError::NotFound)
+    ));
+    let qian = people::list_guardians(
+        db,
+        &Scope::system(),
+        &Query {
+            q: Some("13900000005".into()),
+            under: None,
+            after_id: None,
+            limit: 5,
+        },
+    )
+    .await
+    .unwrap()[0]
+        .id;
+    assert!(matches!(
+        checkin::mark(
+            db,
+            &w.admin_a,
+            sid,
+            &[Mark {
+                guardian_id: qian,
+                status: AttendanceStatus::Present
+            }]
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(line("李大山").status, "excused");
+});
+
+both_dbs!(
+    one_device_for_strangers_is_flagged,
+    |t: TestDb| async move {
+        let db = &t.db;
+        let w = world(db).await;
+        let sid = session(db, &w, 0, &[]).await;
+        let codes = code_gen(db, &w, sid).await;
+        let svc = Checkins::new(db.clone());
+        let now = Utc::now();
+        let code = codes.code_at(now.timestamp() as u64);
+        // A couple sharing one phone: one household, no flag.
+        for (phone, n) in [("13900000005", "a"), ("13900000006", "b")] {
+            svc.check_in(
+                w.parent(phone),
+                attempt(sid, code.clone(), n, Some("family-phone")),
+                now,
+            )
+            .await
+            .unwrap();
+        }
+        assert!(
+            checkin::device_flags(db, &w.admin_a, sid)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // One phone for two strangers: flagged, with both names.
+        for (phone, n) in [("13900000003", "c"), ("13900000002", "d")] {
+            svc.check_in(
+                w.parent(phone),
+                attempt(sid, code.clone(), n, Some("helpful-phone")),
+                now,
+            )
+            .await
+            .unwrap();
+        }
+        let flags = checkin::device_flags(db, &w.admin_a, sid).await.unwrap();
+        assert_eq!(flags.len(), 1);
+        let mut names: Vec<&str> = flags[0].parents.iter().map(|(_, n)| n.as_str()).collect();
+        names.sort();
+        assert_eq!(names, vec!["李大山", "赵妈妈"]);
+        // A head teacher of 一年级1班 sees only what concerns their class's parents.
+        let head = login_scope(db, "head_11", Role::HeadTeacher, w.class_11).await;
+        assert!(
+            checkin::device_flags(db, &head, sid)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let mine = checkin::list(db, &head, sid).await.unwrap();
+        let mut names: Vec<&str> = mine.iter().map(|l| l.guardian_name.as_str()).collect();
+        names.sort();
+        assert_eq!(names, vec!["钱妈妈", "钱爸爸"]);
+    }
+);
+
+both_dbs!(
+    bulk_tokens_cover_every_parent_once,
+    |t: TestDb| async move {
+        let db = &t.db;
+        let w = world(db).await;
+        // world() made tokens once; a second run adds tokens but no accounts.
+        let again = accounts::bulk_parent_tokens(db, &w.admin_a, w.school_a, "again")
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 5);
+        let mut ids: Vec<i64> = again.iter().map(|(g, _)| *g).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 5);
+        assert!(matches!(
+            accounts::bulk_parent_tokens(db, &w.admin_b, w.school_a, "x").await,
+            Err(StoreError::NotFound)
+        ));
+    }
+);
