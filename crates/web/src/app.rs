@@ -69,6 +69,11 @@ pub struct AppState {
     /// The background job runner of this process (and the progress of its jobs).
     pub jobs: jiaxiao_jobs::Runner,
     pub sms: Arc<dyn crate::sms::SmsProvider>,
+    /// The check-in hot path: cached sessions and, on SQLite, the group-commit writer.
+    pub checkins: jiaxiao_store::checkin::Checkins,
+    /// Bearer tokens recently verified (see `auth::ApiUser`).
+    pub tokens: crate::auth::TokenCache,
+    checkin_limiter: Arc<DefaultKeyedRateLimiter<i64>>,
 }
 
 impl AppState {
@@ -84,6 +89,13 @@ impl AppState {
             pending: Arc::new(Mutex::new(HashMap::new())),
             jobs: jiaxiao_jobs::Runner::new(db.clone(), "serve"),
             sms: Arc::new(crate::sms::LogOnlySms { db: db.clone() }),
+            checkins: jiaxiao_store::checkin::Checkins::new(db.clone()),
+            tokens: crate::auth::TokenCache::default(),
+            // A parent checks in once; thirty tries a minute leaves room for typing a
+            // code wrong and for retries, not for guessing codes.
+            checkin_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(30).expect("non-zero"),
+            ))),
             db,
         }
     }
@@ -308,6 +320,11 @@ impl AppState {
             Login::Staff { username } => format!("u:{}", username.trim().to_lowercase()),
         };
         self.limit(&key)
+    }
+
+    /// Counts one check-in attempt of a parent (or staff member); false when throttled.
+    pub fn checkin_allowed(&self, user_id: i64) -> bool {
+        self.checkin_limiter.check_key(&user_id).is_ok()
     }
 
     /// The same for redeeming an invitation code with a phone number.

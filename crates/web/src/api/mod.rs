@@ -3,6 +3,8 @@
 //! `/api/openapi.json` is generated from these types and handlers by utoipa. Errors are
 //! `{"error": code, "request_id": id}`.
 
+pub mod checkin;
+
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
@@ -31,13 +33,17 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/pupils/{id}", get(pupil))
         .route("/v1/guardians", get(guardians))
         .route("/v1/staff", get(staff))
+        .route("/v1/sessions/{id}/checkins", post(checkin::create_checkin))
+        .route("/v1/sessions/{id}/checkin-code", get(checkin::checkin_code))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "jiaxiao API", version = "1", description = "家校 jiaxiao: organisation tree and people, scoped to the caller's roles."),
-    paths(login, revoke_token, me, unit, children, descendants, pupils, pupil, guardians, staff),
-    components(schemas(ErrorBody, LoginBody, TokenBody, Me, RoleAt, Unit, UnitChild, Pupil, PupilDetail, GuardianOfPupil, Guardian, Staff)),
+    info(title = "jiaxiao API", version = "1", description = "家校 jiaxiao: organisation tree and people, parent-school check-in, scoped to the caller's roles."),
+    paths(login, revoke_token, me, unit, children, descendants, pupils, pupil, guardians, staff,
+        checkin::create_checkin, checkin::checkin_code),
+    components(schemas(ErrorBody, LoginBody, TokenBody, Me, RoleAt, Unit, UnitChild, Pupil, PupilDetail, GuardianOfPupil, Guardian, Staff,
+        checkin::CheckinBody, checkin::Checkin, checkin::CheckinCode)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -115,7 +121,9 @@ async fn revoke_token(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(AppError::Unauthorised)?;
-    if accounts::revoke_api_token(&state.db, token.trim()).await? {
+    let revoked = accounts::revoke_api_token(&state.db, token.trim()).await?;
+    state.tokens.forget(token.trim());
+    if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(AppError::Unauthorised)

@@ -1,7 +1,9 @@
 //! Server-rendered pages, by audience: `public` (login, invitation), `parent` (/p),
 //! `staff` (tree, people, roster import, accounts, audit — shared by school and office
-//! staff, each cut to their scope).
+//! staff, each cut to their scope), `checkin` (projector, live board, roster marking,
+//! and the parent's check-in page).
 
+pub mod checkin;
 pub mod parent;
 pub mod public;
 pub mod roster;
@@ -26,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .merge(parent::routes())
         .merge(staff::routes())
         .merge(roster::routes())
+        .merge(checkin::routes())
 }
 
 /// Static files, embedded in the binary.

@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
 struct LoginPage {
     c: Chrome,
     message: Option<String>,
+    /// Where to go after logging in (a path of this site), e.g. back to a check-in link.
+    next: String,
 }
 
 #[derive(Template)]
@@ -51,16 +53,30 @@ pub struct LoginQuery {
     /// Set after a parent has set their first password.
     #[serde(default)]
     invited: bool,
+    #[serde(default)]
+    next: String,
+}
+
+/// A place to return to after logging in: a path on this site only, so a crafted link
+/// cannot send a parent to another site after they typed their password.
+pub fn local_next(next: &str) -> Option<&str> {
+    (next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control()))
+    .then_some(next)
 }
 
 async fn login_form(ctx: Ctx, Query(q): Query<LoginQuery>) -> Result<Response, AppError> {
+    let next = local_next(&q.next).unwrap_or("").to_owned();
     if ctx.user.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(if next.is_empty() { "/" } else { &next }).into_response());
     }
     Ok(Html(
         LoginPage {
             c: Chrome::new(ctx.lang, None),
             message: q.invited.then(|| ctx.lang.t("login.invite_done")),
+            next,
         }
         .render()?,
     )
@@ -71,6 +87,8 @@ async fn login_form(ctx: Ctx, Query(q): Query<LoginQuery>) -> Result<Response, A
 pub struct LoginForm {
     who: String,
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: i64) -> String {
@@ -94,6 +112,7 @@ async fn login(
 ) -> Result<Response, AppError> {
     let who = f.who.trim();
     let lang = ctx.lang;
+    let next = local_next(&f.next).unwrap_or("").to_owned();
     let login = if PhoneNumber::parse(who).is_ok() {
         Login::Parent { phone: who }
     } else {
@@ -103,6 +122,7 @@ async fn login(
         let page = LoginPage {
             c: Chrome::new(lang, None),
             message: Some(lang.t("login.limited")),
+            next,
         };
         return Ok((
             axum::http::StatusCode::TOO_MANY_REQUESTS,
@@ -115,13 +135,15 @@ async fn login(
             let token = accounts::create_session(&state.db, uid).await?;
             metrics::counter!("logins_total", "result" => "ok").increment(1);
             let cookie = session_cookie(&state, &token, accounts::SESSION_DAYS * 86400);
-            Ok((AppendHeaders([(SET_COOKIE, cookie)]), Redirect::to("/")).into_response())
+            let to = if next.is_empty() { "/" } else { next.as_str() };
+            Ok((AppendHeaders([(SET_COOKIE, cookie)]), Redirect::to(to)).into_response())
         }
         None => {
             metrics::counter!("logins_total", "result" => "failed").increment(1);
             let page = LoginPage {
                 c: Chrome::new(lang, None),
                 message: Some(lang.t("login.failed")),
+                next,
             };
             Ok((axum::http::StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
         }
@@ -257,7 +279,19 @@ fn local_back(referer: Option<&str>, host: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::local_back;
+    use super::{local_back, local_next};
+
+    #[test]
+    fn login_returns_only_to_this_site() {
+        assert_eq!(
+            local_next("/p/checkin/3?c=123456"),
+            Some("/p/checkin/3?c=123456")
+        );
+        assert_eq!(local_next("//evil.example/"), None);
+        assert_eq!(local_next("/\\evil.example"), None);
+        assert_eq!(local_next("https://evil.example/"), None);
+        assert_eq!(local_next(""), None);
+    }
 
     #[test]
     fn language_switch_returns_only_to_this_site() {
