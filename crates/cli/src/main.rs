@@ -74,6 +74,11 @@ enum Cmd {
         #[command(subcommand)]
         what: UserCmd,
     },
+    /// Parent-school sessions.
+    Session {
+        #[command(subcommand)]
+        what: SessionCmd,
+    },
     /// Check the references the database does not enforce itself (exit 1 if any dangle).
     Check,
     /// Configuration.
@@ -131,6 +136,41 @@ enum UserCmd {
         username: Option<String>,
         #[arg(long)]
         phone: Option<String>,
+    },
+    /// Write a new API token for every parent of a school, one per line, to a file
+    /// (accounts without a password are created for parents who have none). Fast: one
+    /// transaction and no password hashing, for load tests and scripts that act for
+    /// parents. Treat the file like a set of passwords.
+    Tokens {
+        /// The school's code or id.
+        #[arg(long)]
+        school: String,
+        /// Output file (created; an existing file is not overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// A name recorded with each token.
+        #[arg(long, default_value = "bulk")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SessionCmd {
+    /// Plan a session for the whole school and print its id (for scripts and load tests;
+    /// staff plan sessions in the browser).
+    Create {
+        /// The school's code or id.
+        #[arg(long)]
+        school: String,
+        #[arg(long)]
+        title: String,
+        /// Start time (RFC 3339, e.g. 2026-12-01T19:00:00+08:00); now when absent.
+        #[arg(long)]
+        starts_at: Option<String>,
+        #[arg(long, default_value_t = 90)]
+        minutes: i32,
+        #[arg(long, default_value = "班主任")]
+        instructor: String,
     },
 }
 
@@ -278,6 +318,40 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
             Ok(())
         }
         Cmd::User { what } => user(&cfg, what).await,
+        Cmd::Session {
+            what:
+                SessionCmd::Create {
+                    school,
+                    title,
+                    starts_at,
+                    minutes,
+                    instructor,
+                },
+        } => {
+            let db = open(&cfg).await?;
+            let school_id = school_id(&db, &school).await?;
+            let starts_at = match starts_at {
+                Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+                    .context("--starts-at must be RFC 3339")?
+                    .with_timezone(&chrono::Utc),
+                None => chrono::Utc::now(),
+            };
+            let id = jiaxiao_store::parent_school::sessions::create_session(
+                &db,
+                &Scope::system(),
+                jiaxiao_store::parent_school::sessions::NewSession {
+                    school_id,
+                    title,
+                    starts_at,
+                    duration_minutes: minutes,
+                    instructor_name: instructor,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            println!("{id}");
+            Ok(())
+        }
         Cmd::Check => {
             let db = open(&cfg).await?;
             let found = jiaxiao_store::integrity::orphans(&db).await?;
@@ -408,13 +482,7 @@ async fn import_roster(cfg: &Config, school: &str, dry_run: bool, file: &PathBuf
     }
     let db = open(cfg).await?;
     let sys = Scope::system();
-    // School codes are numbers too (6101130007): a code wins over an id.
-    let school_id = match jiaxiao_store::org::unit_id_by_code(&db, school).await {
-        Ok(id) => id,
-        Err(_) => school
-            .parse::<i64>()
-            .context("no school with that code or id")?,
-    };
+    let school_id = school_id(&db, school).await?;
     let year =
         jiaxiao_store::org::ensure_school_year(&db.conn, jiaxiao_store::org::today_date()).await?;
     let started = std::time::Instant::now();
@@ -438,6 +506,19 @@ async fn import_roster(cfg: &Config, school: &str, dry_run: bool, file: &PathBuf
     println!("{}", serde_json::to_string_pretty(&rep)?);
     eprintln!("written in {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// A school by code or id. School codes are numbers too (6101130007): a code wins over
+/// an id.
+async fn school_id(db: &Db, school: &str) -> Result<i64> {
+    Ok(
+        match jiaxiao_store::org::unit_id_by_code(db, school).await {
+            Ok(id) => id,
+            Err(_) => school
+                .parse::<i64>()
+                .context("no school with that code or id")?,
+        },
+    )
 }
 
 async fn user(cfg: &Config, what: UserCmd) -> Result<()> {
@@ -479,6 +560,28 @@ async fn user(cfg: &Config, what: UserCmd) -> Result<()> {
             println!(
                 "{}",
                 jiaxiao_store::accounts::create_api_token(&db, uid, "cli").await?
+            );
+        }
+        UserCmd::Tokens { school, out, name } => {
+            let school_id = school_id(&db, &school).await?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out)
+                .with_context(|| format!("creating {} (it must not exist)", out.display()))?;
+            let started = std::time::Instant::now();
+            let tokens =
+                jiaxiao_store::accounts::bulk_parent_tokens(&db, &sys, school_id, &name).await?;
+            let mut w = BufWriter::new(&mut f);
+            for (_, t) in &tokens {
+                writeln!(w, "{t}")?;
+            }
+            w.flush()?;
+            eprintln!(
+                "{} tokens written to {} in {:.2} s",
+                tokens.len(),
+                out.display(),
+                started.elapsed().as_secs_f64()
             );
         }
     }
