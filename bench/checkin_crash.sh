@@ -103,15 +103,15 @@ PY
           done ) &
         CODE_LOOP=$!
         for _ in $(seq 50); do [[ -s "$code_file" ]] && break; sleep 0.1; done
-        acks1="$TMP/acks1-$r"; acks2="$TMP/acks2-$r"; mkdir -p "$acks1" "$acks2"
-        wrk -t2 -c"$CONC" -d6s --timeout 3s -s "$LUA" "http://127.0.0.1:$port" -- "$TMP/tokens.txt" "$sid" "$code_file" 2 "$acks1" >"$TMP/wrk1.txt" 2>&1 &
+        acks1="$TMP/acks1-$r"; acks2="$TMP/acks2-$r"; mkdir -p "$acks1" "$acks2" "$TMP/done1-$r"
+        wrk -t2 -c"$CONC" -d6s --timeout 3s -s "$LUA" "http://127.0.0.1:$port" -- "$TMP/tokens.txt" "$sid" "$code_file" 2 "$TMP/done1-$r" "$acks1" >"$TMP/wrk1.txt" 2>&1 &
         WRK=$!
         sleep "$KILL_AFTER"
         kill -9 "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
         wait "$WRK" || true
         echo "run $r: session $sid; pass 1 killed after ${KILL_AFTER} s: $(grep '^RESULT' "$TMP/wrk1.txt" || tail -n 3 "$TMP/wrk1.txt")"
         start_server
-        wrk -t2 -c"$CONC" -d120s --timeout 10s -s "$LUA" "http://127.0.0.1:$port" -- "$TMP/tokens.txt" "$sid" "$code_file" 2 "$acks2" >"$TMP/wrk2.txt" 2>&1
+        wrk_until_done "$TMP/wrk2.txt" 120 2 "$TMP/done2-$r" -t2 -c"$CONC" -d300s --timeout 10s -s "$LUA" "http://127.0.0.1:$port" -- "$TMP/tokens.txt" "$sid" "$code_file" 2 "$TMP/done2-$r" "$acks2"
         echo "  pass 2 after the restart: $(grep '^RESULT' "$TMP/wrk2.txt")"
         kill "$CODE_LOOP" 2>/dev/null || true; wait "$CODE_LOOP" 2>/dev/null || true; CODE_LOOP=""
         rows="$(sql "select count(*) from checkin where session_id = $sid")"

@@ -110,3 +110,23 @@ pg_psql() { # pg_psql DB [psql args…]   (killed after PSQL_TIMEOUT seconds, de
     timeout "${PSQL_TIMEOUT:-900}" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" "$@"
 }
 pg_url() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1?sslmode=disable"; }
+
+# wrk_until_done OUTFILE MAXSECS NTHREADS DONEDIR WRK-ARGS… — runs wrk in the background
+# and ends it with SIGINT as soon as each of its NTHREADS Lua threads has written
+# DONEDIR/done-<n> (wrk otherwise always runs for its whole -d); MAXSECS bounds a run
+# that never finishes. For bench/checkin_burst.lua.
+wrk_until_done() {
+    local out="$1" max="$2" n="$3" dir="$4" pid start i all
+    shift 4
+    rm -rf "$dir"; mkdir -p "$dir"
+    wrk "$@" >"$out" 2>&1 &
+    pid=$!
+    start=$SECONDS
+    while kill -0 "$pid" 2>/dev/null; do
+        all=1
+        for ((i = 0; i < n; i++)); do [[ -e "$dir/done-$i" ]] || all=0; done
+        if [[ "$all" == 1 ]] || (( SECONDS - start >= max )); then kill -INT "$pid" 2>/dev/null || true; break; fi
+        sleep 0.05
+    done
+    wait "$pid" 2>/dev/null || true
+}

@@ -197,6 +197,8 @@ fn every_command_has_help() {
         vec!["backup", "--help"],
         vec!["user", "create", "--help"],
         vec!["user", "reset-password", "--help"],
+        vec!["user", "tokens", "--help"],
+        vec!["session", "create", "--help"],
         vec!["config", "example", "--help"],
         vec!["check", "--help"],
     ] {
@@ -561,5 +563,55 @@ both_dbs!(
             .status();
         let status = worker.0.wait().unwrap();
         assert!(status.success(), "{status:?}");
+    }
+);
+
+both_dbs!(
+    parent_tokens_and_a_session_for_a_load_test,
+    |t: TestDb| async move {
+        let school = school(&t.db).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("名单.xlsx");
+        std::fs::write(&file, roster_xlsx(40)).unwrap();
+        let s = school.to_string();
+        let out = jiaxiao(
+            &t.url,
+            &["import", "roster", "--school", &s, file.to_str().unwrap()],
+        );
+        assert!(out.status.success());
+        let tokens = dir.path().join("tokens.txt");
+        let tf = tokens.to_str().unwrap();
+        let out = jiaxiao(&t.url, &["user", "tokens", "--school", &s, "--out", tf]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<String> = std::fs::read_to_string(&tokens)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(lines.len(), 20, "one token per parent");
+        assert!(lines.iter().all(|l| l.starts_with("jx_")));
+        let (scope, _) = jiaxiao_store::accounts::token_session(&t.db, &lines[0])
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(scope.guardian_id().is_some());
+        // The file is never overwritten.
+        let again = jiaxiao(&t.url, &["user", "tokens", "--school", &s, "--out", tf]);
+        assert!(!again.status.success());
+        let out = jiaxiao(
+            &t.url,
+            &["session", "create", "--school", &s, "--title", "压测"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        assert!(id > 0);
     }
 );

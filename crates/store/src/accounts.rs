@@ -258,25 +258,171 @@ pub async fn create_api_token(db: &Db, user_id: i64, name: &str) -> StoreResult<
     Ok(token)
 }
 
-/// The scope of a bearer token, or `None`.
+/// Bearer tokens verified recently, by SHA-256, so that a request with a known token
+/// costs no lookup. Entries live [`TokenCache::TTL`]: another process's revocation, a
+/// deactivated account or a changed role is seen within that time; a revocation in this
+/// process drops the token at once ([`TokenCache::forget`]). The check-in service fills
+/// it with the tokens of a session's invited parents when it loads the session
+/// ([`preload_parent_tokens`]), so a burst of parents, each sending their own token once,
+/// does not make one token lookup per check-in.
+#[derive(Clone, Default)]
+pub struct TokenCache {
+    map: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, Verified>>>,
+}
+
+/// A token's scope and owner, and when they were read from the database.
+type Verified = (Scope, Principal, std::time::Instant);
+
+impl TokenCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+    /// Past this many entries the cache drops what is stale, then starts over, rather
+    /// than grow without bound.
+    const MAX: usize = 500_000;
+
+    fn get_hash(&self, hash: &str) -> Option<(Scope, Principal)> {
+        let map = self.map.read().ok()?;
+        map.get(hash)
+            .filter(|(_, _, at)| at.elapsed() < Self::TTL)
+            .map(|(s, p, _)| (s.clone(), p.clone()))
+    }
+
+    fn put_all(&self, entries: impl IntoIterator<Item = (String, Scope, Principal)>) {
+        if let Ok(mut map) = self.map.write() {
+            let now = std::time::Instant::now();
+            for (hash, scope, principal) in entries {
+                if map.len() >= Self::MAX {
+                    map.retain(|_, (_, _, at)| at.elapsed() < Self::TTL);
+                    if map.len() >= Self::MAX {
+                        map.clear();
+                    }
+                }
+                map.insert(hash, (scope, principal, now));
+            }
+        }
+    }
+
+    /// Forgets a token (after it was revoked in this process).
+    pub fn forget(&self, token: &str) {
+        if let Ok(mut map) = self.map.write() {
+            map.remove(&sha256_hex(token));
+        }
+    }
+}
+
+/// [`token_session`] through the cache.
+pub async fn token_session_cached(
+    db: &Db,
+    cache: &TokenCache,
+    token: &str,
+) -> StoreResult<Option<(Scope, Principal)>> {
+    let hash = sha256_hex(token);
+    if let Some(hit) = cache.get_hash(&hash) {
+        return Ok(Some(hit));
+    }
+    let found = token_session(db, token).await?;
+    if let Some((scope, principal)) = &found {
+        cache.put_all([(hash, scope.clone(), principal.clone())]);
+    }
+    Ok(found)
+}
+
+/// Verifies the live API tokens of every parent invited to a session in one query and
+/// puts them into `cache`; returns how many. Called by the check-in service when it
+/// loads a session: the parents about to check in are exactly these.
+pub(crate) async fn preload_parent_tokens<C: ConnectionTrait>(
+    conn: &C,
+    cache: &TokenCache,
+    session_id: i64,
+) -> StoreResult<usize> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        token_hash: String,
+        user_id: i64,
+        display_name: String,
+        guardian_id: Option<i64>,
+        role: Option<String>,
+        unit_id: Option<i64>,
+    }
+    let sql = format!(
+        "SELECT t.token_hash, u.id AS user_id, u.display_name, u.guardian_id, g.role, g.unit_id \
+         FROM api_token t JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = u.id \
+         WHERE t.revoked = $2 AND u.active = $3 AND u.guardian_id IN ({}) ORDER BY t.token_hash",
+        crate::parent_school::sessions::invited_guardians_sql("$1")
+    );
+    let rows = Row::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql,
+        [session_id.into(), false.into(), true.into()],
+    ))
+    .all(conn)
+    .await?;
+    let mut out: Vec<(String, Scope, Principal)> = Vec::new();
+    let mut grants: Vec<Grant> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if let (Some(role), Some(unit_id)) =
+            (r.role.as_deref().and_then(Role::from_code), r.unit_id)
+        {
+            grants.push(Grant { unit_id, role });
+        }
+        let last_of_token = rows.get(i + 1).is_none_or(|n| n.token_hash != r.token_hash);
+        if last_of_token {
+            out.push((
+                r.token_hash.clone(),
+                Scope::for_user(r.user_id, r.guardian_id, std::mem::take(&mut grants)),
+                Principal {
+                    user_id: r.user_id,
+                    display_name: r.display_name.clone(),
+                    guardian_id: r.guardian_id,
+                },
+            ));
+        }
+    }
+    let n = out.len();
+    cache.put_all(out);
+    Ok(n)
+}
+
+/// The scope of a bearer token, or `None`. One query (the token, its account and the
+/// account's roles): it runs once per request of every program, and on a check-in burst
+/// once per check-in.
 pub async fn token_session(db: &Db, token: &str) -> StoreResult<Option<(Scope, Principal)>> {
-    let row = SessionJoin::find_by_statement(Statement::from_sql_and_values(
+    #[derive(FromQueryResult)]
+    struct Row {
+        user_id: i64,
+        display_name: String,
+        guardian_id: Option<i64>,
+        role: Option<String>,
+        unit_id: Option<i64>,
+    }
+    let rows = Row::find_by_statement(Statement::from_sql_and_values(
         db.db_backend(),
-        "SELECT t.user_id, u.display_name, u.guardian_id, '' AS csrf_token FROM api_token t JOIN user_account u ON u.id = t.user_id \
+        "SELECT t.user_id, u.display_name, u.guardian_id, g.role, g.unit_id FROM api_token t \
+         JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked = $2 AND u.active = $3",
         [sha256_hex(token).into(), false.into(), true.into()],
     ))
-    .one(&db.conn)
+    .all(&db.conn)
     .await?;
-    let Some(r) = row else { return Ok(None) };
-    let scope = scope_for_user(&db.conn, r.user_id, r.guardian_id).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let principal = Principal {
+        user_id: first.user_id,
+        display_name: first.display_name.clone(),
+        guardian_id: first.guardian_id,
+    };
+    let grants = rows
+        .iter()
+        .filter_map(|r| {
+            Some(Grant {
+                unit_id: r.unit_id?,
+                role: Role::from_code(r.role.as_deref()?)?,
+            })
+        })
+        .collect();
     Ok(Some((
-        scope,
-        Principal {
-            user_id: r.user_id,
-            display_name: r.display_name,
-            guardian_id: r.guardian_id,
-        },
+        Scope::for_user(principal.user_id, principal.guardian_id, grants),
+        principal,
     )))
 }
 

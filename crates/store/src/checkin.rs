@@ -5,12 +5,14 @@
 //! The hot path does no database reads. [`Checkins`] keeps each open session in memory
 //! (its secret, window, status and the set of invited parents) for a few seconds, so a
 //! check-in is judged by arithmetic and then costs one idempotent insert, unique on
-//! (session, parent). On SQLite every hot-path write goes through one writer task that
+//! (session, parent). Every hot-path write goes through one writer task per process that
 //! commits in groups: whatever check-ins queued up while the previous group was being
-//! flushed go into the next transaction, and each waiting request is answered only
-//! after the COMMIT that holds its row (synchronous=FULL, so an answer means the row is
-//! on disk). On PostgreSQL, which has group commit of its own, the insert runs on the
-//! pool like any other statement.
+//! flushed go into the next transaction (one multi-row INSERT), and each waiting request
+//! is answered only after the COMMIT that holds its row (on SQLite with synchronous=FULL,
+//! so an answer means the row is on disk). SQLite needs this because it has one writer
+//! and a flush per commit; PostgreSQL started with plain pooled inserts (DESIGN §6) and
+//! took the same path when they reached less than half a pgbench INSERT's throughput
+//! (decision 0008).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -166,26 +168,31 @@ pub struct Checkins {
 
 struct Inner {
     db: Db,
+    tokens: crate::accounts::TokenCache,
     cache: RwLock<HashMap<i64, Arc<Cached>>>,
     loading: tokio::sync::Mutex<()>,
-    writer: Option<mpsc::Sender<Job>>,
+    writer: mpsc::Sender<Job>,
 }
 
 impl Checkins {
     /// Starts the service; on SQLite this spawns the writer task, so it must be called
-    /// inside a Tokio runtime.
-    pub fn new(db: Db) -> Checkins {
-        let writer = (db.backend == Backend::Sqlite).then(|| {
-            let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(writer(db.clone(), rx));
-            tx
-        });
+    /// inside a Tokio runtime. `tokens` is the process's cache of verified API tokens:
+    /// loading a session puts its invited parents' tokens there.
+    pub fn new(db: Db, tokens: crate::accounts::TokenCache) -> Checkins {
+        // PostgreSQL too: one multi-row INSERT and one commit per group costs the server
+        // a fraction of a statement and a commit per check-in (bench/checkin_burst.sh).
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(db.clone(), rx));
+        if db.backend == Backend::Sqlite {
+            tokio::spawn(checkpointer(db.clone()));
+        }
         Checkins {
             inner: Arc::new(Inner {
                 db,
+                tokens,
                 cache: RwLock::new(HashMap::new()),
                 loading: tokio::sync::Mutex::new(()),
-                writer,
+                writer: tx,
             }),
         }
     }
@@ -205,7 +212,7 @@ impl Checkins {
                 let me = self.clone();
                 let stale = c.clone();
                 tokio::spawn(async move {
-                    match load(&me.inner.db, id, epoch).await {
+                    match load(&me.inner.db, &me.inner.tokens, id, epoch).await {
                         Ok(Some(fresh)) => me.put(id, fresh),
                         Ok(None) => me.forget(id),
                         Err(e) => {
@@ -222,7 +229,7 @@ impl Checkins {
         if let Some(c) = self.cached(id, epoch) {
             return Ok(c);
         }
-        let fresh = load(&self.inner.db, id, epoch)
+        let fresh = load(&self.inner.db, &self.inner.tokens, id, epoch)
             .await?
             .ok_or(StoreError::NotFound)?;
         let c = Arc::new(fresh);
@@ -313,40 +320,24 @@ impl Checkins {
     }
 
     async fn insert(&self, row: CheckinRow, device_hash: Option<String>) -> StoreResult<Outcome> {
-        match &self.inner.writer {
-            Some(tx) => {
-                let (reply, answer) = oneshot::channel();
-                tx.send(Job::Checkin(Pending {
-                    row,
-                    device_hash,
-                    reply,
-                }))
-                .await
-                .map_err(|_| StoreError::Other("check-in writer stopped".into()))?;
-                answer
-                    .await
-                    .map_err(|_| StoreError::Other("check-in writer dropped a check-in".into()))?
-            }
-            None => {
-                let db = &self.inner.db;
-                let sid = row.session_id;
-                let g = row.guardian_id;
-                let inserted = insert_rows(&db.conn, &[(&row, device_hash.as_deref())]).await?;
-                if inserted.contains(&(sid, g)) {
-                    Ok(Outcome::New(row))
-                } else {
-                    existing(&db.conn, sid, g)
-                        .await?
-                        .map(Outcome::Already)
-                        .ok_or(StoreError::Other("check-in vanished".into()))
-                }
-            }
-        }
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Job::Checkin(Pending {
+                row,
+                device_hash,
+                reply,
+            }))
+            .await
+            .map_err(|_| StoreError::Other("check-in writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Other("check-in writer dropped a check-in".into()))?
     }
 
-    /// Logs a refused attempt without making the caller wait: through the writer on
-    /// SQLite (dropped when its queue is full: refusals are evidence for staff, never a
-    /// reason to slow acknowledged check-ins), on a spawned task on PostgreSQL.
+    /// Logs a refused attempt without making the caller wait, through the writer; dropped
+    /// when its queue is full: refusals are evidence for staff, never a reason to slow
+    /// down acknowledged check-ins.
     fn log_refusal(
         &self,
         session_id: i64,
@@ -362,20 +353,8 @@ impl Checkins {
             device_hash,
             at,
         };
-        match &self.inner.writer {
-            Some(tx) => {
-                if tx.try_send(Job::Refusal(r)).is_err() {
-                    tracing::warn!("check-in queue full: a refusal was not logged");
-                }
-            }
-            None => {
-                let db = self.inner.db.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = insert_refusals(&db.conn, &[r]).await {
-                        tracing::warn!(error = %e, "logging a check-in refusal failed");
-                    }
-                });
-            }
+        if self.inner.writer.try_send(Job::Refusal(r)).is_err() {
+            tracing::warn!("check-in queue full: a refusal was not logged");
         }
     }
 }
@@ -387,7 +366,12 @@ fn invalid(r: Refusal) -> StoreError {
 /// Loads what the hot path needs about a session. No scope: the cache serves every
 /// caller, and each check-in is then judged against the parent's own id (an unknown
 /// parent gets `NotFound`, as if the session did not exist).
-async fn load(db: &Db, id: i64, epoch: u64) -> StoreResult<Option<Cached>> {
+async fn load(
+    db: &Db,
+    tokens: &crate::accounts::TokenCache,
+    id: i64,
+    epoch: u64,
+) -> StoreResult<Option<Cached>> {
     #[derive(FromQueryResult)]
     struct S {
         school_id: i64,
@@ -418,6 +402,9 @@ async fn load(db: &Db, id: i64, epoch: u64) -> StoreResult<Option<Cached>> {
         .await?
         .into_iter()
         .collect();
+    // Not needed for the rules, but the parents about to check in are these: verifying
+    // their tokens in one query spares one lookup per check-in.
+    crate::accounts::preload_parent_tokens(&db.conn, tokens, id).await?;
     let school_parents = if s.audience == "school" {
         None
     } else {
@@ -458,7 +445,24 @@ async fn load(db: &Db, id: i64, epoch: u64) -> StoreResult<Option<Cached>> {
     }))
 }
 
-/// The SQLite writer: takes what is queued (up to [`MAX_GROUP`] check-ins), writes it in
+/// Copies the WAL into the database file every second, beside the writer (a PASSIVE
+/// checkpoint takes no write lock), so that group commits do not stop to checkpoint.
+async fn checkpointer(db: Db) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = db
+            .conn
+            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+}
+
+/// The writer: takes what is queued (up to [`MAX_GROUP`] check-ins), writes it in
 /// one transaction, commits once, then answers each waiting request. While it commits,
 /// the next group queues up, so the number of flushes per second stays near what the
 /// disk can do however many parents scan at once.
@@ -477,8 +481,7 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let result = write_group(&db, &checkins, &refusals).await;
-        refusals.clear();
+        let result = write_group(&db, &checkins).await;
         match result {
             Ok(answers) => {
                 for (p, a) in checkins.drain(..).zip(answers) {
@@ -494,15 +497,22 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Job>) {
                 }
             }
         }
+        // After the answers, in a statement of their own: a refusal never holds up or
+        // fails a check-in.
+        if !refusals.is_empty() {
+            if let Err(e) = insert_refusals(&db.conn, &refusals).await {
+                tracing::warn!(error = %e, "logging check-in refusals failed");
+            }
+            refusals.clear();
+        }
     }
 }
 
 /// One group in one transaction; the answers in the order of `group`.
-async fn write_group(
-    db: &Db,
-    group: &[Pending],
-    refusals: &[RefusalRow],
-) -> StoreResult<Vec<Outcome>> {
+async fn write_group(db: &Db, group: &[Pending]) -> StoreResult<Vec<Outcome>> {
+    if group.is_empty() {
+        return Ok(Vec::new());
+    }
     let txn = db.begin().await?;
     let mut answers = Vec::with_capacity(group.len());
     if !group.is_empty() {
@@ -527,12 +537,6 @@ async fn write_group(
                 answers.push(Outcome::Already(row));
             }
         }
-    }
-    if !refusals.is_empty()
-        && let Err(e) = insert_refusals(&txn, refusals).await
-    {
-        // SQLite keeps the transaction usable after a failed statement.
-        tracing::warn!(error = %e, "logging check-in refusals failed");
     }
     txn.commit().await?;
     Ok(answers)

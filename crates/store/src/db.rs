@@ -44,6 +44,12 @@ impl Db {
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(10))
                         .create_if_missing(true)
+                        // A committing connection checkpoints once the WAL passes this many
+                        // pages (SQLite's default: 1,000), with the write lock held. `serve`
+                        // checkpoints every second from the side (store::checkin), so
+                        // commits on the check-in path rarely pay for one; other commands
+                        // still checkpoint by themselves at 40 MB.
+                        .pragma("wal_autocheckpoint", "10000")
                 });
             }
             Backend::Postgres => {

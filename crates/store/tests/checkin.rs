@@ -6,7 +6,7 @@ use jiaxiao_domain::checkin_code::CodeGen;
 use jiaxiao_domain::parent_school::{AttendanceStatus, Audience, Method, SessionStatus};
 use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
 use jiaxiao_domain::{Role, SchoolType, UnitKind};
-use jiaxiao_store::accounts::{self, Login, NewUser};
+use jiaxiao_store::accounts::{self, Login, NewUser, TokenCache};
 use jiaxiao_store::checkin::{self, Attempt, Checkins, Mark, Outcome};
 use jiaxiao_store::org::{self, NewUnit};
 use jiaxiao_store::parent_school::sessions::{self, NewSession};
@@ -203,7 +203,7 @@ both_dbs!(checked_in_once_then_already, |t: TestDb| async move {
     let w = world(db).await;
     let sid = session(db, &w, 0, &[w.class_32]).await;
     let codes = code_gen(db, &w, sid).await;
-    let svc = Checkins::new(db.clone());
+    let svc = Checkins::new(db.clone(), TokenCache::default());
     let now = Utc::now();
     let code = codes.code_at(now.timestamp() as u64);
     let dad = w.parent("13800000001");
@@ -265,7 +265,7 @@ both_dbs!(concurrent_duplicates_make_one_row, |t: TestDb| async move {
     let w = world(db).await;
     let sid = session(db, &w, 0, &[w.class_32]).await;
     let codes = code_gen(db, &w, sid).await;
-    let svc = Checkins::new(db.clone());
+    let svc = Checkins::new(db.clone(), TokenCache::default());
     let now = Utc::now();
     let code = codes.code_at(now.timestamp() as u64);
     let mut tasks = Vec::new();
@@ -294,7 +294,7 @@ both_dbs!(concurrent_duplicates_make_one_row, |t: TestDb| async move {
 both_dbs!(refusals_name_their_reason, |t: TestDb| async move {
     let db = &t.db;
     let w = world(db).await;
-    let svc = Checkins::new(db.clone());
+    let svc = Checkins::new(db.clone(), TokenCache::default());
     let now = Utc::now();
     let ts = now.timestamp() as u64;
     let sid = session(db, &w, 0, &[w.class_32]).await;
@@ -429,7 +429,7 @@ both_dbs!(staff_mark_a_class_in_bulk, |t: TestDb| async move {
     let w = world(db).await;
     let sid = session(db, &w, 0, &[w.class_32]).await;
     let codes = code_gen(db, &w, sid).await;
-    let svc = Checkins::new(db.clone());
+    let svc = Checkins::new(db.clone(), TokenCache::default());
     let now = Utc::now();
     svc.check_in(
         w.parent("13800000001"),
@@ -553,7 +553,7 @@ both_dbs!(
         let w = world(db).await;
         let sid = session(db, &w, 0, &[]).await;
         let codes = code_gen(db, &w, sid).await;
-        let svc = Checkins::new(db.clone());
+        let svc = Checkins::new(db.clone(), TokenCache::default());
         let now = Utc::now();
         let code = codes.code_at(now.timestamp() as u64);
         // A couple sharing one phone: one household, no flag.

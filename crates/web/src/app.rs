@@ -72,7 +72,7 @@ pub struct AppState {
     /// The check-in hot path: cached sessions and, on SQLite, the group-commit writer.
     pub checkins: jiaxiao_store::checkin::Checkins,
     /// Bearer tokens recently verified (see `auth::ApiUser`).
-    pub tokens: crate::auth::TokenCache,
+    pub tokens: jiaxiao_store::accounts::TokenCache,
     checkin_limiter: Arc<DefaultKeyedRateLimiter<i64>>,
 }
 
@@ -81,6 +81,7 @@ impl AppState {
         // Ten tries a minute per account name (and per phone): enough for typos, too few
         // for guessing; the message never says whether the account exists.
         let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
+        let tokens = jiaxiao_store::accounts::TokenCache::default();
         AppState {
             settings,
             metrics,
@@ -89,8 +90,8 @@ impl AppState {
             pending: Arc::new(Mutex::new(HashMap::new())),
             jobs: jiaxiao_jobs::Runner::new(db.clone(), "serve"),
             sms: Arc::new(crate::sms::LogOnlySms { db: db.clone() }),
-            checkins: jiaxiao_store::checkin::Checkins::new(db.clone()),
-            tokens: crate::auth::TokenCache::default(),
+            checkins: jiaxiao_store::checkin::Checkins::new(db.clone(), tokens.clone()),
+            tokens,
             // A parent checks in once; thirty tries a minute leaves room for typing a
             // code wrong and for retries, not for guessing codes.
             checkin_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(

@@ -1,9 +1,6 @@
 //! Who is calling: the session cookie (pages) or a bearer token (API) turned into the
 //! store's `Scope`. Only these extractors produce a scope for handlers.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
@@ -131,50 +128,6 @@ impl ApiUser {
     }
 }
 
-/// Bearer tokens verified in the last few seconds, so that a burst of check-ins (each a
-/// request with a token) costs no token lookups. Revoking a token in this process
-/// removes it at once; another process's revocation, a deactivated account or a changed
-/// role is seen after at most [`TokenCache::TTL`].
-#[derive(Clone, Default)]
-pub struct TokenCache {
-    map: std::sync::Arc<std::sync::RwLock<HashMap<String, Verified>>>,
-}
-
-/// A token's scope and owner, and when they were read from the database.
-type Verified = (Scope, Principal, Instant);
-
-impl TokenCache {
-    pub const TTL: Duration = Duration::from_secs(30);
-    /// Past this many entries the cache starts over rather than grow without bound.
-    const MAX: usize = 200_000;
-
-    fn get(&self, key: &str) -> Option<(Scope, Principal)> {
-        let map = self.map.read().ok()?;
-        map.get(key)
-            .filter(|(_, _, at)| at.elapsed() < Self::TTL)
-            .map(|(s, p, _)| (s.clone(), p.clone()))
-    }
-
-    fn put(&self, key: String, scope: Scope, principal: Principal) {
-        if let Ok(mut map) = self.map.write() {
-            if map.len() >= Self::MAX {
-                map.retain(|_, (_, _, at)| at.elapsed() < Self::TTL);
-                if map.len() >= Self::MAX {
-                    map.clear();
-                }
-            }
-            map.insert(key, (scope, principal, Instant::now()));
-        }
-    }
-
-    /// Forgets a token (after it was revoked here).
-    pub fn forget(&self, token: &str) {
-        if let Ok(mut map) = self.map.write() {
-            map.remove(&accounts::sha256_hex(token));
-        }
-    }
-}
-
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = AppError;
 
@@ -188,24 +141,14 @@ impl FromRequestParts<AppState> for ApiUser {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
         {
-            let token = token.trim();
-            let key = accounts::sha256_hex(token);
-            if let Some((scope, principal)) = state.tokens.get(&key) {
-                return Ok(ApiUser {
+            return match accounts::token_session_cached(&state.db, &state.tokens, token.trim())
+                .await?
+            {
+                Some((scope, principal)) => Ok(ApiUser {
                     scope,
                     principal,
                     cookie_csrf: None,
-                });
-            }
-            return match accounts::token_session(&state.db, token).await? {
-                Some((scope, principal)) => {
-                    state.tokens.put(key, scope.clone(), principal.clone());
-                    Ok(ApiUser {
-                        scope,
-                        principal,
-                        cookie_csrf: None,
-                    })
-                }
+                }),
                 None => Err(AppError::Unauthorised),
             };
         }
