@@ -3,7 +3,12 @@
 //! activities such as the parents' meeting day. Check-ins have their own hot-path
 //! module, [`crate::checkin`].
 
+pub mod credits;
+pub mod excellence;
+pub mod paper;
+pub mod records;
 pub mod sessions;
+pub mod stats;
 
 use jiaxiao_domain::parent_school::Settings;
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Statement, Value};
