@@ -427,3 +427,12 @@ pub async fn sheets_of(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<V
     )
     .await
 }
+
+/// A sheet by id with its roster, for staff who may record the session.
+pub async fn sheet_by_id(db: &Db, scope: &Scope, sheet_id: i64) -> StoreResult<Sheet> {
+    let sh = paper_sheet::Entity::find_by_id(sheet_id)
+        .one(&db.conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    sheet_for(db, scope, sh.session_id, sh.class_id).await
+}
