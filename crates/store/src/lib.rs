@@ -7,6 +7,7 @@ pub mod audit;
 pub mod blobs;
 pub mod db;
 pub mod demo;
+mod demo_ps;
 pub mod dump;
 pub mod entities;
 pub mod error;

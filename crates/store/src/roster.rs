@@ -744,6 +744,25 @@ pub async fn jobs_of(
         .await?)
 }
 
+/// A job of a unit the caller can see (dossiers: teachers of the school follow them).
+pub async fn get_job_visible(db: &Db, scope: &Scope, id: i64) -> StoreResult<import_job::Model> {
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let cond = scope.sql_school_visible("unit_id", &mut values);
+    values.push(id.into());
+    import_job::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            db.db_backend(),
+            format!(
+                "SELECT * FROM import_job WHERE {cond} AND id = ${}",
+                values.len()
+            ),
+            values,
+        ))
+        .one(&db.conn)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
 pub async fn get_job(db: &Db, scope: &Scope, id: i64) -> StoreResult<import_job::Model> {
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let cond = scope.sql_in_managed_subtree("unit_id", &mut values);

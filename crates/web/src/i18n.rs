@@ -39,9 +39,10 @@ impl Lang {
     }
 
     /// `t` with `%{name}` placeholders filled.
-    pub fn tf(&self, key: &str, args: &[(&str, String)]) -> String {
+    /// Takes any slice-like list so templates (which add a `&`) and code both call it.
+    pub fn tf<'a, A: AsRef<[(&'a str, String)]>>(&self, key: &str, args: A) -> String {
         let mut s = self.t(key);
-        for (k, v) in args {
+        for (k, v) in args.as_ref() {
             s = s.replace(&format!("%{{{k}}}"), v);
         }
         s

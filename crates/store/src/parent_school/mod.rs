@@ -191,3 +191,33 @@ pub async fn school_of_unit(db: &crate::Db, unit_id: i64) -> StoreResult<Option<
     .await?;
     Ok((n > 0).then_some(n))
 }
+
+/// The names a printed page carries: the school's and the school year's.
+pub async fn names(
+    db: &crate::Db,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<(String, String)> {
+    let school = crate::entities::org_unit::Entity::find_by_id(school_id)
+        .one(&db.conn)
+        .await?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    let year = crate::entities::school_year::Entity::find_by_id(school_year_id)
+        .one(&db.conn)
+        .await?
+        .map(|y| y.name)
+        .unwrap_or_default();
+    Ok((school, year))
+}
+
+/// The storage key of an attachment of a school, for files the server itself embeds
+/// (the seal on certificates).
+pub async fn attachment_key(db: &crate::Db, school_id: i64, id: i64) -> StoreResult<String> {
+    crate::entities::attachment::Entity::find_by_id(id)
+        .one(&db.conn)
+        .await?
+        .filter(|a| a.school_id == school_id)
+        .map(|a| a.storage_key)
+        .ok_or(StoreError::NotFound)
+}

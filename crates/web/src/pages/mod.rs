@@ -3,6 +3,7 @@
 //! staff, each cut to their scope).
 
 pub mod parent;
+pub mod ps;
 pub mod public;
 pub mod roster;
 pub mod staff;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(parent::routes())
         .merge(staff::routes())
         .merge(roster::routes())
+        .merge(ps::routes())
 }
 
 /// Static files, embedded in the binary.

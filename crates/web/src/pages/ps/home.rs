@@ -3,11 +3,11 @@
 //! target, with the roll-up export.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use jiaxiao_store::parent_school::{credits, sessions, stats};
 
 use super::{SchoolNav, current_year};
@@ -99,12 +99,17 @@ async fn school_home(
             (k, c.n)
         })
         .collect();
-    let grade_data: Vec<(String, f64)> = grades.iter().map(|g| (g.name.clone(), g.rate())).collect();
+    let grade_data: Vec<(String, f64)> =
+        grades.iter().map(|g| (g.name.clone(), g.rate())).collect();
     let class_data: Vec<(String, f64)> = rates
         .iter()
         .map(|c| {
             (
-                format!("{}{}", c.grade_name.clone().unwrap_or_default(), c.class_name),
+                format!(
+                    "{}{}",
+                    c.grade_name.clone().unwrap_or_default(),
+                    c.class_name
+                ),
                 if c.invited > 0 {
                     c.reached as f64 / c.invited as f64
                 } else {
@@ -149,7 +154,10 @@ async fn school_home(
             chart_class: charts::rate_bars(&lang.t("ps.chart.by_class"), &class_data),
             chart_month: charts::monthly(
                 &lang.t("ps.chart.by_month"),
-                [&lang.t("ps.chart.sessions"), &lang.t("ps.chart.attendances")],
+                [
+                    &lang.t("ps.chart.sessions"),
+                    &lang.t("ps.chart.attendances"),
+                ],
                 &months,
             ),
             upcoming,
@@ -198,8 +206,10 @@ async fn unit_overview(
     let roll = stats::rollup(&state.db, scope, id, year).await?;
     let held: i64 = roll.iter().map(|r| r.held).sum();
     let target = stats::YEARLY_SESSION_TARGET;
-    let mut by_school: Vec<(String, i64)> =
-        roll.iter().map(|r| (r.school_name.clone(), r.held)).collect();
+    let mut by_school: Vec<(String, i64)> = roll
+        .iter()
+        .map(|r| (r.school_name.clone(), r.held))
+        .collect();
     by_school.sort_by(|a, b| b.1.cmp(&a.1));
     by_school.truncate(30);
     Ok(Html(

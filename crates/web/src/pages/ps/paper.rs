@@ -135,7 +135,11 @@ async fn print_sheet(
         school: row.school_name.clone(),
         session_title: row.title.clone(),
         when: local_time(row.starts_at),
-        place: row.place.clone().or(row.online_url.clone()).unwrap_or_default(),
+        place: row
+            .place
+            .clone()
+            .or(row.online_url.clone())
+            .unwrap_or_default(),
         class_name: sheet.class_name.clone(),
         sheet_code: sheet.sheet.code.clone(),
         qr_content: sheet.sheet.code.clone(),
@@ -278,7 +282,11 @@ async fn show_sheet(
                     paper: lang.t(&format!("ps.status.{}", m.paper_status)),
                     online: match (&m.online_status, &m.online_method) {
                         (Some(_), Some(meth)) => {
-                            format!("{} · {}", st(&m.online_status), lang.t(&format!("ps.method.{meth}")))
+                            format!(
+                                "{} · {}",
+                                st(&m.online_status),
+                                lang.t(&format!("ps.method.{meth}"))
+                            )
                         }
                         _ => st(&m.online_status),
                     },
@@ -317,8 +325,11 @@ async fn enter_marks(
         if let Some(g) = k.strip_prefix("g_")
             && !v.is_empty()
         {
-            let g: i64 = g.parse().map_err(|_| AppError::Invalid("bad_form".into()))?;
-            let st = AttendanceStatus::from_code(v).ok_or(AppError::Invalid("bad_status".into()))?;
+            let g: i64 = g
+                .parse()
+                .map_err(|_| AppError::Invalid("bad_form".into()))?;
+            let st =
+                AttendanceStatus::from_code(v).ok_or(AppError::Invalid("bad_status".into()))?;
             marks.push((g, st));
         }
     }

@@ -25,7 +25,10 @@ use crate::pages::Chrome;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ps/schools/{id}/sessions", get(list_sessions).post(create_session))
+        .route(
+            "/ps/schools/{id}/sessions",
+            get(list_sessions).post(create_session),
+        )
         .route("/ps/schools/{id}/sessions/new", get(new_session_form))
         .route("/sessions/{id}", get(show_session))
         .route("/sessions/{id}/lesson-plan", post(file_lesson_plan))
@@ -198,7 +201,10 @@ async fn create_session(
     let mut invitees = Vec::new();
     if audience == Audience::Parents {
         let mut phones = Vec::new();
-        for p in f.phones.split(|c: char| c.is_whitespace() || c == ',' || c == '，') {
+        for p in f
+            .phones
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '，')
+        {
             if p.is_empty() {
                 continue;
             }
@@ -211,9 +217,10 @@ async fn create_session(
         let (found, missing) =
             sessions::guardians_by_phone(&state.db, &s.user.scope, id, &phones).await?;
         if !missing.is_empty() {
-            let msg = s
-                .lang
-                .tf("ps.session.unknown_phones", &[("phones", missing.join("、"))]);
+            let msg = s.lang.tf(
+                "ps.session.unknown_phones",
+                &[("phones", missing.join("、"))],
+            );
             return Ok(render_new(&state, &s, id, Some(msg)).await?.into_response());
         }
         invitees = found;
@@ -403,8 +410,9 @@ async fn set_status(
     let status =
         SessionStatus::from_code(&f.status).ok_or(AppError::Invalid("bad_status".into()))?;
     match sessions::set_status(&state.db, &s.user.scope, id, status).await {
-        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}?msg=status_{}", status.code()))
-            .into_response()),
+        Ok(()) => Ok(
+            Redirect::to(&format!("/sessions/{id}?msg=status_{}", status.code())).into_response(),
+        ),
         Err(jiaxiao_store::StoreError::Invalid {
             code: "lesson_plan_missing",
         }) => Ok(Redirect::to(&format!("/sessions/{id}?msg=lesson_plan_missing")).into_response()),
@@ -512,7 +520,8 @@ async fn download(
 ) -> Result<Response, AppError> {
     let a = records::get_attachment(&state.db, &s.user.scope, id).await?;
     let bytes = state.blobs.get(&a.storage_key).await?;
-    let disposition = if a.content_type.starts_with("image/") || a.content_type == "application/pdf" {
+    let disposition = if a.content_type.starts_with("image/") || a.content_type == "application/pdf"
+    {
         "inline"
     } else {
         "attachment"
