@@ -210,7 +210,7 @@ async fn unit_overview(
         .iter()
         .map(|r| (r.school_name.clone(), r.held))
         .collect();
-    by_school.sort_by(|a, b| b.1.cmp(&a.1));
+    by_school.sort_by_key(|s| std::cmp::Reverse(s.1));
     by_school.truncate(30);
     Ok(Html(
         UnitOverview {
