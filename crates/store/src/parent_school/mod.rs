@@ -3,6 +3,9 @@
 //! activities such as the parents' meeting day. Check-ins have their own hot-path
 //! module, [`crate::checkin`].
 
+pub mod activities;
+pub mod committees;
+pub mod curriculum;
 pub mod sessions;
 
 use jiaxiao_domain::parent_school::Settings;
