@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod blobs;
 pub mod db;
 pub mod demo;
 pub mod dump;

@@ -48,6 +48,23 @@ impl Lang {
     }
 }
 
+/// A UTC time as schools read it (Beijing time, no zone shown): `2026-03-05 19:02`.
+pub fn local_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Only the clock: `19:02`.
+pub fn local_clock(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8)).format("%H:%M").to_string()
+}
+
+/// A rate 0–1 as a percentage with one decimal: `87.5%`.
+pub fn percent(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -702,3 +702,69 @@ pub(crate) async fn counts_of<C: ConnectionTrait>(
 pub async fn school(db: &Db, scope: &Scope, school_id: i64) -> StoreResult<crate::org::UnitRow> {
     visible_school(&db.conn, scope, school_id).await
 }
+
+/// (id, title) of the school's active topics and its staff, for the session form.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct Choice {
+    pub id: i64,
+    pub name: String,
+}
+
+pub async fn form_choices(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+) -> StoreResult<(Vec<Choice>, Vec<Choice>, Vec<Choice>)> {
+    writable_school(&db.conn, scope, school_id).await?;
+    let topics = rows(
+        &db.conn,
+        "SELECT id, title AS name FROM topic WHERE school_id = $1 AND active = $2 ORDER BY ordinal, id".into(),
+        vec![school_id.into(), true.into()],
+    )
+    .await?;
+    let staff = rows(
+        &db.conn,
+        "SELECT id, name FROM staff WHERE unit_id = $1 ORDER BY name, id".into(),
+        vec![school_id.into()],
+    )
+    .await?;
+    let units = rows(
+        &db.conn,
+        "SELECT u.id, CASE WHEN u.kind = 'class' THEN COALESCE(g.name, '') || u.name ELSE u.name END AS name \
+         FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id LEFT JOIN org_unit g ON g.id = u.parent_id \
+         WHERE c.ancestor_id = $1 AND c.valid_to = $2 AND u.kind IN ('grade', 'class') \
+         ORDER BY COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id"
+            .into(),
+        vec![school_id.into(), crate::OPEN_END.into()],
+    )
+    .await?;
+    Ok((topics, staff, units))
+}
+
+/// Parents of the school by mobile number, for a session with named invitees; unknown
+/// numbers come back so the form can name them.
+pub async fn guardians_by_phone(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    phones: &[String],
+) -> StoreResult<(Vec<i64>, Vec<String>)> {
+    writable_school(&db.conn, scope, school_id).await?;
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for p in phones {
+        let id = crate::db::scalar_i64(
+            &db.conn,
+            "SELECT g.id AS n FROM guardian g WHERE g.phone = $1 AND EXISTS (SELECT 1 FROM guardianship gs \
+             JOIN pupil p ON p.id = gs.pupil_id WHERE gs.guardian_id = g.id AND p.school_id = $2)",
+            vec![p.clone().into(), school_id.into()],
+        )
+        .await?;
+        if id > 0 {
+            found.push(id);
+        } else {
+            missing.push(p.clone());
+        }
+    }
+    Ok((found, missing))
+}
