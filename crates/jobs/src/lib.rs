@@ -123,12 +123,7 @@ impl Runner {
         let result = match self.handlers.get(&kind) {
             Some(h) => {
                 let p = progress.clone();
-                h(
-                    self.db.clone(),
-                    job,
-                    Box::new(move |d, t| p.set(id, d, t)),
-                )
-                .await
+                h(self.db.clone(), job, Box::new(move |d, t| p.set(id, d, t))).await
             }
             None => Err("no_handler".into()),
         };

@@ -15,7 +15,9 @@ fn xlsx(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, AppError> {
 }
 
 fn headers(lang: Lang, keys: &[&str]) -> Vec<String> {
-    keys.iter().map(|k| lang.t(&format!("ledger.col.{k}"))).collect()
+    keys.iter()
+        .map(|k| lang.t(&format!("ledger.col.{k}")))
+        .collect()
 }
 
 /// Check-in lines as a sheet (shared by the ledger and the session export).
@@ -30,7 +32,15 @@ fn checkin_sheet<'a>(
         title,
         headers: headers(
             lang,
-            &["date", "session", "parent", "phone", "status", "method", "checked_at"],
+            &[
+                "date",
+                "session",
+                "parent",
+                "phone",
+                "status",
+                "method",
+                "checked_at",
+            ],
         ),
         rows: lines
             .iter()
@@ -110,10 +120,7 @@ pub async fn ledger_xlsx(
     let committees = jiaxiao_store::parent_school::committee_lines(db, scope, school_id, year)
         .await
         .unwrap_or_default();
-    let title = lang.tf(
-        "ledger.title",
-        &[("school", school.name.clone())],
-    );
+    let title = lang.tf("ledger.title", &[("school", school.name.clone())]);
     let n_sessions = lang.t("ledger.sheet.sessions");
     let n_checkins = lang.t("ledger.sheet.checkins");
     let n_trainees = lang.t("ledger.sheet.trainees");
@@ -126,9 +133,22 @@ pub async fn ledger_xlsx(
             headers: headers(
                 lang,
                 &[
-                    "date", "session", "form", "topic", "instructor", "place", "audience",
-                    "status_session", "invited", "present", "late", "excused", "absent", "rate",
-                    "lesson_plan", "summary",
+                    "date",
+                    "session",
+                    "form",
+                    "topic",
+                    "instructor",
+                    "place",
+                    "audience",
+                    "status_session",
+                    "invited",
+                    "present",
+                    "late",
+                    "excused",
+                    "absent",
+                    "rate",
+                    "lesson_plan",
+                    "summary",
                 ],
             ),
             rows: session_rows,
@@ -140,7 +160,13 @@ pub async fn ledger_xlsx(
             headers: headers(
                 lang,
                 &[
-                    "parent", "phone", "invited", "attended", "rate", "hours", "reflections",
+                    "parent",
+                    "phone",
+                    "invited",
+                    "attended",
+                    "rate",
+                    "hours",
+                    "reflections",
                     "committee",
                 ],
             ),
@@ -163,7 +189,10 @@ pub async fn ledger_xlsx(
         Sheet {
             name: &n_classes,
             title: &title,
-            headers: headers(lang, &["grade", "class", "invited_children", "reached", "rate"]),
+            headers: headers(
+                lang,
+                &["grade", "class", "invited_children", "reached", "rate"],
+            ),
             rows: rates
                 .iter()
                 .map(|r| {
@@ -230,7 +259,13 @@ pub async fn rollup_xlsx(
         headers: headers(
             lang,
             &[
-                "school", "school_type", "held", "lectures", "online", "planned", "checkins",
+                "school",
+                "school_type",
+                "held",
+                "lectures",
+                "online",
+                "planned",
+                "checkins",
                 "excellent",
             ],
         ),

@@ -3,6 +3,7 @@
 //! staff, each cut to their scope).
 
 pub mod parent;
+pub mod parent_school_org;
 pub mod public;
 pub mod roster;
 pub mod staff;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(parent::routes())
         .merge(staff::routes())
         .merge(roster::routes())
+        .merge(parent_school_org::routes())
 }
 
 /// Static files, embedded in the binary.
