@@ -74,18 +74,20 @@ mod tests {
     fn every_key_exists_in_both_languages() {
         let zh = include_str!("../locales/zh-CN.yml");
         let en = include_str!("../locales/en.yml");
+        // Full dotted paths of the leaves, at any depth (two spaces per level).
         let keys = |s: &str| -> Vec<String> {
             let mut out = Vec::new();
-            let mut section = String::new();
+            let mut path: Vec<String> = Vec::new();
             for line in s.lines() {
-                if line.trim().is_empty() {
+                if line.trim().is_empty() || line.trim_start().starts_with('#') {
                     continue;
                 }
-                let k = line.trim().split(':').next().unwrap_or("").to_owned();
-                if line.starts_with("  ") {
-                    out.push(format!("{section}.{k}"));
-                } else {
-                    section = k;
+                let depth = (line.len() - line.trim_start().len()) / 2;
+                let (k, rest) = line.trim().split_once(':').unwrap_or((line.trim(), ""));
+                path.truncate(depth);
+                path.push(k.trim_matches('"').to_owned());
+                if !rest.trim().is_empty() {
+                    out.push(path.join("."));
                 }
             }
             out

@@ -220,7 +220,7 @@ pub async fn ledger_xlsx(
                     vec![
                         c.committee_name.clone(),
                         c.level_name.clone(),
-                        lang.t(&format!("ps.position.{}", c.position)),
+                        lang.t(&format!("position.{}", c.position)),
                         c.person_name.clone(),
                         c.phone.clone().unwrap_or_default(),
                     ]

@@ -3,7 +3,10 @@
 //! activities such as the parents' meeting day. Check-ins have their own hot-path
 //! module, [`crate::checkin`].
 
+pub mod activities;
+pub mod committees;
 pub mod credits;
+pub mod curriculum;
 pub mod excellence;
 pub mod paper;
 pub mod records;

@@ -92,6 +92,19 @@ pub fn new_secret() -> String {
 }
 
 pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResult<i64> {
+    let txn = db.conn.begin().await?;
+    let id = create_session_in(&txn, scope, s).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// [`create_session`] inside the caller's transaction: a meeting day's breakout creates
+/// its session and its programme line together or not at all.
+pub(crate) async fn create_session_in(
+    txn: &sea_orm::DatabaseTransaction,
+    scope: &Scope,
+    s: NewSession,
+) -> StoreResult<i64> {
     if s.title.trim().is_empty() {
         return Err(StoreError::Invalid {
             code: "title_missing",
@@ -114,15 +127,14 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
         });
     }
     let audience = s.audience.unwrap_or(Audience::School);
-    let txn = db.conn.begin().await?;
-    writable_school(&txn, scope, s.school_id).await?;
+    writable_school(txn, scope, s.school_id).await?;
     let date = (s.starts_at + chrono::Duration::hours(8)).date_naive();
-    let year = crate::org::ensure_school_year(&txn, date).await?;
-    let settings = super::settings(&txn, s.school_id, year).await?;
+    let year = crate::org::ensure_school_year(txn, date).await?;
+    let settings = super::settings(txn, s.school_id, year).await?;
     // Audience units must be grades or classes of this very school.
     for u in &s.audience_units {
         let n = crate::db::scalar_i64(
-            &txn,
+            txn,
             "SELECT COUNT(*) AS n FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id \
              WHERE c.ancestor_id = $1 AND c.descendant_id = $2 AND c.valid_to = $3 AND u.kind IN ('grade', 'class')",
             vec![s.school_id.into(), (*u).into(), crate::OPEN_END.into()],
@@ -143,7 +155,7 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
     }
     let instructor_name = match (s.instructor_staff_id, s.instructor_name.trim()) {
         (Some(id), "") => crate::entities::staff::Entity::find_by_id(id)
-            .one(&txn)
+            .one(txn)
             .await?
             .filter(|st| st.unit_id == s.school_id)
             .map(|st| st.name)
@@ -184,7 +196,7 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     if audience == Audience::Units {
         let mut units = s.audience_units.clone();
@@ -196,7 +208,7 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
                 unit_id: Set(u),
             }
         }))
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
     }
     if audience == Audience::Parents {
@@ -209,11 +221,11 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
                 guardian_id: Set(g),
             }
         }))
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
     }
     audit::record(
-        &txn,
+        txn,
         scope,
         Entry {
             unit_id: Some(s.school_id),
@@ -225,7 +237,6 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(m.id)
 }
 

@@ -4,6 +4,7 @@
 
 pub mod parent;
 pub mod ps;
+pub mod parent_school_org;
 pub mod public;
 pub mod roster;
 pub mod staff;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .merge(staff::routes())
         .merge(roster::routes())
         .merge(ps::routes())
+        .merge(parent_school_org::routes())
 }
 
 /// Static files, embedded in the binary.
