@@ -1,7 +1,7 @@
 //! Writes one sample of each PDF into a directory, for a person to open and look at.
 //!
-//! `cargo run -p jiaxiao-export --example render_samples -- OUT_DIR [--bench]`
-//! `--bench` also times a full-year dossier: 40 sessions of 500 names and 2 photos each.
+//! `cargo run -p jiaxiao-export --example render_samples -- OUT_DIR [--bench [NAMES]]`
+//! `--bench` also times a full-year dossier: 40 sessions of NAMES (500) names and 2 photos each.
 
 #[path = "../tests/samples/mod.rs"]
 mod samples;
@@ -12,12 +12,16 @@ use std::time::Instant;
 use jiaxiao_export::pdf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = PathBuf::from(
-        args.next()
-            .ok_or("usage: render_samples OUT_DIR [--bench]")?,
+        args.first()
+            .ok_or("usage: render_samples OUT_DIR [--bench [NAMES]]")?,
     );
-    let bench = args.any(|a| a == "--bench");
+    let bench = args.iter().position(|a| a == "--bench").map(|i| {
+        args.get(i + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(500)
+    });
     std::fs::create_dir_all(&dir)?;
 
     let t = Instant::now();
@@ -45,8 +49,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     println!("run_sheet.pdf: {:?}", t.elapsed());
 
-    if bench {
-        let model = samples::dossier(40, 500, 2);
+    if let Some(names) = bench {
+        let model = samples::dossier(40, names, 2);
         let t = Instant::now();
         let mut last = Instant::now();
         let bytes = pdf::dossier(&model, &mut |done, total| {
@@ -56,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         })?;
         println!(
-            "dossier, 40 sessions x 500 names x 2 photos: {:?}, {} KiB",
+            "dossier, 40 sessions x {names} names x 2 photos: {:?}, {} KiB",
             t.elapsed(),
             bytes.len() / 1024
         );

@@ -256,16 +256,25 @@ pub fn seal_png() -> Vec<u8> {
     encode(image::DynamicImage::ImageRgba8(img), ImageFormat::Png)
 }
 
+/// Inside the five-pointed star of outer radius 1 centred on the origin, point up.
 fn in_star(x: f32, y: f32) -> bool {
-    // A point is inside a regular star when it is inside the pentagon or one of the points.
-    let angle = y.atan2(x) + std::f32::consts::FRAC_PI_2;
-    let sector = std::f32::consts::TAU / 5.0;
-    let a = (angle.rem_euclid(sector) - sector / 2.0).abs();
-    let r = (x * x + y * y).sqrt();
-    // Radius of the star's edge at this angle, between inner 0.38 and outer 1.0.
-    let inner = 0.38f32;
-    let t = a / (sector / 2.0);
-    r < inner + (1.0 - inner) * (1.0 - t)
+    let corners: Vec<(f32, f32)> = (0..10)
+        .map(|k| {
+            let r = if k % 2 == 0 { 1.0 } else { 0.382 };
+            let a = -std::f32::consts::FRAC_PI_2 + k as f32 * std::f32::consts::PI / 5.0;
+            (r * a.cos(), r * a.sin())
+        })
+        .collect();
+    // Even-odd ray casting.
+    let mut inside = false;
+    for i in 0..corners.len() {
+        let (x1, y1) = corners[i];
+        let (x2, y2) = corners[(i + 1) % corners.len()];
+        if (y1 > y) != (y2 > y) && x < x1 + (y - y1) * (x2 - x1) / (y2 - y1) {
+            inside = !inside;
+        }
+    }
+    inside
 }
 
 fn gradient(w: u32, h: u32, seed: u8) -> RgbImage {
