@@ -457,6 +457,7 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     )
     .await?;
     txn.commit().await?;
+    crate::demo_ps::after_commit(db, demo_school, year).await?;
     db.optimize().await?;
     Ok(true)
 }

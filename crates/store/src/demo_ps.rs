@@ -396,3 +396,125 @@ pub(crate) async fn create<C: ConnectionTrait>(
     bulk_insert(conn, reflections).await?;
     Ok(())
 }
+
+/// After the bulk rows are in: the demo school's coming parents' meeting day (plan 2,
+/// through the same store functions the pages use) and its excellent-trainee
+/// nominations computed from the year so far.
+pub(crate) async fn after_commit(db: &crate::Db, demo_school: i64, year: i64) -> StoreResult<()> {
+    use crate::parent_school::activities::{self, NewActivity, NewBreakout, NewDuty, NewItem};
+    use jiaxiao_domain::parent_school::{ActivityPart, ExcellenceRule};
+    let sys = crate::Scope::system();
+    let day = (Utc::now() + Duration::hours(8)).date_naive() + Duration::days(5);
+    let aid = activities::create_activity(
+        db,
+        &sys,
+        NewActivity {
+            school_id: demo_school,
+            theme: "家校携手 共育成长——秋季家长会".into(),
+            starts_at: bj(day, 14, 0),
+            ends_at: bj(day, 16, 30),
+            place: "学校操场".into(),
+            participants: "全体学生及家长学校学员".into(),
+            organiser: "德育处".into(),
+            venue_notes: Some(
+                "学生在东操场，家长在西操场；进教室后家长坐前排，学生坐后排；学生不得在校园内随意走动。"
+                    .into(),
+            ),
+            survey_ref: Some("家长调查表（问卷模块上线后在此关联）".into()),
+        },
+    )
+    .await?;
+    for (title, speaker) in [
+        ("校长致欢迎辞", "校长 赵丽"),
+        ("德育处作家长会动员报告", "德育处主任"),
+        ("家长学校学员代表发言", "学员代表 王建国"),
+    ] {
+        activities::add_item(
+            db,
+            &sys,
+            aid,
+            NewItem {
+                part: ActivityPart::Collective,
+                title: title.into(),
+                speaker: Some(speaker.into()),
+                starts_at: None,
+            },
+        )
+        .await?;
+    }
+    let classes: Vec<ClassRow> = rows(
+        &db.conn,
+        "SELECT c.id, c.parent_id AS grade_id FROM org_unit c JOIN org_unit g ON g.id = c.parent_id \
+         WHERE g.parent_id = $1 AND c.kind = 'class' ORDER BY g.grade_level, c.class_number LIMIT 6"
+            .into(),
+        vec![demo_school.into()],
+    )
+    .await?;
+    let breakouts = classes
+        .iter()
+        .map(|c| NewBreakout {
+            class_id: c.id,
+            title: "学员培训：读懂孩子，科学陪伴".into(),
+            instructor_name: "班主任".into(),
+            starts_at: Some(bj(day, 15, 0)),
+            duration_minutes: Some(90),
+            ..Default::default()
+        })
+        .collect();
+    activities::add_breakouts(db, &sys, aid, breakouts).await?;
+    for (person, duty, place, time) in [
+        ("各班班主任", "维持本班秩序", "各班教室", ""),
+        (
+            "赵老师、钱老师",
+            "引导迟到家长入座",
+            "西操场",
+            "14:00–14:30",
+        ),
+        ("学校办公室", "布置会场", "操场", "会前"),
+        ("孙老师", "标语书写", "操场主席台", "会前"),
+        ("周老师", "照相", "操场及各班教室", ""),
+        ("吴老师", "主持", "主席台", ""),
+        ("郑老师", "音响", "主席台", ""),
+        ("6.1班", "清扫会场", "操场", "会后"),
+        (
+            "冯老师",
+            "巡视新楼，引导走错的家长到教室，遇突发情况报告学校",
+            "新楼",
+            "",
+        ),
+        (
+            "陈老师",
+            "巡视旧楼，引导走错的家长到教室，遇突发情况报告学校",
+            "旧楼",
+            "",
+        ),
+        ("褚老师", "维持校门口秩序", "校门口", "全程"),
+    ] {
+        activities::add_duty(
+            db,
+            &sys,
+            aid,
+            NewDuty {
+                person: person.into(),
+                duty: duty.into(),
+                place: Some(place.into()),
+                time_text: (!time.is_empty()).then(|| time.into()),
+            },
+        )
+        .await?;
+    }
+    crate::parent_school::excellence::compute(
+        db,
+        &sys,
+        demo_school,
+        year,
+        &ExcellenceRule {
+            min_attendance_rate: 1.0,
+            min_hours: 1.0,
+            min_reflections: 1,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -117,9 +117,10 @@ pub async fn ledger_xlsx(
     let lines = stats::checkin_lines(db, scope, school_id, year, None).await?;
     let trainees = credits::trainees(db, scope, school_id, year).await?;
     let rates = credits::class_rates(db, scope, school_id, year).await?;
-    let committees = jiaxiao_store::parent_school::committee_lines(db, scope, school_id, year)
-        .await
-        .unwrap_or_default();
+    let committees =
+        jiaxiao_store::parent_school::committees::roster_for_year(db, scope, school_id, year)
+            .await
+            .unwrap_or_default();
     let title = lang.tf("ledger.title", &[("school", school.name.clone())]);
     let n_sessions = lang.t("ledger.sheet.sessions");
     let n_checkins = lang.t("ledger.sheet.checkins");

@@ -145,43 +145,6 @@ pub(crate) fn bind(values: &mut Vec<Value>, v: impl Into<Value>) -> String {
     format!("${}", values.len())
 }
 
-/// One member line of the school's bodies in a year, for the ledger.
-#[derive(Debug, Clone, FromQueryResult, serde::Serialize)]
-pub struct CommitteeLine {
-    pub committee_name: String,
-    pub level_name: String,
-    pub kind: String,
-    pub position: String,
-    pub person_name: String,
-    pub phone: Option<String>,
-}
-
-pub async fn committee_lines(
-    db: &crate::Db,
-    scope: &Scope,
-    school_id: i64,
-    school_year_id: i64,
-) -> StoreResult<Vec<CommitteeLine>> {
-    visible_school(&db.conn, scope, school_id).await?;
-    let mut v: Vec<CommitteeLine> = rows(
-        &db.conn,
-        "SELECT k.name AS committee_name, u.name AS level_name, k.kind, m.position, \
-                COALESCE(s.name, g.name, '') AS person_name, COALESCE(s.phone, g.phone) AS phone \
-         FROM committee k JOIN org_unit u ON u.id = k.unit_id JOIN committee_member m ON m.committee_id = k.id \
-         LEFT JOIN staff s ON s.id = m.staff_id LEFT JOIN guardian g ON g.id = m.guardian_id \
-         WHERE k.school_id = $1 AND k.school_year_id = $2 ORDER BY k.kind DESC, k.id, m.id"
-            .into(),
-        vec![school_id.into(), school_year_id.into()],
-    )
-    .await?;
-    v.sort_by_key(|l| {
-        jiaxiao_domain::parent_school::Position::from_code(&l.position)
-            .map(|p| p.rank())
-            .unwrap_or(99)
-    });
-    Ok(v)
-}
-
 /// The school a grade or class belongs to (today's tree), for routing a head teacher to
 /// their school's pages; `None` above schools.
 pub async fn school_of_unit(db: &crate::Db, unit_id: i64) -> StoreResult<Option<i64>> {

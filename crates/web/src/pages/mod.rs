@@ -3,8 +3,8 @@
 //! staff, each cut to their scope).
 
 pub mod parent;
-pub mod ps;
 pub mod parent_school_org;
+pub mod ps;
 pub mod public;
 pub mod roster;
 pub mod staff;

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(a, get(show_activity).post(update_activity))
         .route(&format!("{a}/print"), get(print_run_sheet))
+        .route(&format!("{a}/run-sheet.pdf"), get(run_sheet_pdf))
         .route(&format!("{a}/items"), post(create_item))
         .route(&format!("{a}/breakouts"), post(create_breakouts))
         .route(&format!("{a}/items/{{iid}}/remove"), post(delete_item))
@@ -363,6 +364,85 @@ async fn print_run_sheet(
         }
         .render()?,
     ))
+}
+
+/// The run sheet as a PDF for printing and handing out (the same content as the print
+/// page, laid out by the PDF renderer).
+async fn run_sheet_pdf(
+    State(state): State<AppState>,
+    s: Staff,
+    Path((id, aid)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    use jiaxiao_export::pdf;
+    let row = activity_of(&state, &s, id, aid).await?;
+    let (_, p) = programme(&state, &s, aid).await?;
+    let h = header_view(s.lang, &row);
+    let t = |k: &str| s.lang.t(&format!("ps.runsheet.{k}"));
+    let item = |i: &ItemView| pdf::ProgrammeItem {
+        time: i.time.clone(),
+        item: i.title.clone(),
+        speaker: i.speaker.clone(),
+    };
+    let sheet = pdf::RunSheet {
+        title: t("title"),
+        theme: h.theme,
+        when: h.when,
+        place: h.place,
+        participants: h.participants,
+        organiser: h.organiser,
+        programme: p
+            .collective
+            .iter()
+            .chain(p.by_class.iter())
+            .map(item)
+            .collect(),
+        breakouts: p
+            .breakouts
+            .iter()
+            .map(|b| pdf::Breakout {
+                class_name: b.class_name.clone(),
+                session_title: b.title.clone(),
+                instructor: b.speaker.clone(),
+                place: b.place.clone(),
+            })
+            .collect(),
+        venue_notes: h.venue_notes,
+        duties: p
+            .duties
+            .iter()
+            .map(|d| pdf::Duty {
+                person: d.person.clone(),
+                duty: d.duty.clone(),
+                place: d.place.clone(),
+                time: d.time.clone(),
+            })
+            .collect(),
+        labels: pdf::RunSheetLabels {
+            theme: t("theme"),
+            when: t("when"),
+            place: t("place"),
+            participants: t("participants"),
+            organiser: t("organiser"),
+            programme: t("programme"),
+            breakouts: t("breakouts"),
+            venue_notes: t("venue_notes"),
+            duties: t("duties"),
+            time: t("time"),
+            item: t("item"),
+            speaker: t("speaker"),
+            class_name: t("class_name"),
+            session_title: t("session_title"),
+            instructor: t("instructor"),
+            person: t("person"),
+            duty: t("duty"),
+            page_of: t("page_of"),
+        },
+    };
+    let bytes = tokio::task::spawn_blocking(move || pdf::run_sheet(&sheet))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(crate::pages::ps::home::pdf_response(bytes, "run-sheet.pdf"))
 }
 
 #[derive(Deserialize)]

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use jiaxiao_domain::Role;
 use jiaxiao_store::Scope;
-use jiaxiao_store::org::UnitRow;
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -24,12 +23,8 @@ pub fn routes() -> Router<AppState> {
         .merge(activities::routes())
 }
 
-/// The school and the open tab, for the parent school's tab bar
-/// (`ps/school_nav.html`).
-pub struct OrgNav {
-    pub school: UnitRow,
-    pub tab: &'static str,
-}
+/// The school header of every parent-school page (shared with `pages::ps`).
+pub use crate::pages::ps::SchoolNav as OrgNav;
 
 /// The school year the pages show: the one today falls in (`-1`, matching nothing,
 /// until something has been written in it: reads never create it) and its name.
