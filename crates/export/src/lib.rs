@@ -1,6 +1,7 @@
 //! File renderers: a plain view model in, the bytes of an XLSX (rust_xlsxwriter) or a
 //! PDF (typst, in `pdf`) out. No database access here, so renderers are tested on their own.
 
+pub mod images;
 pub mod pdf;
 
 pub use pdf::{

@@ -5,26 +5,15 @@ use chrono::{Duration, Utc};
 use jiaxiao_domain::parent_school::{
     AttendanceStatus, Audience, ExcellenceRule, Form, SessionStatus,
 };
-use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
-use jiaxiao_domain::{Role, SchoolType, UnitKind};
-use jiaxiao_store::accounts::{self, Login, NewUser};
-use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_domain::{Role, UnitKind};
+use jiaxiao_store::org;
 use jiaxiao_store::parent_school::sessions::{self, NewSession};
 use jiaxiao_store::parent_school::{credits, excellence, paper, records, stats};
 use jiaxiao_store::{Db, Scope, StoreError};
+use jiaxiao_testkit::fixtures::{
+    county_with_schools, import_roster, parent_scope, staff_scope, unit,
+};
 use jiaxiao_testkit::{TestDb, both_dbs};
-
-fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
-    NewUnit {
-        parent_id: parent,
-        kind,
-        name: name.into(),
-        code: None,
-        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
-        grade_level: None,
-        class_number: None,
-    }
-}
 
 const ROSTER: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
 A1,王小明,男,三年级,2班,王建国,父亲,13800000001\n\
@@ -45,70 +34,11 @@ struct Fx {
     class_1_1: i64,
 }
 
-async fn staff_scope(db: &Db, username: &str, role: Role, unit: i64) -> Scope {
-    accounts::create_user(
-        db,
-        &Scope::system(),
-        NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: "secret-pass".into(),
-            staff_id: None,
-            grants: vec![(role, unit)],
-        },
-    )
-    .await
-    .unwrap();
-    let uid = accounts::verify_login(db, Login::Staff { username }, "secret-pass")
-        .await
-        .unwrap()
-        .unwrap();
-    let token = accounts::create_session(db, uid).await.unwrap();
-    accounts::session(db, &token).await.unwrap().unwrap().scope
-}
-
-async fn parent_scope(db: &Db, phone: &str) -> Scope {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let g = jiaxiao_store::entities::guardian::Entity::find()
-        .filter(jiaxiao_store::entities::guardian::Column::Phone.eq(phone))
-        .one(&db.conn)
-        .await
-        .unwrap()
-        .unwrap();
-    let hash = accounts::hash_password("parent-pass").unwrap();
-    let uid = accounts::ensure_parent_account(&db.conn, g.id, phone, &g.name, &hash)
-        .await
-        .unwrap();
-    let token = accounts::create_session(db, uid).await.unwrap();
-    accounts::session(db, &token).await.unwrap().unwrap().scope
-}
-
 async fn fixture(db: &Db) -> Fx {
     let sys = Scope::system();
-    let p = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
-        .await
-        .unwrap();
-    let c = org::create_unit(db, &sys, unit(Some(p), UnitKind::City, "市"))
-        .await
-        .unwrap();
-    let county = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "区"))
-        .await
-        .unwrap();
-    let school = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "实验小学"))
-        .await
-        .unwrap();
-    let other_school = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "二小"))
-        .await
-        .unwrap();
-    let t = read_table(ROSTER.as_bytes()).unwrap();
-    let h = detect_header(&t).unwrap();
-    let parsed = parse_rows(&t, h.header_index, &h.mapping);
-    let year = org::ensure_school_year(&db.conn, org::today_date())
-        .await
-        .unwrap();
-    jiaxiao_store::roster::apply(db, &sys, school, year, &parsed.rows, "t.csv", |_, _| {})
-        .await
-        .unwrap();
+    let c = county_with_schools(db, &["实验小学", "二小"]).await;
+    let (county, school, other_school) = (c.county, c.schools[0], c.schools[1]);
+    import_roster(db, school, ROSTER).await;
     let today = jiaxiao_store::today();
     let classes = org::units_under(db, &sys, school, UnitKind::Class, &today)
         .await
@@ -193,7 +123,7 @@ both_dbs!(sessions_audiences_and_scope, |t: TestDb| async move {
     let foreign = org::create_unit(
         db,
         &Scope::system(),
-        NewUnit {
+        org::NewUnit {
             grade_level: Some(1),
             ..unit(Some(fx.other_school), UnitKind::Grade, "一年级")
         },

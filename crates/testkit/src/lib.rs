@@ -4,6 +4,8 @@
 //! and `pg_ctl` (as the `postgres` user when run as root) once per test binary and
 //! clones a migrated template database for each test.
 
+pub mod fixtures;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};

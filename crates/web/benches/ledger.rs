@@ -7,30 +7,16 @@ use std::time::Instant;
 
 use chrono::{Duration, Utc};
 use jiaxiao_domain::parent_school::{Form, SessionStatus};
-use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
-use jiaxiao_domain::{SchoolType, UnitKind};
 use jiaxiao_store::entities::checkin;
-use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_store::org;
 use jiaxiao_store::parent_school::sessions::{self, NewSession};
-use jiaxiao_store::{Scope, Db};
+use jiaxiao_store::{Db, Scope};
 use jiaxiao_testkit::{Kind, TestDb};
 use jiaxiao_web::i18n::Lang;
 use sea_orm::{EntityTrait, Set, TransactionTrait};
 
 const PARENTS: usize = 3000;
 const SESSIONS: usize = 40;
-
-fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
-    NewUnit {
-        parent_id: parent,
-        kind,
-        name: name.into(),
-        code: None,
-        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
-        grade_level: None,
-        class_number: None,
-    }
-}
 
 async fn insert_checkins(db: &Db, rows: Vec<(i64, i64)>) {
     let txn = db.conn.begin().await.unwrap();
@@ -65,12 +51,9 @@ async fn main() {
     let t = TestDb::new(Kind::Sqlite).await.expect("sqlite");
     let db = &t.db;
     let sys = Scope::system();
-    let p = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省")).await.unwrap();
-    let c = org::create_unit(db, &sys, unit(Some(p), UnitKind::City, "市")).await.unwrap();
-    let k = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "区")).await.unwrap();
-    let school = org::create_unit(db, &sys, unit(Some(k), UnitKind::School, "测试小学"))
+    let school = jiaxiao_testkit::fixtures::county_with_schools(db, &["测试小学"])
         .await
-        .unwrap();
+        .schools[0];
     let mut csv = String::from("学号,姓名,年级,班级,家长姓名,联系电话\n");
     for i in 0..PARENTS {
         csv.push_str(&format!(
@@ -80,14 +63,11 @@ async fn main() {
             i
         ));
     }
-    let table = read_table(csv.as_bytes()).unwrap();
-    let h = detect_header(&table).unwrap();
-    let parsed = parse_rows(&table, h.header_index, &h.mapping);
-    let year = org::ensure_school_year(&db.conn, org::today_date()).await.unwrap();
-    jiaxiao_store::roster::apply(db, &sys, school, year, &parsed.rows, "bench.csv", |_, _| {})
-        .await
-        .unwrap();
-    let year_start = chrono::NaiveDate::parse_from_str(&org::school_year_of(org::today_date()).1, "%Y-%m-%d").unwrap();
+    jiaxiao_testkit::fixtures::import_roster(db, school, &csv).await;
+    let year = org::current_school_year(&db.conn).await.unwrap();
+    let year_start =
+        chrono::NaiveDate::parse_from_str(&org::school_year_of(org::today_date()).1, "%Y-%m-%d")
+            .unwrap();
     let first = year_start.and_hms_opt(11, 0, 0).unwrap().and_utc();
     let span = (Utc::now() - first).num_minutes().max(SESSIONS as i64 * 60);
     let mut ids = Vec::new();
@@ -107,11 +87,17 @@ async fn main() {
         )
         .await
         .unwrap();
-        sessions::file_lesson_plan(db, &sys, id, "教案").await.unwrap();
-        sessions::set_status(db, &sys, id, SessionStatus::Held).await.unwrap();
+        sessions::file_lesson_plan(db, &sys, id, "教案")
+            .await
+            .unwrap();
+        sessions::set_status(db, &sys, id, SessionStatus::Held)
+            .await
+            .unwrap();
         ids.push(id);
     }
-    let guardians = sessions::invited_guardian_ids(&db.conn, ids[0]).await.unwrap();
+    let guardians = sessions::invited_guardian_ids(&db.conn, ids[0])
+        .await
+        .unwrap();
     assert_eq!(guardians.len(), PARENTS);
     // (a) 20,000 check-ins: every parent at the first 6 sessions, 2,000 at the 7th.
     let mut pairs: Vec<(i64, i64)> = Vec::new();

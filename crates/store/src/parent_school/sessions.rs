@@ -768,3 +768,43 @@ pub async fn guardians_by_phone(
     }
     Ok((found, missing))
 }
+
+/// Invited parents with a mobile number who have not checked in yet, for a reminder;
+/// the reminder itself is audited here (who asked, how many), the texts go through the
+/// SMS provider.
+pub async fn remind(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<Vec<(String, String)>> {
+    let (s, _) = session_secret(db, scope, session_id).await?;
+    #[derive(FromQueryResult)]
+    struct P {
+        name: String,
+        phone: String,
+    }
+    let mut values: Vec<Value> = Vec::new();
+    let sid = bind(&mut values, s.id);
+    let list: Vec<P> = rows(
+        &db.conn,
+        format!(
+            "SELECT g.name, g.phone FROM guardian g WHERE g.phone IS NOT NULL AND g.id IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM checkin c WHERE c.session_id = {sid} AND c.guardian_id = g.id) ORDER BY g.id",
+            invited_guardians_sql(&sid)
+        ),
+        values,
+    )
+    .await?;
+    let txn = db.conn.begin().await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(s.school_id),
+            entity: "teaching_session",
+            entity_id: Some(s.id.to_string()),
+            action: "remind",
+            before: None,
+            after: Some(serde_json::json!({ "parents": list.len() })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(list.into_iter().map(|p| (p.name, p.phone)).collect())
+}

@@ -60,6 +60,22 @@ where
     }
 }
 
+/// An uploaded picture made fit to keep (decoded, upright, scaled down); anything that
+/// does not decode is refused at upload with a message, not when a PDF renders later.
+pub async fn prepare_picture(kind: &str, bytes: Vec<u8>) -> Result<Vec<u8>, AppError> {
+    use jiaxiao_export::images;
+    use jiaxiao_store::parent_school::records;
+    let kind = kind.to_owned();
+    tokio::task::spawn_blocking(move || match kind.as_str() {
+        records::KIND_PHOTO | records::KIND_SCAN => images::prepare_photo(&bytes),
+        records::KIND_SEAL => images::check_image(&bytes).map(|_| bytes),
+        _ => Ok(bytes),
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(|_| AppError::Invalid("not_an_image".into()))
+}
+
 /// Empty strings from a form mean "not given".
 pub fn opt_text(s: &str) -> Option<String> {
     let t = s.trim();

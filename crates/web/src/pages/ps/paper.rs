@@ -381,6 +381,7 @@ async fn upload_scan(
         .into_iter()
         .next()
         .ok_or(AppError::Invalid("empty_file".into()))?;
+    let bytes = super::prepare_picture(records::KIND_SCAN, bytes).await?;
     let att = records::add_attachment(
         &state.db,
         &state.blobs,

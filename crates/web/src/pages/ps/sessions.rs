@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sessions/{id}/summary", post(file_summary))
         .route("/sessions/{id}/status", post(set_status))
         .route("/sessions/{id}/window", post(set_window))
+        .route("/sessions/{id}/remind", post(remind))
         .route(
             "/sessions/{id}/attachments",
             post(upload).layer(axum::extract::DefaultBodyLimit::max(
@@ -296,6 +297,8 @@ struct ShowPage {
 struct MsgQuery {
     #[serde(default)]
     msg: Option<String>,
+    #[serde(default)]
+    n: Option<usize>,
 }
 
 async fn show_session(
@@ -326,7 +329,12 @@ async fn show_session(
     let message = q
         .msg
         .filter(|m| m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .map(|m| lang.t(&format!("ps.msg.{m}")));
+        .map(|m| {
+            lang.tf(
+                &format!("ps.msg.{m}"),
+                [("n", q.n.unwrap_or(0).to_string())],
+            )
+        });
     Ok(Html(
         ShowPage {
             c: Chrome::new(lang, Some(&s.user)),
@@ -421,6 +429,47 @@ async fn set_status(
 }
 
 #[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// Texts every invited parent who has not checked in yet (through the configured SMS
+/// provider); the count comes back on the session page.
+async fn remind(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let row = sessions::get_session(&state.db, &s.user.scope, id).await?;
+    let to = sessions::remind(&state.db, &s.user.scope, id).await?;
+    let mut sent = 0;
+    for (name, phone) in &to {
+        let body = s.lang.tf(
+            "ps.session.reminder_sms",
+            [
+                ("name", name.clone()),
+                ("school", row.school_name.clone()),
+                ("title", row.title.clone()),
+                ("when", local_time(row.starts_at)),
+                (
+                    "place",
+                    row.place
+                        .clone()
+                        .or(row.online_url.clone())
+                        .unwrap_or_default(),
+                ),
+            ],
+        );
+        if state.sms.send(phone, &body).await.is_ok() {
+            sent += 1;
+        }
+    }
+    Ok(Redirect::to(&format!("/sessions/{id}?msg=reminded&n={sent}")).into_response())
+}
+
+#[derive(Deserialize)]
 struct WindowForm {
     csrf: String,
     opens_before_minutes: i32,
@@ -494,7 +543,8 @@ async fn upload(
     if files.is_empty() {
         return Err(AppError::Invalid("empty_file".into()));
     }
-    for (name, bytes) in &files {
+    for (name, bytes) in files {
+        let bytes = super::prepare_picture(kind, bytes).await?;
         records::add_attachment(
             &state.db,
             &state.blobs,
@@ -503,8 +553,8 @@ async fn upload(
                 school_id: row.school_id,
                 session_id: Some(id),
                 kind,
-                file_name: name,
-                bytes,
+                file_name: &name,
+                bytes: &bytes,
             },
         )
         .await?;

@@ -475,6 +475,7 @@ async fn upload_seal(
         .into_iter()
         .next()
         .ok_or(AppError::Invalid("empty_file".into()))?;
+    let bytes = super::prepare_picture(records::KIND_SEAL, bytes).await?;
     let att = records::add_attachment(
         &state.db,
         &state.blobs,
