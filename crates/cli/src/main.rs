@@ -220,7 +220,11 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
         Cmd::Serve => serve(open(&cfg).await?, &cfg).await,
         Cmd::Worker => {
             let db = open(&cfg).await?;
-            let runner = jiaxiao_jobs::Runner::new(db.clone(), "worker");
+            let runner = jiaxiao_web::jobs::runner(
+                db.clone(),
+                "worker",
+                jiaxiao_store::blobs::Blobs::new(cfg.data_dir.join("uploads")),
+            );
             println!("jiaxiao worker {} running jobs", runner.name);
             runner.run(shutdown()).await;
             db.close().await?;
@@ -386,6 +390,7 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
         jiaxiao_web::Settings {
             secure_cookies: cfg.secure_cookies,
             metrics_token: cfg.metrics_token.clone(),
+            uploads_dir: cfg.data_dir.join("uploads"),
             ..Default::default()
         },
         handle,

@@ -45,7 +45,37 @@ impl Position {
     pub fn rank(self) -> usize {
         Position::ALL.iter().position(|p| *p == self).unwrap_or(99)
     }
+
+    /// A body has one 组长, one 主任 and one 秘书长; deputies, members and contacts may
+    /// be several.
+    pub fn is_single(self) -> bool {
+        matches!(
+            self,
+            Position::Head | Position::Chair | Position::SecretaryGeneral
+        )
+    }
+
+    /// The positions of one body, in roster order.
+    pub fn of(kind: CommitteeKind) -> Vec<Position> {
+        Position::ALL
+            .iter()
+            .copied()
+            .filter(|p| p.belongs_to() == kind)
+            .collect()
+    }
 }
+
+coded_enum!(
+    /// The two parts of a meeting day's programme (plan 2): everyone together (集体活动)
+    /// and by class (分散活动), where each class's item may carry its own session.
+    ActivityPart {
+        Collective => "collective",
+        Breakout => "breakout",
+    }
+);
+
+/// Semesters of a school year: 1 is autumn (第一学期), 2 spring (第二学期).
+pub const SEMESTERS: [i32; 2] = [1, 2];
 
 coded_enum!(
     /// 学习形式: the three offline forms of plan 1 and online (plan 3).
@@ -358,6 +388,18 @@ mod tests {
         assert_eq!(Position::Head.belongs_to(), CommitteeKind::Leadership);
         assert_eq!(Position::Contact.belongs_to(), CommitteeKind::Committee);
         assert!(Position::Head.rank() < Position::Member.rank());
+        assert_eq!(Position::of(CommitteeKind::Leadership).len(), 3);
+        assert_eq!(
+            Position::of(CommitteeKind::Committee),
+            [
+                Position::Chair,
+                Position::ViceChair,
+                Position::SecretaryGeneral,
+                Position::CommitteeMember,
+                Position::Contact
+            ]
+        );
+        assert!(Position::Chair.is_single() && !Position::ViceChair.is_single());
     }
 
     #[test]

@@ -1,5 +1,14 @@
-//! File renderers: a plain view model in, the bytes of an XLSX (rust_xlsxwriter) out.
-//! No database access here, so renderers are tested on their own.
+//! File renderers: a plain view model in, the bytes of an XLSX (rust_xlsxwriter) or a
+//! PDF (typst, in `pdf`) out. No database access here, so renderers are tested on their own.
+
+pub mod images;
+pub mod pdf;
+
+pub use pdf::{
+    Attendance, Breakout, Certificate, CertificateLabels, Dossier, DossierLabels, DossierSession,
+    Duty, PdfError, ProgrammeItem, RunSheet, RunSheetLabels, SignInLabels, SignInRow, SignInSheet,
+    certificates, dossier, run_sheet, signin_sheet,
+};
 
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 

@@ -5,11 +5,27 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiaxiao_store::Db;
+use jiaxiao_store::entities::import_job;
 use tokio::sync::Notify;
+
+/// Reports (done, total) as a job advances.
+pub type ProgressFn = Box<dyn FnMut(usize, usize) + Send>;
+
+/// The outcome stored in the job row: a JSON body, or an error code.
+pub type JobResult = Result<serde_json::Value, String>;
+
+/// Runs one claimed job of a kind other than a roster import (the PDF dossier): given
+/// by the layer that knows how (the web crate holds the translations the PDF needs).
+pub type Handler = Arc<
+    dyn Fn(Db, import_job::Model, ProgressFn) -> Pin<Box<dyn Future<Output = JobResult> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// job id → (rows done, rows in all), for the jobs running in this process.
 #[derive(Clone, Default)]
@@ -41,6 +57,7 @@ pub struct Runner {
     pub name: String,
     pub progress: Progress,
     pub wake: Arc<Notify>,
+    handlers: Arc<HashMap<String, Handler>>,
 }
 
 impl Runner {
@@ -53,7 +70,14 @@ impl Runner {
             name: format!("{role}-{host}-{}", std::process::id()),
             progress: Progress::default(),
             wake: Arc::new(Notify::new()),
+            handlers: Arc::new(HashMap::new()),
         }
+    }
+
+    /// Adds the handler of a job kind.
+    pub fn with_handler(mut self, kind: &str, h: Handler) -> Runner {
+        Arc::make_mut(&mut self.handlers).insert(kind.to_owned(), h);
+        self
     }
 
     /// Claims and runs one job; false when there was nothing to do.
@@ -67,6 +91,10 @@ impl Runner {
             }
         };
         let id = job.id;
+        if job.kind != jiaxiao_store::roster::KIND_ROSTER {
+            self.run_other(job).await;
+            return true;
+        }
         tracing::info!(job = id, rows = job.total, "roster import started");
         let progress = self.progress.clone();
         progress.set(id, 0, job.total as usize);
@@ -84,6 +112,30 @@ impl Runner {
             Err(e) => tracing::warn!(job = id, error = %e, "roster import failed"),
         }
         true
+    }
+
+    async fn run_other(&self, job: import_job::Model) {
+        let id = job.id;
+        let kind = job.kind.clone();
+        tracing::info!(job = id, kind = %kind, "job started");
+        let progress = self.progress.clone();
+        progress.set(id, 0, job.total.max(1) as usize);
+        let result = match self.handlers.get(&kind) {
+            Some(h) => {
+                let p = progress.clone();
+                h(self.db.clone(), job, Box::new(move |d, t| p.set(id, d, t))).await
+            }
+            None => Err("no_handler".into()),
+        };
+        progress.clear(id);
+        if let Err(e) = &result {
+            tracing::warn!(job = id, kind = %kind, error = %e, "job failed");
+        } else {
+            tracing::info!(job = id, kind = %kind, "job done");
+        }
+        if let Err(e) = jiaxiao_store::roster::finish_other(&self.db, id, result).await {
+            tracing::error!(job = id, error = %e, "recording a job's outcome failed");
+        }
     }
 
     /// Runs jobs until `stop` completes: straight away when rung, otherwise polling, so

@@ -438,6 +438,10 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     }
     .insert(&txn)
     .await?;
+    let starts = crate::org::school_year_of(crate::org::today_date()).1;
+    let starts = chrono::NaiveDate::parse_from_str(&starts, "%Y-%m-%d")
+        .map_err(|e| crate::StoreError::Other(e.to_string()))?;
+    crate::demo_ps::create(&txn, year, starts, county, demo_parent).await?;
     crate::dump::reset_sequences(&txn).await?;
     crate::audit::record(
         &txn,
@@ -453,6 +457,7 @@ pub async fn create(db: &Db) -> StoreResult<bool> {
     )
     .await?;
     txn.commit().await?;
+    crate::demo_ps::after_commit(db, demo_school, year).await?;
     db.optimize().await?;
     Ok(true)
 }
@@ -509,7 +514,7 @@ async fn max_id<C: ConnectionTrait>(conn: &C, table: &str) -> StoreResult<i64> {
     .await
 }
 
-async fn bulk<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<()>
+pub(crate) async fn bulk<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<()>
 where
     C: ConnectionTrait,
     A: ActiveModelTrait + Send,

@@ -4,9 +4,11 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod blobs;
 pub mod checkin;
 pub mod db;
 pub mod demo;
+mod demo_ps;
 pub mod dump;
 pub mod entities;
 pub mod error;

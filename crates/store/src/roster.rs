@@ -651,6 +651,118 @@ async fn finish_job(db: &Db, id: i64, status: &str, result: serde_json::Value) -
     Ok(())
 }
 
+/// The rights a job runs with: its creator's as they are now (a revoked role stops it).
+pub async fn scope_of_job(db: &Db, job: &import_job::Model) -> StoreResult<Scope> {
+    match job.created_by {
+        Some(uid) => crate::accounts::scope_for_user(&db.conn, uid, None).await,
+        None => Ok(Scope::system()),
+    }
+}
+
+/// Records the outcome of a job that is not a roster import.
+pub async fn finish_other(
+    db: &Db,
+    id: i64,
+    result: Result<serde_json::Value, String>,
+) -> StoreResult<()> {
+    match result {
+        Ok(v) => finish_job(db, id, STATUS_DONE, v).await,
+        Err(code) => finish_job(db, id, STATUS_FAILED, serde_json::json!({ "error": code })).await,
+    }
+}
+
+/// Queues a job of another kind (the PDF dossier) for a unit.
+pub async fn enqueue_other(
+    db: &Db,
+    scope: &Scope,
+    unit_id: i64,
+    kind: &str,
+    label: &str,
+    payload: serde_json::Value,
+) -> StoreResult<i64> {
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let job = import_job::ActiveModel {
+        unit_id: Set(unit_id),
+        created_by: Set(scope.user_id()),
+        file_name: Set(label.to_owned()),
+        status: Set(STATUS_QUEUED.into()),
+        total: Set(1),
+        done: Set(0),
+        result_json: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        school_year_id: Set(payload.get("school_year_id").and_then(|v| v.as_i64())),
+        payload: Set(Some(payload.to_string())),
+        claimed_by: Set(None),
+        claimed_at: Set(None),
+        kind: Set(kind.to_owned()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?
+    .id;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(unit_id),
+            entity: "import_job",
+            entity_id: Some(job.to_string()),
+            action: "enqueue",
+            before: None,
+            after: Some(serde_json::json!({ "kind": kind })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(job)
+}
+
+/// Jobs of a kind for a unit, newest first (the ledger page lists its dossiers).
+pub async fn jobs_of(
+    db: &Db,
+    scope: &Scope,
+    unit_id: i64,
+    kind: &str,
+) -> StoreResult<Vec<import_job::Model>> {
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let cond = scope.sql_school_visible("unit_id", &mut values);
+    values.push(unit_id.into());
+    let u = values.len();
+    values.push(kind.into());
+    let k = values.len();
+    Ok(import_job::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            db.db_backend(),
+            format!(
+                "SELECT * FROM import_job WHERE {cond} AND unit_id = ${u} AND kind = ${k} ORDER BY id DESC LIMIT 20"
+            ),
+            values,
+        ))
+        .all(&db.conn)
+        .await?)
+}
+
+/// A job of a unit the caller can see (dossiers: teachers of the school follow them).
+pub async fn get_job_visible(db: &Db, scope: &Scope, id: i64) -> StoreResult<import_job::Model> {
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let cond = scope.sql_school_visible("unit_id", &mut values);
+    values.push(id.into());
+    import_job::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            db.db_backend(),
+            format!(
+                "SELECT * FROM import_job WHERE {cond} AND id = ${}",
+                values.len()
+            ),
+            values,
+        ))
+        .one(&db.conn)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
 pub async fn get_job(db: &Db, scope: &Scope, id: i64) -> StoreResult<import_job::Model> {
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let cond = scope.sql_in_managed_subtree("unit_id", &mut values);

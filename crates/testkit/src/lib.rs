@@ -4,6 +4,8 @@
 //! and `pg_ctl` (as the `postgres` user when run as root) once per test binary and
 //! clones a migrated template database for each test.
 
+pub mod fixtures;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,14 +19,20 @@ pub use jiaxiao_store;
 pub struct TestApp {
     pub base: String,
     pub db: Db,
+    pub uploads: std::path::PathBuf,
+    _uploads: tempfile::TempDir,
     _t: TestDb,
 }
 
 impl TestApp {
     /// Serves `t` until the test ends.
     pub async fn spawn(t: TestDb) -> TestApp {
-        let state =
-            jiaxiao_web::AppState::new(t.db.clone(), jiaxiao_web::Settings::default(), None);
+        let uploads = tempfile::tempdir().expect("uploads dir");
+        let settings = jiaxiao_web::Settings {
+            uploads_dir: uploads.path().to_path_buf(),
+            ..Default::default()
+        };
+        let state = jiaxiao_web::AppState::new(t.db.clone(), settings, None);
         let app = jiaxiao_web::router(state.clone());
         // Jobs run as in `serve`; the runner ends with the test's runtime.
         tokio::spawn(state.jobs.clone().run(std::future::pending::<()>()));
@@ -38,6 +46,8 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             db: t.db.clone(),
+            uploads: uploads.path().to_path_buf(),
+            _uploads: uploads,
             _t: t,
         }
     }

@@ -37,6 +37,8 @@ pub struct Settings {
     pub max_upload_bytes: usize,
     /// When set, /metrics answers only to `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// Where uploaded files (photos, scans, seals) and rendered dossiers are kept.
+    pub uploads_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             secure_cookies: false,
             max_upload_bytes: 64 * 1024 * 1024,
             metrics_token: None,
+            uploads_dir: std::path::PathBuf::from("./data/uploads"),
         }
     }
 }
@@ -74,6 +77,7 @@ pub struct AppState {
     /// Bearer tokens recently verified (see `auth::ApiUser`).
     pub tokens: jiaxiao_store::accounts::TokenCache,
     checkin_limiter: Arc<DefaultKeyedRateLimiter<i64>>,
+    pub blobs: jiaxiao_store::blobs::Blobs,
 }
 
 impl AppState {
@@ -82,13 +86,15 @@ impl AppState {
         // for guessing; the message never says whether the account exists.
         let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
         let tokens = jiaxiao_store::accounts::TokenCache::default();
+        let blobs = jiaxiao_store::blobs::Blobs::new(settings.uploads_dir.clone());
         AppState {
             settings,
             metrics,
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
             limit_checks: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             pending: Arc::new(Mutex::new(HashMap::new())),
-            jobs: jiaxiao_jobs::Runner::new(db.clone(), "serve"),
+            jobs: crate::jobs::runner(db.clone(), "serve", blobs.clone()),
+            blobs,
             sms: Arc::new(crate::sms::LogOnlySms { db: db.clone() }),
             checkins: jiaxiao_store::checkin::Checkins::new(db.clone(), tokens.clone()),
             tokens,

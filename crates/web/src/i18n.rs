@@ -39,13 +39,31 @@ impl Lang {
     }
 
     /// `t` with `%{name}` placeholders filled.
-    pub fn tf(&self, key: &str, args: &[(&str, String)]) -> String {
+    /// Takes any slice-like list so templates (which add a `&`) and code both call it.
+    pub fn tf<'a, A: AsRef<[(&'a str, String)]>>(&self, key: &str, args: A) -> String {
         let mut s = self.t(key);
-        for (k, v) in args {
+        for (k, v) in args.as_ref() {
             s = s.replace(&format!("%{{{k}}}"), v);
         }
         s
     }
+}
+
+/// A UTC time as schools read it (Beijing time, no zone shown): `2026-03-05 19:02`.
+pub fn local_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Only the clock: `19:02`.
+pub fn local_clock(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8)).format("%H:%M").to_string()
+}
+
+/// A rate 0–1 as a percentage with one decimal: `87.5%`.
+pub fn percent(r: f64) -> String {
+    format!("{:.1}%", r * 100.0)
 }
 
 #[cfg(test)]
@@ -56,18 +74,20 @@ mod tests {
     fn every_key_exists_in_both_languages() {
         let zh = include_str!("../locales/zh-CN.yml");
         let en = include_str!("../locales/en.yml");
+        // Full dotted paths of the leaves, at any depth (two spaces per level).
         let keys = |s: &str| -> Vec<String> {
             let mut out = Vec::new();
-            let mut section = String::new();
+            let mut path: Vec<String> = Vec::new();
             for line in s.lines() {
-                if line.trim().is_empty() {
+                if line.trim().is_empty() || line.trim_start().starts_with('#') {
                     continue;
                 }
-                let k = line.trim().split(':').next().unwrap_or("").to_owned();
-                if line.starts_with("  ") {
-                    out.push(format!("{section}.{k}"));
-                } else {
-                    section = k;
+                let depth = (line.len() - line.trim_start().len()) / 2;
+                let (k, rest) = line.trim().split_once(':').unwrap_or((line.trim(), ""));
+                path.truncate(depth);
+                path.push(k.trim_matches('"').to_owned());
+                if !rest.trim().is_empty() {
+                    out.push(path.join("."));
                 }
             }
             out

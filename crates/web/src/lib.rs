@@ -7,8 +7,12 @@ rust_i18n::i18n!("locales", fallback = "zh-CN");
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod charts;
+pub mod dossier;
 pub mod error;
 pub mod i18n;
+pub mod jobs;
+pub mod ledger;
 pub mod pages;
 pub mod sms;
 

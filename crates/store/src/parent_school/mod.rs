@@ -3,7 +3,15 @@
 //! activities such as the parents' meeting day. Check-ins have their own hot-path
 //! module, [`crate::checkin`].
 
+pub mod activities;
+pub mod committees;
+pub mod credits;
+pub mod curriculum;
+pub mod excellence;
+pub mod paper;
+pub mod records;
 pub mod sessions;
+pub mod stats;
 
 use jiaxiao_domain::parent_school::Settings;
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Statement, Value};
@@ -19,20 +27,7 @@ pub(crate) async fn writable_school<C: ConnectionTrait>(
 ) -> StoreResult<crate::org::UnitRow> {
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_school_writable("u.id", &mut values);
-    values.push(school_id.into());
-    let sql = format!(
-        "SELECT u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number \
-         FROM org_unit u WHERE u.kind = 'school' AND u.id = ${} AND {cond}",
-        values.len()
-    );
-    crate::org::UnitRow::find_by_statement(Statement::from_sql_and_values(
-        conn.get_database_backend(),
-        sql,
-        values,
-    ))
-    .one(conn)
-    .await?
-    .ok_or(StoreError::NotFound)
+    school_where(conn, cond, values, school_id).await
 }
 
 /// A school the caller may read parent-school work of.
@@ -43,20 +38,25 @@ pub async fn visible_school<C: ConnectionTrait>(
 ) -> StoreResult<crate::org::UnitRow> {
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_school_visible("u.id", &mut values);
-    values.push(school_id.into());
+    school_where(conn, cond, values, school_id).await
+}
+
+async fn school_where<C: ConnectionTrait>(
+    conn: &C,
+    cond: String,
+    mut values: Vec<Value>,
+    school_id: i64,
+) -> StoreResult<crate::org::UnitRow> {
+    let p = bind(&mut values, school_id);
     let sql = format!(
         "SELECT u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number \
-         FROM org_unit u WHERE u.kind = 'school' AND u.id = ${} AND {cond}",
-        values.len()
+         FROM org_unit u WHERE u.kind = 'school' AND u.id = {p} AND {cond}"
     );
-    crate::org::UnitRow::find_by_statement(Statement::from_sql_and_values(
-        conn.get_database_backend(),
-        sql,
-        values,
-    ))
-    .one(conn)
-    .await?
-    .ok_or(StoreError::NotFound)
+    rows::<crate::org::UnitRow, _>(conn, sql, values)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)
 }
 
 /// The school's settings for a year, or the defaults.
@@ -135,4 +135,47 @@ pub(crate) async fn rows<T: FromQueryResult, C: ConnectionTrait>(
 pub(crate) fn bind(values: &mut Vec<Value>, v: impl Into<Value>) -> String {
     values.push(v.into());
     format!("${}", values.len())
+}
+
+/// The school a grade or class belongs to (today's tree), for routing a head teacher to
+/// their school's pages; `None` above schools.
+pub async fn school_of_unit(db: &crate::Db, unit_id: i64) -> StoreResult<Option<i64>> {
+    let n = crate::db::scalar_i64(
+        &db.conn,
+        "SELECT c.ancestor_id AS n FROM org_closure c JOIN org_unit u ON u.id = c.ancestor_id \
+         WHERE c.descendant_id = $1 AND u.kind = 'school' AND c.valid_to = $2",
+        vec![unit_id.into(), crate::OPEN_END.into()],
+    )
+    .await?;
+    Ok((n > 0).then_some(n))
+}
+
+/// The names a printed page carries: the school's and the school year's.
+pub async fn names(
+    db: &crate::Db,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<(String, String)> {
+    let school = crate::entities::org_unit::Entity::find_by_id(school_id)
+        .one(&db.conn)
+        .await?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    let year = crate::entities::school_year::Entity::find_by_id(school_year_id)
+        .one(&db.conn)
+        .await?
+        .map(|y| y.name)
+        .unwrap_or_default();
+    Ok((school, year))
+}
+
+/// The storage key of an attachment of a school, for files the server itself embeds
+/// (the seal on certificates).
+pub async fn attachment_key(db: &crate::Db, school_id: i64, id: i64) -> StoreResult<String> {
+    crate::entities::attachment::Entity::find_by_id(id)
+        .one(&db.conn)
+        .await?
+        .filter(|a| a.school_id == school_id)
+        .map(|a| a.storage_key)
+        .ok_or(StoreError::NotFound)
 }

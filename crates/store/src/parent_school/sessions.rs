@@ -92,6 +92,19 @@ pub fn new_secret() -> String {
 }
 
 pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResult<i64> {
+    let txn = db.begin().await?;
+    let id = create_session_in(&txn, scope, s).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// [`create_session`] inside the caller's transaction: a meeting day's breakout creates
+/// its session and its programme line together or not at all.
+pub(crate) async fn create_session_in(
+    txn: &sea_orm::DatabaseTransaction,
+    scope: &Scope,
+    s: NewSession,
+) -> StoreResult<i64> {
     if s.title.trim().is_empty() {
         return Err(StoreError::Invalid {
             code: "title_missing",
@@ -114,15 +127,14 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
         });
     }
     let audience = s.audience.unwrap_or(Audience::School);
-    let txn = db.begin().await?;
-    writable_school(&txn, scope, s.school_id).await?;
+    writable_school(txn, scope, s.school_id).await?;
     let date = (s.starts_at + chrono::Duration::hours(8)).date_naive();
-    let year = crate::org::ensure_school_year(&txn, date).await?;
-    let settings = super::settings(&txn, s.school_id, year).await?;
+    let year = crate::org::ensure_school_year(txn, date).await?;
+    let settings = super::settings(txn, s.school_id, year).await?;
     // Audience units must be grades or classes of this very school.
     for u in &s.audience_units {
         let n = crate::db::scalar_i64(
-            &txn,
+            txn,
             "SELECT COUNT(*) AS n FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id \
              WHERE c.ancestor_id = $1 AND c.descendant_id = $2 AND c.valid_to = $3 AND u.kind IN ('grade', 'class')",
             vec![s.school_id.into(), (*u).into(), crate::OPEN_END.into()],
@@ -143,7 +155,7 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
     }
     let instructor_name = match (s.instructor_staff_id, s.instructor_name.trim()) {
         (Some(id), "") => crate::entities::staff::Entity::find_by_id(id)
-            .one(&txn)
+            .one(txn)
             .await?
             .filter(|st| st.unit_id == s.school_id)
             .map(|st| st.name)
@@ -184,7 +196,7 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     if audience == Audience::Units {
         let mut units = s.audience_units.clone();
@@ -196,7 +208,7 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
                 unit_id: Set(u),
             }
         }))
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
     }
     if audience == Audience::Parents {
@@ -209,23 +221,10 @@ pub async fn create_session(db: &Db, scope: &Scope, s: NewSession) -> StoreResul
                 guardian_id: Set(g),
             }
         }))
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
     }
-    audit::record(
-        &txn,
-        scope,
-        Entry {
-            unit_id: Some(s.school_id),
-            entity: "teaching_session",
-            entity_id: Some(m.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(serde_json::json!({"title": m.title, "form": m.form, "starts_at": m.starts_at, "audience": m.audience})),
-        },
-    )
-    .await?;
-    txn.commit().await?;
+    audit::note(txn, scope, s.school_id, "teaching_session", m.id, "create", Some(serde_json::json!({"title": m.title, "form": m.form, "starts_at": m.starts_at, "audience": m.audience}))).await?;
     Ok(m.id)
 }
 
@@ -339,17 +338,14 @@ async fn update_text(
         am.summary_at = Set(Some(now));
     }
     am.update(&txn).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school),
-            entity: "teaching_session",
-            entity_id: Some(id.to_string()),
-            action: what,
-            before: None,
-            after: Some(serde_json::json!({ "chars": text.chars().count() })),
-        },
+        school,
+        "teaching_session",
+        id,
+        what,
+        Some(serde_json::json!({ "chars": text.chars().count() })),
     )
     .await?;
     txn.commit().await?;
@@ -401,21 +397,18 @@ pub async fn set_window(db: &Db, scope: &Scope, id: i64, w: Window) -> StoreResu
     am.closes_after_minutes = Set(w.closes_after_minutes);
     am.late_after_minutes = Set(w.late_after_minutes);
     am.update(&txn).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school),
-            entity: "teaching_session",
-            entity_id: Some(id.to_string()),
-            action: "window",
-            before: None,
-            after: Some(serde_json::json!({
-                "opens_before": w.opens_before_minutes,
-                "closes_after": w.closes_after_minutes,
-                "late_after": w.late_after_minutes
-            })),
-        },
+        school,
+        "teaching_session",
+        id,
+        "window",
+        Some(serde_json::json!({
+            "opens_before": w.opens_before_minutes,
+            "closes_after": w.closes_after_minutes,
+            "late_after": w.late_after_minutes
+        })),
     )
     .await?;
     txn.commit().await?;
@@ -692,4 +685,107 @@ pub(crate) async fn counts_of<C: ConnectionTrait>(
 /// The school's visibility check, for pages that list a school's sessions.
 pub async fn school(db: &Db, scope: &Scope, school_id: i64) -> StoreResult<crate::org::UnitRow> {
     visible_school(&db.conn, scope, school_id).await
+}
+
+/// (id, title) of the school's active topics and its staff, for the session form.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct Choice {
+    pub id: i64,
+    pub name: String,
+}
+
+pub async fn form_choices(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+) -> StoreResult<(Vec<Choice>, Vec<Choice>, Vec<Choice>)> {
+    writable_school(&db.conn, scope, school_id).await?;
+    let topics = rows(
+        &db.conn,
+        "SELECT id, title AS name FROM topic WHERE school_id = $1 AND active = $2 ORDER BY ordinal, id".into(),
+        vec![school_id.into(), true.into()],
+    )
+    .await?;
+    let staff = rows(
+        &db.conn,
+        "SELECT id, name FROM staff WHERE unit_id = $1 ORDER BY name, id".into(),
+        vec![school_id.into()],
+    )
+    .await?;
+    let units = rows(
+        &db.conn,
+        "SELECT u.id, CASE WHEN u.kind = 'class' THEN COALESCE(g.name, '') || u.name ELSE u.name END AS name \
+         FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id LEFT JOIN org_unit g ON g.id = u.parent_id \
+         WHERE c.ancestor_id = $1 AND c.valid_to = $2 AND u.kind IN ('grade', 'class') \
+         ORDER BY COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id"
+            .into(),
+        vec![school_id.into(), crate::OPEN_END.into()],
+    )
+    .await?;
+    Ok((topics, staff, units))
+}
+
+/// Parents of the school by mobile number, for a session with named invitees; unknown
+/// numbers come back so the form can name them.
+pub async fn guardians_by_phone(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    phones: &[String],
+) -> StoreResult<(Vec<i64>, Vec<String>)> {
+    writable_school(&db.conn, scope, school_id).await?;
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for p in phones {
+        let id = crate::db::scalar_i64(
+            &db.conn,
+            "SELECT g.id AS n FROM guardian g WHERE g.phone = $1 AND EXISTS (SELECT 1 FROM guardianship gs \
+             JOIN pupil p ON p.id = gs.pupil_id WHERE gs.guardian_id = g.id AND p.school_id = $2)",
+            vec![p.clone().into(), school_id.into()],
+        )
+        .await?;
+        if id > 0 {
+            found.push(id);
+        } else {
+            missing.push(p.clone());
+        }
+    }
+    Ok((found, missing))
+}
+
+/// Invited parents with a mobile number who have not checked in yet, for a reminder;
+/// the reminder itself is audited here (who asked, how many), the texts go through the
+/// SMS provider.
+pub async fn remind(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<Vec<(String, String)>> {
+    let (s, _) = session_secret(db, scope, session_id).await?;
+    #[derive(FromQueryResult)]
+    struct P {
+        name: String,
+        phone: String,
+    }
+    let mut values: Vec<Value> = Vec::new();
+    let sid = bind(&mut values, s.id);
+    let list: Vec<P> = rows(
+        &db.conn,
+        format!(
+            "SELECT g.name, g.phone FROM guardian g WHERE g.phone IS NOT NULL AND g.id IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM checkin c WHERE c.session_id = {sid} AND c.guardian_id = g.id) ORDER BY g.id",
+            invited_guardians_sql(&sid)
+        ),
+        values,
+    )
+    .await?;
+    let txn = db.begin().await?;
+    audit::note(
+        &txn,
+        scope,
+        s.school_id,
+        "teaching_session",
+        s.id,
+        "remind",
+        Some(serde_json::json!({ "parents": list.len() })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(list.into_iter().map(|p| (p.name, p.phone)).collect())
 }

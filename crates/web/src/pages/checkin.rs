@@ -1,14 +1,14 @@
 //! Check-in pages (签到): the projector screen with its changing QR code, the staff's
-//! live board (who came, who did not, refused attempts, suspicious devices) with its
-//! XLSX export, marking a class from its roster, and the parent's phone page that the
-//! QR code opens. Times are shown in China time.
+//! live board (who came, who did not, refused attempts, suspicious devices; its XLSX
+//! export is the ledger's, `pages/ps/sessions.rs`), marking a class from its roster, and
+//! the parent's phone page that the QR code opens. Times are shown in China time.
 
 use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, HOST, SET_COOKIE, USER_AGENT};
+use axum::http::header::{COOKIE, HOST, SET_COOKIE, USER_AGENT};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
@@ -30,7 +30,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sessions/{id}/projector", get(show_projector))
         .route("/sessions/{id}/checkins", get(show_board))
-        .route("/sessions/{id}/checkins.xlsx", get(export_checkins))
         .route("/sessions/{id}/mark", get(mark_form).post(mark_class))
         .route("/p/checkin/{id}", get(parent_page).post(parent_checkin))
 }
@@ -276,66 +275,6 @@ async fn show_board(
 
 fn status_text(lang: Lang, status: &str) -> String {
     lang.t(&format!("attendance.{status}"))
-}
-
-/// Every check-in of the session the viewer sees, as an XLSX file.
-async fn export_checkins(
-    State(state): State<AppState>,
-    s: Staff,
-    Path(id): Path<i64>,
-) -> Result<Response, AppError> {
-    let scope = &s.user.scope;
-    let row = sessions::get_session(&state.db, scope, id).await?;
-    let lines = checkin::list(&state.db, scope, id).await?;
-    let lang = s.lang;
-    let headers = [
-        "checkin.parent",
-        "people.phone",
-        "checkin.status",
-        "checkin.method",
-        "checkin.time",
-        "checkin.recorded_by",
-    ]
-    .iter()
-    .map(|k| lang.t(k))
-    .collect();
-    let rows = lines
-        .into_iter()
-        .map(|l| {
-            vec![
-                l.guardian_name,
-                l.phone.unwrap_or_default(),
-                status_text(lang, &l.status),
-                lang.t(&format!("method.{}", l.method)),
-                (l.checked_at + chrono::Duration::hours(8))
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string(),
-                l.recorded_by.unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let title = format!("{} · {}", row.title, ymd_hm(row.starts_at));
-    let bytes = jiaxiao_export::xlsx(&[jiaxiao_export::Sheet {
-        name: "checkins",
-        title: &title,
-        headers,
-        rows,
-    }])
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (
-                CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"checkins-{id}.xlsx\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,8 @@
 
 pub mod checkin;
 pub mod parent;
+pub mod parent_school_org;
+pub mod ps;
 pub mod public;
 pub mod roster;
 pub mod staff;
@@ -29,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .merge(staff::routes())
         .merge(roster::routes())
         .merge(checkin::routes())
+        .merge(ps::routes())
+        .merge(parent_school_org::routes())
 }
 
 /// Static files, embedded in the binary.

@@ -1,0 +1,449 @@
+//! PDF renderers (typst): sign-in sheets, certificates, the parent-school dossier and the
+//! parents' meeting run sheet. Plain view models in, PDF bytes out.
+//!
+//! Every string the user or the caller supplies, labels included, reaches typst as a
+//! string value inside `/data.json` and is printed as text, never read as markup, so
+//! names like `#eval("…")` or `*bold*` come out exactly as typed. Labels are passed in
+//! because the web layer owns the zh-CN/en translations.
+
+mod engine;
+
+use serde::Serialize;
+
+pub use engine::FONT_DIR_ENV;
+use engine::Job;
+
+/// Why a PDF could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    /// No usable CJK font on this machine; the message names the package to install.
+    #[error("{0}")]
+    Fonts(String),
+    /// An image the caller passed is not PNG or JPEG.
+    #[error("{0} is neither a PNG nor a JPEG image")]
+    Image(String),
+    #[error("QR code: {0}")]
+    Qr(String),
+    /// typst refused the document (a bug in a template, or a corrupt image).
+    #[error("typesetting failed: {0}")]
+    Typst(String),
+    #[error("template data: {0}")]
+    Data(#[from] serde_json::Error),
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign-in sheet
+
+/// A printed sign-in sheet for one class at one session.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SignInSheet {
+    pub school: String,
+    pub session_title: String,
+    /// Date and time, formatted by the caller.
+    pub when: String,
+    pub place: String,
+    pub class_name: String,
+    /// Printed large and in the footer of every page, e.g. "S-7F3K2Q".
+    pub sheet_code: String,
+    /// What the QR code holds; the sheet code when empty (a URL also works).
+    pub qr_content: String,
+    pub rows: Vec<SignInRow>,
+    /// Numbered empty rows after the list, for parents who were not on it.
+    pub blank_rows: usize,
+    pub labels: SignInLabels,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SignInRow {
+    pub parent: String,
+    pub child: String,
+    pub relation: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SignInLabels {
+    /// The sheet's name under the session title, e.g. "签到表".
+    pub title: String,
+    pub when: String,
+    pub place: String,
+    pub class_name: String,
+    /// Under the QR code, e.g. "签到表编号".
+    pub sheet_code: String,
+    pub number: String,
+    pub parent: String,
+    pub child: String,
+    pub relation: String,
+    pub signature: String,
+    pub note: String,
+    /// With `{page}` and `{pages}` placeholders, e.g. "第 {page} 页，共 {pages} 页".
+    pub page_of: String,
+}
+
+/// A4 portrait; the table's header row repeats on every page, rows are ~12 mm high
+/// so there is room to sign.
+pub fn signin_sheet(sheet: &SignInSheet) -> Result<Vec<u8>, PdfError> {
+    #[derive(Serialize)]
+    struct Data<'a> {
+        #[serde(flatten)]
+        sheet: &'a SignInSheet,
+        fonts: &'a engine::Families,
+    }
+    let qr_text = if sheet.qr_content.is_empty() {
+        &sheet.sheet_code
+    } else {
+        &sheet.qr_content
+    };
+    let qr = qr_svg(qr_text)?;
+    let fonts = engine::fonts()?;
+    let mut job = Job::new(
+        include_str!("pdf/signin.typ"),
+        &Data {
+            sheet,
+            fonts: &fonts.families,
+        },
+    )?;
+    job.add_file("/qr.svg", qr.into_bytes());
+    job.render()
+}
+
+fn qr_svg(text: &str) -> Result<String, PdfError> {
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| PdfError::Qr(e.to_string()))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .build())
+}
+
+// ---------------------------------------------------------------------------------------
+// Certificates
+
+/// One certificate (荣誉证书): one A4 landscape page.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Certificate {
+    /// e.g. "荣誉证书".
+    pub title: String,
+    pub recipient: String,
+    /// Paragraphs separated by newlines, e.g. "在2025—2026学年家长学校学习中表现突出，被评为优秀学员。\n特发此证，以资鼓励。".
+    pub body: String,
+    pub school: String,
+    pub date: String,
+    pub number: String,
+    /// A PNG (transparent background looks best) or JPEG, printed ~40 mm wide over
+    /// the school name and date like a stamp.
+    #[serde(skip)]
+    pub seal: Option<Vec<u8>>,
+    pub labels: CertificateLabels,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CertificateLabels {
+    /// Printed right after the recipient's name, e.g. "：" or " 家长：".
+    pub after_recipient: String,
+    /// Printed before the certificate number as is, e.g. "证书编号：".
+    pub number: String,
+}
+
+/// One page per certificate, in order, in a single PDF for printing in a batch.
+pub fn certificates(certs: &[Certificate]) -> Result<Vec<u8>, PdfError> {
+    #[derive(Serialize)]
+    struct Cert<'a> {
+        #[serde(flatten)]
+        cert: &'a Certificate,
+        seal_path: Option<String>,
+    }
+    #[derive(Serialize)]
+    struct Data<'a> {
+        certs: Vec<Cert<'a>>,
+        fonts: &'a engine::Families,
+    }
+    let fonts = engine::fonts()?;
+    // A batch usually carries one seal many times: embed each distinct image once.
+    let mut seals: Vec<(&[u8], String)> = Vec::new();
+    let mut data = Data {
+        certs: Vec::with_capacity(certs.len()),
+        fonts: &fonts.families,
+    };
+    for (i, cert) in certs.iter().enumerate() {
+        let seal_path = match cert.seal.as_deref() {
+            None => None,
+            Some(bytes) => Some(match seals.iter().find(|(b, _)| *b == bytes) {
+                Some((_, path)) => path.clone(),
+                None => {
+                    let ext = image_ext(bytes).ok_or_else(|| {
+                        PdfError::Image(format!("the seal of certificate {}", i + 1))
+                    })?;
+                    let path = format!("/seal/{}.{ext}", seals.len());
+                    seals.push((bytes, path.clone()));
+                    path
+                }
+            }),
+        };
+        data.certs.push(Cert { cert, seal_path });
+    }
+    let mut job = Job::new(include_str!("pdf/certificate.typ"), &data)?;
+    for (bytes, path) in seals {
+        job.add_file(&path, bytes.to_vec());
+    }
+    job.render()
+}
+
+fn image_ext(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("jpg")
+    } else {
+        None
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dossier
+
+/// The parent-school ledger (台账) of one school for one school year.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Dossier {
+    pub school: String,
+    /// e.g. "2025—2026学年".
+    pub school_year: String,
+    /// e.g. "家长学校工作台账".
+    pub title: String,
+    /// When the file was made, formatted by the caller.
+    pub generated: String,
+    // Serialised through the renderer's own type, which adds the photos' paths.
+    #[serde(skip)]
+    pub sessions: Vec<DossierSession>,
+    pub labels: DossierLabels,
+}
+
+/// One session (one lesson of the parent school) and everything filed for it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DossierSession {
+    pub title: String,
+    /// e.g. "专题讲座", "线上直播".
+    pub form: String,
+    pub when: String,
+    pub place: String,
+    pub instructor: String,
+    pub instructor_title: String,
+    pub instructor_org: String,
+    pub audience: String,
+    pub topic: String,
+    /// Paragraphs separated by newlines.
+    pub lesson_plan: String,
+    pub attendance: Attendance,
+    /// Names of those present, printed in a compact grid.
+    pub attendees: Vec<String>,
+    /// PNG or JPEG files, two per row. They are embedded as given, so the caller
+    /// should pass reasonably sized images (phone photos at full size make a large PDF).
+    #[serde(skip)]
+    pub photos: Vec<Vec<u8>>,
+    /// Paragraphs separated by newlines.
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Attendance {
+    pub invited: u32,
+    pub present: u32,
+    pub late: u32,
+    pub excused: u32,
+    pub absent: u32,
+    /// Formatted by the caller, which knows how it counts the rate, e.g. "93.5%".
+    pub rate: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DossierLabels {
+    /// Before the generated date on the cover, e.g. "生成日期：".
+    pub generated: String,
+    pub contents: String,
+    /// Section headings within a session.
+    pub notice: String,
+    pub lesson_plan: String,
+    pub signin: String,
+    pub photos: String,
+    pub summary: String,
+    /// Field names in the notice.
+    pub title: String,
+    pub form: String,
+    pub when: String,
+    pub place: String,
+    pub instructor: String,
+    pub instructor_title: String,
+    pub instructor_org: String,
+    pub audience: String,
+    pub topic: String,
+    /// Attendance figures.
+    pub invited: String,
+    pub present: String,
+    pub late: String,
+    pub excused: String,
+    pub absent: String,
+    pub rate: String,
+    pub attendees: String,
+    /// Shown where a part was left empty, e.g. "（无）".
+    pub none: String,
+    /// With `{page}` and `{pages}` placeholders.
+    pub page_of: String,
+}
+
+/// Cover, contents, then one section per session, each starting on a new page.
+///
+/// `progress(done, total)` is called after each session is prepared, after layout
+/// and once at the end (`done == total`). Layout is one step and the longest one, as
+/// the contents page needs the whole document.
+pub fn dossier(
+    dossier: &Dossier,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<u8>, PdfError> {
+    #[derive(Serialize)]
+    struct Session<'a> {
+        #[serde(flatten)]
+        session: &'a DossierSession,
+        photo_paths: Vec<String>,
+    }
+    #[derive(Serialize)]
+    struct Data<'a> {
+        #[serde(flatten)]
+        dossier: &'a Dossier,
+        sessions: Vec<Session<'a>>,
+        fonts: &'a engine::Families,
+    }
+    let fonts = engine::fonts()?;
+    let total = dossier.sessions.len() + 2;
+    let mut files = Vec::new();
+    let mut sessions = Vec::with_capacity(dossier.sessions.len());
+    for (s, session) in dossier.sessions.iter().enumerate() {
+        let mut photo_paths = Vec::with_capacity(session.photos.len());
+        for (p, bytes) in session.photos.iter().enumerate() {
+            let ext = image_ext(bytes)
+                .ok_or_else(|| PdfError::Image(format!("photo {} of session {}", p + 1, s + 1)))?;
+            let path = format!("/photo/{s}/{p}.{ext}");
+            files.push((path.clone(), bytes));
+            photo_paths.push(path);
+        }
+        sessions.push(Session {
+            session,
+            photo_paths,
+        });
+        progress(s + 1, total);
+    }
+    let data = Data {
+        dossier,
+        sessions,
+        fonts: &fonts.families,
+    };
+    let mut job = Job::new(include_str!("pdf/dossier.typ"), &data)?;
+    for (path, bytes) in files {
+        job.add_file(&path, bytes.clone());
+    }
+    let doc = job.layout()?;
+    progress(total - 1, total);
+    let pdf = engine::write_pdf(&doc)?;
+    progress(total, total);
+    Ok(pdf)
+}
+
+// ---------------------------------------------------------------------------------------
+// Run sheet
+
+/// The printed programme of a parents' meeting day (家长会活动安排).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSheet {
+    /// The heading, e.g. "实验小学2025年秋季家长会活动安排".
+    pub title: String,
+    pub theme: String,
+    pub when: String,
+    pub place: String,
+    pub participants: String,
+    pub organiser: String,
+    /// Part 1: everyone together.
+    pub programme: Vec<ProgrammeItem>,
+    /// Part 2: each class on its own.
+    pub breakouts: Vec<Breakout>,
+    /// Free text, one note per line.
+    pub venue_notes: String,
+    pub duties: Vec<Duty>,
+    pub labels: RunSheetLabels,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProgrammeItem {
+    pub time: String,
+    pub item: String,
+    pub speaker: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Breakout {
+    pub class_name: String,
+    pub session_title: String,
+    pub instructor: String,
+    pub place: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Duty {
+    pub person: String,
+    pub duty: String,
+    pub place: String,
+    pub time: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSheetLabels {
+    pub theme: String,
+    pub when: String,
+    pub place: String,
+    pub participants: String,
+    pub organiser: String,
+    /// Section headings.
+    pub programme: String,
+    pub breakouts: String,
+    pub venue_notes: String,
+    pub duties: String,
+    /// Column headings.
+    pub time: String,
+    pub item: String,
+    pub speaker: String,
+    pub class_name: String,
+    pub session_title: String,
+    pub instructor: String,
+    pub person: String,
+    pub duty: String,
+    /// With `{page}` and `{pages}` placeholders.
+    pub page_of: String,
+}
+
+/// A4 portrait.
+pub fn run_sheet(sheet: &RunSheet) -> Result<Vec<u8>, PdfError> {
+    #[derive(Serialize)]
+    struct Data<'a> {
+        #[serde(flatten)]
+        sheet: &'a RunSheet,
+        fonts: &'a engine::Families,
+    }
+    let fonts = engine::fonts()?;
+    Job::new(
+        include_str!("pdf/run_sheet.typ"),
+        &Data {
+            sheet,
+            fonts: &fonts.families,
+        },
+    )?
+    .render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_are_told_apart_by_their_first_bytes() {
+        assert_eq!(image_ext(b"\x89PNG\r\n\x1a\n...."), Some("png"));
+        assert_eq!(image_ext(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("jpg"));
+        assert_eq!(image_ext(b"GIF89a"), None);
+        assert_eq!(image_ext(b""), None);
+    }
+}

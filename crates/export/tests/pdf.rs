@@ -1,0 +1,171 @@
+//! The PDF renderers end to end: each output parses, has the pages it should, embeds a
+//! CJK font, and prints hostile user text literally.
+
+mod samples;
+
+use jiaxiao_export::pdf::{self, PdfError};
+use lopdf::{Document, Object};
+
+fn parse(bytes: &[u8]) -> Document {
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    Document::load_mem(bytes).expect("PDF parses")
+}
+
+fn pages(doc: &Document) -> usize {
+    doc.get_pages().len()
+}
+
+/// BaseFont names of the embedded fonts, e.g. "ABCDEF+NotoSansCJKsc-Regular".
+fn font_names(doc: &Document) -> Vec<String> {
+    doc.objects
+        .values()
+        .filter_map(|o| match o {
+            Object::Dictionary(d) => d.get(b"BaseFont").ok(),
+            _ => None,
+        })
+        .filter_map(|n| n.as_name().ok())
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect()
+}
+
+fn assert_noto(doc: &Document, family: &str) {
+    let names = font_names(doc);
+    assert!(
+        names.iter().any(|n| n.contains(family)),
+        "no {family} font among {names:?}"
+    );
+}
+
+/// The page text with all whitespace removed: typst may break lines anywhere.
+fn text(doc: &Document) -> String {
+    let numbers: Vec<u32> = doc.get_pages().keys().copied().collect();
+    doc.extract_text(&numbers)
+        .expect("text extracts")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// What the hostile string should print as: bidi controls are dropped.
+fn squeeze(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{202e}')
+        .collect()
+}
+
+#[test]
+fn signin_sheet_spans_pages_with_a_cjk_font() {
+    let sheet = samples::signin(80);
+    let doc = parse(&pdf::signin_sheet(&sheet).unwrap());
+    // 80 rows of 12 mm cannot fit on fewer than four A4 pages.
+    assert!(pages(&doc) >= 4, "{} pages", pages(&doc));
+    assert_noto(&doc, "NotoSansCJK");
+    let text = text(&doc);
+    assert!(text.contains("S-7F3K2Q"));
+    assert!(text.contains(&sheet.rows[79].child));
+    // The header row is repeated on the last page.
+    let last = *doc.get_pages().keys().last().unwrap();
+    assert!(doc.extract_text(&[last]).unwrap().contains("家长姓名"));
+}
+
+#[test]
+fn one_certificate_per_page_in_a_serif_font() {
+    let seal = samples::seal_png();
+    let certs: Vec<_> = (0..3)
+        .map(|i| samples::certificate(&samples::name(i), i + 1, Some(seal.clone())))
+        .collect();
+    let doc = parse(&pdf::certificates(&certs).unwrap());
+    assert_eq!(pages(&doc), 3);
+    assert_noto(&doc, "NotoSerifCJK");
+    // The same seal on every page is embedded once.
+    let images = doc
+        .objects
+        .values()
+        .filter(|o| {
+            o.as_stream().is_ok_and(|s| {
+                s.dict.get(b"Subtype").and_then(|t| t.as_name()).ok() == Some(b"Image")
+            })
+        })
+        .filter(|o| o.as_stream().unwrap().dict.get(b"SMask").is_ok())
+        .count();
+    assert_eq!(images, 1);
+}
+
+#[test]
+fn a_certificate_without_a_seal_renders() {
+    let doc = parse(&pdf::certificates(&[samples::certificate("李丽", 7, None)]).unwrap());
+    assert_eq!(pages(&doc), 1);
+    assert!(text(&doc).contains("JX2026-0007"));
+}
+
+#[test]
+fn a_seal_that_is_not_an_image_is_refused() {
+    let cert = samples::certificate("李丽", 7, Some(b"GIF89a...".to_vec()));
+    assert!(matches!(
+        pdf::certificates(&[cert]),
+        Err(PdfError::Image(_))
+    ));
+}
+
+#[test]
+fn dossier_has_cover_contents_and_sections_and_reports_progress() {
+    let model = samples::dossier(3, 40, 2);
+    let mut calls = Vec::new();
+    let doc = parse(&pdf::dossier(&model, &mut |done, total| calls.push((done, total))).unwrap());
+    // Cover, contents, and each session on a page of its own at least.
+    assert!(pages(&doc) >= 5, "{} pages", pages(&doc));
+    assert_noto(&doc, "NotoSerifCJK");
+    assert_noto(&doc, "NotoSansCJK");
+    assert_eq!(calls, vec![(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]);
+    let text = text(&doc);
+    assert!(text.contains("第3讲"));
+    assert!(text.contains(&samples::name(39)));
+}
+
+#[test]
+fn run_sheet_renders_on_one_page() {
+    let sheet = samples::run_sheet();
+    let doc = parse(&pdf::run_sheet(&sheet).unwrap());
+    assert_eq!(pages(&doc), 1);
+    assert_noto(&doc, "NotoSansCJK");
+    assert!(text(&doc).contains("安全巡查"));
+}
+
+#[test]
+fn hostile_text_is_printed_as_typed() {
+    let h = samples::HOSTILE;
+    let mut sheet = samples::signin(2);
+    sheet.school = h.into();
+    sheet.session_title = h.into();
+    sheet.sheet_code = h.into();
+    sheet.rows[0].parent = h.into();
+    sheet.labels.parent = h.into();
+    let doc = parse(&pdf::signin_sheet(&sheet).unwrap());
+    assert!(text(&doc).contains(&squeeze(h)));
+
+    let mut cert = samples::certificate(h, 1, None);
+    cert.body = h.into();
+    cert.labels.number = h.into();
+    let doc = parse(&pdf::certificates(&[cert]).unwrap());
+    assert_eq!(pages(&doc), 1);
+    let printed = text(&doc);
+    assert!(printed.contains(&squeeze(h)));
+    // A right-to-left override in the name must not reverse what follows it.
+    assert!(printed.contains("家长："), "{printed}");
+
+    let mut model = samples::dossier(1, 3, 0);
+    model.title = h.into();
+    model.sessions[0].title = h.into();
+    model.sessions[0].lesson_plan = h.into();
+    model.sessions[0].attendees[1] = h.into();
+    model.labels.none = h.into();
+    let doc = parse(&pdf::dossier(&model, &mut |_, _| {}).unwrap());
+    assert!(text(&doc).contains(&squeeze(h)));
+
+    let mut run = samples::run_sheet();
+    run.theme = h.into();
+    run.venue_notes = h.into();
+    run.duties[0].person = h.into();
+    let doc = parse(&pdf::run_sheet(&run).unwrap());
+    assert!(text(&doc).contains(&squeeze(h)));
+}

@@ -1,0 +1,192 @@
+//! Figures for dashboards and the ledger: sessions by form, topic and month, check-in
+//! lines of a year, and the roll-up of every school under an office node against the
+//! district target of 100 lectures and parent classes a year (plan 3).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{FromQueryResult, Value};
+use serde::Serialize;
+
+use super::{bind, rows, visible_school};
+use crate::{Db, Scope, StoreResult};
+
+/// The district target of plan 3: 每年开设百场讲座和家长课堂.
+pub const YEARLY_SESSION_TARGET: i64 = 100;
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct Count {
+    pub key: String,
+    pub n: i64,
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct MonthRow {
+    pub month: String,
+    pub sessions: i64,
+    pub checkins: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SchoolStats {
+    pub by_form: Vec<Count>,
+    pub by_topic: Vec<Count>,
+    pub by_month: Vec<MonthRow>,
+    pub held: i64,
+    pub planned: i64,
+}
+
+/// A school's year: held sessions by form and topic, and sessions and attendances by
+/// month (Beijing time).
+pub async fn school_stats(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    year: i64,
+) -> StoreResult<SchoolStats> {
+    visible_school(&db.conn, scope, school_id).await?;
+    let v = || -> Vec<Value> { vec![school_id.into(), year.into()] };
+    let by_form = rows(
+        &db.conn,
+        "SELECT form AS key, COUNT(*) AS n FROM teaching_session WHERE school_id = $1 AND school_year_id = $2 \
+         AND status = 'held' GROUP BY form ORDER BY n DESC"
+            .into(),
+        v(),
+    )
+    .await?;
+    let by_topic = rows(
+        &db.conn,
+        "SELECT COALESCE(t.title, '') AS key, COUNT(*) AS n FROM teaching_session s LEFT JOIN topic t ON t.id = s.topic_id \
+         WHERE s.school_id = $1 AND s.school_year_id = $2 AND s.status = 'held' GROUP BY t.title ORDER BY n DESC"
+            .into(),
+        v(),
+    )
+    .await?;
+    #[derive(FromQueryResult)]
+    struct S {
+        starts_at: DateTime<Utc>,
+        status: String,
+        n: i64,
+    }
+    // Months are cut in Beijing time; grouping in Rust keeps one SQL for both backends.
+    let sess: Vec<S> = rows(
+        &db.conn,
+        "SELECT s.starts_at, s.status, (SELECT COUNT(*) FROM checkin c WHERE c.session_id = s.id AND c.status IN ('present', 'late')) AS n \
+         FROM teaching_session s WHERE s.school_id = $1 AND s.school_year_id = $2 AND s.status <> 'cancelled' ORDER BY s.starts_at"
+            .into(),
+        v(),
+    )
+    .await?;
+    let mut by_month: Vec<MonthRow> = Vec::new();
+    let (mut held, mut planned) = (0, 0);
+    for s in &sess {
+        let month = (s.starts_at + chrono::Duration::hours(8))
+            .format("%Y-%m")
+            .to_string();
+        if s.status == "held" {
+            held += 1;
+        } else {
+            planned += 1;
+        }
+        match by_month.last_mut() {
+            Some(m) if m.month == month => {
+                m.sessions += (s.status == "held") as i64;
+                m.checkins += s.n;
+            }
+            _ => by_month.push(MonthRow {
+                month,
+                sessions: (s.status == "held") as i64,
+                checkins: s.n,
+            }),
+        }
+    }
+    Ok(SchoolStats {
+        by_form,
+        by_topic,
+        by_month,
+        held,
+        planned,
+    })
+}
+
+/// One school in an office's roll-up.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct SchoolRollup {
+    pub school_id: i64,
+    pub school_name: String,
+    pub school_type: Option<String>,
+    pub held: i64,
+    pub lectures: i64,
+    pub online: i64,
+    pub planned: i64,
+    pub checkins: i64,
+    pub excellent: i64,
+}
+
+/// Every school under `unit` (as the tree stands today) with its held sessions of the
+/// year; the office compares the sum with [`YEARLY_SESSION_TARGET`].
+pub async fn rollup(
+    db: &Db,
+    scope: &Scope,
+    unit: i64,
+    year: i64,
+) -> StoreResult<Vec<SchoolRollup>> {
+    crate::org::get_unit(db, scope, unit).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let u = bind(&mut values, unit);
+    let y = bind(&mut values, year);
+    let end = bind(&mut values, crate::OPEN_END);
+    let sql = format!(
+        "SELECT o.id AS school_id, o.name AS school_name, o.school_type, \
+           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held') AS held, \
+           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held' AND s.form = 'lecture') AS lectures, \
+           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held' AND s.form = 'online') AS online, \
+           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'planned') AS planned, \
+           (SELECT COUNT(*) FROM checkin c JOIN teaching_session s ON s.id = c.session_id WHERE s.school_id = o.id AND s.school_year_id = {y} AND c.status IN ('present', 'late')) AS checkins, \
+           (SELECT COUNT(*) FROM excellence_nominee n JOIN excellence_round r ON r.id = n.round_id WHERE r.school_id = o.id AND r.school_year_id = {y} AND n.decision = 'awarded') AS excellent \
+         FROM org_closure c JOIN org_unit o ON o.id = c.descendant_id \
+         WHERE c.ancestor_id = {u} AND c.valid_to = {end} AND o.kind = 'school' ORDER BY o.id"
+    );
+    rows(&db.conn, sql, values).await
+}
+
+/// One check-in line for the ledger and the XLSX export.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct CheckinLine {
+    pub session_id: i64,
+    pub session_title: String,
+    pub starts_at: DateTime<Utc>,
+    pub guardian_id: i64,
+    pub guardian_name: String,
+    pub phone: Option<String>,
+    pub status: String,
+    pub method: String,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// Every check-in of a school's year (or of one session), by session and name.
+pub async fn checkin_lines(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    year: i64,
+    session_id: Option<i64>,
+) -> StoreResult<Vec<CheckinLine>> {
+    visible_school(&db.conn, scope, school_id).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let s = bind(&mut values, school_id);
+    let y = bind(&mut values, year);
+    let one = match session_id {
+        Some(id) => format!("AND t.id = {}", bind(&mut values, id)),
+        None => String::new(),
+    };
+    rows(
+        &db.conn,
+        format!(
+            "SELECT c.session_id, t.title AS session_title, t.starts_at, c.guardian_id, g.name AS guardian_name, g.phone, \
+                    c.status, c.method, c.checked_at \
+             FROM checkin c JOIN teaching_session t ON t.id = c.session_id JOIN guardian g ON g.id = c.guardian_id \
+             WHERE t.school_id = {s} AND t.school_year_id = {y} {one} ORDER BY t.starts_at, c.session_id, g.name, c.guardian_id"
+        ),
+        values,
+    )
+    .await
+}

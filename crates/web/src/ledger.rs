@@ -1,0 +1,303 @@
+//! The parent school's ledger (台账) as files: the year's XLSX (sessions, attendance
+//! per session, every check-in, per-trainee hours, class rates, committees), the
+//! county roll-up XLSX, a session's check-ins as XLSX, and the PDF dossier rendered in
+//! a background job. Labels come from the translation files.
+
+use jiaxiao_export::Sheet;
+use jiaxiao_store::parent_school::{credits, sessions, stats};
+use jiaxiao_store::{Db, Scope};
+
+use crate::error::AppError;
+use crate::i18n::{Lang, local_time, percent};
+
+fn xlsx(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, AppError> {
+    jiaxiao_export::xlsx(sheets).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+fn headers(lang: Lang, keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .map(|k| lang.t(&format!("ledger.col.{k}")))
+        .collect()
+}
+
+/// Check-in lines as a sheet (shared by the ledger and the session export).
+fn checkin_sheet<'a>(
+    lang: Lang,
+    name: &'a str,
+    title: &'a str,
+    lines: &[stats::CheckinLine],
+) -> Sheet<'a> {
+    Sheet {
+        name,
+        title,
+        headers: headers(
+            lang,
+            &[
+                "date",
+                "session",
+                "parent",
+                "phone",
+                "status",
+                "method",
+                "checked_at",
+            ],
+        ),
+        rows: lines
+            .iter()
+            .map(|l| {
+                vec![
+                    local_time(l.starts_at),
+                    l.session_title.clone(),
+                    l.guardian_name.clone(),
+                    l.phone.clone().unwrap_or_default(),
+                    lang.t(&format!("ps.status.{}", l.status)),
+                    lang.t(&format!("ps.method.{}", l.method)),
+                    local_time(l.checked_at),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// One session's (or a year's) check-ins as an XLSX.
+pub async fn checkins_xlsx(
+    db: &Db,
+    scope: &Scope,
+    lang: Lang,
+    school_id: i64,
+    year: i64,
+    session_id: Option<i64>,
+) -> Result<Vec<u8>, AppError> {
+    let lines = stats::checkin_lines(db, scope, school_id, year, session_id).await?;
+    let name = lang.t("ledger.sheet.checkins");
+    xlsx(&[checkin_sheet(lang, &name, &name, &lines)])
+}
+
+/// The year's ledger of one school as one workbook.
+pub async fn ledger_xlsx(
+    db: &Db,
+    scope: &Scope,
+    lang: Lang,
+    school_id: i64,
+    year: i64,
+) -> Result<Vec<u8>, AppError> {
+    let school = sessions::school(db, scope, school_id).await?;
+    let list = sessions::list_sessions(db, scope, Some(school_id), Some(year)).await?;
+    let mut session_rows = Vec::with_capacity(list.len());
+    for s in &list {
+        let c = sessions::counts(db, scope, s.id).await?;
+        let instructor = [
+            Some(s.instructor_name.clone()),
+            s.instructor_title.clone(),
+            s.instructor_org.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        session_rows.push(vec![
+            local_time(s.starts_at),
+            s.title.clone(),
+            lang.t(&format!("ps.form.{}", s.form)),
+            s.topic_title.clone().unwrap_or_default(),
+            instructor,
+            s.place.clone().or(s.online_url.clone()).unwrap_or_default(),
+            lang.t(&format!("ps.audience.{}", s.audience)),
+            lang.t(&format!("ps.session_status.{}", s.status)),
+            c.invited_parents.to_string(),
+            c.present.to_string(),
+            c.late.to_string(),
+            c.excused.to_string(),
+            c.absent.to_string(),
+            percent(c.rate()),
+            yes_no(lang, s.lesson_plan.is_some()),
+            yes_no(lang, s.summary.is_some()),
+        ]);
+    }
+    let lines = stats::checkin_lines(db, scope, school_id, year, None).await?;
+    let trainees = credits::trainees(db, scope, school_id, year).await?;
+    let rates = credits::class_rates(db, scope, school_id, year).await?;
+    let committees =
+        jiaxiao_store::parent_school::committees::roster_for_year(db, scope, school_id, year)
+            .await
+            .unwrap_or_default();
+    let title = lang.tf("ledger.title", &[("school", school.name.clone())]);
+    let n_sessions = lang.t("ledger.sheet.sessions");
+    let n_checkins = lang.t("ledger.sheet.checkins");
+    let n_trainees = lang.t("ledger.sheet.trainees");
+    let n_classes = lang.t("ledger.sheet.classes");
+    let n_committees = lang.t("ledger.sheet.committees");
+    xlsx(&[
+        Sheet {
+            name: &n_sessions,
+            title: &title,
+            headers: headers(
+                lang,
+                &[
+                    "date",
+                    "session",
+                    "form",
+                    "topic",
+                    "instructor",
+                    "place",
+                    "audience",
+                    "status_session",
+                    "invited",
+                    "present",
+                    "late",
+                    "excused",
+                    "absent",
+                    "rate",
+                    "lesson_plan",
+                    "summary",
+                ],
+            ),
+            rows: session_rows,
+        },
+        checkin_sheet(lang, &n_checkins, &title, &lines),
+        Sheet {
+            name: &n_trainees,
+            title: &title,
+            headers: headers(
+                lang,
+                &[
+                    "parent",
+                    "phone",
+                    "invited",
+                    "attended",
+                    "rate",
+                    "hours",
+                    "reflections",
+                    "committee",
+                ],
+            ),
+            rows: trainees
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.name.clone(),
+                        t.phone.clone().unwrap_or_default(),
+                        t.invited.to_string(),
+                        t.attended.to_string(),
+                        percent(t.rate()),
+                        format!("{:.1}", t.hours),
+                        t.reflections.to_string(),
+                        yes_no(lang, t.committee),
+                    ]
+                })
+                .collect(),
+        },
+        Sheet {
+            name: &n_classes,
+            title: &title,
+            headers: headers(
+                lang,
+                &["grade", "class", "invited_children", "reached", "rate"],
+            ),
+            rows: rates
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.grade_name.clone().unwrap_or_default(),
+                        r.class_name.clone(),
+                        r.invited.to_string(),
+                        r.reached.to_string(),
+                        percent(if r.invited > 0 {
+                            r.reached as f64 / r.invited as f64
+                        } else {
+                            0.0
+                        }),
+                    ]
+                })
+                .collect(),
+        },
+        Sheet {
+            name: &n_committees,
+            title: &title,
+            headers: headers(lang, &["body", "level", "position", "person", "phone"]),
+            rows: committees
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.committee_name.clone(),
+                        c.level_name.clone(),
+                        lang.t(&format!("position.{}", c.position)),
+                        c.person_name.clone(),
+                        c.phone.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        },
+    ])
+}
+
+fn yes_no(lang: Lang, b: bool) -> String {
+    lang.t(if b { "ps.yes" } else { "ps.no" })
+}
+
+/// Every school under an office node: held sessions against the target of 100.
+pub async fn rollup_xlsx(
+    db: &Db,
+    scope: &Scope,
+    lang: Lang,
+    unit: i64,
+    year: i64,
+) -> Result<Vec<u8>, AppError> {
+    let u = jiaxiao_store::org::get_unit(db, scope, unit).await?;
+    let rows = stats::rollup(db, scope, unit, year).await?;
+    let title = lang.tf(
+        "ledger.rollup_title",
+        &[
+            ("unit", u.name.clone()),
+            ("n", rows.iter().map(|r| r.held).sum::<i64>().to_string()),
+            ("target", stats::YEARLY_SESSION_TARGET.to_string()),
+        ],
+    );
+    let name = lang.t("ledger.sheet.rollup");
+    xlsx(&[Sheet {
+        name: &name,
+        title: &title,
+        headers: headers(
+            lang,
+            &[
+                "school",
+                "school_type",
+                "held",
+                "lectures",
+                "online",
+                "planned",
+                "checkins",
+                "excellent",
+            ],
+        ),
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.school_name.clone(),
+                    r.school_type
+                        .as_deref()
+                        .map(|t| lang.t(&format!("school_type.{t}")))
+                        .unwrap_or_default(),
+                    r.held.to_string(),
+                    r.lectures.to_string(),
+                    r.online.to_string(),
+                    r.planned.to_string(),
+                    r.checkins.to_string(),
+                    r.excellent.to_string(),
+                ]
+            })
+            .collect(),
+    }])
+}
+
+/// Renders the year's PDF dossier of a school and keeps it as an attachment; the job's
+/// result names the attachment.
+pub async fn dossier_job(
+    db: Db,
+    blobs: jiaxiao_store::blobs::Blobs,
+    job: jiaxiao_store::entities::import_job::Model,
+    progress: jiaxiao_jobs::ProgressFn,
+) -> jiaxiao_jobs::JobResult {
+    crate::dossier::run(db, blobs, job, progress).await
+}

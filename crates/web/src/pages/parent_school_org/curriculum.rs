@@ -1,0 +1,300 @@
+//! The curriculum page: the school's topic catalogue (the shipped defaults of its
+//! school type until the first change, then its own: add, rename, reorder, retire),
+//! the courses planned per grade and semester, and the grade × topic coverage grid
+//! for this year and for the pupils' earlier years at the school.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{Html, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use jiaxiao_domain::SchoolType;
+use jiaxiao_domain::org::grade_name;
+use jiaxiao_domain::parent_school::SEMESTERS;
+use jiaxiao_store::parent_school::curriculum::{self, NewCourse};
+use jiaxiao_store::parent_school::sessions;
+use serde::Deserialize;
+
+use super::{OrgNav, back, may_write, opt, this_year};
+use crate::app::AppState;
+use crate::auth::Staff;
+use crate::error::AppError;
+use crate::pages::Chrome;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ps/schools/{id}/curriculum", get(show_curriculum))
+        .route("/ps/schools/{id}/curriculum/seed", post(seed_topics))
+        .route("/ps/schools/{id}/curriculum/topics", post(create_topic))
+        .route(
+            "/ps/schools/{id}/curriculum/topics/{tid}",
+            post(update_topic),
+        )
+        .route(
+            "/ps/schools/{id}/curriculum/topics/{tid}/move",
+            post(move_topic),
+        )
+        .route(
+            "/ps/schools/{id}/curriculum/topics/{tid}/active",
+            post(set_topic_active),
+        )
+        .route("/ps/schools/{id}/curriculum/courses", post(create_course))
+        .route(
+            "/ps/schools/{id}/curriculum/courses/{cid}/delete",
+            post(delete_course),
+        )
+}
+
+pub struct CourseView {
+    pub id: i64,
+    pub grade: String,
+    pub semester: String,
+    pub topic: String,
+    pub title: String,
+    pub sessions: i64,
+    pub held: i64,
+}
+
+pub struct GridRow {
+    pub grade: String,
+    pub pupils: i64,
+    /// One cell per topic of `grid_topics`.
+    pub this_year: Vec<String>,
+    pub earlier: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ps/curriculum.html")]
+struct CurriculumPage {
+    c: Chrome,
+    nav: OrgNav,
+    year_name: String,
+    can_write: bool,
+    stored: bool,
+    topics: Vec<curriculum::TopicRow>,
+    courses: Vec<CourseView>,
+    grade_levels: Vec<(i32, String)>,
+    semesters: Vec<(i32, String)>,
+    /// (id, title) of the active topics, for planning a course.
+    active_topics: Vec<(i64, String)>,
+    /// (ordinal, title) heading each column of the grid.
+    grid_topics: Vec<(i32, String)>,
+    grid: Vec<GridRow>,
+}
+
+async fn show_curriculum(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let lang = s.lang;
+    let scope = &s.user.scope;
+    let school = sessions::school(&state.db, scope, id).await?;
+    let (year, year_name) = this_year(&state).await?;
+    let catalogue = curriculum::list_topics(&state.db, scope, id).await?;
+    let coverage = curriculum::coverage(&state.db, scope, id, year).await?;
+    let semester = |n: i32| lang.t(&format!("ps_curriculum.semester_{n}"));
+    let courses = curriculum::list_courses(&state.db, scope, id, year)
+        .await?
+        .into_iter()
+        .map(|c| CourseView {
+            id: c.id,
+            grade: grade_name(c.grade_level),
+            semester: semester(c.semester),
+            topic: c.topic_title,
+            title: c.title,
+            sessions: c.sessions,
+            held: c.held,
+        })
+        .collect();
+    let grade_levels = school
+        .school_type
+        .as_deref()
+        .and_then(SchoolType::from_code)
+        .map(|t| t.grade_levels().map(|l| (l, grade_name(l))).collect())
+        .unwrap_or_default();
+    let grid = coverage
+        .grades
+        .iter()
+        .map(|g| GridRow {
+            grade: g.grade_name.clone(),
+            pupils: g.pupils,
+            this_year: coverage
+                .topics
+                .iter()
+                .map(|t| match g.this_year.get(&t.id) {
+                    Some(n) => format!("✓ {n}"),
+                    None => String::new(),
+                })
+                .collect(),
+            earlier: coverage
+                .topics
+                .iter()
+                .map(|t| match g.earlier.get(&t.id) {
+                    Some(n) if *n >= g.pupils => format!("✓ {n}/{}", g.pupils),
+                    Some(n) => format!("{n}/{}", g.pupils),
+                    None => String::new(),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Html(
+        CurriculumPage {
+            c: Chrome::new(lang, Some(&s.user)),
+            nav: OrgNav {
+                school,
+                tab: "curriculum",
+            },
+            year_name,
+            can_write: may_write(scope),
+            stored: catalogue.stored,
+            active_topics: catalogue
+                .topics
+                .iter()
+                .filter(|t| t.active && t.id > 0)
+                .map(|t| (t.id, t.title.clone()))
+                .collect(),
+            topics: catalogue.topics,
+            courses,
+            grade_levels,
+            semesters: SEMESTERS.iter().map(|n| (*n, semester(*n))).collect(),
+            grid_topics: coverage
+                .topics
+                .iter()
+                .map(|t| (t.ordinal, t.title.clone()))
+                .collect(),
+            grid,
+        }
+        .render()?,
+    ))
+}
+
+fn to_curriculum(id: i64) -> Response {
+    back(format!("/ps/schools/{id}/curriculum"))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+async fn seed_topics(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    curriculum::seed_topics(&state.db, &s.user.scope, id).await?;
+    Ok(to_curriculum(id))
+}
+
+#[derive(Deserialize)]
+pub struct TopicForm {
+    csrf: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn create_topic(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<TopicForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    curriculum::add_topic(&state.db, &s.user.scope, id, &f.title, opt(&f.description)).await?;
+    Ok(to_curriculum(id))
+}
+
+async fn update_topic(
+    State(state): State<AppState>,
+    s: Staff,
+    Path((id, tid)): Path<(i64, i64)>,
+    Form(f): Form<TopicForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    curriculum::update_topic(&state.db, &s.user.scope, tid, &f.title, opt(&f.description)).await?;
+    Ok(to_curriculum(id))
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    csrf: String,
+    /// "up" or "down".
+    dir: String,
+}
+
+async fn move_topic(
+    State(state): State<AppState>,
+    s: Staff,
+    Path((id, tid)): Path<(i64, i64)>,
+    Form(f): Form<MoveForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let delta = if f.dir == "up" { -1 } else { 1 };
+    curriculum::move_topic(&state.db, &s.user.scope, tid, delta).await?;
+    Ok(to_curriculum(id))
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    csrf: String,
+    /// "1" to bring back, anything else to retire.
+    active: String,
+}
+
+async fn set_topic_active(
+    State(state): State<AppState>,
+    s: Staff,
+    Path((id, tid)): Path<(i64, i64)>,
+    Form(f): Form<ActiveForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    curriculum::set_topic_active(&state.db, &s.user.scope, tid, f.active == "1").await?;
+    Ok(to_curriculum(id))
+}
+
+#[derive(Deserialize)]
+pub struct CourseForm {
+    csrf: String,
+    topic_id: i64,
+    grade_level: i32,
+    semester: i32,
+    #[serde(default)]
+    title: String,
+}
+
+async fn create_course(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<CourseForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    curriculum::create_course(
+        &state.db,
+        &s.user.scope,
+        NewCourse {
+            school_id: id,
+            topic_id: f.topic_id,
+            grade_level: f.grade_level,
+            semester: f.semester,
+            title: f.title,
+        },
+    )
+    .await?;
+    Ok(to_curriculum(id))
+}
+
+async fn delete_course(
+    State(state): State<AppState>,
+    s: Staff,
+    Path((id, cid)): Path<(i64, i64)>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    curriculum::delete_course(&state.db, &s.user.scope, cid).await?;
+    Ok(to_curriculum(id))
+}

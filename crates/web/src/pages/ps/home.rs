@@ -1,0 +1,293 @@
+//! The parent school's front pages: where staff land (`/ps`), a school's home with its
+//! dashboard, and an office's overview of every school under it against the yearly
+//! target, with the roll-up export.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use jiaxiao_store::parent_school::{credits, sessions, stats};
+
+use super::{SchoolNav, current_year};
+use crate::app::AppState;
+use crate::auth::Staff;
+use crate::charts;
+use crate::error::AppError;
+use crate::i18n::{local_time, percent};
+use crate::pages::Chrome;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ps", get(entry))
+        .route("/ps/schools/{id}", get(school_home))
+        .route("/ps/units/{id}", get(unit_overview))
+        .route("/ps/units/{id}/rollup.xlsx", get(rollup_xlsx))
+}
+
+/// Staff land on their school, or on their office's overview.
+async fn entry(State(state): State<AppState>, s: Staff) -> Result<Response, AppError> {
+    let roots = jiaxiao_store::org::roots(&state.db, &s.user.scope).await?;
+    let first = roots.first().ok_or(AppError::NotFound)?;
+    let to = match first.kind.as_str() {
+        "school" => format!("/ps/schools/{}", first.id),
+        "grade" | "class" => {
+            let school = jiaxiao_store::parent_school::school_of_unit(&state.db, first.id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            format!("/ps/schools/{school}")
+        }
+        _ => format!("/ps/units/{}", first.id),
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+pub struct UpcomingRow {
+    pub id: i64,
+    pub when: String,
+    pub title: String,
+    pub form: String,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "ps/school_home.html")]
+struct SchoolHome {
+    c: Chrome,
+    nav: SchoolNav,
+    held: i64,
+    planned: i64,
+    school_rate: String,
+    trainees: usize,
+    chart_form: String,
+    chart_topic: String,
+    chart_grade: String,
+    chart_class: String,
+    chart_month: String,
+    upcoming: Vec<UpcomingRow>,
+    can_write: bool,
+}
+
+async fn school_home(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let lang = s.lang;
+    let scope = &s.user.scope;
+    let school = sessions::school(&state.db, scope, id).await?;
+    let year = current_year(&state).await?;
+    let st = stats::school_stats(&state.db, scope, id, year).await?;
+    let rates = credits::class_rates(&state.db, scope, id, year).await?;
+    let trainees = credits::trainees(&state.db, scope, id, year).await?;
+    let grades = credits::grade_rates(&rates);
+    let form_data: Vec<(String, i64)> = st
+        .by_form
+        .iter()
+        .map(|c| (lang.t(&format!("ps.form.{}", c.key)), c.n))
+        .collect();
+    let topic_data: Vec<(String, i64)> = st
+        .by_topic
+        .iter()
+        .map(|c| {
+            let k = if c.key.is_empty() {
+                lang.t("ps.no_topic")
+            } else {
+                c.key.clone()
+            };
+            (k, c.n)
+        })
+        .collect();
+    let grade_data: Vec<(String, f64)> =
+        grades.iter().map(|g| (g.name.clone(), g.rate())).collect();
+    let class_data: Vec<(String, f64)> = rates
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}{}",
+                    c.grade_name.clone().unwrap_or_default(),
+                    c.class_name
+                ),
+                if c.invited > 0 {
+                    c.reached as f64 / c.invited as f64
+                } else {
+                    0.0
+                },
+            )
+        })
+        .collect();
+    let months: Vec<(String, i64, i64)> = st
+        .by_month
+        .iter()
+        .map(|m| (m.month.clone(), m.sessions, m.checkins))
+        .collect();
+    let now = chrono::Utc::now() - chrono::Duration::hours(3);
+    let upcoming = sessions::list_sessions(&state.db, scope, Some(id), Some(year))
+        .await?
+        .into_iter()
+        .filter(|s| s.starts_at >= now && s.status != "cancelled")
+        .take(8)
+        .map(|s| UpcomingRow {
+            id: s.id,
+            when: local_time(s.starts_at),
+            title: s.title,
+            form: lang.t(&format!("ps.form.{}", s.form)),
+            status: lang.t(&format!("ps.session_status.{}", s.status)),
+        })
+        .collect();
+    let can_write = jiaxiao_store::parent_school::visible_school(&state.db.conn, scope, id)
+        .await
+        .is_ok()
+        && !scope.has_role(jiaxiao_domain::Role::Inspector);
+    Ok(Html(
+        SchoolHome {
+            c: Chrome::new(lang, Some(&s.user)),
+            held: st.held,
+            planned: st.planned,
+            school_rate: percent(credits::school_rate(&rates).rate()),
+            trainees: trainees.len(),
+            chart_form: charts::pie(&lang.t("ps.chart.by_form"), &form_data),
+            chart_topic: charts::hbar(&lang.t("ps.chart.by_topic"), &topic_data),
+            chart_grade: charts::rate_bars(&lang.t("ps.chart.by_grade"), &grade_data),
+            chart_class: charts::rate_bars(&lang.t("ps.chart.by_class"), &class_data),
+            chart_month: charts::monthly(
+                &lang.t("ps.chart.by_month"),
+                [
+                    &lang.t("ps.chart.sessions"),
+                    &lang.t("ps.chart.attendances"),
+                ],
+                &months,
+            ),
+            upcoming,
+            can_write,
+            nav: SchoolNav::new(school, "home"),
+        }
+        .render()?,
+    ))
+}
+
+pub struct RollupRow {
+    pub school_id: i64,
+    pub name: String,
+    pub school_type: String,
+    pub held: i64,
+    pub lectures: i64,
+    pub online: i64,
+    pub planned: i64,
+    pub checkins: i64,
+    pub excellent: i64,
+}
+
+#[derive(Template)]
+#[template(path = "ps/unit_overview.html")]
+struct UnitOverview {
+    c: Chrome,
+    unit_id: i64,
+    unit_name: String,
+    held: i64,
+    target: i64,
+    reached: bool,
+    rows: Vec<RollupRow>,
+    chart_target: String,
+    chart_schools: String,
+}
+
+async fn unit_overview(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let lang = s.lang;
+    let scope = &s.user.scope;
+    let unit = jiaxiao_store::org::get_unit(&state.db, scope, id).await?;
+    let year = current_year(&state).await?;
+    let roll = stats::rollup(&state.db, scope, id, year).await?;
+    let held: i64 = roll.iter().map(|r| r.held).sum();
+    let target = stats::YEARLY_SESSION_TARGET;
+    let mut by_school: Vec<(String, i64)> = roll
+        .iter()
+        .map(|r| (r.school_name.clone(), r.held))
+        .collect();
+    by_school.sort_by_key(|s| std::cmp::Reverse(s.1));
+    by_school.truncate(30);
+    Ok(Html(
+        UnitOverview {
+            c: Chrome::new(lang, Some(&s.user)),
+            unit_id: id,
+            unit_name: unit.name,
+            held,
+            target,
+            reached: held >= target,
+            chart_target: charts::against_target(
+                &lang.t("ps.overview.target_chart"),
+                &lang.t("ps.overview.held"),
+                held,
+                target,
+            ),
+            chart_schools: charts::hbar(&lang.t("ps.overview.by_school"), &by_school),
+            rows: roll
+                .into_iter()
+                .map(|r| RollupRow {
+                    school_id: r.school_id,
+                    name: r.school_name,
+                    school_type: r
+                        .school_type
+                        .map(|t| lang.t(&format!("school_type.{t}")))
+                        .unwrap_or_default(),
+                    held: r.held,
+                    lectures: r.lectures,
+                    online: r.online,
+                    planned: r.planned,
+                    checkins: r.checkins,
+                    excellent: r.excellent,
+                })
+                .collect(),
+        }
+        .render()?,
+    ))
+}
+
+async fn rollup_xlsx(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let year = current_year(&state).await?;
+    let bytes = crate::ledger::rollup_xlsx(&state.db, &s.user.scope, s.lang, id, year).await?;
+    Ok(xlsx_response(bytes, "rollup.xlsx"))
+}
+
+/// An XLSX download.
+pub fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// A PDF shown inline (the browser's viewer prints it).
+pub fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

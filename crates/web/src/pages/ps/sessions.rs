@@ -1,0 +1,610 @@
+//! Sessions (课次) for staff: the year's list, planning a session with its audience,
+//! and a session's page — lesson plan (must be filed before it is marked held), the
+//! check-in links, summary, photos and materials, parents' reflections, and exports.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use jiaxiao_domain::PhoneNumber;
+use jiaxiao_domain::parent_school::{Audience, Form as LearningForm, SessionStatus, Window};
+use jiaxiao_store::parent_school::records::{self, NewAttachment};
+use jiaxiao_store::parent_school::sessions::{self, Choice, NewSession, SessionRow};
+use serde::Deserialize;
+
+use super::home::xlsx_response;
+use super::{ManyForm, SchoolNav, current_year, opt_text};
+use crate::app::AppState;
+use crate::auth::Staff;
+use crate::error::AppError;
+use crate::i18n::{Lang, local_time, percent};
+use crate::pages::Chrome;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/ps/schools/{id}/sessions",
+            get(list_sessions).post(create_session),
+        )
+        .route("/ps/schools/{id}/sessions/new", get(new_session_form))
+        .route("/sessions/{id}", get(show_session))
+        .route("/sessions/{id}/lesson-plan", post(file_lesson_plan))
+        .route("/sessions/{id}/summary", post(file_summary))
+        .route("/sessions/{id}/status", post(set_status))
+        .route("/sessions/{id}/window", post(set_window))
+        .route("/sessions/{id}/remind", post(remind))
+        .route(
+            "/sessions/{id}/attachments",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(
+                4 * records::MAX_ATTACHMENT_BYTES,
+            )),
+        )
+        .route("/sessions/{id}/checkins.xlsx", get(checkins_xlsx))
+        .route("/attachments/{id}", get(download))
+}
+
+pub struct SessionLine {
+    pub id: i64,
+    pub when: String,
+    pub title: String,
+    pub form: String,
+    pub status: String,
+    pub instructor: String,
+    pub topic: String,
+}
+
+fn line(lang: Lang, s: &SessionRow) -> SessionLine {
+    SessionLine {
+        id: s.id,
+        when: local_time(s.starts_at),
+        title: s.title.clone(),
+        form: lang.t(&format!("ps.form.{}", s.form)),
+        status: lang.t(&format!("ps.session_status.{}", s.status)),
+        instructor: s.instructor_name.clone(),
+        topic: s.topic_title.clone().unwrap_or_default(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ps/sessions.html")]
+struct ListPage {
+    c: Chrome,
+    nav: SchoolNav,
+    rows: Vec<SessionLine>,
+}
+
+async fn list_sessions(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let school = sessions::school(&state.db, &s.user.scope, id).await?;
+    let year = current_year(&state).await?;
+    let rows = sessions::list_sessions(&state.db, &s.user.scope, Some(id), Some(year))
+        .await?
+        .iter()
+        .rev()
+        .map(|r| line(s.lang, r))
+        .collect();
+    Ok(Html(
+        ListPage {
+            c: Chrome::new(s.lang, Some(&s.user)),
+            nav: SchoolNav::new(school, "sessions"),
+            rows,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "ps/session_new.html")]
+struct NewPage {
+    c: Chrome,
+    nav: SchoolNav,
+    forms: Vec<(String, String)>,
+    topics: Vec<Choice>,
+    staff: Vec<Choice>,
+    units: Vec<Choice>,
+    date: String,
+    message: Option<String>,
+}
+
+async fn new_session_form(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    render_new(&state, &s, id, None).await
+}
+
+async fn render_new(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    message: Option<String>,
+) -> Result<Html<String>, AppError> {
+    let school = sessions::school(&state.db, &s.user.scope, id).await?;
+    let (topics, staff, units) = sessions::form_choices(&state.db, &s.user.scope, id).await?;
+    let date = (Utc::now() + chrono::Duration::hours(8) + chrono::Duration::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    Ok(Html(
+        NewPage {
+            c: Chrome::new(s.lang, Some(&s.user)),
+            nav: SchoolNav::new(school, "sessions"),
+            forms: LearningForm::ALL
+                .iter()
+                .map(|f| (f.code().to_owned(), s.lang.t(&format!("ps.form.{f}"))))
+                .collect(),
+            topics,
+            staff,
+            units,
+            date,
+            message,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct NewForm {
+    csrf: String,
+    title: String,
+    form: String,
+    date: String,
+    time: String,
+    duration_minutes: i32,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    online_url: String,
+    #[serde(default)]
+    topic_id: String,
+    #[serde(default)]
+    instructor_staff_id: String,
+    #[serde(default)]
+    instructor_name: String,
+    #[serde(default)]
+    instructor_title: String,
+    #[serde(default)]
+    instructor_org: String,
+    audience: String,
+    #[serde(default)]
+    units: Vec<i64>,
+    #[serde(default)]
+    phones: String,
+    #[serde(default)]
+    capacity: String,
+}
+
+/// A Beijing date and clock time as UTC.
+pub fn beijing(date: &str, time: &str) -> Result<chrono::DateTime<Utc>, AppError> {
+    let d = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::Invalid("bad_date".into()))?;
+    let t = NaiveTime::parse_from_str(time.trim(), "%H:%M")
+        .map_err(|_| AppError::Invalid("bad_time".into()))?;
+    let local = d.and_time(t) - chrono::Duration::hours(8);
+    Ok(Utc.from_utc_datetime(&local))
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    ManyForm(f): ManyForm<NewForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let starts_at = beijing(&f.date, &f.time)?;
+    let audience = Audience::from_code(&f.audience).unwrap_or(Audience::School);
+    let mut invitees = Vec::new();
+    if audience == Audience::Parents {
+        let mut phones = Vec::new();
+        for p in f
+            .phones
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '，')
+        {
+            if p.is_empty() {
+                continue;
+            }
+            phones.push(
+                PhoneNumber::parse(p)
+                    .map_err(|e| AppError::Invalid(e.code().into()))?
+                    .to_string(),
+            );
+        }
+        let (found, missing) =
+            sessions::guardians_by_phone(&state.db, &s.user.scope, id, &phones).await?;
+        if !missing.is_empty() {
+            let msg = s.lang.tf(
+                "ps.session.unknown_phones",
+                &[("phones", missing.join("、"))],
+            );
+            return Ok(render_new(&state, &s, id, Some(msg)).await?.into_response());
+        }
+        invitees = found;
+    }
+    let new = NewSession {
+        school_id: id,
+        topic_id: f.topic_id.parse().ok(),
+        title: f.title,
+        form: LearningForm::from_code(&f.form),
+        starts_at,
+        duration_minutes: f.duration_minutes,
+        place: opt_text(&f.place),
+        online_url: opt_text(&f.online_url),
+        instructor_staff_id: f.instructor_staff_id.parse().ok(),
+        instructor_name: f.instructor_name,
+        instructor_title: opt_text(&f.instructor_title),
+        instructor_org: opt_text(&f.instructor_org),
+        audience: Some(audience),
+        audience_units: f.units,
+        invitees,
+        capacity: f.capacity.trim().parse().ok(),
+        ..Default::default()
+    };
+    match sessions::create_session(&state.db, &s.user.scope, new).await {
+        Ok(sid) => Ok(Redirect::to(&format!("/sessions/{sid}")).into_response()),
+        Err(jiaxiao_store::StoreError::Invalid { code }) => {
+            let msg = s.lang.t(&format!("ps.error.{code}"));
+            Ok(render_new(&state, &s, id, Some(msg)).await?.into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct AttachmentView {
+    pub id: i64,
+    pub name: String,
+    pub image: bool,
+}
+
+pub struct ReflectionView {
+    pub name: String,
+    pub body: String,
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "ps/session.html")]
+struct ShowPage {
+    c: Chrome,
+    nav: SchoolNav,
+    s: SessionRow,
+    when: String,
+    ends: String,
+    form: String,
+    audience: String,
+    audience_units: String,
+    status: String,
+    invited_parents: i64,
+    invited_children: i64,
+    attended: i64,
+    excused: i64,
+    absent: i64,
+    refusals: i64,
+    rate: String,
+    photos: Vec<AttachmentView>,
+    materials: Vec<AttachmentView>,
+    reflections: Vec<ReflectionView>,
+    can_write: bool,
+    message: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct MsgQuery {
+    #[serde(default)]
+    msg: Option<String>,
+    #[serde(default)]
+    n: Option<usize>,
+}
+
+async fn show_session(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Query(q): Query<MsgQuery>,
+) -> Result<Html<String>, AppError> {
+    let lang = s.lang;
+    let scope = &s.user.scope;
+    let row = sessions::get_session(&state.db, scope, id).await?;
+    let school = sessions::school(&state.db, scope, row.school_id).await?;
+    let counts = sessions::counts(&state.db, scope, id).await?;
+    let units = sessions::audience_units(&state.db, id).await?;
+    let files = records::session_attachments(&state.db, scope, id).await?;
+    let reflections = records::session_reflections(&state.db, scope, id).await?;
+    let can_write = sessions::session_secret(&state.db, scope, id).await.is_ok();
+    let (photos, materials): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .filter(|a| a.kind == records::KIND_PHOTO || a.kind == records::KIND_MATERIAL)
+        .partition(|a| a.kind == records::KIND_PHOTO);
+    let view = |a: records::AttachmentRow| AttachmentView {
+        id: a.id,
+        image: a.content_type.starts_with("image/"),
+        name: a.file_name,
+    };
+    // Messages are translation keys from our own redirects, never raw text.
+    let message = q
+        .msg
+        .filter(|m| m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(|m| {
+            lang.tf(
+                &format!("ps.msg.{m}"),
+                [("n", q.n.unwrap_or(0).to_string())],
+            )
+        });
+    Ok(Html(
+        ShowPage {
+            c: Chrome::new(lang, Some(&s.user)),
+            nav: SchoolNav::new(school, "sessions"),
+            when: local_time(row.starts_at),
+            ends: crate::i18n::local_clock(row.ends_at()),
+            form: lang.t(&format!("ps.form.{}", row.form)),
+            audience: lang.t(&format!("ps.audience.{}", row.audience)),
+            audience_units: units
+                .iter()
+                .map(|u| u.name.clone())
+                .collect::<Vec<_>>()
+                .join("、"),
+            status: lang.t(&format!("ps.session_status.{}", row.status)),
+            invited_parents: counts.invited_parents,
+            invited_children: counts.invited_children,
+            attended: counts.present + counts.late,
+            excused: counts.excused,
+            absent: counts.absent,
+            refusals: counts.refusals,
+            rate: percent(counts.rate()),
+            photos: photos.into_iter().map(view).collect(),
+            materials: materials.into_iter().map(view).collect(),
+            reflections: reflections
+                .into_iter()
+                .map(|r| ReflectionView {
+                    name: r.guardian_name,
+                    body: r.body,
+                    when: local_time(r.created_at),
+                })
+                .collect(),
+            can_write,
+            message,
+            s: row,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct TextForm {
+    csrf: String,
+    text: String,
+}
+
+async fn file_lesson_plan(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<TextForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    sessions::file_lesson_plan(&state.db, &s.user.scope, id, &f.text).await?;
+    Ok(Redirect::to(&format!("/sessions/{id}?msg=lesson_plan_filed")).into_response())
+}
+
+async fn file_summary(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<TextForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    sessions::file_summary(&state.db, &s.user.scope, id, &f.text).await?;
+    Ok(Redirect::to(&format!("/sessions/{id}?msg=summary_filed")).into_response())
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    csrf: String,
+    status: String,
+}
+
+async fn set_status(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<StatusForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let status =
+        SessionStatus::from_code(&f.status).ok_or(AppError::Invalid("bad_status".into()))?;
+    match sessions::set_status(&state.db, &s.user.scope, id, status).await {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/sessions/{id}?msg=status_{}", status.code())).into_response(),
+        ),
+        Err(jiaxiao_store::StoreError::Invalid {
+            code: "lesson_plan_missing",
+        }) => Ok(Redirect::to(&format!("/sessions/{id}?msg=lesson_plan_missing")).into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// Texts every invited parent who has not checked in yet (through the configured SMS
+/// provider); the count comes back on the session page.
+async fn remind(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let row = sessions::get_session(&state.db, &s.user.scope, id).await?;
+    let to = sessions::remind(&state.db, &s.user.scope, id).await?;
+    let mut sent = 0;
+    for (name, phone) in &to {
+        let body = s.lang.tf(
+            "ps.session.reminder_sms",
+            [
+                ("name", name.clone()),
+                ("school", row.school_name.clone()),
+                ("title", row.title.clone()),
+                ("when", local_time(row.starts_at)),
+                (
+                    "place",
+                    row.place
+                        .clone()
+                        .or(row.online_url.clone())
+                        .unwrap_or_default(),
+                ),
+            ],
+        );
+        if state.sms.send(phone, &body).await.is_ok() {
+            sent += 1;
+        }
+    }
+    Ok(Redirect::to(&format!("/sessions/{id}?msg=reminded&n={sent}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct WindowForm {
+    csrf: String,
+    opens_before_minutes: i32,
+    closes_after_minutes: i32,
+    late_after_minutes: i32,
+}
+
+async fn set_window(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<WindowForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    sessions::set_window(
+        &state.db,
+        &s.user.scope,
+        id,
+        Window {
+            opens_before_minutes: f.opens_before_minutes,
+            closes_after_minutes: f.closes_after_minutes,
+            late_after_minutes: f.late_after_minutes,
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/sessions/{id}?msg=window_saved")).into_response())
+}
+
+/// Reads a multipart upload: the CSRF token, a kind, and one or more files.
+pub async fn read_upload(
+    mp: &mut Multipart,
+) -> Result<(String, String, Vec<(String, Vec<u8>)>), AppError> {
+    let (mut csrf, mut kind, mut files) = (String::new(), String::new(), Vec::new());
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|_| AppError::Invalid("bad_upload".into()))?
+    {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.unwrap_or_default(),
+            "kind" => kind = field.text().await.unwrap_or_default(),
+            "file" => {
+                let name = field.file_name().unwrap_or("file").to_owned();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| AppError::Invalid("file_too_large".into()))?;
+                if !bytes.is_empty() {
+                    files.push((name, bytes.to_vec()));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, kind, files))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    mut mp: Multipart,
+) -> Result<Response, AppError> {
+    let (csrf, kind, files) = read_upload(&mut mp).await?;
+    s.check_csrf(&csrf)?;
+    let kind = match kind.as_str() {
+        "photo" => records::KIND_PHOTO,
+        _ => records::KIND_MATERIAL,
+    };
+    let row = sessions::get_session(&state.db, &s.user.scope, id).await?;
+    if files.is_empty() {
+        return Err(AppError::Invalid("empty_file".into()));
+    }
+    for (name, bytes) in files {
+        let bytes = super::prepare_picture(kind, bytes).await?;
+        records::add_attachment(
+            &state.db,
+            &state.blobs,
+            &s.user.scope,
+            NewAttachment {
+                school_id: row.school_id,
+                session_id: Some(id),
+                kind,
+                file_name: &name,
+                bytes: &bytes,
+            },
+        )
+        .await?;
+    }
+    Ok(Redirect::to(&format!("/sessions/{id}?msg=uploaded")).into_response())
+}
+
+/// A file of the caller's scope; images inline, everything else as a download.
+async fn download(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let a = records::get_attachment(&state.db, &s.user.scope, id).await?;
+    let bytes = state.blobs.get(&a.storage_key).await?;
+    let disposition = if a.content_type.starts_with("image/") || a.content_type == "application/pdf"
+    {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let name = urlencoding::encode(&a.file_name).into_owned();
+    Ok((
+        [
+            (header::CONTENT_TYPE, a.content_type.clone()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename*=UTF-8''{name}"),
+            ),
+            (header::CACHE_CONTROL, "private, max-age=3600".into()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn checkins_xlsx(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let row = sessions::get_session(&state.db, &s.user.scope, id).await?;
+    let bytes = crate::ledger::checkins_xlsx(
+        &state.db,
+        &s.user.scope,
+        s.lang,
+        row.school_id,
+        row.school_year_id,
+        Some(id),
+    )
+    .await?;
+    Ok(xlsx_response(bytes, &format!("checkins-{id}.xlsx")))
+}

@@ -1,0 +1,700 @@
+//! Trainees and their year: credit hours and attendance rates (per parent, class,
+//! grade, school), the excellent-trainee selection from rule to certificates, and the
+//! ledger downloads (XLSX at once, the PDF dossier as a background job with progress).
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use jiaxiao_domain::parent_school::{ExcellenceRule, Settings};
+use jiaxiao_export::pdf::{Certificate, CertificateLabels};
+use jiaxiao_store::parent_school::excellence::{self, Round};
+use jiaxiao_store::parent_school::records::{self, NewAttachment};
+use jiaxiao_store::parent_school::{credits, sessions};
+use serde::Deserialize;
+
+use super::home::{pdf_response, xlsx_response};
+use super::sessions::read_upload;
+use super::{ManyForm, SchoolNav, current_year};
+use crate::app::AppState;
+use crate::auth::Staff;
+use crate::charts;
+use crate::error::AppError;
+use crate::i18n::{Lang, local_time, percent};
+use crate::pages::Chrome;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ps/schools/{id}/trainees", get(list_trainees))
+        .route("/ps/schools/{id}/settings", post(save_settings))
+        .route(
+            "/ps/schools/{id}/excellence",
+            get(show_excellence).post(compute),
+        )
+        .route("/ps/excellence/{round}/review", post(review))
+        .route("/ps/excellence/{round}/notice", post(start_notice))
+        .route("/ps/excellence/{round}/objections", post(record_objection))
+        .route("/ps/objections/{id}/resolve", post(resolve_objection))
+        .route("/ps/excellence/{round}/award", post(award))
+        .route(
+            "/ps/excellence/{round}/seal",
+            post(upload_seal).layer(axum::extract::DefaultBodyLimit::max(
+                records::MAX_ATTACHMENT_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/ps/excellence/{round}/certificates.pdf", get(certificates))
+        .route("/ps/schools/{id}/ledger", get(show_ledger))
+        .route("/ps/schools/{id}/ledger.xlsx", get(ledger_xlsx))
+        .route("/ps/schools/{id}/dossier", post(start_dossier))
+        .route("/ps/jobs/{id}/status", get(job_status))
+}
+
+pub struct TraineeLine {
+    pub name: String,
+    pub phone: String,
+    pub invited: i64,
+    pub attended: i64,
+    pub rate: String,
+    pub hours: String,
+    pub reflections: i64,
+    pub committee: bool,
+}
+
+pub struct RateLine {
+    pub grade: String,
+    pub class: String,
+    pub invited: i64,
+    pub reached: i64,
+    pub rate: String,
+}
+
+#[derive(Template)]
+#[template(path = "ps/trainees.html")]
+struct TraineesPage {
+    c: Chrome,
+    nav: SchoolNav,
+    rows: Vec<TraineeLine>,
+    rates: Vec<RateLine>,
+    school_rate: String,
+    chart_grade: String,
+    settings: Settings,
+    can_write: bool,
+}
+
+async fn list_trainees(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let lang = s.lang;
+    let scope = &s.user.scope;
+    let school = sessions::school(&state.db, scope, id).await?;
+    let year = current_year(&state).await?;
+    let trainees = credits::trainees(&state.db, scope, id, year).await?;
+    let rates = credits::class_rates(&state.db, scope, id, year).await?;
+    let grades = credits::grade_rates(&rates);
+    let settings = jiaxiao_store::parent_school::settings(&state.db.conn, id, year).await?;
+    let can_write = sessions::form_choices(&state.db, scope, id).await.is_ok();
+    Ok(Html(
+        TraineesPage {
+            c: Chrome::new(lang, Some(&s.user)),
+            nav: SchoolNav::new(school, "trainees"),
+            school_rate: percent(credits::school_rate(&rates).rate()),
+            chart_grade: charts::rate_bars(
+                &lang.t("ps.chart.by_grade"),
+                &grades
+                    .iter()
+                    .map(|g| (g.name.clone(), g.rate()))
+                    .collect::<Vec<_>>(),
+            ),
+            rows: trainees
+                .iter()
+                .map(|t| TraineeLine {
+                    name: t.name.clone(),
+                    phone: t.phone.clone().unwrap_or_default(),
+                    invited: t.invited,
+                    attended: t.attended,
+                    rate: percent(t.rate()),
+                    hours: format!("{:.1}", t.hours),
+                    reflections: t.reflections,
+                    committee: t.committee,
+                })
+                .collect(),
+            rates: rates
+                .iter()
+                .map(|r| RateLine {
+                    grade: r.grade_name.clone().unwrap_or_default(),
+                    class: r.class_name.clone(),
+                    invited: r.invited,
+                    reached: r.reached,
+                    rate: percent(if r.invited > 0 {
+                        r.reached as f64 / r.invited as f64
+                    } else {
+                        0.0
+                    }),
+                })
+                .collect(),
+            settings,
+            can_write,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    csrf: String,
+    lecture: f64,
+    open_day: f64,
+    forum: f64,
+    online: f64,
+    opens_before_minutes: i32,
+    closes_after_minutes: i32,
+    late_after_minutes: i32,
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    for w in [f.lecture, f.open_day, f.forum, f.online] {
+        if !(0.0..=10.0).contains(&w) {
+            return Err(AppError::Invalid("bad_weight".into()));
+        }
+    }
+    let year =
+        jiaxiao_store::org::ensure_school_year(&state.db.conn, jiaxiao_store::org::today_date())
+            .await?;
+    let mut settings = Settings {
+        opens_before_minutes: f.opens_before_minutes.max(0),
+        closes_after_minutes: f.closes_after_minutes.max(0),
+        late_after_minutes: f.late_after_minutes.max(0),
+        ..Default::default()
+    };
+    settings.weights.insert("lecture".into(), f.lecture);
+    settings.weights.insert("open_day".into(), f.open_day);
+    settings.weights.insert("forum".into(), f.forum);
+    settings.weights.insert("online".into(), f.online);
+    jiaxiao_store::parent_school::save_settings(&state.db, &s.user.scope, id, year, &settings)
+        .await?;
+    Ok(Redirect::to(&format!("/ps/schools/{id}/trainees")).into_response())
+}
+
+pub struct NomineeLine {
+    pub guardian_id: i64,
+    pub name: String,
+    pub reason: String,
+    pub decision: String,
+    pub decision_code: String,
+    pub certificate_no: String,
+}
+
+pub struct ObjectionLine {
+    pub id: i64,
+    pub nominee: String,
+    pub body: String,
+    pub resolution: Option<String>,
+    pub when: String,
+}
+
+#[derive(Template)]
+#[template(path = "ps/excellence.html")]
+struct ExcellencePage {
+    c: Chrome,
+    nav: SchoolNav,
+    rule: ExcellenceRule,
+    rate_pct: String,
+    round_id: Option<i64>,
+    status: String,
+    status_code: String,
+    notice: String,
+    nominees: Vec<NomineeLine>,
+    objections: Vec<ObjectionLine>,
+    has_seal: bool,
+    can_write: bool,
+}
+
+fn reason_text(lang: Lang, n: &excellence::NomineeRow) -> String {
+    match n.reason() {
+        Some(r) => {
+            lang.tf(
+                "ps.excellence.reason",
+                &[
+                    ("rate", percent(r.attendance_rate)),
+                    ("attended", r.attended.to_string()),
+                    ("invited", r.invited.to_string()),
+                    ("hours", format!("{:.1}", r.hours)),
+                    ("reflections", r.reflections.to_string()),
+                ],
+            ) + if r.committee {
+                lang.t("ps.excellence.committee_suffix")
+            } else {
+                String::new()
+            }
+            .as_str()
+        }
+        None => String::new(),
+    }
+}
+
+async fn show_excellence(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let lang = s.lang;
+    let scope = &s.user.scope;
+    let school = sessions::school(&state.db, scope, id).await?;
+    let year = current_year(&state).await?;
+    let round: Option<Round> = excellence::get_round(&state.db, scope, id, year).await?;
+    let can_write = sessions::form_choices(&state.db, scope, id).await.is_ok();
+    let rule = round.as_ref().map(|r| r.rule.clone()).unwrap_or_default();
+    let page = ExcellencePage {
+        c: Chrome::new(lang, Some(&s.user)),
+        nav: SchoolNav::new(school, "excellence"),
+        rate_pct: format!("{:.0}", rule.min_attendance_rate * 100.0),
+        rule,
+        round_id: round.as_ref().map(|r| r.round.id),
+        status: round
+            .as_ref()
+            .map(|r| lang.t(&format!("ps.excellence.status.{}", r.round.status)))
+            .unwrap_or_default(),
+        status_code: round
+            .as_ref()
+            .map(|r| r.round.status.clone())
+            .unwrap_or_default(),
+        notice: round
+            .as_ref()
+            .and_then(|r| {
+                Some(format!(
+                    "{} — {}",
+                    r.round.notice_from.clone()?,
+                    r.round.notice_to.clone()?
+                ))
+            })
+            .unwrap_or_default(),
+        has_seal: round
+            .as_ref()
+            .is_some_and(|r| r.round.seal_attachment_id.is_some()),
+        nominees: round
+            .as_ref()
+            .map(|r| {
+                r.nominees
+                    .iter()
+                    .map(|n| NomineeLine {
+                        guardian_id: n.guardian_id,
+                        name: n.name.clone(),
+                        reason: reason_text(lang, n),
+                        decision: lang.t(&format!("ps.excellence.decision.{}", n.decision)),
+                        decision_code: n.decision.clone(),
+                        certificate_no: n.certificate_no.clone().unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        objections: round
+            .as_ref()
+            .map(|r| {
+                r.objections
+                    .iter()
+                    .map(|o| ObjectionLine {
+                        id: o.id,
+                        nominee: o.nominee_name.clone(),
+                        body: o.body.clone(),
+                        resolution: o.resolution.clone(),
+                        when: local_time(o.created_at),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        can_write,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+struct RuleForm {
+    csrf: String,
+    min_rate_pct: f64,
+    min_hours: f64,
+    min_reflections: i64,
+    #[serde(default)]
+    require_committee: Option<String>,
+    #[serde(default)]
+    max_nominees: Option<usize>,
+}
+
+async fn compute(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<RuleForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    if !(0.0..=100.0).contains(&f.min_rate_pct) || f.min_hours < 0.0 || f.min_reflections < 0 {
+        return Err(AppError::Invalid("bad_rule".into()));
+    }
+    let rule = ExcellenceRule {
+        min_attendance_rate: f.min_rate_pct / 100.0,
+        min_hours: f.min_hours,
+        min_reflections: f.min_reflections,
+        require_committee: f.require_committee.is_some(),
+        max_nominees: f.max_nominees.unwrap_or(0),
+    };
+    let year = current_year(&state).await?;
+    excellence::compute(&state.db, &s.user.scope, id, year, &rule).await?;
+    Ok(Redirect::to(&format!("/ps/schools/{id}/excellence")).into_response())
+}
+
+async fn school_of_round(state: &AppState, s: &Staff, round: i64) -> Result<i64, AppError> {
+    Ok(
+        excellence::certificate_round(&state.db, &s.user.scope, round)
+            .await?
+            .round
+            .school_id,
+    )
+}
+
+#[derive(Deserialize)]
+struct ReviewForm {
+    csrf: String,
+    #[serde(default)]
+    approve: Vec<i64>,
+}
+
+async fn review(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(round): Path<i64>,
+    ManyForm(f): ManyForm<ReviewForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    excellence::review(&state.db, &s.user.scope, round, &f.approve).await?;
+    let school = school_of_round(&state, &s, round).await?;
+    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+}
+
+#[derive(Deserialize)]
+struct NoticeForm {
+    csrf: String,
+    days: i64,
+}
+
+async fn start_notice(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(round): Path<i64>,
+    Form(f): Form<NoticeForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    excellence::start_notice(&state.db, &s.user.scope, round, f.days).await?;
+    let school = school_of_round(&state, &s, round).await?;
+    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+}
+
+#[derive(Deserialize)]
+struct ObjectionForm {
+    csrf: String,
+    guardian_id: i64,
+    body: String,
+}
+
+async fn record_objection(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(round): Path<i64>,
+    Form(f): Form<ObjectionForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    excellence::raise_objection(&state.db, &s.user.scope, round, f.guardian_id, &f.body).await?;
+    let school = school_of_round(&state, &s, round).await?;
+    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+}
+
+#[derive(Deserialize)]
+struct ResolveForm {
+    csrf: String,
+    round: i64,
+    resolution: String,
+    #[serde(default)]
+    upheld: Option<String>,
+}
+
+async fn resolve_objection(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<ResolveForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    excellence::resolve_objection(
+        &state.db,
+        &s.user.scope,
+        id,
+        &f.resolution,
+        f.upheld.is_some(),
+    )
+    .await?;
+    let school = school_of_round(&state, &s, f.round).await?;
+    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+}
+
+#[derive(Deserialize)]
+struct AwardForm {
+    csrf: String,
+    #[serde(default)]
+    end_early: Option<String>,
+}
+
+async fn award(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(round): Path<i64>,
+    Form(f): Form<AwardForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    excellence::award(&state.db, &s.user.scope, round, f.end_early.is_some()).await?;
+    let school = school_of_round(&state, &s, round).await?;
+    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+}
+
+async fn upload_seal(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(round): Path<i64>,
+    mut mp: Multipart,
+) -> Result<Response, AppError> {
+    let (csrf, _, files) = read_upload(&mut mp).await?;
+    s.check_csrf(&csrf)?;
+    let school = school_of_round(&state, &s, round).await?;
+    let (name, bytes) = files
+        .into_iter()
+        .next()
+        .ok_or(AppError::Invalid("empty_file".into()))?;
+    let bytes = super::prepare_picture(records::KIND_SEAL, bytes).await?;
+    let att = records::add_attachment(
+        &state.db,
+        &state.blobs,
+        &s.user.scope,
+        NewAttachment {
+            school_id: school,
+            session_id: None,
+            kind: records::KIND_SEAL,
+            file_name: &name,
+            bytes: &bytes,
+        },
+    )
+    .await?;
+    excellence::set_seal(&state.db, &s.user.scope, round, att).await?;
+    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+}
+
+/// The awarded certificates of a round as one PDF (a parent gets only their own).
+pub async fn certificates_pdf(
+    state: &AppState,
+    scope: &jiaxiao_store::Scope,
+    lang: Lang,
+    round: i64,
+) -> Result<Vec<u8>, AppError> {
+    let view = excellence::certificate_round(&state.db, scope, round).await?;
+    let (school_name, year_name) = jiaxiao_store::parent_school::names(
+        &state.db,
+        view.round.school_id,
+        view.round.school_year_id,
+    )
+    .await?;
+    let seal = match view.round.seal_attachment_id {
+        Some(a) => {
+            let key =
+                jiaxiao_store::parent_school::attachment_key(&state.db, view.round.school_id, a)
+                    .await?;
+            Some(state.blobs.get(&key).await?)
+        }
+        None => None,
+    };
+    let date = view
+        .round
+        .notice_to
+        .clone()
+        .unwrap_or_else(jiaxiao_store::today);
+    let date = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+        .map(|d| {
+            lang.tf(
+                "ps.certificate.date",
+                &[
+                    ("y", d.format("%Y").to_string()),
+                    ("m", d.format("%-m").to_string()),
+                    ("d", d.format("%-d").to_string()),
+                ],
+            )
+        })
+        .unwrap_or(date);
+    let certs: Vec<Certificate> = view
+        .nominees
+        .iter()
+        .filter(|n| n.decision == excellence::AWARDED)
+        .map(|n| Certificate {
+            title: lang.t("ps.certificate.title"),
+            recipient: n.name.clone(),
+            body: lang.tf("ps.certificate.body", &[("year", year_name.clone())]),
+            school: school_name.clone(),
+            date: date.clone(),
+            number: n.certificate_no.clone().unwrap_or_default(),
+            seal: seal.clone(),
+            labels: CertificateLabels {
+                after_recipient: lang.t("ps.certificate.after_recipient"),
+                number: lang.t("ps.certificate.number"),
+            },
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(AppError::Invalid("nothing_awarded".into()));
+    }
+    tokio::task::spawn_blocking(move || jiaxiao_export::pdf::certificates(&certs))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+async fn certificates(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(round): Path<i64>,
+) -> Result<Response, AppError> {
+    let bytes = certificates_pdf(&state, &s.user.scope, s.lang, round).await?;
+    Ok(pdf_response(bytes, "certificates.pdf"))
+}
+
+pub struct JobLine {
+    pub id: i64,
+    pub status: String,
+    pub running: bool,
+    pub created: String,
+    pub attachment: Option<i64>,
+    pub error: Option<String>,
+    pub done: usize,
+    pub total: usize,
+}
+
+#[derive(Template)]
+#[template(path = "ps/ledger.html")]
+struct LedgerPage {
+    c: Chrome,
+    nav: SchoolNav,
+    jobs: Vec<JobLine>,
+    can_write: bool,
+}
+
+fn job_line(
+    state: &AppState,
+    lang: Lang,
+    j: &jiaxiao_store::entities::import_job::Model,
+) -> JobLine {
+    let result: serde_json::Value = j
+        .result_json
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    let running = j.status == jiaxiao_store::roster::STATUS_QUEUED
+        || j.status == jiaxiao_store::roster::STATUS_RUNNING;
+    let (done, total) = state.jobs.progress.get(j.id).unwrap_or((0, 0));
+    JobLine {
+        id: j.id,
+        status: lang.t(&format!("ps.job.{}", j.status)),
+        running,
+        created: local_time(j.created_at),
+        attachment: result.get("attachment_id").and_then(|v| v.as_i64()),
+        error: result
+            .get("error")
+            .and_then(|v| v.as_str())
+            .map(|e| lang.t(&format!("ps.job.error.{e}"))),
+        done,
+        total,
+    }
+}
+
+async fn show_ledger(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let scope = &s.user.scope;
+    let school = sessions::school(&state.db, scope, id).await?;
+    let jobs =
+        jiaxiao_store::roster::jobs_of(&state.db, scope, id, jiaxiao_store::roster::KIND_DOSSIER)
+            .await?;
+    let can_write = sessions::form_choices(&state.db, scope, id).await.is_ok();
+    Ok(Html(
+        LedgerPage {
+            c: Chrome::new(s.lang, Some(&s.user)),
+            nav: SchoolNav::new(school, "ledger"),
+            jobs: jobs.iter().map(|j| job_line(&state, s.lang, j)).collect(),
+            can_write,
+        }
+        .render()?,
+    ))
+}
+
+async fn ledger_xlsx(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let year = current_year(&state).await?;
+    let bytes = crate::ledger::ledger_xlsx(&state.db, &s.user.scope, s.lang, id, year).await?;
+    Ok(xlsx_response(bytes, &format!("ledger-{id}.xlsx")))
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn start_dossier(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    // Only those who may record the school's work queue its dossier.
+    sessions::form_choices(&state.db, &s.user.scope, id).await?;
+    let year = current_year(&state).await?;
+    jiaxiao_store::roster::enqueue_other(
+        &state.db,
+        &s.user.scope,
+        id,
+        jiaxiao_store::roster::KIND_DOSSIER,
+        "dossier.pdf",
+        serde_json::json!({"school_id": id, "school_year_id": year, "lang": s.lang.code()}),
+    )
+    .await?;
+    state.jobs.wake.notify_one();
+    Ok(Redirect::to(&format!("/ps/schools/{id}/ledger")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ps/job_status.html")]
+struct JobStatus {
+    c: Chrome,
+    j: JobLine,
+}
+
+async fn job_status(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    let job = jiaxiao_store::roster::get_job_visible(&state.db, &s.user.scope, id).await?;
+    Ok(Html(
+        JobStatus {
+            c: Chrome::new(s.lang, Some(&s.user)),
+            j: job_line(&state, s.lang, &job),
+        }
+        .render()?,
+    ))
+}
