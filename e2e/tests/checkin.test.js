@@ -84,19 +84,22 @@ test('a parent checks in on a phone from the QR link; scanning again says alread
   await ctx.close();
 });
 
-test('a parent opens the session from the phone home page and types the six-digit code', async () => {
+test('a parent opens the session on the phone and types the six-digit code', async () => {
   const { ctx, page, sid, title } = await plannedSession('签到码 e2e');
   const pctx = await phone(browser);
   const p = await pctx.newPage();
   await login(p, DEMO_PARENT_PHONE);
-  await p.goto(`${BASE}/p`);
-  const card = p.locator('#upcoming li', { hasText: title });
-  await Promise.all([p.waitForURL(new RegExp(`/p/checkin/${sid}$`)), card.locator('a.button').tap()]);
+  await p.goto(`${BASE}/p/sessions/${sid}`);
+  assert.equal(await p.textContent('h1'), title);
+  await Promise.all([p.waitForURL(new RegExp(`/p/checkin/${sid}$`)), p.tap(`a.button[href="/p/checkin/${sid}"]`)]);
   await p.fill('.type-code input[name=code]', await checkinCode(page, sid));
   await Promise.all([p.waitForURL(/ok=new/), p.tap('.type-code button[type=submit]')]);
-  assert.match(await p.textContent('#checkin-result'), /^签到成功 \d{2}:\d{2}$/);
-  await p.goto(`${BASE}/p`);
-  assert.match(await p.locator('#upcoming li', { hasText: title }).textContent(), /\d{2}:\d{2}/);
+  const done = (await p.textContent('#checkin-result')).trim();
+  assert.match(done, /^签到成功 \d{2}:\d{2}$/);
+  // The session's page now shows the check-in instead of the button.
+  await p.goto(`${BASE}/p/sessions/${sid}`);
+  assert.equal(await p.locator(`a.button[href="/p/checkin/${sid}"]`).count(), 0);
+  assert.match(await p.textContent('dl.facts'), new RegExp(done.match(/\d{2}:\d{2}/)[0]));
   await pctx.close();
 
   await page.goto(`${BASE}/sessions/${sid}/checkins`);
