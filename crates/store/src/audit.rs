@@ -35,6 +35,32 @@ pub async fn record<C: ConnectionTrait>(conn: &C, scope: &Scope, e: Entry<'_>) -
     Ok(())
 }
 
+/// The common case of [`record`]: a write to one entity of a unit, nothing kept of the
+/// state before it.
+pub async fn note<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    unit_id: i64,
+    entity: &str,
+    entity_id: impl ToString,
+    action: &str,
+    after: Option<serde_json::Value>,
+) -> StoreResult<()> {
+    record(
+        conn,
+        scope,
+        Entry {
+            unit_id: Some(unit_id),
+            entity,
+            entity_id: Some(entity_id.to_string()),
+            action,
+            before: None,
+            after,
+        },
+    )
+    .await
+}
+
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
 pub struct AuditRow {
     pub id: i64,

@@ -162,19 +162,14 @@ pub async fn create_activity(db: &Db, scope: &Scope, a: NewActivity) -> StoreRes
     }
     .insert(&txn)
     .await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(a.school_id),
-            entity: "activity",
-            entity_id: Some(m.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(
-                serde_json::json!({"theme": m.theme, "starts_at": m.starts_at, "place": m.place}),
-            ),
-        },
+        a.school_id,
+        "activity",
+        m.id,
+        "create",
+        Some(serde_json::json!({"theme": m.theme, "starts_at": m.starts_at, "place": m.place})),
     )
     .await?;
     txn.commit().await?;
@@ -307,19 +302,14 @@ pub async fn add_item(db: &Db, scope: &Scope, activity_id: i64, i: NewItem) -> S
     }
     .insert(&txn)
     .await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(a.school_id),
-            entity: "activity_item",
-            entity_id: Some(m.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(
-                serde_json::json!({"activity_id": activity_id, "part": m.part, "title": m.title}),
-            ),
-        },
+        a.school_id,
+        "activity_item",
+        m.id,
+        "create",
+        Some(serde_json::json!({"activity_id": activity_id, "part": m.part, "title": m.title})),
     )
     .await?;
     txn.commit().await?;
@@ -403,20 +393,17 @@ pub async fn add_breakouts(
         .insert(&txn)
         .await?;
         ordinal += 1;
-        audit::record(
+        audit::note(
             &txn,
             scope,
-            Entry {
-                unit_id: Some(a.school_id),
-                entity: "activity_item",
-                entity_id: Some(m.id.to_string()),
-                action: "create",
-                before: None,
-                after: Some(serde_json::json!({
-                    "activity_id": activity_id, "part": m.part, "title": m.title,
-                    "class_id": b.class_id, "session_id": session_id
-                })),
-            },
+            a.school_id,
+            "activity_item",
+            m.id,
+            "create",
+            Some(serde_json::json!({
+                "activity_id": activity_id, "part": m.part, "title": m.title,
+                "class_id": b.class_id, "session_id": session_id
+            })),
         )
         .await?;
         out.push((m.id, session_id));
@@ -452,17 +439,14 @@ pub async fn remove_item(db: &Db, scope: &Scope, item_id: i64) -> StoreResult<()
             [sid.into()],
         ))
         .await?;
-        audit::record(
+        audit::note(
             &txn,
             scope,
-            Entry {
-                unit_id: Some(a.school_id),
-                entity: "teaching_session",
-                entity_id: Some(sid.to_string()),
-                action: "status",
-                before: None,
-                after: Some(serde_json::json!({"status": "cancelled", "activity_item": item_id})),
-            },
+            a.school_id,
+            "teaching_session",
+            sid,
+            "status",
+            Some(serde_json::json!({"status": "cancelled", "activity_item": item_id})),
         )
         .await?;
     }
@@ -503,19 +487,14 @@ pub async fn add_duty(db: &Db, scope: &Scope, activity_id: i64, d: NewDuty) -> S
     }
     .insert(&txn)
     .await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(a.school_id),
-            entity: "activity_duty",
-            entity_id: Some(m.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(
-                serde_json::json!({"activity_id": activity_id, "person": m.person, "duty": m.duty}),
-            ),
-        },
+        a.school_id,
+        "activity_duty",
+        m.id,
+        "create",
+        Some(serde_json::json!({"activity_id": activity_id, "person": m.person, "duty": m.duty})),
     )
     .await?;
     txn.commit().await?;

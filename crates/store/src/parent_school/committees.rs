@@ -138,19 +138,7 @@ pub async fn create_committee(db: &Db, scope: &Scope, c: NewCommittee) -> StoreR
     }
     .insert(&txn)
     .await?;
-    audit::record(
-        &txn,
-        scope,
-        Entry {
-            unit_id: Some(c.school_id),
-            entity: "committee",
-            entity_id: Some(m.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(serde_json::json!({"name": m.name, "kind": m.kind, "unit_id": m.unit_id, "school_year_id": year})),
-        },
-    )
-    .await?;
+    audit::note(&txn, scope, c.school_id, "committee", m.id, "create", Some(serde_json::json!({"name": m.name, "kind": m.kind, "unit_id": m.unit_id, "school_year_id": year}))).await?;
     txn.commit().await?;
     Ok(m.id)
 }
@@ -351,22 +339,19 @@ pub async fn add_member(
     }
     .insert(&txn)
     .await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(c.school_id),
-            entity: "committee_member",
-            entity_id: Some(row.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(serde_json::json!({
-                "committee_id": committee_id,
-                "position": row.position,
-                "staff_id": row.staff_id,
-                "guardian_id": row.guardian_id
-            })),
-        },
+        c.school_id,
+        "committee_member",
+        row.id,
+        "create",
+        Some(serde_json::json!({
+            "committee_id": committee_id,
+            "position": row.position,
+            "staff_id": row.staff_id,
+            "guardian_id": row.guardian_id
+        })),
     )
     .await?;
     txn.commit().await?;

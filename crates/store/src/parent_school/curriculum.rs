@@ -179,17 +179,14 @@ pub async fn add_topic(
     }
     .insert(&txn)
     .await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school_id),
-            entity: "topic",
-            entity_id: Some(m.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(serde_json::json!({"title": m.title, "ordinal": m.ordinal})),
-        },
+        school_id,
+        "topic",
+        m.id,
+        "create",
+        Some(serde_json::json!({"title": m.title, "ordinal": m.ordinal})),
     )
     .await?;
     txn.commit().await?;
@@ -381,20 +378,17 @@ pub async fn create_course(db: &Db, scope: &Scope, c: NewCourse) -> StoreResult<
     }
     .insert(&txn)
     .await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(c.school_id),
-            entity: "course",
-            entity_id: Some(m.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(serde_json::json!({
-                "title": m.title, "topic_id": m.topic_id, "grade_level": m.grade_level,
-                "semester": m.semester, "school_year_id": year
-            })),
-        },
+        c.school_id,
+        "course",
+        m.id,
+        "create",
+        Some(serde_json::json!({
+            "title": m.title, "topic_id": m.topic_id, "grade_level": m.grade_level,
+            "semester": m.semester, "school_year_id": year
+        })),
     )
     .await?;
     txn.commit().await?;

@@ -11,7 +11,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use super::{bind, rows, visible_school, writable_school};
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::entities::{excellence_nominee, excellence_objection, excellence_round};
 use crate::{Db, Scope, StoreError, StoreResult};
 
@@ -189,19 +189,14 @@ pub async fn compute(
             .exec_without_returning(&txn)
             .await?;
     }
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school_id),
-            entity: "excellence_round",
-            entity_id: Some(round_id.to_string()),
-            action: "compute",
-            before: None,
-            after: Some(
-                serde_json::json!({"nominees": nominations.len(), "trainees": trainees.len()}),
-            ),
-        },
+        school_id,
+        "excellence_round",
+        round_id,
+        "compute",
+        Some(serde_json::json!({"nominees": nominations.len(), "trainees": trainees.len()})),
     )
     .await?;
     txn.commit().await?;
@@ -255,17 +250,14 @@ pub async fn review(db: &Db, scope: &Scope, round_id: i64, approved: &[i64]) -> 
         am.update(&txn).await?;
     }
     set_status(&txn, r, REVIEWED).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school),
-            entity: "excellence_round",
-            entity_id: Some(round_id.to_string()),
-            action: "review",
-            before: None,
-            after: Some(serde_json::json!({"approved": n_ok})),
-        },
+        school,
+        "excellence_round",
+        round_id,
+        "review",
+        Some(serde_json::json!({"approved": n_ok})),
     )
     .await?;
     txn.commit().await?;
@@ -294,17 +286,14 @@ pub async fn start_notice(db: &Db, scope: &Scope, round_id: i64, days: i64) -> S
     am.notice_from = Set(Some(from.to_string()));
     am.notice_to = Set(Some(to.to_string()));
     am.update(&txn).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school),
-            entity: "excellence_round",
-            entity_id: Some(round_id.to_string()),
-            action: "notice",
-            before: None,
-            after: Some(serde_json::json!({"from": from.to_string(), "to": to.to_string()})),
-        },
+        school,
+        "excellence_round",
+        round_id,
+        "notice",
+        Some(serde_json::json!({"from": from.to_string(), "to": to.to_string()})),
     )
     .await?;
     txn.commit().await?;
@@ -404,17 +393,14 @@ pub async fn raise_objection(
     .insert(&txn)
     .await?
     .id;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(r.school_id),
-            entity: "excellence_objection",
-            entity_id: Some(id.to_string()),
-            action: "raise",
-            before: None,
-            after: Some(serde_json::json!({"nominee": nominee})),
-        },
+        r.school_id,
+        "excellence_objection",
+        id,
+        "raise",
+        Some(serde_json::json!({"nominee": nominee})),
     )
     .await?;
     txn.commit().await?;
@@ -455,17 +441,14 @@ pub async fn resolve_objection(
         resolution.trim()
     )));
     am.update(&txn).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(r.school_id),
-            entity: "excellence_objection",
-            entity_id: Some(objection_id.to_string()),
-            action: "resolve",
-            before: None,
-            after: Some(serde_json::json!({"upheld": upheld})),
-        },
+        r.school_id,
+        "excellence_objection",
+        objection_id,
+        "resolve",
+        Some(serde_json::json!({"upheld": upheld})),
     )
     .await?;
     txn.commit().await?;
@@ -525,17 +508,14 @@ pub async fn award(db: &Db, scope: &Scope, round_id: i64, force: bool) -> StoreR
     }
     let school = r.school_id;
     set_status(&txn, r, AWARDED).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school),
-            entity: "excellence_round",
-            entity_id: Some(round_id.to_string()),
-            action: "award",
-            before: None,
-            after: Some(serde_json::json!({"awarded": n})),
-        },
+        school,
+        "excellence_round",
+        round_id,
+        "award",
+        Some(serde_json::json!({"awarded": n})),
     )
     .await?;
     txn.commit().await?;
@@ -560,17 +540,14 @@ pub async fn set_seal(
     let mut am: excellence_round::ActiveModel = r.into();
     am.seal_attachment_id = Set(Some(a.id));
     am.update(&txn).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school),
-            entity: "excellence_round",
-            entity_id: Some(round_id.to_string()),
-            action: "seal",
-            before: None,
-            after: Some(serde_json::json!({"attachment": attachment_id})),
-        },
+        school,
+        "excellence_round",
+        round_id,
+        "seal",
+        Some(serde_json::json!({"attachment": attachment_id})),
     )
     .await?;
     txn.commit().await?;

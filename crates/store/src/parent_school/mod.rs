@@ -27,20 +27,7 @@ pub(crate) async fn writable_school<C: ConnectionTrait>(
 ) -> StoreResult<crate::org::UnitRow> {
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_school_writable("u.id", &mut values);
-    values.push(school_id.into());
-    let sql = format!(
-        "SELECT u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number \
-         FROM org_unit u WHERE u.kind = 'school' AND u.id = ${} AND {cond}",
-        values.len()
-    );
-    crate::org::UnitRow::find_by_statement(Statement::from_sql_and_values(
-        conn.get_database_backend(),
-        sql,
-        values,
-    ))
-    .one(conn)
-    .await?
-    .ok_or(StoreError::NotFound)
+    school_where(conn, cond, values, school_id).await
 }
 
 /// A school the caller may read parent-school work of.
@@ -51,20 +38,25 @@ pub async fn visible_school<C: ConnectionTrait>(
 ) -> StoreResult<crate::org::UnitRow> {
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_school_visible("u.id", &mut values);
-    values.push(school_id.into());
+    school_where(conn, cond, values, school_id).await
+}
+
+async fn school_where<C: ConnectionTrait>(
+    conn: &C,
+    cond: String,
+    mut values: Vec<Value>,
+    school_id: i64,
+) -> StoreResult<crate::org::UnitRow> {
+    let p = bind(&mut values, school_id);
     let sql = format!(
         "SELECT u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number \
-         FROM org_unit u WHERE u.kind = 'school' AND u.id = ${} AND {cond}",
-        values.len()
+         FROM org_unit u WHERE u.kind = 'school' AND u.id = {p} AND {cond}"
     );
-    crate::org::UnitRow::find_by_statement(Statement::from_sql_and_values(
-        conn.get_database_backend(),
-        sql,
-        values,
-    ))
-    .one(conn)
-    .await?
-    .ok_or(StoreError::NotFound)
+    rows::<crate::org::UnitRow, _>(conn, sql, values)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)
 }
 
 /// The school's settings for a year, or the defaults.

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::sessions::{self, RosterLine};
 use super::{bind, rows, writable_school};
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::entities::{paper_mark, paper_sheet, teaching_session};
 use crate::{Db, Scope, StoreError, StoreResult};
 
@@ -88,17 +88,14 @@ pub async fn sheet_for(
             }
             .insert(&txn)
             .await?;
-            audit::record(
+            audit::note(
                 &txn,
                 scope,
-                Entry {
-                    unit_id: Some(s.school_id),
-                    entity: "paper_sheet",
-                    entity_id: Some(m.id.to_string()),
-                    action: "print",
-                    before: None,
-                    after: Some(serde_json::json!({"session": session_id, "class": class_id, "code": m.code})),
-                },
+                s.school_id,
+                "paper_sheet",
+                m.id,
+                "print",
+                Some(serde_json::json!({"session": session_id, "class": class_id, "code": m.code})),
             )
             .await?;
             txn.commit().await?;
@@ -259,19 +256,7 @@ pub async fn enter_marks(
     let mut am: paper_sheet::ActiveModel = sh.clone().into();
     am.entered_at = Set(Some(Utc::now()));
     am.update(&txn).await?;
-    audit::record(
-        &txn,
-        scope,
-        Entry {
-            unit_id: Some(session.school_id),
-            entity: "paper_sheet",
-            entity_id: Some(sheet_id.to_string()),
-            action: "enter",
-            before: None,
-            after: Some(serde_json::json!({"added": rec.added, "agrees": rec.agrees, "conflicts": rec.conflicts})),
-        },
-    )
-    .await?;
+    audit::note(&txn, scope, session.school_id, "paper_sheet", sheet_id, "enter", Some(serde_json::json!({"added": rec.added, "agrees": rec.agrees, "conflicts": rec.conflicts}))).await?;
     txn.commit().await?;
     Ok(rec)
 }
@@ -351,17 +336,14 @@ pub async fn resolve(
         .into(),
     ));
     am.update(&txn).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(session.school_id),
-            entity: "paper_mark",
-            entity_id: Some(format!("{sheet_id}/{guardian_id}")),
-            action: "resolve",
-            before: None,
-            after: Some(serde_json::json!({"take_paper": take_paper})),
-        },
+        session.school_id,
+        "paper_mark",
+        format!("{sheet_id}/{guardian_id}"),
+        "resolve",
+        Some(serde_json::json!({"take_paper": take_paper})),
     )
     .await?;
     txn.commit().await?;
@@ -384,17 +366,14 @@ pub async fn attach_scan(
     let mut am: paper_sheet::ActiveModel = sh.into();
     am.scan_attachment_id = Set(Some(attachment_id));
     am.update(&txn).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(session.school_id),
-            entity: "paper_sheet",
-            entity_id: Some(sheet_id.to_string()),
-            action: "scan",
-            before: None,
-            after: Some(serde_json::json!({"attachment": attachment_id})),
-        },
+        session.school_id,
+        "paper_sheet",
+        sheet_id,
+        "scan",
+        Some(serde_json::json!({"attachment": attachment_id})),
     )
     .await?;
     txn.commit().await?;

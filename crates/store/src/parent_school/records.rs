@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, FromQueryResult, Set, TransactionTr
 use serde::Serialize;
 
 use super::{bind, rows, writable_school};
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::blobs::Blobs;
 use crate::entities::{attachment, reflection};
 use crate::{Db, Scope, StoreError, StoreResult};
@@ -111,17 +111,14 @@ pub async fn add_attachment(
     }
     .insert(&txn)
     .await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(a.school_id),
-            entity: "attachment",
-            entity_id: Some(m.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(serde_json::json!({"kind": a.kind, "session": a.session_id, "bytes": a.bytes.len()})),
-        },
+        a.school_id,
+        "attachment",
+        m.id,
+        "create",
+        Some(serde_json::json!({"kind": a.kind, "session": a.session_id, "bytes": a.bytes.len()})),
     )
     .await?;
     txn.commit().await?;
@@ -260,17 +257,14 @@ pub async fn hand_in_reflection(
             .id
         }
     };
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school_id),
-            entity: "reflection",
-            entity_id: Some(id.to_string()),
-            action: "hand_in",
-            before: None,
-            after: Some(serde_json::json!({"session": session_id, "chars": body.chars().count()})),
-        },
+        school_id,
+        "reflection",
+        id,
+        "hand_in",
+        Some(serde_json::json!({"session": session_id, "chars": body.chars().count()})),
     )
     .await?;
     txn.commit().await?;

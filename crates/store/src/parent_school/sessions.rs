@@ -224,19 +224,7 @@ pub(crate) async fn create_session_in(
         .exec_without_returning(txn)
         .await?;
     }
-    audit::record(
-        txn,
-        scope,
-        Entry {
-            unit_id: Some(s.school_id),
-            entity: "teaching_session",
-            entity_id: Some(m.id.to_string()),
-            action: "create",
-            before: None,
-            after: Some(serde_json::json!({"title": m.title, "form": m.form, "starts_at": m.starts_at, "audience": m.audience})),
-        },
-    )
-    .await?;
+    audit::note(txn, scope, s.school_id, "teaching_session", m.id, "create", Some(serde_json::json!({"title": m.title, "form": m.form, "starts_at": m.starts_at, "audience": m.audience}))).await?;
     Ok(m.id)
 }
 
@@ -350,17 +338,14 @@ async fn update_text(
         am.summary_at = Set(Some(now));
     }
     am.update(&txn).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school),
-            entity: "teaching_session",
-            entity_id: Some(id.to_string()),
-            action: what,
-            before: None,
-            after: Some(serde_json::json!({ "chars": text.chars().count() })),
-        },
+        school,
+        "teaching_session",
+        id,
+        what,
+        Some(serde_json::json!({ "chars": text.chars().count() })),
     )
     .await?;
     txn.commit().await?;
@@ -411,21 +396,18 @@ pub async fn set_window(db: &Db, scope: &Scope, id: i64, w: Window) -> StoreResu
     am.closes_after_minutes = Set(w.closes_after_minutes);
     am.late_after_minutes = Set(w.late_after_minutes);
     am.update(&txn).await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(school),
-            entity: "teaching_session",
-            entity_id: Some(id.to_string()),
-            action: "window",
-            before: None,
-            after: Some(serde_json::json!({
-                "opens_before": w.opens_before_minutes,
-                "closes_after": w.closes_after_minutes,
-                "late_after": w.late_after_minutes
-            })),
-        },
+        school,
+        "teaching_session",
+        id,
+        "window",
+        Some(serde_json::json!({
+            "opens_before": w.opens_before_minutes,
+            "closes_after": w.closes_after_minutes,
+            "late_after": w.late_after_minutes
+        })),
     )
     .await?;
     txn.commit().await?;
@@ -792,17 +774,14 @@ pub async fn remind(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<Vec<
     )
     .await?;
     let txn = db.conn.begin().await?;
-    audit::record(
+    audit::note(
         &txn,
         scope,
-        Entry {
-            unit_id: Some(s.school_id),
-            entity: "teaching_session",
-            entity_id: Some(s.id.to_string()),
-            action: "remind",
-            before: None,
-            after: Some(serde_json::json!({ "parents": list.len() })),
-        },
+        s.school_id,
+        "teaching_session",
+        s.id,
+        "remind",
+        Some(serde_json::json!({ "parents": list.len() })),
     )
     .await?;
     txn.commit().await?;
