@@ -84,7 +84,7 @@ test('a parent logs in on a phone-sized screen and sees both children', async ()
   const page = await ctx.newPage();
   await login(page, '13800000001');
   await page.waitForURL(/\/p$/);
-  const kids = await page.locator('.child').allTextContents();
+  const kids = await page.locator('#children .child').allTextContents();
   assert.equal(kids.length, 2, kids.join(' | '));
   assert.ok(kids.some((k) => k.includes('三年级(2)班')));
   // Nothing wider than the screen.
