@@ -714,7 +714,7 @@ pub async fn form_choices(
     .await?;
     let units = rows(
         &db.conn,
-        "SELECT u.id, CASE WHEN u.kind = 'class' THEN COALESCE(g.name, '') || u.name ELSE u.name END AS name \
+        "SELECT u.id, u.name \
          FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id LEFT JOIN org_unit g ON g.id = u.parent_id \
          WHERE c.ancestor_id = $1 AND c.valid_to = $2 AND u.kind IN ('grade', 'class') \
          ORDER BY COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id"
