@@ -105,11 +105,7 @@ async fn school_home(
         .iter()
         .map(|c| {
             (
-                format!(
-                    "{}{}",
-                    c.grade_name.clone().unwrap_or_default(),
-                    c.class_name
-                ),
+                c.class_name.clone(),
                 if c.invited > 0 {
                     c.reached as f64 / c.invited as f64
                 } else {
