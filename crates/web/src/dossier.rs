@@ -6,7 +6,7 @@ use jiaxiao_export::pdf::{Attendance, Dossier, DossierLabels, DossierSession};
 use jiaxiao_store::Db;
 use jiaxiao_store::blobs::Blobs;
 use jiaxiao_store::parent_school::records::{self, NewAttachment};
-use jiaxiao_store::parent_school::{sessions, stats};
+use jiaxiao_store::parent_school::{credits, sessions, stats};
 
 use crate::i18n::{Lang, local_time, percent};
 
@@ -82,11 +82,15 @@ pub async fn run(
     let lines = stats::checkin_lines(&db, &scope, school_id, year, None)
         .await
         .map_err(code)?;
+    let counts = credits::year_figures(&db, &scope, school_id, year)
+        .await
+        .map_err(code)?
+        .counts;
     // Gathering is a share of the work too: half the bar, rendering the other half.
     let total = list.len() * 2 + 2;
     let mut out = Vec::with_capacity(list.len());
     for (i, s) in list.iter().enumerate() {
-        let c = sessions::counts(&db, &scope, s.id).await.map_err(code)?;
+        let c = counts.get(&s.id).cloned().unwrap_or_default();
         let units = sessions::audience_units(&db, s.id).await.map_err(code)?;
         let mut photos = Vec::new();
         for a in records::session_attachments(&db, &scope, s.id)

@@ -83,9 +83,14 @@ pub async fn ledger_xlsx(
 ) -> Result<Vec<u8>, AppError> {
     let school = sessions::school(db, scope, school_id).await?;
     let list = sessions::list_sessions(db, scope, Some(school_id), Some(year)).await?;
+    let credits::YearFigures {
+        counts,
+        trainees,
+        classes: rates,
+    } = credits::year_figures(db, scope, school_id, year).await?;
     let mut session_rows = Vec::with_capacity(list.len());
     for s in &list {
-        let c = sessions::counts(db, scope, s.id).await?;
+        let c = counts.get(&s.id).cloned().unwrap_or_default();
         let instructor = [
             Some(s.instructor_name.clone()),
             s.instructor_title.clone(),
@@ -115,8 +120,6 @@ pub async fn ledger_xlsx(
         ]);
     }
     let lines = stats::checkin_lines(db, scope, school_id, year, None).await?;
-    let trainees = credits::trainees(db, scope, school_id, year).await?;
-    let rates = credits::class_rates(db, scope, school_id, year).await?;
     let committees =
         jiaxiao_store::parent_school::committees::roster_for_year(db, scope, school_id, year)
             .await

@@ -8,28 +8,10 @@ use jiaxiao_domain::parent_school::TraineeYear;
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 
+use super::attendance::{Attendance, Filter};
+use super::sessions::SessionCounts;
 use super::{bind, rows, visible_school};
 use crate::{Db, Scope, StoreResult};
-
-/// `SELECT session_id, guardian_id` of every invitation to a held session of school
-/// `$s` in year `$y` (placeholders given).
-fn held_invitations_sql(s: &str, y: &str) -> String {
-    let end = crate::OPEN_END;
-    format!(
-        "SELECT s.id AS session_id, gs.guardian_id AS guardian_id FROM teaching_session s \
-           JOIN org_closure oc ON oc.ancestor_id = s.school_id AND oc.valid_to = '{end}' \
-           JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = s.school_year_id \
-           JOIN guardianship gs ON gs.pupil_id = cm.pupil_id \
-           WHERE s.school_id = {s} AND s.school_year_id = {y} AND s.status = 'held' AND s.audience = 'school' \
-         UNION SELECT s.id, gs.guardian_id FROM teaching_session s JOIN session_audience a ON a.session_id = s.id \
-           JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND oc.valid_to = '{end}' \
-           JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = s.school_year_id \
-           JOIN guardianship gs ON gs.pupil_id = cm.pupil_id \
-           WHERE s.school_id = {s} AND s.school_year_id = {y} AND s.status = 'held' AND s.audience = 'units' \
-         UNION SELECT s.id, si.guardian_id FROM teaching_session s JOIN session_invitee si ON si.session_id = s.id \
-           WHERE s.school_id = {s} AND s.school_year_id = {y} AND s.status = 'held'"
-    )
-}
 
 /// One parent's year at one school.
 #[derive(Debug, Clone, Serialize)]
@@ -78,122 +60,106 @@ pub(crate) async fn trainees_of<C: ConnectionTrait>(
     school_id: i64,
     school_year_id: i64,
 ) -> StoreResult<Vec<TraineeSummary>> {
-    let settings = super::settings(conn, school_id, school_year_id).await?;
-    // Three plain queries joined in memory: a NOT EXISTS against the invitation union
-    // per check-in was quadratic (53 s for 3,000 parents × 40 sessions).
-    #[derive(FromQueryResult)]
-    struct Inv {
-        guardian_id: i64,
-    }
-    #[derive(FromQueryResult)]
-    struct Held {
-        id: i64,
-        form: String,
-        duration_minutes: i32,
-    }
-    #[derive(FromQueryResult)]
-    struct Came {
-        session_id: i64,
-        guardian_id: i64,
-        status: String,
-    }
-    let mut values: Vec<Value> = Vec::new();
-    let s = bind(&mut values, school_id);
-    let y = bind(&mut values, school_year_id);
-    let inv: Vec<Inv> = rows(
-        conn,
-        format!(
-            "SELECT i.guardian_id FROM ({}) i",
-            held_invitations_sql(&s, &y)
-        ),
-        values,
-    )
-    .await?;
-    let v = || -> Vec<Value> { vec![school_id.into(), school_year_id.into()] };
-    let held: std::collections::HashMap<i64, Held> = rows::<Held, _>(
-        conn,
-        "SELECT id, form, duration_minutes FROM teaching_session WHERE school_id = $1 AND school_year_id = $2 AND status = 'held'"
-            .into(),
-        v(),
-    )
-    .await?
-    .into_iter()
-    .map(|h| (h.id, h))
-    .collect();
-    let came: Vec<Came> = rows(
-        conn,
-        "SELECT c.session_id, c.guardian_id, c.status FROM checkin c JOIN teaching_session t ON t.id = c.session_id \
-         WHERE t.school_id = $1 AND t.school_year_id = $2 AND t.status = 'held'"
-            .into(),
-        v(),
-    )
-    .await?;
-    let mut by: BTreeMap<i64, TraineeSummary> = BTreeMap::new();
-    let entry = |by: &mut BTreeMap<i64, TraineeSummary>, g: i64| {
-        by.entry(g).or_insert_with(|| TraineeSummary {
-            guardian_id: g,
-            name: String::new(),
-            phone: None,
-            invited: 0,
-            attended: 0,
-            hours: 0.0,
-            reflections: 0,
-            committee: false,
-        });
-    };
-    for i in &inv {
-        entry(&mut by, i.guardian_id);
-        if let Some(t) = by.get_mut(&i.guardian_id) {
-            t.invited += 1;
-        }
-    }
-    // Walk-ins (checked in without an invitation) earn hours too.
-    for c in came {
-        if c.status != "present" && c.status != "late" {
-            continue;
-        }
-        let Some(h) = held.get(&c.session_id) else {
-            continue;
-        };
-        entry(&mut by, c.guardian_id);
-        if let Some(t) = by.get_mut(&c.guardian_id) {
-            t.attended += 1;
-            t.hours += settings.credit_hours(&h.form, h.duration_minutes);
-        }
+    let att = Attendance::load(conn, Filter::year(school_id, school_year_id)).await?;
+    trainees_from(conn, &att, Filter::year(school_id, school_year_id)).await
+}
+
+/// The trainee table of what `att` read: invitations, attendance and hours from it,
+/// names, reflections and committee seats from three more queries.
+async fn trainees_from<C: ConnectionTrait>(
+    conn: &C,
+    att: &Attendance,
+    f: Filter,
+) -> StoreResult<Vec<TraineeSummary>> {
+    let settings = super::settings(conn, f.school_id, f.school_year_id).await?;
+    let mut by: BTreeMap<i64, TraineeSummary> = att
+        .trainees(&settings)
+        .into_iter()
+        .map(|(g, (invited, attended, hours))| {
+            (
+                g,
+                TraineeSummary {
+                    guardian_id: g,
+                    name: String::new(),
+                    phone: None,
+                    invited,
+                    attended,
+                    hours,
+                    reflections: 0,
+                    committee: false,
+                },
+            )
+        })
+        .collect();
+    if by.is_empty() {
+        return Ok(Vec::new());
     }
     #[derive(FromQueryResult)]
     struct Named {
         id: i64,
         name: String,
         phone: Option<String>,
-        reflections: i64,
-        committee: i64,
+    }
+    let ids: Vec<i64> = by.keys().copied().collect();
+    // Bounded IN lists: SQLite takes 32,766 parameters at most.
+    for chunk in ids.chunks(500) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len());
+        let list: Vec<String> = chunk.iter().map(|g| bind(&mut values, *g)).collect();
+        let named: Vec<Named> = rows(
+            conn,
+            format!(
+                "SELECT id, name, phone FROM guardian WHERE id IN ({})",
+                list.join(", ")
+            ),
+            values,
+        )
+        .await?;
+        for n in named {
+            if let Some(e) = by.get_mut(&n.id) {
+                e.name = n.name;
+                e.phone = n.phone;
+            }
+        }
+    }
+    #[derive(FromQueryResult)]
+    struct PerGuardian {
+        guardian_id: i64,
+        n: i64,
     }
     let mut values: Vec<Value> = Vec::new();
-    let s = bind(&mut values, school_id);
-    let y = bind(&mut values, school_year_id);
-    let inv = held_invitations_sql(&s, &y);
-    let named: Vec<Named> = rows(
+    let s = bind(&mut values, f.school_id);
+    let y = bind(&mut values, f.school_year_id);
+    let (mut v2, only) = (values.clone(), String::new());
+    let only = match f.guardian_id {
+        Some(g) => format!(" AND r.guardian_id = {}", bind(&mut v2, g)),
+        None => only,
+    };
+    let reflections: Vec<PerGuardian> = rows(
         conn,
         format!(
-            "SELECT g.id, g.name, g.phone, \
-               (SELECT COUNT(*) FROM reflection r JOIN teaching_session t ON t.id = r.session_id \
-                 WHERE r.guardian_id = g.id AND t.school_id = {s} AND t.school_year_id = {y}) AS reflections, \
-               (SELECT COUNT(*) FROM committee_member m JOIN committee k ON k.id = m.committee_id \
-                 WHERE m.guardian_id = g.id AND k.school_id = {s} AND k.school_year_id = {y}) AS committee \
-             FROM guardian g WHERE g.id IN (SELECT i.guardian_id FROM ({inv}) i \
-               UNION SELECT c.guardian_id FROM checkin c JOIN teaching_session t ON t.id = c.session_id \
-               WHERE t.school_id = {s} AND t.school_year_id = {y})"
+            "SELECT r.guardian_id, COUNT(*) AS n FROM reflection r JOIN teaching_session t ON t.id = r.session_id \
+             WHERE t.school_id = {s} AND t.school_year_id = {y}{only} GROUP BY r.guardian_id"
+        ),
+        v2,
+    )
+    .await?;
+    for r in reflections {
+        if let Some(e) = by.get_mut(&r.guardian_id) {
+            e.reflections = r.n;
+        }
+    }
+    let seats: Vec<PerGuardian> = rows(
+        conn,
+        format!(
+            "SELECT m.guardian_id, COUNT(*) AS n FROM committee_member m JOIN committee k ON k.id = m.committee_id \
+             WHERE k.school_id = {s} AND k.school_year_id = {y} AND m.guardian_id IS NOT NULL GROUP BY m.guardian_id"
         ),
         values,
     )
     .await?;
-    for n in named {
-        if let Some(e) = by.get_mut(&n.id) {
-            e.name = n.name;
-            e.phone = n.phone;
-            e.reflections = n.reflections;
-            e.committee = n.committee > 0;
+    for m in seats {
+        if let Some(e) = by.get_mut(&m.guardian_id) {
+            e.committee = m.n > 0;
         }
     }
     let mut out: Vec<TraineeSummary> = by.into_values().collect();
@@ -248,30 +214,84 @@ pub(crate) async fn class_rates_of<C: ConnectionTrait>(
     school_id: i64,
     school_year_id: i64,
 ) -> StoreResult<Vec<ClassRate>> {
-    let end = crate::OPEN_END;
-    let mut values: Vec<Value> = Vec::new();
-    let s = bind(&mut values, school_id);
-    let y = bind(&mut values, school_year_id);
-    let sql = format!(
-        "WITH ip AS ( \
-           SELECT s.id AS session_id, cm.pupil_id, cm.class_id FROM teaching_session s \
-             JOIN org_closure oc ON oc.ancestor_id = s.school_id AND oc.valid_to = '{end}' \
-             JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = s.school_year_id \
-             WHERE s.school_id = {s} AND s.school_year_id = {y} AND s.status = 'held' AND s.audience = 'school' \
-           UNION SELECT s.id, cm.pupil_id, cm.class_id FROM teaching_session s JOIN session_audience a ON a.session_id = s.id \
-             JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND oc.valid_to = '{end}' \
-             JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = s.school_year_id \
-             WHERE s.school_id = {s} AND s.school_year_id = {y} AND s.status = 'held' AND s.audience = 'units') \
-         SELECT ip.class_id, cu.name AS class_name, gu.id AS grade_id, gu.name AS grade_name, gu.grade_level, \
-                COUNT(*) AS invited, \
-                SUM(CASE WHEN EXISTS (SELECT 1 FROM guardianship gs JOIN checkin c ON c.guardian_id = gs.guardian_id \
-                    AND c.session_id = ip.session_id AND c.status IN ('present', 'late') WHERE gs.pupil_id = ip.pupil_id) \
-                    THEN 1 ELSE 0 END) AS reached \
-         FROM ip JOIN org_unit cu ON cu.id = ip.class_id LEFT JOIN org_unit gu ON gu.id = cu.parent_id \
-         GROUP BY ip.class_id, cu.name, gu.id, gu.name, gu.grade_level, cu.class_number \
-         ORDER BY gu.grade_level, cu.class_number, ip.class_id"
-    );
-    rows(conn, sql, values).await
+    let att = Attendance::load(conn, Filter::year(school_id, school_year_id)).await?;
+    class_rates_from(conn, &att, school_id).await
+}
+
+async fn class_rates_from<C: ConnectionTrait>(
+    conn: &C,
+    att: &Attendance,
+    school_id: i64,
+) -> StoreResult<Vec<ClassRate>> {
+    let by = att.class_rates();
+    if by.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(FromQueryResult)]
+    struct Class {
+        class_id: i64,
+        class_name: String,
+        grade_id: Option<i64>,
+        grade_name: Option<String>,
+        grade_level: Option<i32>,
+        class_number: Option<i32>,
+    }
+    let classes: Vec<Class> = rows(
+        conn,
+        "SELECT cu.id AS class_id, cu.name AS class_name, gu.id AS grade_id, gu.name AS grade_name, \
+                gu.grade_level, cu.class_number \
+         FROM org_closure oc JOIN org_unit cu ON cu.id = oc.descendant_id \
+         LEFT JOIN org_unit gu ON gu.id = cu.parent_id \
+         WHERE oc.ancestor_id = $1 AND oc.valid_to = $2"
+            .into(),
+        vec![school_id.into(), crate::OPEN_END.into()],
+    )
+    .await?;
+    let mut out: Vec<(Option<i32>, Option<i32>, ClassRate)> = classes
+        .into_iter()
+        .filter_map(|c| {
+            let (invited, reached) = by.get(&c.class_id).copied()?;
+            Some((
+                c.grade_level,
+                c.class_number,
+                ClassRate {
+                    class_id: c.class_id,
+                    class_name: c.class_name,
+                    grade_id: c.grade_id,
+                    grade_name: c.grade_name,
+                    grade_level: c.grade_level,
+                    invited,
+                    reached,
+                },
+            ))
+        })
+        .collect();
+    out.sort_by_key(|(g, n, c)| (*g, *n, c.class_id));
+    Ok(out.into_iter().map(|(_, _, c)| c).collect())
+}
+
+/// A school's year in one read: every session's counts, the trainee table and the class
+/// rates (the ledger, the school's home and the trainees page).
+pub struct YearFigures {
+    pub counts: HashMap<i64, SessionCounts>,
+    pub trainees: Vec<TraineeSummary>,
+    pub classes: Vec<ClassRate>,
+}
+
+pub async fn year_figures(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<YearFigures> {
+    visible_school(&db.conn, scope, school_id).await?;
+    let f = Filter::year(school_id, school_year_id);
+    let att = Attendance::load(&db.conn, f).await?;
+    Ok(YearFigures {
+        counts: att.all_counts(),
+        trainees: trainees_from(&db.conn, &att, f).await?,
+        classes: class_rates_from(&db.conn, &att, school_id).await?,
+    })
 }
 
 /// Grade rates folded from class rates, in grade order.
@@ -325,8 +345,17 @@ pub async fn my_hours(db: &Db, scope: &Scope, school_year_id: i64) -> StoreResul
     .await?;
     let mut out = Vec::new();
     for s in schools {
-        let all = trainees_of(&db.conn, s.id, school_year_id).await?;
-        if let Some(me) = all.into_iter().find(|t| t.guardian_id == g) {
+        // Only this parent's children and check-ins are read.
+        let f = Filter {
+            guardian_id: Some(g),
+            ..Filter::year(s.id, school_year_id)
+        };
+        let att = Attendance::load(&db.conn, f).await?;
+        if let Some(me) = trainees_from(&db.conn, &att, f)
+            .await?
+            .into_iter()
+            .find(|t| t.guardian_id == g)
+        {
             out.push(MyYear {
                 school_name: s.name,
                 summary: me,

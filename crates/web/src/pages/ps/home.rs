@@ -79,8 +79,11 @@ async fn school_home(
     let school = sessions::school(&state.db, scope, id).await?;
     let year = current_year(&state).await?;
     let st = stats::school_stats(&state.db, scope, id, year).await?;
-    let rates = credits::class_rates(&state.db, scope, id, year).await?;
-    let trainees = credits::trainees(&state.db, scope, id, year).await?;
+    let credits::YearFigures {
+        trainees,
+        classes: rates,
+        ..
+    } = credits::year_figures(&state.db, scope, id, year).await?;
     let grades = credits::grade_rates(&rates);
     let form_data: Vec<(String, i64)> = st
         .by_form

@@ -91,8 +91,11 @@ async fn list_trainees(
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
     let year = current_year(&state).await?;
-    let trainees = credits::trainees(&state.db, scope, id, year).await?;
-    let rates = credits::class_rates(&state.db, scope, id, year).await?;
+    let credits::YearFigures {
+        trainees,
+        classes: rates,
+        ..
+    } = credits::year_figures(&state.db, scope, id, year).await?;
     let grades = credits::grade_rates(&rates);
     let settings = jiaxiao_store::parent_school::settings(&state.db.conn, id, year).await?;
     let can_write = sessions::form_choices(&state.db, scope, id).await.is_ok();
