@@ -354,3 +354,95 @@ both_dbs!(a_year_through_the_pages, |t: TestDb| async move {
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 });
+
+// A head teacher's live board counts their own class; a parent opening a cancelled
+// session is told so rather than shown "not found".
+both_dbs!(
+    head_teacher_board_and_cancelled_session,
+    |t: TestDb| async move {
+        use chrono::Utc;
+        use jiaxiao_domain::parent_school::{AttendanceStatus, SessionStatus};
+        use jiaxiao_store::Scope;
+        use jiaxiao_store::checkin::{self, Mark};
+        use jiaxiao_store::parent_school::sessions::{self, NewSession};
+
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let db = &app.db;
+        let sys = Scope::system();
+        let class_11 = jiaxiao_store::db::scalar_i64(
+            &db.conn,
+            "SELECT u.id AS n FROM org_unit u JOIN org_closure c ON c.descendant_id = u.id \
+         WHERE c.ancestor_id = $1 AND u.kind = 'class' AND u.grade_level = 1",
+            vec![w.school_a.into()],
+        )
+        .await
+        .unwrap();
+        staff_account(db, "head_11", Role::HeadTeacher, class_11).await;
+        let new = |title: &str| NewSession {
+            school_id: w.school_a,
+            title: title.into(),
+            starts_at: Utc::now(),
+            duration_minutes: 60,
+            instructor_name: "张老师".into(),
+            ..Default::default()
+        };
+        // The whole school: 王建国 (children in 1-1 and 3-2) and 李大山 (3-2).
+        let sid = sessions::create_session(db, &sys, new("全校家长会"))
+            .await
+            .unwrap();
+        let roster = sessions::roster(db, &sys, sid, None).await.unwrap();
+        let li = roster
+            .iter()
+            .find(|l| l.guardian_name == "李大山")
+            .unwrap()
+            .guardian_id;
+        checkin::mark(
+            db,
+            &sys,
+            sid,
+            &[Mark {
+                guardian_id: li,
+                status: AttendanceStatus::Present,
+            }],
+        )
+        .await
+        .unwrap();
+        let board = format!("/sessions/{sid}/checkins");
+        let (st, page) = get(&login(&app, "school_a").await, &app.url(&board)).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            page.contains(r#"<strong id="came">1</strong> / 2"#),
+            "school: 1 of 2"
+        );
+        let (st, page) = get(&login(&app, "head_11").await, &app.url(&board)).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            page.contains(r#"<strong id="came">0</strong> / 1"#),
+            "class 1-1: only 王建国 is theirs"
+        );
+
+        let gone = sessions::create_session(db, &sys, new("改期的讲座"))
+            .await
+            .unwrap();
+        sessions::set_status(db, &sys, gone, SessionStatus::Cancelled)
+            .await
+            .unwrap();
+        let parent = login(&app, "13800000001").await;
+        let (st, page) = get(&parent, &app.url(&format!("/p/sessions/{gone}"))).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            page.contains("改期的讲座") && page.contains("已取消"),
+            "{page}"
+        );
+        assert!(
+            !page.contains(&format!("/p/checkin/{gone}")),
+            "no check-in button"
+        );
+        let (_, home) = get(&parent, &app.url("/p")).await;
+        assert!(
+            !home.contains("改期的讲座"),
+            "cancelled sessions leave the list"
+        );
+    }
+);

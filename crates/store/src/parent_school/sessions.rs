@@ -2,6 +2,8 @@
 //! plan that must be filed before a session counts as held, the summary afterwards, and
 //! who is invited — the question every check-in, roster and attendance rate asks.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use jiaxiao_domain::parent_school::{Audience, Form, SessionStatus, Window};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, Value};
@@ -557,30 +559,70 @@ pub async fn sessions_for_parent(
     from: Option<DateTime<Utc>>,
     limit: u64,
 ) -> StoreResult<Vec<ParentSession>> {
+    parent_sessions(db, scope, ParentWhich::Listed { from, limit }).await
+}
+
+/// One session the parent is invited to (or came to), cancelled ones included so the
+/// page can say so; `NotFound` otherwise.
+pub async fn session_for_parent(
+    db: &Db,
+    scope: &Scope,
+    session_id: i64,
+) -> StoreResult<ParentSession> {
+    parent_sessions(db, scope, ParentWhich::One(session_id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(StoreError::NotFound)
+}
+
+enum ParentWhich {
+    Listed {
+        from: Option<DateTime<Utc>>,
+        limit: u64,
+    },
+    One(i64),
+}
+
+async fn parent_sessions(
+    db: &Db,
+    scope: &Scope,
+    which: ParentWhich,
+) -> StoreResult<Vec<ParentSession>> {
     let Some(g) = scope.guardian_id() else {
         return Ok(Vec::new());
     };
     let mut values: Vec<Value> = Vec::new();
     let gp = bind(&mut values, g);
     let end = crate::OPEN_END;
-    let time_cond = match from {
-        Some(t) => format!("AND s.starts_at >= {}", bind(&mut values, t)),
-        None => String::new(),
+    let (cond, tail) = match which {
+        ParentWhich::Listed { from, limit } => {
+            let time_cond = match from {
+                Some(t) => format!("AND s.starts_at >= {}", bind(&mut values, t)),
+                None => String::new(),
+            };
+            let lim = bind(&mut values, limit as i64);
+            (
+                format!("s.status <> 'cancelled' {time_cond}"),
+                format!("ORDER BY s.starts_at LIMIT {lim}"),
+            )
+        }
+        ParentWhich::One(id) => (format!("s.id = {}", bind(&mut values, id)), String::new()),
     };
-    let lim = bind(&mut values, limit as i64);
     let sql = format!(
         "SELECT s.id, o.name AS school_name, s.title, s.form, s.starts_at, s.duration_minutes, s.place, s.online_url, \
                 s.instructor_name, s.status, c.status AS my_status, c.checked_at AS my_checked_at \
          FROM teaching_session s JOIN org_unit o ON o.id = s.school_id \
          LEFT JOIN checkin c ON c.session_id = s.id AND c.guardian_id = {gp} \
-         WHERE s.status <> 'cancelled' {time_cond} AND ( \
-           s.id IN (SELECT si.session_id FROM session_invitee si WHERE si.guardian_id = {gp}) \
+         WHERE {cond} AND ( \
+           c.id IS NOT NULL \
+           OR s.id IN (SELECT si.session_id FROM session_invitee si WHERE si.guardian_id = {gp}) \
            OR EXISTS (SELECT 1 FROM guardianship gs JOIN class_membership cm ON cm.pupil_id = gs.pupil_id \
                       JOIN org_closure oc ON oc.descendant_id = cm.class_id AND oc.valid_to = '{end}' \
                       WHERE gs.guardian_id = {gp} AND cm.school_year_id = s.school_year_id AND ( \
                         (s.audience = 'school' AND oc.ancestor_id = s.school_id) \
                         OR (s.audience = 'units' AND oc.ancestor_id IN (SELECT a.unit_id FROM session_audience a WHERE a.session_id = s.id))))) \
-         ORDER BY s.starts_at LIMIT {lim}"
+         {tail}"
     );
     rows(&db.conn, sql, values).await
 }
@@ -613,73 +655,66 @@ impl SessionCounts {
     }
 }
 
-pub async fn counts(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<SessionCounts> {
-    let s = get_session(db, scope, session_id).await?;
-    counts_of(&db.conn, s.id).await
+impl SessionCounts {
+    /// The part of a session a roster shows (a head teacher's classes): parents with
+    /// their last status, children reached when any of their parents came. Walk-ins
+    /// are not on a roster and so not counted here.
+    pub fn from_roster(lines: &[RosterLine]) -> SessionCounts {
+        let mut status: HashMap<i64, Option<&str>> = HashMap::new();
+        let mut children: HashMap<i64, bool> = HashMap::new();
+        for l in lines {
+            let st = l.status.as_deref();
+            status.insert(l.guardian_id, st);
+            if let Some(p) = l.pupil_id {
+                let came = matches!(st, Some("present" | "late"));
+                *children.entry(p).or_default() |= came;
+            }
+        }
+        let mut c = SessionCounts {
+            invited_parents: status.len() as i64,
+            invited_children: children.len() as i64,
+            children_reached: children.values().filter(|r| **r).count() as i64,
+            ..Default::default()
+        };
+        for st in status.values().flatten() {
+            match *st {
+                "present" => c.present += 1,
+                "late" => c.late += 1,
+                "excused" => c.excused += 1,
+                "absent" => c.absent += 1,
+                _ => {}
+            }
+        }
+        c
+    }
 }
 
-pub(crate) async fn counts_of<C: ConnectionTrait>(
-    conn: &C,
-    session_id: i64,
-) -> StoreResult<SessionCounts> {
-    let id = || -> Vec<Value> { vec![session_id.into()] };
-    let invited_parents = crate::db::scalar_i64(
-        conn,
-        format!(
-            "SELECT COUNT(*) AS n FROM ({}) x",
-            invited_guardians_sql("$1")
-        ),
-        id(),
+/// Whether the caller's scope takes in the whole school (not only some of its classes).
+pub async fn sees_whole_school(db: &Db, scope: &Scope, school_id: i64) -> StoreResult<bool> {
+    let mut values: Vec<Value> = Vec::new();
+    let cond = scope.sql_in_subtree("u.id", &mut values);
+    let p = bind(&mut values, school_id);
+    let n = crate::db::scalar_i64(
+        &db.conn,
+        format!("SELECT COUNT(*) AS n FROM org_unit u WHERE u.id = {p} AND {cond}"),
+        values,
     )
     .await?;
-    #[derive(FromQueryResult)]
-    struct ByStatus {
-        status: String,
-        n: i64,
-    }
-    let by: Vec<ByStatus> = rows(
-        conn,
-        "SELECT status, COUNT(*) AS n FROM checkin WHERE session_id = $1 GROUP BY status".into(),
-        id(),
-    )
-    .await?;
-    let get = |k: &str| by.iter().find(|b| b.status == k).map(|b| b.n).unwrap_or(0);
-    let invited_children = crate::db::scalar_i64(
-        conn,
-        format!(
-            "SELECT COUNT(DISTINCT ip.pupil_id) AS n FROM ({}) ip",
-            invited_pupils_sql("$1")
-        ),
-        id(),
-    )
-    .await?;
-    let children_reached = crate::db::scalar_i64(
-        conn,
-        format!(
-            "SELECT COUNT(DISTINCT ip.pupil_id) AS n FROM ({}) ip WHERE EXISTS (SELECT 1 FROM guardianship gs \
-             JOIN checkin c ON c.guardian_id = gs.guardian_id AND c.session_id = $1 AND c.status IN ('present', 'late') \
-             WHERE gs.pupil_id = ip.pupil_id)",
-            invited_pupils_sql("$1")
-        ),
-        id(),
-    )
-    .await?;
-    let refusals = crate::db::scalar_i64(
-        conn,
-        "SELECT COUNT(*) AS n FROM checkin_refusal WHERE session_id = $1",
-        id(),
-    )
-    .await?;
-    Ok(SessionCounts {
-        invited_parents,
-        present: get("present"),
-        late: get("late"),
-        excused: get("excused"),
-        absent: get("absent"),
-        invited_children,
-        children_reached,
-        refusals,
-    })
+    Ok(n > 0)
+}
+
+pub async fn counts(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<SessionCounts> {
+    let s = get_session(db, scope, session_id).await?;
+    let f = super::attendance::Filter {
+        session_id: Some(s.id),
+        ..super::attendance::Filter::year(s.school_id, s.school_year_id)
+    };
+    let att = super::attendance::Attendance::load(&db.conn, f).await?;
+    Ok(att
+        .sessions
+        .first()
+        .map(|x| att.counts(x))
+        .unwrap_or_default())
 }
 
 /// The school's visibility check, for pages that list a school's sessions.
@@ -788,4 +823,43 @@ pub async fn remind(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<Vec<
     .await?;
     txn.commit().await?;
     Ok(list.into_iter().map(|p| (p.name, p.phone)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(g: i64, p: Option<i64>, st: Option<&str>) -> RosterLine {
+        RosterLine {
+            guardian_id: g,
+            guardian_name: format!("家长{g}"),
+            phone: None,
+            pupil_id: p,
+            pupil_name: None,
+            class_id: Some(1),
+            class_name: None,
+            relation: None,
+            status: st.map(str::to_owned),
+            method: None,
+            checked_at: None,
+        }
+    }
+
+    #[test]
+    fn roster_counts_parents_once_and_children_by_household() {
+        // Child 10 has two parents, one came late; child 11's parent is absent; parent 3
+        // has two children (10 is shared with parent 1) and did not come.
+        let lines = [
+            line(1, Some(10), Some("late")),
+            line(2, Some(10), None),
+            line(3, Some(11), Some("absent")),
+            line(3, Some(12), Some("absent")),
+            line(4, None, Some("present")),
+        ];
+        let c = SessionCounts::from_roster(&lines);
+        assert_eq!(c.invited_parents, 4);
+        assert_eq!((c.present, c.late, c.absent, c.excused), (1, 1, 1, 0));
+        assert_eq!((c.invited_children, c.children_reached), (3, 1));
+        assert!((c.rate() - 1.0 / 3.0).abs() < 1e-9);
+    }
 }

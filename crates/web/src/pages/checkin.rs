@@ -221,8 +221,13 @@ fn classes_of(lines: &[RosterLine]) -> Vec<(i64, String)> {
 async fn board(state: &AppState, s: &Staff, id: i64) -> Result<Board, AppError> {
     let scope = &s.user.scope;
     let row = sessions::get_session(&state.db, scope, id).await?;
-    let counts = sessions::counts(&state.db, scope, id).await?;
     let roster = sessions::roster(&state.db, scope, id, None).await?;
+    // A head teacher's board counts their own classes, as their roster shows them.
+    let counts = if sessions::sees_whole_school(&state.db, scope, row.school_id).await? {
+        sessions::counts(&state.db, scope, id).await?
+    } else {
+        SessionCounts::from_roster(&roster)
+    };
     let classes = classes_of(&roster);
     let (came, missing): (Vec<BoardLine>, Vec<BoardLine>) =
         by_parent(roster).into_iter().partition(|l| {

@@ -140,6 +140,7 @@ struct SessionPage {
     online_url: Option<String>,
     attended: bool,
     reflection: String,
+    cancelled: bool,
 }
 
 async fn show_session(
@@ -150,11 +151,8 @@ async fn show_session(
     let user = parent(&ctx)?;
     let lang = ctx.lang;
     // Only sessions the parent is invited to (or attended): the same query as the home.
-    let s = sessions::sessions_for_parent(&state.db, &user.scope, None, 500)
-        .await?
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or(AppError::NotFound)?;
+    let s = sessions::session_for_parent(&state.db, &user.scope, id).await?;
+    let cancelled = s.status == "cancelled";
     let attended = matches!(s.my_status.as_deref(), Some("present") | Some("late"));
     let reflection = records::my_reflection(&state.db, &user.scope, id)
         .await?
@@ -184,6 +182,7 @@ async fn show_session(
             },
             attended,
             reflection,
+            cancelled,
         }
         .render()?,
     ))
