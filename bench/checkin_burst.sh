@@ -35,6 +35,8 @@
 # constraint and indexes), one row per transaction. The server, the cluster and the temporary
 # directories are removed at the end, also on failure or Ctrl-C.
 
+# PERF=FILE records a profile of the server during each burst (perf record, DWARF call
+# graphs) into FILE.<backend>.<run>; the figures of such a run are not comparable.
 # Shared knobs (bench/lib.sh): RUNS (default 3); JIAXIAO_BIN (default
 # target/release/jiaxiao); QUIET_WAIT=N waits up to N s for a quiet machine (≥ 80% CPU
 # idle) before each run. Logs go to bench/out/ (ignored by git).
@@ -161,8 +163,14 @@ for backend in $BACKENDS; do
         h="$(grep '^RESULT' "$TMP/wrk_hello.txt")" || { cat "$TMP/wrk_hello.txt"; exit 1; }
         echo "  hello    $h"
         c0="$(cpu_ticks "$SERVER")"; g0="$(pg_ticks)"
+        PERF_PID=""
+        if [[ -n "${PERF:-}" ]]; then
+            perf record -F 2000 --call-graph dwarf,16384 -p "$SERVER" -o "$PERF.$backend.$r" >/dev/null 2>&1 &
+            PERF_PID=$!; sleep 0.5
+        fi
         wrk_until_done "$TMP/wrk_jiaxiao.txt" 120 2 "$TMP/done" -t2 -c"$CONC" -d300s --timeout 10s -s "$LUA" "http://127.0.0.1:$port" -- "$TMP/tokens.txt" "$sid" "$code_file" 2 "$TMP/done"
         c1="$(cpu_ticks "$SERVER")"; g1="$(pg_ticks)"
+        [[ -n "$PERF_PID" ]] && { kill -INT "$PERF_PID"; wait "$PERF_PID" || true; }
         j="$(grep '^RESULT' "$TMP/wrk_jiaxiao.txt")" || { cat "$TMP/wrk_jiaxiao.txt"; exit 1; }
         echo "  jiaxiao  $j"
         kill "$CODE_LOOP" 2>/dev/null || true; wait "$CODE_LOOP" 2>/dev/null || true; CODE_LOOP=""

@@ -426,7 +426,7 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
         let _ = r.await;
     }
     // In-flight requests have finished; close the pool cleanly (SQLite checkpoints).
-    state.db.close().await?;
+    state.db.clone().close().await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -36,8 +36,12 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30));
         match backend {
             Backend::Sqlite => {
-                // SQLite has one writer at a time; a few readers beside it.
-                opts.max_connections(4).min_connections(1);
+                // SQLite has one writer at a time; a few readers beside it. A file
+                // cannot hang up: no ping before each query (sqlx's default pings on every
+                // checkout, one more round trip to the connection's thread per statement).
+                opts.max_connections(4)
+                    .min_connections(1)
+                    .test_before_acquire(false);
                 opts.map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                         .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
@@ -53,7 +57,11 @@ impl Db {
                 });
             }
             Backend::Postgres => {
-                opts.max_connections(16).min_connections(1);
+                // Ping only connections idle long enough for a server, proxy or
+                // firewall to have dropped them, not before every statement.
+                opts.max_connections(16)
+                    .min_connections(1)
+                    .test_before_acquire_if_idle_for(Duration::from_secs(30));
                 // JIT compilation pays off for long analytic queries, not for page queries:
                 // with it on, a prepared statement's first custom plans over a million rows
                 // crossed jit_above_cost and took a second each (bench/million.sh).

@@ -22,6 +22,10 @@ impl MigratorTrait for Migrator {
                 name: "m0003_parent_school",
                 sql: include_str!("../migrations/0003_parent_school.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0004_checkin_lean",
+                sql: include_str!("../migrations/0004_checkin_lean.sql"),
+            }),
         ]
     }
 }

@@ -61,8 +61,20 @@ pub struct PendingImport {
     pub user_id: Option<i64>,
 }
 
+/// What every handler shares. Cloned for every request by the extractors and
+/// middleware, so it is one `Arc`: a field-by-field clone showed up in check-in
+/// profiles.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+pub struct AppStateInner {
     pub db: Db,
     pub settings: Settings,
     pub metrics: Option<PrometheusHandle>,
@@ -87,7 +99,7 @@ impl AppState {
         let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
         let tokens = jiaxiao_store::accounts::TokenCache::default();
         let blobs = jiaxiao_store::blobs::Blobs::new(settings.uploads_dir.clone());
-        AppState {
+        AppState(Arc::new(AppStateInner {
             settings,
             metrics,
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
@@ -104,7 +116,7 @@ impl AppState {
                 NonZeroU32::new(30).expect("non-zero"),
             ))),
             db,
-        }
+        }))
     }
 }
 
@@ -120,31 +132,43 @@ impl MakeRequestId for MakeId {
 
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let max_upload = state.settings.max_upload_bytes;
+    // Only what needs the matched route (metrics) or the handler's own response wraps
+    // each route; the rest wraps the router once. `Router::layer` boxes every route
+    // again per layer, and every request cloned that chain of boxes.
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/assets/{*path}", get(crate::pages::assets))
         .merge(crate::pages::routes())
         .nest("/api", crate::api::routes())
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(60)))
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            crate::error::AppError::Internal("panic in handler".into()).into_response()
-        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(60),
+        ))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                crate::error::AppError::Internal("panic in handler".into()).into_response()
+            },
+        ))
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn(track))
-        .layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(state.settings.max_upload_bytes))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .with_state(state);
+    let outer = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn(sanitize_request_id))
+        .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeId))
+        .layer(PropagateRequestIdLayer::new(x_request_id))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"),
         ))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeId))
-        .layer(middleware::from_fn(sanitize_request_id))
-        .with_state(state)
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(RequestBodyLimitLayer::new(max_upload))
+        .layer(CompressionLayer::new())
+        .service(routes);
+    Router::new().fallback_service(outer)
 }
 
 async fn healthz(State(s): State<AppState>) -> Response {
