@@ -4,27 +4,15 @@
 use chrono::{Duration, Utc};
 use jiaxiao_domain::checkin_code::CodeGen;
 use jiaxiao_domain::parent_school::{AttendanceStatus, Audience, Method, SessionStatus};
-use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
-use jiaxiao_domain::{Role, SchoolType, UnitKind};
-use jiaxiao_store::accounts::{self, Login, NewUser, TokenCache};
+use jiaxiao_domain::{Role, UnitKind};
+use jiaxiao_store::accounts::{self, TokenCache};
 use jiaxiao_store::checkin::{self, Attempt, Checkins, Mark, Outcome};
-use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_store::org;
 use jiaxiao_store::parent_school::sessions::{self, NewSession};
 use jiaxiao_store::people::{self, Query};
 use jiaxiao_store::{Db, Scope, StoreError};
+use jiaxiao_testkit::fixtures::{county_with_schools, import_roster, staff_scope};
 use jiaxiao_testkit::{TestDb, both_dbs};
-
-fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
-    NewUnit {
-        parent_id: parent,
-        kind,
-        name: name.into(),
-        code: None,
-        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
-        grade_level: None,
-        class_number: None,
-    }
-}
 
 /// 王建国 has children in 三年级2班 and 一年级1班; 钱爸爸 and 钱妈妈 share one child in
 /// 一年级1班; 孙爸爸's child is at the other school.
@@ -54,67 +42,12 @@ impl World {
     }
 }
 
-async fn login_scope(db: &Db, username: &str, role: Role, unit: i64) -> Scope {
-    accounts::create_user(
-        db,
-        &Scope::system(),
-        NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: "secret-pass".into(),
-            staff_id: None,
-            grants: vec![(role, unit)],
-        },
-    )
-    .await
-    .unwrap();
-    let uid = accounts::verify_login(db, Login::Staff { username }, "secret-pass")
-        .await
-        .unwrap()
-        .unwrap();
-    let token = accounts::create_session(db, uid).await.unwrap();
-    accounts::session(db, &token).await.unwrap().unwrap().scope
-}
-
-async fn import(db: &Db, school: i64, text: &str) {
-    let t = read_table(text.as_bytes()).unwrap();
-    let h = detect_header(&t).unwrap();
-    let parsed = parse_rows(&t, h.header_index, &h.mapping);
-    let year = org::ensure_school_year(&db.conn, org::today_date())
-        .await
-        .unwrap();
-    jiaxiao_store::roster::apply(
-        db,
-        &Scope::system(),
-        school,
-        year,
-        &parsed.rows,
-        "t.csv",
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-}
-
 async fn world(db: &Db) -> World {
     let sys = Scope::system();
-    let p = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
-        .await
-        .unwrap();
-    let c = org::create_unit(db, &sys, unit(Some(p), UnitKind::City, "市"))
-        .await
-        .unwrap();
-    let county = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "甲区"))
-        .await
-        .unwrap();
-    let school_a = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "甲小学"))
-        .await
-        .unwrap();
-    let school_b = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "乙小学"))
-        .await
-        .unwrap();
-    import(db, school_a, ROSTER_A).await;
-    import(db, school_b, ROSTER_B).await;
+    let c = county_with_schools(db, &["甲小学", "乙小学"]).await;
+    let (school_a, school_b) = (c.schools[0], c.schools[1]);
+    import_roster(db, school_a, ROSTER_A).await;
+    import_roster(db, school_b, ROSTER_B).await;
     let classes = org::units_under(db, &sys, school_a, UnitKind::Class, &jiaxiao_store::today())
         .await
         .unwrap();
@@ -126,8 +59,8 @@ async fn world(db: &Db) -> World {
             .unwrap()
     };
     let (class_32, class_11) = (class_of(3), class_of(1));
-    let admin_a = login_scope(db, "admin_a", Role::SchoolAdmin, school_a).await;
-    let admin_b = login_scope(db, "admin_b", Role::SchoolAdmin, school_b).await;
+    let admin_a = staff_scope(db, "admin_a", Role::SchoolAdmin, school_a).await;
+    let admin_b = staff_scope(db, "admin_b", Role::SchoolAdmin, school_b).await;
     let mut parents = Vec::new();
     for school in [school_a, school_b] {
         for (gid, token) in accounts::bulk_parent_tokens(db, &sys, school, "test")
@@ -498,7 +431,7 @@ both_dbs!(staff_mark_a_class_in_bulk, |t: TestDb| async move {
             .any(|a| a.entity == "checkin" && a.action == "mark")
     );
     // A head teacher of 一年级1班 cannot mark a parent of 三年级2班; nothing is written.
-    let head = login_scope(db, "head_11", Role::HeadTeacher, w.class_11).await;
+    let head = staff_scope(db, "head_11", Role::HeadTeacher, w.class_11).await;
     assert!(matches!(
         checkin::mark(
             db,
@@ -588,7 +521,7 @@ both_dbs!(
         names.sort();
         assert_eq!(names, vec!["李大山", "赵妈妈"]);
         // A head teacher of 一年级1班 sees only what concerns their class's parents.
-        let head = login_scope(db, "head_11", Role::HeadTeacher, w.class_11).await;
+        let head = staff_scope(db, "head_11", Role::HeadTeacher, w.class_11).await;
         assert!(
             checkin::device_flags(db, &head, sid)
                 .await

@@ -5,7 +5,6 @@ use chrono::{Duration, SubsecRound, Utc};
 use jiaxiao_domain::parent_school::{ActivityPart, CommitteeKind, Position, SessionStatus};
 use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
 use jiaxiao_domain::{Role, SchoolType, UnitKind};
-use jiaxiao_store::accounts::{self, Login, NewUser};
 use jiaxiao_store::org::{self, NewUnit, UnitRow};
 use jiaxiao_store::parent_school::activities::{self, NewActivity, NewBreakout, NewDuty, NewItem};
 use jiaxiao_store::parent_school::committees::{self, NewCommittee, NewMember};
@@ -13,19 +12,8 @@ use jiaxiao_store::parent_school::curriculum::{self, NewCourse};
 use jiaxiao_store::parent_school::sessions::{self, NewSession};
 use jiaxiao_store::people::{self, NewStaff, Query};
 use jiaxiao_store::{Db, Scope, StoreError};
+use jiaxiao_testkit::fixtures::{staff_scope, unit};
 use jiaxiao_testkit::{TestDb, both_dbs};
-
-fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
-    NewUnit {
-        parent_id: parent,
-        kind,
-        name: name.into(),
-        code: None,
-        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
-        grade_level: None,
-        class_number: None,
-    }
-}
 
 struct Tree {
     county_a: i64,
@@ -58,28 +46,6 @@ async fn tree(db: &Db) -> Tree {
         school_a,
         school_b,
     }
-}
-
-async fn login_scope(db: &Db, username: &str, role: Role, unit: i64) -> Scope {
-    accounts::create_user(
-        db,
-        &Scope::system(),
-        NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: "secret-pass".into(),
-            staff_id: None,
-            grants: vec![(role, unit)],
-        },
-    )
-    .await
-    .unwrap();
-    let uid = accounts::verify_login(db, Login::Staff { username }, "secret-pass")
-        .await
-        .unwrap()
-        .unwrap();
-    let token = accounts::create_session(db, uid).await.unwrap();
-    accounts::session(db, &token).await.unwrap().unwrap().scope
 }
 
 /// Places a roster in `school` for the school year containing `date`.
@@ -188,7 +154,7 @@ both_dbs!(committees_at_three_levels, |t: TestDb| async move {
     let today = org::today_date();
     import(db, tr.school_a, today, ROSTER_A).await;
     import(db, tr.school_b, today, ROSTER_B).await;
-    let admin = login_scope(db, "admin_a", Role::SchoolAdmin, tr.school_a).await;
+    let admin = staff_scope(db, "admin_a", Role::SchoolAdmin, tr.school_a).await;
     let principal = staff(db, tr.school_a, "张校长", "校长").await;
     let moral = staff(db, tr.school_a, "李主任", "德育处主任").await;
     let teacher = staff(db, tr.school_a, "王老师", "班主任").await;
@@ -470,7 +436,7 @@ both_dbs!(committees_at_three_levels, |t: TestDb| async move {
 
     // Scope: a teacher of the other school sees and changes nothing here; the county
     // sees the roster; an inspector reads but cannot write.
-    let other = login_scope(db, "teacher_b", Role::Teacher, tr.school_b).await;
+    let other = staff_scope(db, "teacher_b", Role::Teacher, tr.school_b).await;
     not_found(committees::list_committees(db, &other, tr.school_a, year).await);
     not_found(committees::get_committee(db, &other, lead).await);
     not_found(committees::members(db, &other, lead).await);
@@ -490,7 +456,7 @@ both_dbs!(committees_at_three_levels, |t: TestDb| async move {
         committees::create_committee(db, &other, new(tr.school_a, CommitteeKind::Committee, "x"))
             .await,
     );
-    let county = login_scope(db, "county_a", Role::CountyAdmin, tr.county_a).await;
+    let county = staff_scope(db, "county_a", Role::CountyAdmin, tr.county_a).await;
     assert_eq!(
         committees::roster_for_year(db, &county, tr.school_a, year)
             .await
@@ -498,7 +464,7 @@ both_dbs!(committees_at_three_levels, |t: TestDb| async move {
             .len(),
         11
     );
-    let inspector = login_scope(db, "inspector_a", Role::Inspector, tr.county_a).await;
+    let inspector = staff_scope(db, "inspector_a", Role::Inspector, tr.county_a).await;
     assert_eq!(
         committees::list_committees(db, &inspector, tr.school_a, year)
             .await
@@ -523,7 +489,7 @@ both_dbs!(committees_at_three_levels, |t: TestDb| async move {
 both_dbs!(topics_courses_and_coverage, |t: TestDb| async move {
     let db = &t.db;
     let tr = tree(db).await;
-    let admin = login_scope(db, "admin_a", Role::SchoolAdmin, tr.school_a).await;
+    let admin = staff_scope(db, "admin_a", Role::SchoolAdmin, tr.school_a).await;
     let today = org::today_date();
 
     // Until the school changes something it runs on the nine topics of plan 1.
@@ -723,7 +689,7 @@ both_dbs!(topics_courses_and_coverage, |t: TestDb| async move {
     curriculum::delete_course(db, &admin, c1).await.unwrap();
 
     // Scope: the other school's teacher gets NotFound everywhere.
-    let other = login_scope(db, "teacher_b", Role::Teacher, tr.school_b).await;
+    let other = staff_scope(db, "teacher_b", Role::Teacher, tr.school_b).await;
     not_found(curriculum::list_topics(db, &other, tr.school_a).await);
     not_found(curriculum::coverage(db, &other, tr.school_a, year).await);
     not_found(curriculum::list_courses(db, &other, tr.school_a, year).await);
@@ -735,7 +701,7 @@ both_dbs!(topics_courses_and_coverage, |t: TestDb| async move {
     // A topic of another school cannot be planned here.
     let b_topic = curriculum::add_topic(
         db,
-        &login_scope(db, "admin_b", Role::SchoolAdmin, tr.school_b).await,
+        &staff_scope(db, "admin_b", Role::SchoolAdmin, tr.school_b).await,
         tr.school_b,
         "乙校专题",
         None,
@@ -775,7 +741,7 @@ both_dbs!(topics_courses_and_coverage, |t: TestDb| async move {
 });
 
 async fn admin_of(db: &Db, school: i64) -> Scope {
-    login_scope(db, &format!("admin_{school}"), Role::SchoolAdmin, school).await
+    staff_scope(db, &format!("admin_{school}"), Role::SchoolAdmin, school).await
 }
 
 both_dbs!(plan_two_meeting_day, |t: TestDb| async move {
@@ -784,7 +750,7 @@ both_dbs!(plan_two_meeting_day, |t: TestDb| async move {
     let today = org::today_date();
     import(db, tr.school_a, today, ROSTER_A).await;
     import(db, tr.school_b, today, ROSTER_B).await;
-    let admin = login_scope(db, "admin_a", Role::SchoolAdmin, tr.school_a).await;
+    let admin = staff_scope(db, "admin_a", Role::SchoolAdmin, tr.school_a).await;
     let classes = units(db, tr.school_a, UnitKind::Class).await;
     assert_eq!(classes.len(), 4);
     let head_teachers = [
@@ -1085,7 +1051,7 @@ both_dbs!(plan_two_meeting_day, |t: TestDb| async move {
     activities::remove_duty(db, &admin, duty0).await.unwrap();
 
     // Scope: the other school's staff see and change nothing of this day.
-    let other = login_scope(db, "admin_b", Role::SchoolAdmin, tr.school_b).await;
+    let other = staff_scope(db, "admin_b", Role::SchoolAdmin, tr.school_b).await;
     not_found(activities::get_activity(db, &other, day).await);
     not_found(activities::get_activity_full(db, &other, day).await);
     not_found(

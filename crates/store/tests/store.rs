@@ -1,24 +1,13 @@
 //! Store integration tests: each runs on SQLite and on PostgreSQL.
 
 use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
-use jiaxiao_domain::{Role, SchoolType, UnitKind};
+use jiaxiao_domain::{Role, UnitKind};
 use jiaxiao_store::accounts::{self, Login, NewUser};
-use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_store::org;
 use jiaxiao_store::people::{self, Query};
 use jiaxiao_store::{Db, Scope, StoreError};
+use jiaxiao_testkit::fixtures::{staff_scope, unit};
 use jiaxiao_testkit::{Kind, TestDb, both_dbs};
-
-fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
-    NewUnit {
-        parent_id: parent,
-        kind,
-        name: name.into(),
-        code: None,
-        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
-        grade_level: None,
-        class_number: None,
-    }
-}
 
 struct Tree {
     province: i64,
@@ -57,28 +46,6 @@ async fn tree(db: &Db) -> Tree {
     }
 }
 
-async fn login_scope(db: &Db, username: &str, role: Role, unit: i64) -> Scope {
-    accounts::create_user(
-        db,
-        &Scope::system(),
-        NewUser {
-            username: username.into(),
-            display_name: username.into(),
-            password: "secret-pass".into(),
-            staff_id: None,
-            grants: vec![(role, unit)],
-        },
-    )
-    .await
-    .unwrap();
-    let uid = accounts::verify_login(db, Login::Staff { username }, "secret-pass")
-        .await
-        .unwrap()
-        .unwrap();
-    let token = accounts::create_session(db, uid).await.unwrap();
-    accounts::session(db, &token).await.unwrap().unwrap().scope
-}
-
 const ROSTER: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
 A1,王小明,男,三年级,2班,王建国,父亲,13800000001\n\
 A2,王小红,女,一年级,1班,王建国,父亲,138-0000-0001\n\
@@ -103,7 +70,7 @@ async fn import(
 both_dbs!(tree_scope_and_leaks, |t: TestDb| async move {
     let db = &t.db;
     let tr = tree(db).await;
-    let a = login_scope(db, "county_a", Role::CountyAdmin, tr.county_a).await;
+    let a = staff_scope(db, "county_a", Role::CountyAdmin, tr.county_a).await;
     // In scope: own school. Out of scope: the neighbour's school and the province answer NotFound.
     assert!(org::get_unit(db, &a, tr.school_a).await.is_ok());
     assert!(matches!(
@@ -145,7 +112,7 @@ both_dbs!(tree_scope_and_leaks, |t: TestDb| async move {
     .unwrap();
     assert!(guardians.is_empty());
     // A school admin cannot grant a county role.
-    let s = login_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
+    let s = staff_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
     let r = accounts::create_user(
         db,
         &s,
@@ -209,7 +176,7 @@ both_dbs!(
     |t: TestDb| async move {
         let db = &t.db;
         let tr = tree(db).await;
-        let s = login_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
+        let s = staff_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
         let first = import(db, &s, tr.school_a, ROSTER).await.unwrap();
         assert_eq!(first.pupils_created, 3, "the bad-phone row is not written");
         assert_eq!(first.guardians_created, 2, "siblings share one parent");
@@ -256,7 +223,7 @@ both_dbs!(
         assert_eq!(by_no[0].name, "赵五");
         assert_eq!(by_no[0].class_name.as_deref(), Some("三年级(2)班"));
         // Another school's admin cannot import into this school.
-        let other = login_scope(db, "school_b", Role::SchoolAdmin, tr.school_b).await;
+        let other = staff_scope(db, "school_b", Role::SchoolAdmin, tr.school_b).await;
         assert!(matches!(
             import(db, &other, tr.school_a, ROSTER).await,
             Err(StoreError::NotFound)
@@ -278,7 +245,7 @@ both_dbs!(head_teacher_sees_own_class_only, |t: TestDb| async move {
         .find(|c| c.name == "三年级")
         .unwrap();
     let class = org::children(db, &sys, grade3.id).await.unwrap()[0].id;
-    let ht = login_scope(db, "ht", Role::HeadTeacher, class).await;
+    let ht = staff_scope(db, "ht", Role::HeadTeacher, class).await;
     let seen = people::list_pupils(
         db,
         &ht,
@@ -296,7 +263,7 @@ both_dbs!(head_teacher_sees_own_class_only, |t: TestDb| async move {
 both_dbs!(invitation_sets_first_password, |t: TestDb| async move {
     let db = &t.db;
     let tr = tree(db).await;
-    let s = login_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
+    let s = staff_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
     import(db, &s, tr.school_a, ROSTER).await.unwrap();
     let g = people::list_guardians(
         db,

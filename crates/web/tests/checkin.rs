@@ -5,15 +5,16 @@
 use chrono::Utc;
 use jiaxiao_domain::checkin_code::CodeGen;
 use jiaxiao_domain::parent_school::Audience;
-use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
-use jiaxiao_domain::{Role, SchoolType, UnitKind};
-use jiaxiao_store::accounts::{self, NewUser};
-use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_domain::{Role, UnitKind};
+use jiaxiao_store::org;
 use jiaxiao_store::parent_school::sessions::{self, NewSession};
-use jiaxiao_store::people::{self, Query};
 use jiaxiao_store::{Db, Scope};
+use jiaxiao_testkit::fixtures::{
+    PASSWORD, county_with_schools, csrf_of, get as page, import_roster, login, parent_scope,
+    staff_account,
+};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const ROSTER_A: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
@@ -22,7 +23,7 @@ A3,李四,男,三年级,2班,李大山,爷爷,13900000003\n\
 A5,钱六,男,一年级,1班,钱爸爸,父亲,13900000005\n";
 const ROSTER_B: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
 B1,孙七,男,一年级,1班,孙爸爸,父亲,13700000007\n";
-const PARENT_PASS: &str = "parent-pass";
+const PARENT_PASS: &str = PASSWORD;
 
 struct World {
     /// A session for 三年级2班 (王建国, 李大山), open now.
@@ -30,83 +31,17 @@ struct World {
     class_32: i64,
 }
 
-fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
-    NewUnit {
-        parent_id: parent,
-        kind,
-        name: name.into(),
-        code: None,
-        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
-        grade_level: None,
-        class_number: None,
-    }
-}
-
-async fn import(db: &Db, school: i64, text: &str) {
-    let t = read_table(text.as_bytes()).unwrap();
-    let h = detect_header(&t).unwrap();
-    let parsed = parse_rows(&t, h.header_index, &h.mapping);
-    let year = org::ensure_school_year(&db.conn, org::today_date())
-        .await
-        .unwrap();
-    let sys = Scope::system();
-    jiaxiao_store::roster::apply(db, &sys, school, year, &parsed.rows, "t.csv", |_, _| {})
-        .await
-        .unwrap();
-}
-
 async fn world(db: &Db) -> World {
     let sys = Scope::system();
-    let p = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
-        .await
-        .unwrap();
-    let c = org::create_unit(db, &sys, unit(Some(p), UnitKind::City, "市"))
-        .await
-        .unwrap();
-    let county = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "甲区"))
-        .await
-        .unwrap();
-    let school_a = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "甲小学"))
-        .await
-        .unwrap();
-    let school_b = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "乙小学"))
-        .await
-        .unwrap();
-    import(db, school_a, ROSTER_A).await;
-    import(db, school_b, ROSTER_B).await;
-    for (name, school) in [("admin_a", school_a), ("admin_b", school_b)] {
-        accounts::create_user(
-            db,
-            &sys,
-            NewUser {
-                username: name.into(),
-                display_name: name.into(),
-                password: "secret-pass".into(),
-                staff_id: None,
-                grants: vec![(Role::SchoolAdmin, school)],
-            },
-        )
-        .await
-        .unwrap();
-    }
+    let c = county_with_schools(db, &["甲小学", "乙小学"]).await;
+    let (school_a, school_b) = (c.schools[0], c.schools[1]);
+    import_roster(db, school_a, ROSTER_A).await;
+    import_roster(db, school_b, ROSTER_B).await;
+    staff_account(db, "admin_a", Role::SchoolAdmin, school_a).await;
+    staff_account(db, "admin_b", Role::SchoolAdmin, school_b).await;
     // Parents with a password, as after redeeming an invitation.
-    let hash = accounts::hash_password(PARENT_PASS).unwrap();
     for phone in ["13800000001", "13900000003", "13900000005", "13700000007"] {
-        let g = &people::list_guardians(
-            db,
-            &sys,
-            &Query {
-                q: Some(phone.into()),
-                under: None,
-                after_id: None,
-                limit: 5,
-            },
-        )
-        .await
-        .unwrap()[0];
-        accounts::ensure_parent_account(&db.conn, g.id, phone, &g.name, &hash)
-            .await
-            .unwrap();
+        parent_scope(db, phone).await;
     }
     let class_32 = org::units_under(db, &sys, school_a, UnitKind::Class, &jiaxiao_store::today())
         .await
@@ -154,11 +89,7 @@ async fn parent_token(app: &TestApp, phone: &str) -> String {
 }
 
 async fn staff_token(app: &TestApp, username: &str) -> String {
-    token(
-        app,
-        json!({"username": username, "password": "secret-pass"}),
-    )
-    .await
+    token(app, json!({"username": username, "password": PASSWORD})).await
 }
 
 async fn post_checkin(
@@ -320,28 +251,6 @@ both_dbs!(api_checkin_answers_and_refuses, |t: TestDb| async move {
     assert!(doc["paths"]["/api/v1/sessions/{id}/checkin-code"]["get"].is_object());
 });
 
-async fn login(app: &TestApp, who: &str, password: &str) -> Client {
-    let c = app.client();
-    let r = c
-        .post(app.url("/login"))
-        .form(&[("who", who), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {who}");
-    c
-}
-
-async fn page(c: &Client, url: &str) -> (StatusCode, String) {
-    let r = c.get(url).send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
-fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    html[i..i + html[i..].find('"').unwrap()].to_owned()
-}
-
 fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_owned()
 }
@@ -352,7 +261,7 @@ both_dbs!(
         let app = TestApp::spawn(t).await;
         let w = world(&app.db).await;
         let sid = w.session;
-        let staff = login(&app, "admin_a", "secret-pass").await;
+        let staff = login(&app, "admin_a").await;
         // The projector: an inline SVG QR code and the six digits.
         let (st, html) = page(&staff, &app.url(&format!("/sessions/{sid}/projector"))).await;
         assert_eq!(st, StatusCode::OK);
@@ -454,7 +363,7 @@ both_dbs!(
         assert_eq!(r.status(), StatusCode::OK);
         assert!(r.bytes().await.unwrap().starts_with(b"PK"));
         // The other school sees none of it.
-        let other = login(&app, "admin_b", "secret-pass").await;
+        let other = login(&app, "admin_b").await;
         for path in ["projector", "checkins", "checkins.xlsx", "mark"] {
             let (st, _) = page(&other, &app.url(&format!("/sessions/{sid}/{path}"))).await;
             assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
@@ -528,7 +437,7 @@ both_dbs!(parent_phone_page_checks_in, |t: TestDb| async move {
     let (_, again) = page(&phone, &app.url(&location(&r))).await;
     assert!(again.contains("已签到"));
     // Another parent types a wrong code and is told why.
-    let grandpa = login(&app, "13900000003", PARENT_PASS).await;
+    let grandpa = login(&app, "13900000003").await;
     let (_, html) = page(&grandpa, &app.url(&format!("/p/checkin/{sid}"))).await;
     assert!(!html.contains("点击签到"), "no code in the link: type it");
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -549,7 +458,7 @@ both_dbs!(parent_phone_page_checks_in, |t: TestDb| async move {
         "reason shown"
     );
     // A parent of the other school: no such page.
-    let other = login(&app, "13700000007", PARENT_PASS).await;
+    let other = login(&app, "13700000007").await;
     let (st, _) = page(&other, &app.url(&back)).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 });

@@ -1,9 +1,9 @@
 //! HTTP tests: the real router on a random port, each test on SQLite and PostgreSQL.
 
-use jiaxiao_domain::{Role, SchoolType, UnitKind};
-use jiaxiao_store::accounts::{self, NewUser};
-use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_domain::{Role, UnitKind};
+use jiaxiao_store::org;
 use jiaxiao_store::{Db, Scope};
+use jiaxiao_testkit::fixtures::{csrf_of, get as page, staff_account, unit};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::{Client, StatusCode};
 
@@ -11,18 +11,6 @@ struct World {
     county_a: i64,
     school_a: i64,
     school_b: i64,
-}
-
-fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
-    NewUnit {
-        parent_id: parent,
-        kind,
-        name: name.into(),
-        code: None,
-        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
-        grade_level: None,
-        class_number: None,
-    }
 }
 
 async fn world(db: &Db) -> World {
@@ -50,19 +38,7 @@ async fn world(db: &Db) -> World {
         ("school_a", Role::SchoolAdmin, school_a),
         ("school_b", Role::SchoolAdmin, school_b),
     ] {
-        accounts::create_user(
-            db,
-            &sys,
-            NewUser {
-                username: name.into(),
-                display_name: name.into(),
-                password: "secret-pass".into(),
-                staff_id: None,
-                grants: vec![(role, at)],
-            },
-        )
-        .await
-        .unwrap();
+        staff_account(db, name, role, at).await;
     }
     World {
         county_a,
@@ -81,16 +57,6 @@ async fn login(app: &TestApp, who: &str, password: &str) -> Client {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {who}");
     c
-}
-
-async fn page(c: &Client, url: &str) -> (StatusCode, String) {
-    let r = c.get(url).send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
-fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    html[i..i + html[i..].find('"').unwrap()].to_owned()
 }
 
 /// Polls a roster import's status fragment until it shows its result (bounded: a

@@ -3,31 +3,20 @@
 //! download, and stay out of another school.
 
 use calamine::{Reader, Xlsx};
-use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
-use jiaxiao_domain::{Role, SchoolType, UnitKind};
-use jiaxiao_store::accounts::{self, NewUser};
-use jiaxiao_store::org::{self, NewUnit};
+use jiaxiao_domain::{Role, UnitKind};
+use jiaxiao_store::org;
 use jiaxiao_store::parent_school::{committees, curriculum};
 use jiaxiao_store::people::{self, NewStaff};
 use jiaxiao_store::{Db, Scope};
+use jiaxiao_testkit::fixtures::{
+    county_with_schools, csrf_of, get as page, import_roster, login, post, staff_account,
+};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 
 struct World {
     school_a: i64,
     school_b: i64,
-}
-
-fn unit(parent: Option<i64>, kind: UnitKind, name: &str) -> NewUnit {
-    NewUnit {
-        parent_id: parent,
-        kind,
-        name: name.into(),
-        code: None,
-        school_type: (kind == UnitKind::School).then_some(SchoolType::Primary),
-        grade_level: None,
-        class_number: None,
-    }
 }
 
 const ROSTER_A: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
@@ -36,97 +25,14 @@ A2,李小花,女,三年级,1班,李大山,爷爷,13800000002\n";
 const ROSTER_B: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
 B1,吴小乙,男,三年级,2班,吴乙父,父亲,13900000001\n";
 
-async fn import(db: &Db, school: i64, text: &str) {
-    let t = read_table(text.as_bytes()).unwrap();
-    let h = detect_header(&t).unwrap();
-    let parsed = parse_rows(&t, h.header_index, &h.mapping);
-    let year = org::ensure_school_year(&db.conn, org::today_date())
-        .await
-        .unwrap();
-    jiaxiao_store::roster::apply(
-        db,
-        &Scope::system(),
-        school,
-        year,
-        &parsed.rows,
-        "t.csv",
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-}
-
 async fn world(db: &Db) -> World {
-    let sys = Scope::system();
-    let p = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
-        .await
-        .unwrap();
-    let c = org::create_unit(db, &sys, unit(Some(p), UnitKind::City, "市"))
-        .await
-        .unwrap();
-    let county = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "甲区"))
-        .await
-        .unwrap();
-    let school_a = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "甲小学"))
-        .await
-        .unwrap();
-    let school_b = org::create_unit(db, &sys, unit(Some(county), UnitKind::School, "乙小学"))
-        .await
-        .unwrap();
-    for (name, at) in [("school_a", school_a), ("school_b", school_b)] {
-        accounts::create_user(
-            db,
-            &sys,
-            NewUser {
-                username: name.into(),
-                display_name: name.into(),
-                password: "secret-pass".into(),
-                staff_id: None,
-                grants: vec![(Role::SchoolAdmin, at)],
-            },
-        )
-        .await
-        .unwrap();
-    }
-    import(db, school_a, ROSTER_A).await;
-    import(db, school_b, ROSTER_B).await;
+    let c = county_with_schools(db, &["甲小学", "乙小学"]).await;
+    let (school_a, school_b) = (c.schools[0], c.schools[1]);
+    staff_account(db, "school_a", Role::SchoolAdmin, school_a).await;
+    staff_account(db, "school_b", Role::SchoolAdmin, school_b).await;
+    import_roster(db, school_a, ROSTER_A).await;
+    import_roster(db, school_b, ROSTER_B).await;
     World { school_a, school_b }
-}
-
-async fn login(app: &TestApp, who: &str) -> Client {
-    let c = app.client();
-    let r = c
-        .post(app.url("/login"))
-        .form(&[("who", who), ("password", "secret-pass")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {who}");
-    c
-}
-
-async fn page(c: &Client, url: &str) -> (StatusCode, String) {
-    let r = c.get(url).send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
-fn csrf_of(html: &str) -> String {
-    let i = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    html[i..i + html[i..].find('"').unwrap()].to_owned()
-}
-
-/// Posts a form and returns the status and the redirect target (or the body).
-async fn post(c: &Client, url: &str, form: &[(&str, String)]) -> (StatusCode, String) {
-    let r = c.post(url).form(form).send().await.unwrap();
-    let status = r.status();
-    let loc = r
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().unwrap().to_owned());
-    match loc {
-        Some(l) => (status, l),
-        None => (status, r.text().await.unwrap()),
-    }
 }
 
 fn s(v: impl ToString) -> String {
