@@ -11,7 +11,7 @@ use sea_orm::{ModelTrait, Value};
 use serde::Serialize;
 
 use super::sessions::{NewSession, create_session_in};
-use super::{bind, rows, visible_school, writable_school};
+use super::{Access, bind, rows, school_row, visible_school, writable_school};
 use crate::audit::{self, Entry};
 use crate::entities::{activity, activity_duty, activity_item};
 use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
@@ -225,21 +225,10 @@ async fn activity_where<C: ConnectionTrait>(
     id: i64,
     write: bool,
 ) -> StoreResult<ActivityRow> {
-    let mut values: Vec<Value> = Vec::new();
-    let cond = if write {
-        scope.sql_school_writable("a.school_id", &mut values)
-    } else {
-        scope.sql_school_visible("a.school_id", &mut values)
-    };
-    let p = bind(&mut values, id);
-    let sql = format!(
-        "SELECT {ACTIVITY_COLS} FROM activity a JOIN org_unit o ON o.id = a.school_id WHERE a.id = {p} AND {cond}"
-    );
-    rows::<ActivityRow, _>(conn, sql, values)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(StoreError::NotFound)
+    let access = if write { Access::Write } else { Access::Read };
+    let from =
+        format!("SELECT {ACTIVITY_COLS} FROM activity a JOIN org_unit o ON o.id = a.school_id");
+    school_row(conn, scope, access, &from, "a.id", "a.school_id", id).await
 }
 
 pub async fn get_activity(db: &Db, scope: &Scope, id: i64) -> StoreResult<ActivityRow> {

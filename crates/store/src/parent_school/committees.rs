@@ -10,7 +10,7 @@ use sea_orm::ModelTrait;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, Set, Value};
 use serde::Serialize;
 
-use super::{bind, rows, visible_school, writable_school};
+use super::{Access, bind, rows, school_row, visible_school, writable_school};
 use crate::audit::{self, Entry};
 use crate::entities::{committee, committee_member};
 use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
@@ -199,21 +199,10 @@ async fn committee_where<C: ConnectionTrait>(
     id: i64,
     write: bool,
 ) -> StoreResult<CommitteeRow> {
-    let mut values: Vec<Value> = Vec::new();
-    let cond = if write {
-        scope.sql_school_writable("c.school_id", &mut values)
-    } else {
-        scope.sql_school_visible("c.school_id", &mut values)
-    };
-    let p = bind(&mut values, id);
-    let sql = format!(
-        "SELECT {COMMITTEE_COLS} FROM committee c JOIN org_unit u ON u.id = c.unit_id WHERE c.id = {p} AND {cond}"
-    );
-    rows::<CommitteeRow, _>(conn, sql, values)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(StoreError::NotFound)
+    let access = if write { Access::Write } else { Access::Read };
+    let from =
+        format!("SELECT {COMMITTEE_COLS} FROM committee c JOIN org_unit u ON u.id = c.unit_id");
+    school_row(conn, scope, access, &from, "c.id", "c.school_id", id).await
 }
 
 const MEMBER_COLS: &str = "m.id, m.committee_id, m.position, m.staff_id, m.guardian_id, \

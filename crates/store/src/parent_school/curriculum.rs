@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::{bind, rows, visible_school, writable_school};
+use super::{Access, bind, rows, school_row, visible_school, writable_school};
 use crate::audit::{self, Entry};
 use crate::entities::{course, topic};
 use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
@@ -199,18 +199,16 @@ async fn writable_topic<C: ConnectionTrait>(
     scope: &Scope,
     id: i64,
 ) -> StoreResult<topic::Model> {
-    let mut values: Vec<Value> = Vec::new();
-    let cond = scope.sql_school_writable("t.school_id", &mut values);
-    let p = bind(&mut values, id);
-    let sql = format!(
-        "SELECT t.id, t.school_id, t.ordinal, t.title, t.description, t.active, t.created_at \
-         FROM topic t WHERE t.id = {p} AND {cond}"
-    );
-    rows::<topic::Model, _>(conn, sql, values)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(StoreError::NotFound)
+    school_row(
+        conn,
+        scope,
+        Access::Write,
+        "SELECT t.id, t.school_id, t.ordinal, t.title, t.description, t.active, t.created_at FROM topic t",
+        "t.id",
+        "t.school_id",
+        id,
+    )
+    .await
 }
 
 /// Renames a topic and replaces its description.
@@ -422,18 +420,17 @@ pub async fn list_courses(
 /// Drops a planned course; one that sessions already name stays (the ledger cites it).
 pub async fn delete_course(db: &Db, scope: &Scope, id: i64) -> StoreResult<()> {
     let txn = db.begin().await?;
-    let mut values: Vec<Value> = Vec::new();
-    let cond = scope.sql_school_writable("c.school_id", &mut values);
-    let p = bind(&mut values, id);
-    let sql = format!(
+    let m: course::Model = school_row(
+        &txn,
+        scope,
+        Access::Write,
         "SELECT c.id, c.school_id, c.school_year_id, c.topic_id, c.grade_level, c.semester, c.title, c.created_at \
-         FROM course c WHERE c.id = {p} AND {cond}"
-    );
-    let m = rows::<course::Model, _>(&txn, sql, values)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(StoreError::NotFound)?;
+         FROM course c",
+        "c.id",
+        "c.school_id",
+        id,
+    )
+    .await?;
     let used = crate::db::scalar_i64(
         &txn,
         "SELECT COUNT(*) AS n FROM teaching_session WHERE course_id = $1",

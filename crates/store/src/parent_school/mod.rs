@@ -117,6 +117,42 @@ pub async fn save_settings(
     Ok(())
 }
 
+/// Reading or changing a school's parent-school records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    Write,
+}
+
+/// The one row of `select_from` (a `SELECT … FROM …` with its table aliased) whose
+/// `id_col` is `id`, when the caller may read or change the records of the school in
+/// `school_col`; `NotFound` otherwise, exactly as for a row that does not exist.
+pub(crate) async fn school_row<T: FromQueryResult, C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    access: Access,
+    select_from: &str,
+    id_col: &str,
+    school_col: &str,
+    id: i64,
+) -> StoreResult<T> {
+    let mut values: Vec<Value> = Vec::new();
+    let cond = match access {
+        Access::Read => scope.sql_school_visible(school_col, &mut values),
+        Access::Write => scope.sql_school_writable(school_col, &mut values),
+    };
+    let p = bind(&mut values, id);
+    rows::<T, _>(
+        conn,
+        format!("{select_from} WHERE {id_col} = {p} AND {cond}"),
+        values,
+    )
+    .await?
+    .into_iter()
+    .next()
+    .ok_or(StoreError::NotFound)
+}
+
 /// Runs `sql` with `values` and maps the rows.
 pub(crate) async fn rows<T: FromQueryResult, C: ConnectionTrait>(
     conn: &C,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, EntityTrait, FromQueryResult, Set, Value};
 use serde::Serialize;
 
-use super::{bind, rows, writable_school};
+use super::{Access, bind, rows, school_row, writable_school};
 use crate::audit;
 use crate::blobs::Blobs;
 use crate::entities::{attachment, reflection};
@@ -148,18 +148,17 @@ pub async fn session_attachments(
 
 /// One attachment the caller may see.
 pub async fn get_attachment(db: &Db, scope: &Scope, id: i64) -> StoreResult<AttachmentRow> {
-    let mut values: Vec<Value> = Vec::new();
-    let cond = scope.sql_school_visible("a.school_id", &mut values);
-    let p = bind(&mut values, id);
-    rows::<AttachmentRow, _>(
+    let from = format!("SELECT {ATT_COLS} FROM attachment a");
+    school_row(
         &db.conn,
-        format!("SELECT {ATT_COLS} FROM attachment a WHERE a.id = {p} AND {cond}"),
-        values,
+        scope,
+        Access::Read,
+        &from,
+        "a.id",
+        "a.school_id",
+        id,
     )
-    .await?
-    .into_iter()
-    .next()
-    .ok_or(StoreError::NotFound)
+    .await
 }
 
 /// Attachments of a school by kind (seals, dossiers), newest first.

@@ -9,7 +9,7 @@ use jiaxiao_domain::parent_school::{Audience, Form, SessionStatus, Window};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, Value};
 use serde::Serialize;
 
-use super::{bind, rows, visible_school, writable_school};
+use super::{Access, bind, rows, school_row, visible_school, writable_school};
 use crate::audit::{self, Entry};
 use crate::entities::{session_audience, session_invitee, teaching_session};
 use crate::{Db, Scope, StoreError, StoreResult};
@@ -233,15 +233,17 @@ pub(crate) async fn create_session_in(
 /// A session the caller may see (staff of its school or above, a head teacher of one
 /// of its classes).
 pub async fn get_session(db: &Db, scope: &Scope, id: i64) -> StoreResult<SessionRow> {
-    let mut values: Vec<Value> = Vec::new();
-    let cond = scope.sql_school_visible("s.school_id", &mut values);
-    let p = bind(&mut values, id);
-    let sql = format!("SELECT {SESSION_COLS} FROM {SESSION_FROM} WHERE s.id = {p} AND {cond}");
-    rows::<SessionRow, _>(&db.conn, sql, values)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or(StoreError::NotFound)
+    let from = format!("SELECT {SESSION_COLS} FROM {SESSION_FROM}");
+    school_row(
+        &db.conn,
+        scope,
+        Access::Read,
+        &from,
+        "s.id",
+        "s.school_id",
+        id,
+    )
+    .await
 }
 
 /// The session with its secret, for the check-in code; staff who may record only.
