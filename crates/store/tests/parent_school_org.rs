@@ -12,41 +12,8 @@ use jiaxiao_store::parent_school::curriculum::{self, NewCourse};
 use jiaxiao_store::parent_school::sessions::{self, NewSession};
 use jiaxiao_store::people::{self, NewStaff, Query};
 use jiaxiao_store::{Db, Scope, StoreError};
-use jiaxiao_testkit::fixtures::{staff_scope, unit};
+use jiaxiao_testkit::fixtures::{staff_scope, two_counties, unit};
 use jiaxiao_testkit::{TestDb, both_dbs};
-
-struct Tree {
-    county_a: i64,
-    school_a: i64,
-    school_b: i64,
-}
-
-async fn tree(db: &Db) -> Tree {
-    let sys = Scope::system();
-    let p = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
-        .await
-        .unwrap();
-    let c = org::create_unit(db, &sys, unit(Some(p), UnitKind::City, "市"))
-        .await
-        .unwrap();
-    let county_a = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "甲区"))
-        .await
-        .unwrap();
-    let county_b = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "乙区"))
-        .await
-        .unwrap();
-    let school_a = org::create_unit(db, &sys, unit(Some(county_a), UnitKind::School, "甲小学"))
-        .await
-        .unwrap();
-    let school_b = org::create_unit(db, &sys, unit(Some(county_b), UnitKind::School, "乙小学"))
-        .await
-        .unwrap();
-    Tree {
-        county_a,
-        school_a,
-        school_b,
-    }
-}
 
 /// Places a roster in `school` for the school year containing `date`.
 async fn import(db: &Db, school: i64, date: chrono::NaiveDate, text: &str) -> i64 {
@@ -150,7 +117,7 @@ fn member(position: Position, staff_id: Option<i64>, guardian_id: Option<i64>) -
 
 both_dbs!(committees_at_three_levels, |t: TestDb| async move {
     let db = &t.db;
-    let tr = tree(db).await;
+    let tr = two_counties(db).await;
     let today = org::today_date();
     import(db, tr.school_a, today, ROSTER_A).await;
     import(db, tr.school_b, today, ROSTER_B).await;
@@ -488,7 +455,7 @@ both_dbs!(committees_at_three_levels, |t: TestDb| async move {
 
 both_dbs!(topics_courses_and_coverage, |t: TestDb| async move {
     let db = &t.db;
-    let tr = tree(db).await;
+    let tr = two_counties(db).await;
     let admin = staff_scope(db, "admin_a", Role::SchoolAdmin, tr.school_a).await;
     let today = org::today_date();
 
@@ -746,7 +713,7 @@ async fn admin_of(db: &Db, school: i64) -> Scope {
 
 both_dbs!(plan_two_meeting_day, |t: TestDb| async move {
     let db = &t.db;
-    let tr = tree(db).await;
+    let tr = two_counties(db).await;
     let today = org::today_date();
     import(db, tr.school_a, today, ROSTER_A).await;
     import(db, tr.school_b, today, ROSTER_B).await;

@@ -6,45 +6,8 @@ use jiaxiao_store::accounts::{self, Login, NewUser};
 use jiaxiao_store::org;
 use jiaxiao_store::people::{self, Query};
 use jiaxiao_store::{Db, Scope, StoreError};
-use jiaxiao_testkit::fixtures::{staff_scope, unit};
+use jiaxiao_testkit::fixtures::{staff_scope, two_counties, unit};
 use jiaxiao_testkit::{Kind, TestDb, both_dbs};
-
-struct Tree {
-    province: i64,
-    county_a: i64,
-    county_b: i64,
-    school_a: i64,
-    school_b: i64,
-}
-
-async fn tree(db: &Db) -> Tree {
-    let sys = Scope::system();
-    let province = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
-        .await
-        .unwrap();
-    let city = org::create_unit(db, &sys, unit(Some(province), UnitKind::City, "市"))
-        .await
-        .unwrap();
-    let county_a = org::create_unit(db, &sys, unit(Some(city), UnitKind::County, "甲区"))
-        .await
-        .unwrap();
-    let county_b = org::create_unit(db, &sys, unit(Some(city), UnitKind::County, "乙区"))
-        .await
-        .unwrap();
-    let school_a = org::create_unit(db, &sys, unit(Some(county_a), UnitKind::School, "甲小学"))
-        .await
-        .unwrap();
-    let school_b = org::create_unit(db, &sys, unit(Some(county_b), UnitKind::School, "乙小学"))
-        .await
-        .unwrap();
-    Tree {
-        province,
-        county_a,
-        county_b,
-        school_a,
-        school_b,
-    }
-}
 
 const ROSTER: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
 A1,王小明,男,三年级,2班,王建国,父亲,13800000001\n\
@@ -69,7 +32,7 @@ async fn import(
 
 both_dbs!(tree_scope_and_leaks, |t: TestDb| async move {
     let db = &t.db;
-    let tr = tree(db).await;
+    let tr = two_counties(db).await;
     let a = staff_scope(db, "county_a", Role::CountyAdmin, tr.county_a).await;
     // In scope: own school. Out of scope: the neighbour's school and the province answer NotFound.
     assert!(org::get_unit(db, &a, tr.school_a).await.is_ok());
@@ -137,7 +100,7 @@ both_dbs!(tree_scope_and_leaks, |t: TestDb| async move {
 
 both_dbs!(move_is_effective_dated, |t: TestDb| async move {
     let db = &t.db;
-    let tr = tree(db).await;
+    let tr = two_counties(db).await;
     let sys = Scope::system();
     org::move_unit(db, &sys, tr.school_a, tr.county_b, "2026-01-01")
         .await
@@ -175,7 +138,7 @@ both_dbs!(
     roster_import_is_idempotent_and_links_siblings,
     |t: TestDb| async move {
         let db = &t.db;
-        let tr = tree(db).await;
+        let tr = two_counties(db).await;
         let s = staff_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
         let first = import(db, &s, tr.school_a, ROSTER).await.unwrap();
         assert_eq!(first.pupils_created, 3, "the bad-phone row is not written");
@@ -233,7 +196,7 @@ both_dbs!(
 
 both_dbs!(head_teacher_sees_own_class_only, |t: TestDb| async move {
     let db = &t.db;
-    let tr = tree(db).await;
+    let tr = two_counties(db).await;
     import(db, &Scope::system(), tr.school_a, ROSTER)
         .await
         .unwrap();
@@ -262,7 +225,7 @@ both_dbs!(head_teacher_sees_own_class_only, |t: TestDb| async move {
 
 both_dbs!(invitation_sets_first_password, |t: TestDb| async move {
     let db = &t.db;
-    let tr = tree(db).await;
+    let tr = two_counties(db).await;
     let s = staff_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
     import(db, &s, tr.school_a, ROSTER).await.unwrap();
     let g = people::list_guardians(
@@ -336,7 +299,7 @@ both_dbs!(invitation_sets_first_password, |t: TestDb| async move {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_to_postgres_round_trip() {
     let src = TestDb::new(Kind::Sqlite).await.unwrap();
-    let tr = tree(&src.db).await;
+    let tr = two_counties(&src.db).await;
     import(&src.db, &Scope::system(), tr.school_a, ROSTER)
         .await
         .unwrap();

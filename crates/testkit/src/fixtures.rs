@@ -61,6 +61,43 @@ pub async fn county_with_schools(db: &Db, schools: &[&str]) -> County {
     }
 }
 
+/// 省 → 市 → 甲区 / 乙区, with 甲小学 under 甲区 and 乙小学 under 乙区: for tests of what
+/// one county may and may not see of the other.
+pub struct TwoCounties {
+    pub province: i64,
+    pub city: i64,
+    pub county_a: i64,
+    pub county_b: i64,
+    pub school_a: i64,
+    pub school_b: i64,
+}
+
+pub async fn two_counties(db: &Db) -> TwoCounties {
+    let sys = Scope::system();
+    let make = |parent: Option<i64>, kind: UnitKind, name: &'static str| {
+        let sys = sys.clone();
+        async move {
+            org::create_unit(db, &sys, unit(parent, kind, name))
+                .await
+                .expect(name)
+        }
+    };
+    let province = make(None, UnitKind::Province, "省").await;
+    let city = make(Some(province), UnitKind::City, "市").await;
+    let county_a = make(Some(city), UnitKind::County, "甲区").await;
+    let county_b = make(Some(city), UnitKind::County, "乙区").await;
+    let school_a = make(Some(county_a), UnitKind::School, "甲小学").await;
+    let school_b = make(Some(county_b), UnitKind::School, "乙小学").await;
+    TwoCounties {
+        province,
+        city,
+        county_a,
+        county_b,
+        school_a,
+        school_b,
+    }
+}
+
 /// Imports a CSV roster into `school` for this school year, as the import job would.
 pub async fn import_roster(db: &Db, school: i64, csv: &str) {
     let t = read_table(csv.as_bytes()).expect("roster table");

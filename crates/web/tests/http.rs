@@ -3,7 +3,7 @@
 use jiaxiao_domain::{Role, UnitKind};
 use jiaxiao_store::org;
 use jiaxiao_store::{Db, Scope};
-use jiaxiao_testkit::fixtures::{csrf_of, get as page, staff_account, unit};
+use jiaxiao_testkit::fixtures::{TwoCounties, csrf_of, get as page, staff_account, two_counties};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::{Client, StatusCode};
 
@@ -14,25 +14,12 @@ struct World {
 }
 
 async fn world(db: &Db) -> World {
-    let sys = Scope::system();
-    let p = org::create_unit(db, &sys, unit(None, UnitKind::Province, "省"))
-        .await
-        .unwrap();
-    let c = org::create_unit(db, &sys, unit(Some(p), UnitKind::City, "市"))
-        .await
-        .unwrap();
-    let county_a = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "甲区"))
-        .await
-        .unwrap();
-    let county_b = org::create_unit(db, &sys, unit(Some(c), UnitKind::County, "乙区"))
-        .await
-        .unwrap();
-    let school_a = org::create_unit(db, &sys, unit(Some(county_a), UnitKind::School, "甲小学"))
-        .await
-        .unwrap();
-    let school_b = org::create_unit(db, &sys, unit(Some(county_b), UnitKind::School, "乙小学"))
-        .await
-        .unwrap();
+    let TwoCounties {
+        county_a,
+        school_a,
+        school_b,
+        ..
+    } = two_counties(db).await;
     for (name, role, at) in [
         ("county_a", Role::CountyAdmin, county_a),
         ("school_a", Role::SchoolAdmin, school_a),
