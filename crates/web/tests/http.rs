@@ -1,6 +1,6 @@
 //! HTTP tests: the real router on a random port, each test on SQLite and PostgreSQL.
 
-use jiaxiao_domain::{Role, UnitKind};
+use jiaxiao_domain::Role;
 use jiaxiao_store::org;
 use jiaxiao_store::{Db, Scope};
 use jiaxiao_testkit::fixtures::{TwoCounties, csrf_of, get as page, staff_account, two_counties};
