@@ -111,6 +111,18 @@ async fn post_checkin(
     (r.status(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// The current Unix time, at least 10 s before the next 30 s code step: a code
+/// for "now" or "the previous step" computed from it is still accepted when the
+/// request lands, however slow the machine (waits out the last 10 s of a step).
+async fn settled_now() -> u64 {
+    let now = Utc::now().timestamp() as u64;
+    if now % 30 >= 20 {
+        tokio::time::sleep(std::time::Duration::from_secs(31 - now % 30)).await;
+        return Utc::now().timestamp() as u64;
+    }
+    now
+}
+
 async fn secret_gen(db: &Db, session: i64) -> CodeGen {
     let (_, secret) = sessions::session_secret(db, &Scope::system(), session)
         .await
@@ -211,6 +223,7 @@ both_dbs!(api_checkin_answers_and_refuses, |t: TestDb| async move {
     let (st, _) = post_checkin(&app, "jx_nope", sid, &code, "nonce-0000000000008").await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     // The grandfather checks in with a typed code (the previous step still counts).
+    let now = settled_now().await;
     let r = app
         .client()
         .post(app.url(&format!("/api/v1/sessions/{sid}/checkins")))
@@ -284,6 +297,7 @@ both_dbs!(
         assert!(js.contains("checkin-code"));
         // A parent checks in and another is refused: the board shows both.
         let dad = parent_token(&app, "13800000001").await;
+        let now = settled_now().await;
         let (st, _) =
             post_checkin(&app, &dad, sid, &codes.code_at(now), "nonce-0000000000001").await;
         assert_eq!(st, StatusCode::CREATED);
