@@ -20,10 +20,6 @@ use rand::Rng;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ErrorCode;
@@ -120,19 +116,9 @@ impl AppState {
     }
 }
 
-#[derive(Clone, Default)]
-struct MakeId;
-
-impl MakeRequestId for MakeId {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let id = hex::encode(rand::rng().random::<[u8; 8]>());
-        HeaderValue::from_str(&id).ok().map(RequestId::new)
-    }
-}
-
 pub fn router(state: AppState) -> Router {
-    let x_request_id = HeaderName::from_static("x-request-id");
     let max_upload = state.settings.max_upload_bytes;
+    let hot = hot_routes(state.clone());
     // Only what needs the matched route (metrics) or the handler's own response wraps
     // each route; the rest wraps the router once. `Router::layer` boxes every route
     // again per layer, and every request cloned that chain of boxes.
@@ -141,34 +127,103 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/assets/{*path}", get(crate::pages::assets))
         .merge(crate::pages::routes())
-        .nest("/api", crate::api::routes())
+        .merge(crate::api::routes())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(60),
+            HANDLER_TIMEOUT,
         ))
-        .layer(CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                crate::error::AppError::Internal("panic in handler".into()).into_response()
-            },
-        ))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(render_errors))
         .layer(middleware::from_fn(track))
         .with_state(state);
     let outer = tower::ServiceBuilder::new()
-        .layer(middleware::from_fn(sanitize_request_id))
-        .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeId))
-        .layer(PropagateRequestIdLayer::new(x_request_id))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(middleware::from_fn(edge))
         .layer(RequestBodyLimitLayer::new(max_upload))
         .layer(CompressionLayer::new())
         .service(routes);
-    Router::new().fallback_service(outer)
+    hot.fallback_service(outer)
+}
+
+/// The parents' check-in POST: a whole hall of parents scans within a minute (issue 3's
+/// burst figure), so it skips what only pages and uploads need, the compression of
+/// bodies and the upload size limit, and the fallback's second routing; together those
+/// cost a fifth of its throughput. It keeps what every request gets: its id, the
+/// security headers, metrics and the log line, JSON errors, the panic guard and the
+/// timeout. Its body is a few dozen bytes, hence the small limit.
+fn hot_routes(state: AppState) -> Router {
+    crate::api::hot_routes()
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            HANDLER_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(hot_edge))
+        .with_state(state)
+}
+
+/// How long a handler may take before the answer is 503 (a stuck database, say).
+const HANDLER_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response {
+    crate::error::AppError::Internal("panic in handler".into()).into_response()
+}
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every answer carries when the handler did not say otherwise.
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    ),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
+/// The edge of every request: its id on the request (for the logs and error pages) and
+/// on the answer, and the security headers. A request id from outside is kept only when
+/// it looks like one (a proxy's); anything else is replaced by a fresh one: ids end up
+/// in logs and on pages. One function rather than seven tower layers, because each
+/// layer cost a boxed clone and a future per request on the check-in path.
+async fn edge(req: Request, next: Next) -> Response {
+    edged(req, |r| next.run(r)).await
+}
+
+/// The check-in route's one middleware: `edge`, `track` and `render_errors` composed
+/// into one future, where three `from_fn` layers each boxed their inner service and
+/// future per request.
+async fn hot_edge(req: Request, next: Next) -> Response {
+    edged(req, |r| tracked(r, |r| errors_rendered(r, |r| next.run(r)))).await
+}
+
+async fn edged<F: Future<Output = Response>>(
+    mut req: Request,
+    run: impl FnOnce(Request) -> F,
+) -> Response {
+    let id = match req.headers().get(&X_REQUEST_ID) {
+        Some(v) if request_id_ok(v) => v.clone(),
+        _ => {
+            let v = HeaderValue::from_str(&format!("{:016x}", rand::rng().random::<u64>()))
+                .expect("hex is a valid header value");
+            req.headers_mut().insert(X_REQUEST_ID, v.clone());
+            v
+        }
+    };
+    let mut resp = run(req).await;
+    let h = resp.headers_mut();
+    h.reserve(1 + SECURITY_HEADERS.len());
+    h.entry(X_REQUEST_ID).or_insert(id);
+    for (name, value) in SECURITY_HEADERS {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    resp
+}
+
+fn request_id_ok(v: &HeaderValue) -> bool {
+    let b = v.as_bytes();
+    (1..=64).contains(&b.len()) && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
 }
 
 async fn healthz(State(s): State<AppState>) -> Response {
@@ -176,20 +231,6 @@ async fn healthz(State(s): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, "ok").into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
     }
-}
-
-/// A request id from outside is kept only when it looks like one (a proxy's); anything
-/// else is dropped so that a fresh one is made: ids end up in logs and on pages.
-async fn sanitize_request_id(mut req: Request, next: Next) -> Response {
-    let ok = req.headers().get("x-request-id").is_none_or(|v| {
-        v.to_str().is_ok_and(|s| {
-            (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-    });
-    if !ok {
-        req.headers_mut().remove("x-request-id");
-    }
-    next.run(req).await
 }
 
 /// Prometheus text. When a metrics token is configured, only a scraper presenting it
@@ -218,6 +259,13 @@ async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> R
 /// Counts requests by route template and status, and logs one line per request with
 /// no query string, no names, phones or addresses.
 async fn track(req: Request, next: Next) -> Response {
+    tracked(req, |r| next.run(r)).await
+}
+
+async fn tracked<F: Future<Output = Response>>(
+    req: Request,
+    run: impl FnOnce(Request) -> F,
+) -> Response {
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -228,14 +276,28 @@ async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
     // Everything logged while handling the request (an internal error, say) carries its id.
     let span = tracing::info_span!("request", request_id = %rid);
-    let resp = tracing::Instrument::instrument(next.run(req), span).await;
+    let resp = tracing::Instrument::instrument(run(req), span).await;
     let elapsed = start.elapsed();
     let status = resp.status().as_u16();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::counter!("http_requests_total", "route" => route.clone(), "status" => status_label(status)).increment(1);
     metrics::histogram!("http_request_seconds", "route" => route.clone())
         .record(elapsed.as_secs_f64());
     tracing::info!(request_id = %rid, method = %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
     resp
+}
+
+/// The status as a metrics label; the usual ones without an allocation per request.
+fn status_label(status: u16) -> metrics::SharedString {
+    match status {
+        200 => metrics::SharedString::const_str("200"),
+        201 => metrics::SharedString::const_str("201"),
+        204 => metrics::SharedString::const_str("204"),
+        303 => metrics::SharedString::const_str("303"),
+        304 => metrics::SharedString::const_str("304"),
+        404 => metrics::SharedString::const_str("404"),
+        422 => metrics::SharedString::const_str("422"),
+        s => metrics::SharedString::from(s.to_string()),
+    }
 }
 
 fn request_id_of(headers: &axum::http::HeaderMap) -> String {
@@ -257,15 +319,18 @@ struct ErrorPage {
 /// Turns an `AppError` left in the response into the right body: JSON for the API, a
 /// page (or a redirect to the login) for browsers.
 async fn render_errors(req: Request, next: Next) -> Response {
+    errors_rendered(req, |r| next.run(r)).await
+}
+
+async fn errors_rendered<F: Future<Output = Response>>(
+    req: Request,
+    run: impl FnOnce(Request) -> F,
+) -> Response {
     let is_api = req.uri().path().starts_with("/api/") || req.uri().path() == "/metrics";
-    let rid = request_id_of(req.headers());
-    let lang = Lang::from_cookie(
-        req.headers()
-            .get(header::COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("lang="))),
-    );
-    let resp = next.run(req).await;
+    // Header values are reference-counted: kept as they are, and read only for an error.
+    let rid = req.headers().get(&X_REQUEST_ID).cloned();
+    let cookie = req.headers().get(header::COOKIE).cloned();
+    let resp = run(req).await;
     let status = resp.status();
     let code = match resp.extensions().get::<ErrorCode>().cloned() {
         Some(ErrorCode(code)) => code,
@@ -276,6 +341,17 @@ async fn render_errors(req: Request, next: Next) -> Response {
         }
         None => return resp,
     };
+    let rid = rid
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let lang = Lang::from_cookie(
+        cookie
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').find_map(|kv| kv.trim().strip_prefix("lang="))),
+    );
     if is_api {
         return (
             status,

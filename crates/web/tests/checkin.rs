@@ -234,6 +234,32 @@ both_dbs!(api_checkin_answers_and_refuses, |t: TestDb| async move {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.json::<Value>().await.unwrap()["method"], "code");
+    // The check-in route has a stack of its own (app::hot_routes): the same request id
+    // and security headers as every answer, and a small body limit.
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/sessions/{sid}/checkins")))
+        .bearer_auth(&li)
+        .header("x-request-id", "proxy-checkin-1")
+        .json(&json!({"code": code, "nonce": "nonce-0000000000011"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-request-id"], "proxy-checkin-1");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/sessions/{sid}/checkins")))
+        .bearer_auth(&li)
+        .json(&json!({"code": code, "nonce": "x".repeat(20_000)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "too_large");
+    assert!(e["request_id"].is_string());
     // A cookie-authenticated write without the CSRF header is refused.
     let browser = app.client();
     let r = browser
