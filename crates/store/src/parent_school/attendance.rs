@@ -169,63 +169,48 @@ impl Attendance {
             .await?,
         );
 
-        let Sql {
-            values,
-            s,
-            y,
-            session,
-        } = sql(Some("a.session_id"));
-        let units_of_session = group(
-            rows(
-                conn,
-                format!(
-                    "SELECT a.session_id AS a, oc.descendant_id AS b FROM session_audience a \
-                     JOIN teaching_session t ON t.id = a.session_id \
-                     JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND oc.valid_to = '{end}' \
-                     WHERE t.school_id = {s} AND t.school_year_id = {y} AND t.audience = 'units'{session}"
-                ),
+        // Rows hanging off this year's sessions: `head` joins `teaching_session t`; the
+        // school-year condition, the filter's session and (given a column) its parent are
+        // appended.
+        let of_year_sessions = |head: &str, session_col: &str, guardian_col: Option<&str>| {
+            let Sql {
+                mut values,
+                s,
+                y,
+                session,
+            } = sql(Some(session_col));
+            let only = guardian_col
+                .map(|c| guardian(&mut values, c))
+                .unwrap_or_default();
+            (
+                format!("{head} WHERE t.school_id = {s} AND t.school_year_id = {y}{session}{only}"),
                 values,
             )
-            .await?,
-        );
-
-        let Sql {
-            mut values,
-            s,
-            y,
-            session,
-        } = sql(Some("si.session_id"));
-        let only = guardian(&mut values, "si.guardian_id");
-        let invitees = group(
-            rows(
-                conn,
-                format!(
-                    "SELECT si.session_id AS a, si.guardian_id AS b FROM session_invitee si \
-                     JOIN teaching_session t ON t.id = si.session_id \
-                     WHERE t.school_id = {s} AND t.school_year_id = {y}{session}{only}"
-                ),
-                values,
-            )
-            .await?,
-        );
-
-        let Sql {
-            mut values,
-            s,
-            y,
-            session,
-        } = sql(Some("c.session_id"));
-        let only = guardian(&mut values, "c.guardian_id");
-        let came: Vec<Came> = rows(
-            conn,
-            format!(
-                "SELECT c.session_id, c.guardian_id, c.status FROM checkin c \
-                 JOIN teaching_session t ON t.id = c.session_id \
-                 WHERE t.school_id = {s} AND t.school_year_id = {y}{session}{only}"
+        };
+        let (q, values) = of_year_sessions(
+            &format!(
+                "SELECT a.session_id AS a, oc.descendant_id AS b FROM session_audience a \
+                 JOIN teaching_session t ON t.id = a.session_id AND t.audience = 'units' \
+                 JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND oc.valid_to = '{end}'"
             ),
-            values,
-        )
-        .await?;
+            "a.session_id",
+            None,
+        );
+        let units_of_session = group(rows(conn, q, values).await?);
+        let (q, values) = of_year_sessions(
+            "SELECT si.session_id AS a, si.guardian_id AS b FROM session_invitee si \
+             JOIN teaching_session t ON t.id = si.session_id",
+            "si.session_id",
+            Some("si.guardian_id"),
+        );
+        let invitees = group(rows(conn, q, values).await?);
+        let (q, values) = of_year_sessions(
+            "SELECT c.session_id, c.guardian_id, c.status FROM checkin c \
+             JOIN teaching_session t ON t.id = c.session_id",
+            "c.session_id",
+            Some("c.guardian_id"),
+        );
+        let came: Vec<Came> = rows(conn, q, values).await?;
         let mut checkins: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
         for c in came {
             checkins
