@@ -35,6 +35,8 @@
 # constraint and indexes), one row per transaction. The server, the cluster and the temporary
 # directories are removed at the end, also on failure or Ctrl-C.
 
+# SERVE_ENV="NAME=value …" is put into the environment of `jiaxiao serve` only (not of the
+# baseline), e.g. SERVE_ENV=TOKIO_WORKER_THREADS=1 to compare runtime sizes.
 # PERF=FILE records a profile of the server during each burst (perf record, DWARF call
 # graphs) into FILE.<backend>.<run>; the figures of such a run are not comparable.
 # Shared knobs (bench/lib.sh): RUNS (default 3); JIAXIAO_BIN (default
@@ -138,7 +140,7 @@ for backend in $BACKENDS; do
     fi
 
     port="$(free_port)"; hport="$(free_port)"
-    JIAXIAO_LISTEN="127.0.0.1:$port" "$BIN" serve >"$TMP/serve.log" 2>&1 &
+    env ${SERVE_ENV:-} JIAXIAO_LISTEN="127.0.0.1:$port" "$BIN" serve >"$TMP/serve.log" 2>&1 &
     SERVER=$!
     "$HELLO" "127.0.0.1:$hport" >"$TMP/hello.log" 2>&1 &
     HELLO_PID=$!

@@ -12,7 +12,8 @@
 //! so an answer means the row is on disk). SQLite needs this because it has one writer
 //! and a flush per commit; PostgreSQL started with plain pooled inserts (DESIGN §6) and
 //! took the same path when they reached less than half a pgbench INSERT's throughput
-//! (decision 0008).
+//! (decision 0008). On a SQLite file the writer is a thread of its own with its own
+//! connection rather than a task on the pool (decision 0009).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -182,7 +183,17 @@ impl Checkins {
         // PostgreSQL too: one multi-row INSERT and one commit per group costs the server
         // a fraction of a statement and a commit per check-in (bench/checkin_burst.sh).
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(db.clone(), rx));
+        match db.sqlite_file.clone() {
+            Some(file) => {
+                std::thread::Builder::new()
+                    .name("checkin-writer".into())
+                    .spawn(move || sqlite_writer(&file, rx))
+                    .expect("starting the check-in writer thread");
+            }
+            None => {
+                tokio::spawn(writer(db.clone(), rx));
+            }
+        }
         if db.backend == Backend::Sqlite {
             tokio::spawn(checkpointer(db.clone()));
         }
@@ -467,45 +478,190 @@ async fn checkpointer(db: Db) {
 /// the next group queues up, so the number of flushes per second stays near what the
 /// disk can do however many parents scan at once.
 async fn writer(db: Db, mut rx: mpsc::Receiver<Job>) {
-    let mut checkins: Vec<Pending> = Vec::with_capacity(MAX_GROUP);
-    let mut refusals: Vec<RefusalRow> = Vec::new();
+    let mut group = Group::default();
     while let Some(first) = rx.recv().await {
-        let mut push = |j: Job, c: &mut Vec<Pending>| match j {
-            Job::Checkin(p) => c.push(p),
-            Job::Refusal(r) => refusals.push(r),
-        };
-        push(first, &mut checkins);
-        while checkins.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => push(j, &mut checkins),
-                Err(_) => break,
+        group.fill(first, &mut rx);
+        let result = write_group(&db, &group.checkins).await;
+        group.answer(result);
+        // After the answers, in a statement of their own: a refusal never holds up or
+        // fails a check-in.
+        if !group.refusals.is_empty() {
+            if let Err(e) = insert_refusals(&db.conn, &group.refusals).await {
+                tracing::warn!(error = %e, "logging check-in refusals failed");
+            }
+            group.refusals.clear();
+        }
+    }
+}
+
+/// What the writer took from its queue for one commit.
+#[derive(Default)]
+struct Group {
+    checkins: Vec<Pending>,
+    refusals: Vec<RefusalRow>,
+}
+
+impl Group {
+    /// `first` and whatever else is queued, up to [`MAX_GROUP`] check-ins.
+    fn fill(&mut self, first: Job, rx: &mut mpsc::Receiver<Job>) {
+        let mut job = Some(first);
+        while let Some(j) = job.take() {
+            match j {
+                Job::Checkin(p) => self.checkins.push(p),
+                Job::Refusal(r) => self.refusals.push(r),
+            }
+            if self.checkins.len() < MAX_GROUP {
+                job = rx.try_recv().ok();
             }
         }
-        let result = write_group(&db, &checkins).await;
+    }
+
+    /// Answers every waiting check-in once its group has committed (or failed).
+    fn answer(&mut self, result: StoreResult<Vec<Outcome>>) {
         match result {
             Ok(answers) => {
-                for (p, a) in checkins.drain(..).zip(answers) {
+                for (p, a) in self.checkins.drain(..).zip(answers) {
                     let _ = p.reply.send(Ok(a));
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, n = checkins.len(), "check-in group failed");
-                for p in checkins.drain(..) {
+                tracing::error!(error = %e, n = self.checkins.len(), "check-in group failed");
+                for p in self.checkins.drain(..) {
                     let _ = p
                         .reply
                         .send(Err(StoreError::Other("check-in not saved".into())));
                 }
             }
         }
-        // After the answers, in a statement of their own: a refusal never holds up or
-        // fails a check-in.
-        if !refusals.is_empty() {
-            if let Err(e) = insert_refusals(&db.conn, &refusals).await {
+    }
+}
+
+/// The SQLite writer: the same groups, written by a thread of its own on a connection
+/// of its own. Through the pool each group cost a hop to sqlx's connection thread and
+/// one back per returned row, each waiting for a CPU on a busy server; here the thread
+/// wakes once per group, inserts, commits (synchronous=FULL: the flush) and answers.
+fn sqlite_writer(file: &std::path::Path, mut rx: mpsc::Receiver<Job>) {
+    let conn = match sqlite_open(file) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "the check-in writer cannot open the database");
+            // Every waiting and future check-in is answered with an error (their
+            // senders are dropped), never left hanging.
+            return;
+        }
+    };
+    let mut group = Group::default();
+    while let Some(first) = rx.blocking_recv() {
+        group.fill(first, &mut rx);
+        let result = sqlite_write_group(&conn, &group.checkins).map_err(sqlite_error);
+        group.answer(result);
+        if !group.refusals.is_empty() {
+            if let Err(e) = sqlite_insert_refusals(&conn, &group.refusals) {
                 tracing::warn!(error = %e, "logging check-in refusals failed");
             }
-            refusals.clear();
+            group.refusals.clear();
         }
     }
+}
+
+/// The writer's connection, tuned as [`Db::connect`] tunes the pool's.
+fn sqlite_open(file: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open_with_flags(
+        file,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA wal_autocheckpoint = 10000;",
+    )?;
+    Ok(conn)
+}
+
+fn sqlite_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Other(format!("check-in writer: {e}"))
+}
+
+/// Timestamps as sqlx writes `DateTime<Utc>` into SQLite, so that every reader sees one
+/// format whichever connection wrote the row.
+fn sqlite_ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+/// One group in one transaction: each row inserted unless there, an existing row read
+/// back in the same transaction; the answers in the order of `group`.
+fn sqlite_write_group(
+    conn: &rusqlite::Connection,
+    group: &[Pending],
+) -> rusqlite::Result<Vec<Outcome>> {
+    if group.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = sqlite_ts(&Utc::now());
+    // IMMEDIATE: take the write lock at BEGIN, where the busy timeout waits for another
+    // writer, rather than failing at the first write.
+    let txn = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let mut answers = Vec::with_capacity(group.len());
+    {
+        let mut insert = txn.prepare_cached(
+            "INSERT INTO checkin (session_id, guardian_id, status, method, checked_at, device_hash, nonce, created_at, recorded_by) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL) ON CONFLICT (session_id, guardian_id) DO NOTHING",
+        )?;
+        let mut read = txn.prepare_cached(
+            "SELECT status, method, checked_at, nonce FROM checkin \
+             WHERE session_id = ?1 AND guardian_id = ?2",
+        )?;
+        for p in group {
+            let r = &p.row;
+            let n = insert.execute(rusqlite::params![
+                r.session_id,
+                r.guardian_id,
+                r.status,
+                r.method,
+                sqlite_ts(&r.checked_at),
+                p.device_hash,
+                r.nonce,
+                now,
+            ])?;
+            if n == 1 {
+                answers.push(Outcome::New(r.clone()));
+                continue;
+            }
+            let row = read.query_row(rusqlite::params![r.session_id, r.guardian_id], |x| {
+                Ok(CheckinRow {
+                    session_id: r.session_id,
+                    guardian_id: r.guardian_id,
+                    status: x.get(0)?,
+                    method: x.get(1)?,
+                    checked_at: x.get(2)?,
+                    nonce: x.get(3)?,
+                })
+            })?;
+            answers.push(Outcome::Already(row));
+        }
+    }
+    txn.commit()?;
+    Ok(answers)
+}
+
+fn sqlite_insert_refusals(conn: &rusqlite::Connection, rs: &[RefusalRow]) -> rusqlite::Result<()> {
+    let txn = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    {
+        let mut insert = txn.prepare_cached(
+            "INSERT INTO checkin_refusal (session_id, guardian_id, reason, device_hash, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for r in rs {
+            insert.execute(rusqlite::params![
+                r.session_id,
+                r.guardian_id,
+                r.reason.code(),
+                r.device_hash,
+                sqlite_ts(&r.at),
+            ])?;
+        }
+    }
+    txn.commit()
 }
 
 /// One group in one INSERT statement, which commits by itself (one statement is

@@ -21,6 +21,9 @@ pub enum Backend {
 pub struct Db {
     pub conn: DatabaseConnection,
     pub backend: Backend,
+    /// The SQLite database file (`None` on PostgreSQL and for an in-memory database), for
+    /// the check-in writer's own connection.
+    pub sqlite_file: Option<std::sync::Arc<std::path::PathBuf>>,
 }
 
 impl Db {
@@ -68,8 +71,16 @@ impl Db {
                 opts.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
             }
         }
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlite_file(url)?.map(std::sync::Arc::new),
+            Backend::Postgres => None,
+        };
         let conn = Database::connect(opts).await?;
-        Ok(Db { conn, backend })
+        Ok(Db {
+            conn,
+            backend,
+            sqlite_file,
+        })
     }
 
     pub async fn migrate(&self) -> StoreResult<()> {
@@ -153,6 +164,21 @@ impl Db {
     }
 }
 
+/// The file of a SQLite URL, `None` for an in-memory database (which only the pool's own
+/// connections can reach).
+fn sqlite_file(url: &str) -> StoreResult<Option<std::path::PathBuf>> {
+    use std::str::FromStr;
+    let o = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|e| crate::StoreError::Other(format!("database URL: {e}")))?;
+    let f = o.get_filename();
+    // sqlx names `sqlite::memory:` so; `mode=memory` keeps the name it was given.
+    let in_memory = f.to_string_lossy().starts_with("file:sqlx-in-memory")
+        || url
+            .split_once('?')
+            .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "mode=memory"));
+    Ok((!in_memory).then(|| f.to_path_buf()))
+}
+
 /// The single integer column `n` of a one-row query (`SELECT COUNT(*) AS n …`), 0 when
 /// the query returns no row.
 pub async fn scalar_i64<C: sea_orm::ConnectionTrait>(
@@ -168,4 +194,25 @@ pub async fn scalar_i64<C: sea_orm::ConnectionTrait>(
         .map(|r| r.try_get::<i64>("", "n"))
         .transpose()?
         .unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_file;
+    use std::path::Path;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        let f = |u| sqlite_file(u).unwrap();
+        assert_eq!(
+            f("sqlite://data/j.db?mode=rwc").as_deref(),
+            Some(Path::new("data/j.db"))
+        );
+        assert_eq!(
+            f("sqlite:///var/x.db").as_deref(),
+            Some(Path::new("/var/x.db"))
+        );
+        assert_eq!(f("sqlite::memory:"), None);
+        assert_eq!(f("sqlite://j.db?mode=memory"), None);
+    }
 }
