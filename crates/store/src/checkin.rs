@@ -160,7 +160,7 @@ enum Job {
     Refusal(RefusalRow),
 }
 
-/// The check-in service of one process: the session cache and, on SQLite, the writer.
+/// The check-in service of one process: the session cache and the group-commit writer.
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Checkins {
@@ -176,8 +176,8 @@ struct Inner {
 }
 
 impl Checkins {
-    /// Starts the service; on SQLite this spawns the writer task, so it must be called
-    /// inside a Tokio runtime. `tokens` is the process's cache of verified API tokens:
+    /// Starts the service: the writer (a thread on a SQLite file, a task otherwise) and on
+    /// SQLite the WAL checkpointer task, so it must be called inside a Tokio runtime. `tokens` is the process's cache of verified API tokens:
     /// loading a session puts its invited parents' tokens there.
     pub fn new(db: Db, tokens: crate::accounts::TokenCache) -> Checkins {
         // PostgreSQL too: one multi-row INSERT and one commit per group costs the server

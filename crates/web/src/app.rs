@@ -80,7 +80,7 @@ pub struct AppStateInner {
     /// The background job runner of this process (and the progress of its jobs).
     pub jobs: jiaxiao_jobs::Runner,
     pub sms: Arc<dyn crate::sms::SmsProvider>,
-    /// The check-in hot path: cached sessions and, on SQLite, the group-commit writer.
+    /// The check-in hot path: cached sessions and the group-commit writer.
     pub checkins: jiaxiao_store::checkin::Checkins,
     /// Bearer tokens recently verified (see `auth::ApiUser`).
     pub tokens: jiaxiao_store::accounts::TokenCache,
