@@ -541,22 +541,31 @@ impl Group {
 /// one back per returned row, each waiting for a CPU on a busy server; here the thread
 /// wakes once per group, inserts, commits (synchronous=FULL: the flush) and answers.
 fn sqlite_writer(file: &std::path::Path, mut rx: mpsc::Receiver<Job>) {
-    let conn = match sqlite_open(file) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "the check-in writer cannot open the database");
-            // Every waiting and future check-in is answered with an error (their
-            // senders are dropped), never left hanging.
-            return;
-        }
-    };
+    // Opened at the first group and again after a failed open, so that a database that
+    // cannot be opened for a moment fails those check-ins (answered, logged), not every
+    // check-in until a restart.
+    let mut conn: Option<rusqlite::Connection> = None;
     let mut group = Group::default();
     while let Some(first) = rx.blocking_recv() {
         group.fill(first, &mut rx);
-        let result = sqlite_write_group(&conn, &group.checkins).map_err(sqlite_error);
+        if conn.is_none() {
+            conn = sqlite_open(file)
+                .inspect_err(
+                    |e| tracing::error!(error = %e, "the check-in writer cannot open the database"),
+                )
+                .ok();
+        }
+        let Some(c) = conn.as_ref() else {
+            group.answer(Err(StoreError::Other(
+                "check-in writer has no database".into(),
+            )));
+            group.refusals.clear();
+            continue;
+        };
+        let result = sqlite_write_group(c, &group.checkins).map_err(sqlite_error);
         group.answer(result);
         if !group.refusals.is_empty() {
-            if let Err(e) = sqlite_insert_refusals(&conn, &group.refusals) {
+            if let Err(e) = sqlite_insert_refusals(c, &group.refusals) {
                 tracing::warn!(error = %e, "logging check-in refusals failed");
             }
             group.refusals.clear();

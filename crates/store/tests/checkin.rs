@@ -554,3 +554,87 @@ both_dbs!(
         ));
     }
 );
+
+/// SQLite's check-in writer is a thread with a connection of its own (decision 0009): the
+/// rows it writes must read exactly like rows written through the pool, and a writer that
+/// cannot open the database must answer each check-in with an error, not leave it waiting,
+/// and work again once it can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writer_thread_writes_like_the_pool_and_survives_a_failed_open() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let t = TestDb::new(jiaxiao_testkit::Kind::Sqlite)
+        .await
+        .expect("sqlite");
+    let db = &t.db;
+    assert!(
+        db.sqlite_file.is_some(),
+        "a SQLite file gets the writer thread"
+    );
+    let w = world(db).await;
+    let sid = session(db, &w, 0, &[w.class_32]).await;
+    let codes = code_gen(db, &w, sid).await;
+    let now = Utc::now();
+    let code = codes.code_at(now.timestamp() as u64);
+    let svc = Checkins::new(db.clone(), TokenCache::default());
+    let dad = w.parent("13800000001");
+    let row = svc
+        .check_in(dad, attempt(sid, code.clone(), "n-1", Some("phone")), now)
+        .await
+        .unwrap()
+        .row()
+        .clone();
+    // The text the writer stored is the text sqlx makes of the same instant.
+    let text = |sql: &str, v: Vec<sea_orm::Value>| {
+        let stmt = Statement::from_sql_and_values(db.db_backend(), sql, v);
+        async move {
+            db.conn
+                .query_one_raw(stmt)
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<String>("", "t")
+                .unwrap()
+        }
+    };
+    let stored = text(
+        "SELECT checked_at AS t FROM checkin WHERE session_id = $1",
+        vec![sid.into()],
+    )
+    .await;
+    let by_sqlx = text("SELECT $1 AS t", vec![row.checked_at.into()]).await;
+    assert_eq!(stored, by_sqlx);
+    assert_eq!(
+        checkin::my_checkin(db, dad, sid).await.unwrap(),
+        Some(row.clone())
+    );
+
+    // A writer whose database cannot be opened answers each attempt with an error, and
+    // opens it at the next group once it can (here: once the path leads to the file).
+    let file = std::path::PathBuf::from(t.url.trim_start_matches("sqlite://"));
+    let dir = file.parent().unwrap().join("later");
+    let mut broken = db.clone();
+    broken.sqlite_file = Some(std::sync::Arc::new(dir.join("t.db")));
+    let svc = Checkins::new(broken, TokenCache::default());
+    let mum = w.parent("13900000002");
+    let answered = |n: &'static str| {
+        let svc = svc.clone();
+        let code = code.clone();
+        async move {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(60),
+                svc.check_in(mum, attempt(sid, code, n, None), now),
+            )
+            .await
+            .expect("answered, not left waiting")
+        }
+    };
+    for n in ["n-2", "n-3"] {
+        let r = answered(n).await;
+        assert!(matches!(r, Err(StoreError::Other(_))), "{r:?}");
+    }
+    assert_eq!(checkin::my_checkin(db, mum, sid).await.unwrap(), None);
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(&file, dir.join("t.db")).unwrap();
+    assert!(matches!(answered("n-4").await, Ok(Outcome::New(_))));
+    assert!(checkin::my_checkin(db, mum, sid).await.unwrap().is_some());
+}
