@@ -5,9 +5,9 @@
 //! The hot path does no database reads. [`Checkins`] keeps each open session in memory
 //! (its secret, window, status and the set of invited parents) for a few seconds, so a
 //! check-in is judged by arithmetic and then costs one idempotent insert, unique on
-//! (session, parent). Every hot-path write goes through one writer task per process that
+//! (session, parent). Every hot-path write goes through one writer per process that
 //! commits in groups: whatever check-ins queued up while the previous group was being
-//! flushed go into the next transaction (one multi-row INSERT), and each waiting request
+//! flushed go into the next transaction, and each waiting request
 //! is answered only after the COMMIT that holds its row (on SQLite with synchronous=FULL,
 //! so an answer means the row is on disk). SQLite needs this because it has one writer
 //! and a flush per commit; PostgreSQL started with plain pooled inserts (DESIGN §6) and
@@ -177,8 +177,9 @@ struct Inner {
 
 impl Checkins {
     /// Starts the service: the writer (a thread on a SQLite file, a task otherwise) and on
-    /// SQLite the WAL checkpointer task, so it must be called inside a Tokio runtime. `tokens` is the process's cache of verified API tokens:
-    /// loading a session puts its invited parents' tokens there.
+    /// SQLite the WAL checkpointer task, so it must be called inside a Tokio runtime.
+    /// `tokens` is the process's cache of verified API tokens: loading a session puts its
+    /// invited parents' tokens there.
     pub fn new(db: Db, tokens: crate::accounts::TokenCache) -> Checkins {
         // PostgreSQL too: one multi-row INSERT and one commit per group costs the server
         // a fraction of a statement and a commit per check-in (bench/checkin_burst.sh).
@@ -555,7 +556,7 @@ fn sqlite_writer(file: &std::path::Path, mut rx: mpsc::Receiver<Job>) {
                 )
                 .ok();
         }
-        let Some(c) = conn.as_ref() else {
+        let Some(c) = conn.as_mut() else {
             group.answer(Err(StoreError::Other(
                 "check-in writer has no database".into(),
             )));
@@ -600,7 +601,7 @@ fn sqlite_ts(t: &DateTime<Utc>) -> String {
 /// One group in one transaction: each row inserted unless there, an existing row read
 /// back in the same transaction; the answers in the order of `group`.
 fn sqlite_write_group(
-    conn: &rusqlite::Connection,
+    conn: &mut rusqlite::Connection,
     group: &[Pending],
 ) -> rusqlite::Result<Vec<Outcome>> {
     if group.is_empty() {
@@ -609,7 +610,7 @@ fn sqlite_write_group(
     let now = sqlite_ts(&Utc::now());
     // IMMEDIATE: take the write lock at BEGIN, where the busy timeout waits for another
     // writer, rather than failing at the first write.
-    let txn = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut answers = Vec::with_capacity(group.len());
     {
         let mut insert = txn.prepare_cached(
@@ -653,8 +654,11 @@ fn sqlite_write_group(
     Ok(answers)
 }
 
-fn sqlite_insert_refusals(conn: &rusqlite::Connection, rs: &[RefusalRow]) -> rusqlite::Result<()> {
-    let txn = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+fn sqlite_insert_refusals(
+    conn: &mut rusqlite::Connection,
+    rs: &[RefusalRow],
+) -> rusqlite::Result<()> {
+    let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     {
         let mut insert = txn.prepare_cached(
             "INSERT INTO checkin_refusal (session_id, guardian_id, reason, device_hash, at) \
