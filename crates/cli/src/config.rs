@@ -24,7 +24,8 @@ pub struct Config {
     pub log_json: bool,
     /// Whether `serve` also runs background jobs (set false when `worker` processes do).
     pub run_jobs: bool,
-    /// When set, /metrics answers only to `Authorization: Bearer <metrics_token>`.
+    /// When set, /metrics answers only to `Authorization: Bearer <metrics_token>`. Without
+    /// it, /metrics answers only when `listen` is a loopback address.
     pub metrics_token: Option<String>,
     #[serde(skip)]
     pub from_file: Option<PathBuf>,

@@ -396,11 +396,21 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
 
 async fn serve(db: Db, cfg: &Config) -> Result<()> {
     let handle = metrics_exporter();
+    // Bound first: whether /metrics may answer without a token depends on the address.
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let metrics_open_without_token = jiaxiao_web::app::metrics_open_without_token(addr);
+    if cfg.metrics_token.is_none() && !metrics_open_without_token {
+        tracing::warn!(%addr, "/metrics is off: this address is not loopback and no metrics_token is set");
+    }
     let state = jiaxiao_web::AppState::new(
         db,
         jiaxiao_web::Settings {
             secure_cookies: cfg.secure_cookies,
             metrics_token: cfg.metrics_token.clone(),
+            metrics_open_without_token,
             uploads_dir: cfg.data_dir.join("uploads"),
             ..Default::default()
         },
@@ -417,10 +427,6 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
     } else {
         None
     };
-    let listener = tokio::net::TcpListener::bind(&cfg.listen)
-        .await
-        .with_context(|| format!("listening on {}", cfg.listen))?;
-    let addr = listener.local_addr()?;
     println!("jiaxiao listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let mut rx = stop_rx;

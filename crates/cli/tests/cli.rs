@@ -281,13 +281,18 @@ async fn serve(url: &str) -> (Server, String) {
 }
 
 async fn serve_with(url: &str, env: &[(&str, &str)]) -> (Server, String) {
+    serve_on(url, "127.0.0.1", env).await
+}
+
+/// `serve` listening on `host` (reached through 127.0.0.1 all the same).
+async fn serve_on(url: &str, host: &str, env: &[(&str, &str)]) -> (Server, String) {
     let port = jiaxiao_testkit::free_port();
     let server = Server(
         Command::new(BIN)
             .arg("serve")
             .envs(env.iter().copied())
             .env("JIAXIAO_DATABASE_URL", url)
-            .env("JIAXIAO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("JIAXIAO_LISTEN", format!("{host}:{port}"))
             .env("JIAXIAO_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -304,6 +309,45 @@ async fn serve_with(url: &str, env: &[(&str, &str)]) -> (Server, String) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("serve did not start");
+}
+
+/// /metrics shows its figures only to the machine itself or to a scraper with the token:
+/// without a token it answers on a loopback address and is off (404) on any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_loopback_or_the_token() {
+    let Some(t) = TestDb::new(Kind::Sqlite).await else {
+        return;
+    };
+    let status = |base: String, bearer: Option<&'static str>| async move {
+        let mut r = reqwest::Client::new().get(format!("{base}/metrics"));
+        if let Some(b) = bearer {
+            r = r.bearer_auth(b);
+        }
+        r.send().await.unwrap().status().as_u16()
+    };
+    {
+        let (_s, base) = serve_on(&t.url, "127.0.0.1", &[]).await;
+        assert_eq!(status(base, None).await, 200, "loopback, no token: open");
+    }
+    {
+        let (_s, base) = serve_on(&t.url, "0.0.0.0", &[]).await;
+        assert_eq!(
+            status(base, None).await,
+            404,
+            "all addresses, no token: off"
+        );
+    }
+    {
+        let env = [("JIAXIAO_METRICS_TOKEN", "scrape-me")];
+        let (_s, base) = serve_on(&t.url, "0.0.0.0", &env).await;
+        assert_eq!(
+            status(base.clone(), None).await,
+            401,
+            "token set, none given"
+        );
+        assert_eq!(status(base.clone(), Some("wrong")).await, 401);
+        assert_eq!(status(base, Some("scrape-me")).await, 200);
+    }
 }
 
 /// Sessions and writes live in the database: a login on one process works on the

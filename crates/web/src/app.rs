@@ -33,6 +33,10 @@ pub struct Settings {
     pub max_upload_bytes: usize,
     /// When set, /metrics answers only to `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// Without a token, /metrics answers only when this is true: `serve` sets it when it
+    /// listens on a loopback address alone (see [`metrics_open_without_token`]), so a
+    /// server reachable from the network never shows its figures to anyone who asks.
+    pub metrics_open_without_token: bool,
     /// Where uploaded files (photos, scans, seals) and rendered dossiers are kept.
     pub uploads_dir: std::path::PathBuf,
 }
@@ -43,6 +47,7 @@ impl Default for Settings {
             secure_cookies: false,
             max_upload_bytes: 64 * 1024 * 1024,
             metrics_token: None,
+            metrics_open_without_token: false,
             uploads_dir: std::path::PathBuf::from("./data/uploads"),
         }
     }
@@ -233,18 +238,32 @@ async fn healthz(State(s): State<AppState>) -> Response {
     }
 }
 
+/// Whether /metrics may answer without a token: only when the server listens on a
+/// loopback address, where nobody but the machine's own scraper can reach it. A server
+/// listening on 0.0.0.0 or a public address needs `metrics_token`.
+pub fn metrics_open_without_token(listen: std::net::SocketAddr) -> bool {
+    listen.ip().is_loopback()
+}
+
 /// Prometheus text. When a metrics token is configured, only a scraper presenting it
-/// gets the figures (they name routes and counts, never people).
+/// gets the figures (they name routes and counts, never people); without one, only a
+/// server listening on loopback answers (404 otherwise, as if there were no metrics).
 async fn metrics(State(s): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    if let Some(token) = &s.settings.metrics_token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !crate::auth::constant_eq(given.as_bytes(), token.as_bytes()) {
-            return StatusCode::UNAUTHORIZED.into_response();
+    match &s.settings.metrics_token {
+        Some(token) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !crate::auth::constant_eq(given.as_bytes(), token.as_bytes()) {
+                return StatusCode::UNAUTHORIZED.into_response();
+            }
         }
+        None if !s.settings.metrics_open_without_token => {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+        None => {}
     }
     match &s.metrics {
         Some(h) => (
@@ -471,4 +490,28 @@ pub fn install_metrics() -> Option<PrometheusHandle> {
     metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metrics_open_without_token;
+
+    #[test]
+    fn metrics_without_a_token_only_on_loopback() {
+        for (addr, open) in [
+            ("127.0.0.1:8080", true),
+            ("127.0.0.2:8080", true),
+            ("[::1]:8080", true),
+            ("0.0.0.0:8080", false),
+            ("[::]:8080", false),
+            ("192.168.1.20:8080", false),
+            ("203.0.113.7:443", false),
+        ] {
+            assert_eq!(
+                metrics_open_without_token(addr.parse().unwrap()),
+                open,
+                "{addr}"
+            );
+        }
+    }
 }

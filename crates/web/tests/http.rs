@@ -357,6 +357,35 @@ both_dbs!(api_token_and_scoped_lists, |t: TestDb| async move {
             "{path} missing from the OpenAPI document"
         );
     }
+    // Values outside what the document allows are refused, not clamped or defaulted
+    // (schemathesis found 2^63 page sizes and empty kinds accepted or answered oddly).
+    for (path, status) in [
+        ("/api/v1/pupils?limit=0", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/api/v1/pupils?limit=501", StatusCode::UNPROCESSABLE_ENTITY),
+        ("/api/v1/pupils?limit=500", StatusCode::OK),
+        (
+            "/api/v1/guardians?limit=9223372036854775808",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/v1/staff?limit=abc", StatusCode::BAD_REQUEST),
+    ] {
+        let r = anon
+            .get(app.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+    for query in ["kind=", "kind=planet", "kind=school&as_of=2026-13-45"] {
+        let r = anon
+            .get(app.url(&format!("/api/v1/units/{}/descendants?{query}", w.school_a)))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{query}");
+    }
     let _ = w.county_a;
 });
 

@@ -23,15 +23,26 @@ use crate::error::AppError;
 #[derive(Deserialize, ToSchema)]
 pub struct CheckinBody {
     /// The six digits on the projector (also inside its QR code).
+    #[schema(pattern = "^[0-9]{6}$")]
     code: String,
     /// Chosen by the client for this attempt, 16–64 characters of `[A-Za-z0-9_-]` (a
     /// UUID will do). Resending the same request after a lost answer is safe.
+    #[schema(min_length = 16, max_length = 64, pattern = "^[A-Za-z0-9_-]{16,64}$")]
     nonce: String,
     /// A stable id of the device (an app's install id). Only a short hash of it and the
     /// user agent is kept, to notice one phone checking in several households.
+    #[schema(max_length = 200)]
     device: Option<String>,
     /// `qr` (default) when the code came from scanning, `code` when it was typed.
-    method: Option<String>,
+    method: Option<CheckinMethod>,
+}
+
+/// How the parent got the code.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckinMethod {
+    Qr,
+    Code,
 }
 
 /// A parent's check-in.
@@ -93,10 +104,9 @@ pub async fn create_checkin(
     if !nonce_ok(&b.nonce) {
         return Err(AppError::Invalid("bad_nonce".into()));
     }
-    let method = match b.method.as_deref() {
-        None | Some("qr") => Method::Qr,
-        Some("code") => Method::Code,
-        Some(_) => return Err(AppError::Invalid("bad_method".into())),
+    let method = match b.method {
+        None | Some(CheckinMethod::Qr) => Method::Qr,
+        Some(CheckinMethod::Code) => Method::Code,
     };
     let ua = headers
         .get(header::USER_AGENT)
