@@ -596,15 +596,6 @@ async fn checkins_xlsx(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let row = sessions::get_session(&state.db, &s.user.scope, id).await?;
-    let bytes = crate::ledger::checkins_xlsx(
-        &state.db,
-        &s.user.scope,
-        s.lang,
-        row.school_id,
-        row.school_year_id,
-        Some(id),
-    )
-    .await?;
+    let bytes = crate::ledger::checkins_xlsx(&state.db, &s.user.scope, s.lang, id).await?;
     Ok(xlsx_response(bytes, &format!("checkins-{id}.xlsx")))
 }
