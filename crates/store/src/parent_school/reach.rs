@@ -59,6 +59,19 @@ impl Phones {
         Ok(Phones { whole })
     }
 
+    /// For the people directory (`/people`, the API's pupils, guardians and staff),
+    /// whose lists span schools: whole when every staff role the caller holds is a
+    /// school admin's or a head teacher's (the rows are already cut to their reach), and
+    /// for a parent's own record; masked as soon as the caller holds a teacher's, an
+    /// office's or an inspector's role.
+    pub fn directory(scope: &Scope) -> Phones {
+        let whole = scope.is_system()
+            || scope.grants().iter().all(|g| {
+                matches!(g.role, Role::Parent | Role::SchoolAdmin | Role::HeadTeacher)
+            });
+        Phones { whole }
+    }
+
     pub fn whole(&self) -> bool {
         self.whole
     }

@@ -584,7 +584,8 @@ async fn download(
                 header::CONTENT_DISPOSITION,
                 format!("{disposition}; filename*=UTF-8''{name}"),
             ),
-            (header::CACHE_CONTROL, "private, max-age=3600".into()),
+            // Scanned sign-in sheets and dossiers carry parents' names and signatures.
+            (header::CACHE_CONTROL, "no-store".into()),
         ],
         bytes,
     )
