@@ -28,6 +28,66 @@ const NO_PERSONAL_DATA: &[(&str, &str)] = &[
     ("/import", "the roster upload form"),
 ];
 
+/// Routes without GET that answer with personal data, and why that is in order. They are
+/// writes with their own tests; docs/SECURITY.md lists them.
+const WRITES_WITH_PERSONAL_DATA: &[(&str, &str)] = &[
+    (
+        "/people/invitations",
+        "invitation letters (page or XLSX) for the units the caller manages",
+    ),
+    ("/import/preview", "the uploader's own roster file, checked"),
+    ("/import/remap", "the uploader's own roster file, remapped"),
+];
+
+/// Every other route without GET: writes that answer with a redirect or a status (a
+/// rejected form re-renders what the caller typed). A new one must be added here or
+/// above, which is the moment to ask whether its answer names anyone.
+const WRITES: &[&str] = &[
+    "/accounts/grants/{id}/revoke",
+    "/api/v1/auth/login",
+    "/api/v1/auth/token",
+    "/api/v1/sessions/{id}/checkins",
+    "/import/commit",
+    "/logout",
+    "/org/{id}/children",
+    "/org/{id}/move",
+    "/p/notices/{round}/objection",
+    "/p/sessions/{id}/reflection",
+    "/paper/{sheet}/marks",
+    "/paper/{sheet}/resolve",
+    "/paper/{sheet}/scan",
+    "/people/staff",
+    "/ps/excellence/{round}/award",
+    "/ps/excellence/{round}/notice",
+    "/ps/excellence/{round}/objections",
+    "/ps/excellence/{round}/review",
+    "/ps/excellence/{round}/seal",
+    "/ps/objections/{id}/resolve",
+    "/ps/schools/{id}/activities/{aid}/breakouts",
+    "/ps/schools/{id}/activities/{aid}/duties",
+    "/ps/schools/{id}/activities/{aid}/duties/{did}/remove",
+    "/ps/schools/{id}/activities/{aid}/items",
+    "/ps/schools/{id}/activities/{aid}/items/{iid}/remove",
+    "/ps/schools/{id}/committees/members/{mid}/remove",
+    "/ps/schools/{id}/committees/{cid}/delete",
+    "/ps/schools/{id}/committees/{cid}/members",
+    "/ps/schools/{id}/curriculum/courses",
+    "/ps/schools/{id}/curriculum/courses/{cid}/delete",
+    "/ps/schools/{id}/curriculum/seed",
+    "/ps/schools/{id}/curriculum/topics",
+    "/ps/schools/{id}/curriculum/topics/{tid}",
+    "/ps/schools/{id}/curriculum/topics/{tid}/active",
+    "/ps/schools/{id}/curriculum/topics/{tid}/move",
+    "/ps/schools/{id}/dossier",
+    "/ps/schools/{id}/settings",
+    "/sessions/{id}/attachments",
+    "/sessions/{id}/lesson-plan",
+    "/sessions/{id}/remind",
+    "/sessions/{id}/status",
+    "/sessions/{id}/summary",
+    "/sessions/{id}/window",
+];
+
 /// The URLs to request for a route that may return personal data. A route missing here
 /// and from [`NO_PERSONAL_DATA`] fails the test: list a new route before it ships.
 fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
@@ -224,9 +284,10 @@ fn must_show(w: &PersonalWorld) -> Vec<(Role, String, usize, Sees)> {
     v
 }
 
-/// Every GET route of the router, from the source: `.route(PATH, …get(…)…)` where PATH
-/// is a literal, a `let` binding of the same file or a `format!` of one.
-fn get_routes() -> Vec<String> {
+/// Every route of the router, from the source, and whether it answers GET:
+/// `.route(PATH, …)` where PATH is a literal, a `let` binding of the same file or a
+/// `format!` of one.
+fn all_routes() -> Vec<(String, bool)> {
     let mut out = Vec::new();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut dirs = vec![root];
@@ -240,12 +301,20 @@ fn get_routes() -> Vec<String> {
             }
         }
     }
-    out.sort();
-    out.dedup();
+    // A path with GET and POST handlers is one GET route.
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    out.dedup_by(|b, a| a.0 == b.0);
     out
 }
 
-fn routes_in(src: &str) -> Vec<String> {
+fn routes_in(src: &str) -> Vec<(String, bool)> {
+    // Comments mention `.route(` too.
+    let src: String = src
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let src = src.as_str();
     let mut lets: BTreeMap<String, String> = BTreeMap::new();
     for l in src.lines().map(str::trim) {
         if let Some(rest) = l.strip_prefix("let ")
@@ -272,9 +341,7 @@ fn routes_in(src: &str) -> Vec<String> {
             })
             .map_or(args.len(), |(j, _)| j);
         let args = args[..end].trim_start();
-        if !args.contains("get(") {
-            continue;
-        }
+        let is_get = args.contains("get(");
         let path = if let Some(rest) = args.strip_prefix('"') {
             rest[..rest.find('"').expect("end of path")].to_owned()
         } else if let Some(rest) = args.strip_prefix("&format!(\"") {
@@ -290,11 +357,11 @@ fn routes_in(src: &str) -> Vec<String> {
                 .collect();
             match lets.get(&name) {
                 Some(v) => v.clone(),
-                None => continue, // `.route(` in a comment or a string
+                None => continue, // `.route(` in a string
             }
         };
         if path.starts_with('/') {
-            out.push(path);
+            out.push((path, is_get));
         }
     }
     out
@@ -351,9 +418,33 @@ both_dbs!(personal_data_stays_within_reach, |t: TestDb| async move {
     let w = personal_data_world(&t.db).await;
     let app = TestApp::spawn(t).await;
 
-    // Every GET route is classified: listed with URLs, or named as holding no one's data.
-    let routes = get_routes();
-    assert!(routes.len() > 50, "routes found: {routes:?}");
+    // Every route is classified: a GET route listed with URLs or named as holding no
+    // one's data, any other route named as a write.
+    let all = all_routes();
+    let routes: Vec<String> = all.iter().filter(|r| r.1).map(|r| r.0.clone()).collect();
+    assert!(routes.len() > 50, "GET routes found: {routes:?}");
+    let writes: Vec<&String> = all.iter().filter(|r| !r.1).map(|r| &r.0).collect();
+    let unclassified: Vec<&&String> = writes
+        .iter()
+        .filter(|w| {
+            !WRITES.contains(&w.as_str())
+                && !WRITES_WITH_PERSONAL_DATA.iter().any(|(n, _)| *n == w.as_str())
+        })
+        .collect();
+    assert!(
+        unclassified.is_empty(),
+        "routes without GET named neither in WRITES nor in WRITES_WITH_PERSONAL_DATA: \
+         {unclassified:?}"
+    );
+    for n in WRITES
+        .iter()
+        .chain(WRITES_WITH_PERSONAL_DATA.iter().map(|(n, _)| n))
+    {
+        assert!(
+            writes.iter().any(|w| w.as_str() == *n),
+            "{n} is no longer a write route"
+        );
+    }
     let mut requests: Vec<(String, String)> = Vec::new();
     let mut unlisted = Vec::new();
     for r in &routes {
