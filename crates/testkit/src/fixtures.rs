@@ -312,7 +312,9 @@ pub async fn personal_data_world(db: &Db) -> PersonalWorld {
     let roster = |rows: &[(&str, &str, &str, &str, &str)]| {
         let mut s = String::from("学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n");
         for (no, child, class, parent, phone) in rows {
-            s.push_str(&format!("{no},{child},男,三年级,{class},{parent},父亲,{phone}\n"));
+            s.push_str(&format!(
+                "{no},{child},男,三年级,{class},{parent},父亲,{phone}\n"
+            ));
         }
         s
     };
@@ -412,7 +414,13 @@ pub async fn personal_data_world(db: &Db) -> PersonalWorld {
             id
         }
     };
-    let session_a = held(tree.school_a, "家庭教育讲座甲", Audience::School, Vec::new()).await;
+    let session_a = held(
+        tree.school_a,
+        "家庭教育讲座甲",
+        Audience::School,
+        Vec::new(),
+    )
+    .await;
     let session_named = held(
         tree.school_a,
         "点名座谈会甲",
@@ -420,14 +428,25 @@ pub async fn personal_data_world(db: &Db) -> PersonalWorld {
         vec![guardians[1]],
     )
     .await;
-    let session_b = held(tree.school_b, "家庭教育讲座乙", Audience::School, Vec::new()).await;
+    let session_b = held(
+        tree.school_b,
+        "家庭教育讲座乙",
+        Audience::School,
+        Vec::new(),
+    )
+    .await;
     let present = |g: i64| Mark {
         guardian_id: g,
         status: AttendanceStatus::Present,
     };
-    checkin::mark(db, &sys, session_a, &[present(guardians[0]), present(guardians[1])])
-        .await
-        .expect("marks a");
+    checkin::mark(
+        db,
+        &sys,
+        session_a,
+        &[present(guardians[0]), present(guardians[1])],
+    )
+    .await
+    .expect("marks a");
     checkin::mark(db, &sys, session_named, &[present(guardians[1])])
         .await
         .expect("marks named");

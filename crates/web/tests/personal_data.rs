@@ -172,16 +172,14 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
         "/api/v1/me" => vec!["/api/v1/me".into()],
         "/api/v1/units/{id}" => schools(&|s| format!("/api/v1/units/{s}")),
         "/api/v1/units/{id}/children" => schools(&|s| format!("/api/v1/units/{s}/children")),
-        "/api/v1/units/{id}/descendants" => {
-            schools(&|s| format!("/api/v1/units/{s}/descendants"))
-        }
+        "/api/v1/units/{id}/descendants" => schools(&|s| format!("/api/v1/units/{s}/descendants")),
         "/api/v1/pupils" => vec!["/api/v1/pupils".into()],
         "/api/v1/pupils/{id}" => each(w.pupils.to_vec(), &|p| format!("/api/v1/pupils/{p}")),
         "/api/v1/guardians" => vec!["/api/v1/guardians".into()],
         "/api/v1/staff" => vec!["/api/v1/staff".into()],
-        "/api/v1/sessions/{id}/checkin-code" => {
-            each(sessions(), &|s| format!("/api/v1/sessions/{s}/checkin-code"))
-        }
+        "/api/v1/sessions/{id}/checkin-code" => each(sessions(), &|s| {
+            format!("/api/v1/sessions/{s}/checkin-code")
+        }),
         _ => return None,
     })
 }
@@ -262,7 +260,12 @@ fn must_show(w: &PersonalWorld) -> Vec<(Role, String, usize, Sees)> {
         v.push((role, format!("/ps/schools/{a}/trainees"), person, how));
         v.push((role, format!("/ps/schools/{a}/ledger.xlsx"), person, how));
         v.push((role, format!("/sessions/{sa}/checkins.xlsx"), person, how));
-        v.push((role, format!("/ps/schools/{a}/committees/roster.xlsx"), person, how));
+        v.push((
+            role,
+            format!("/ps/schools/{a}/committees/roster.xlsx"),
+            person,
+            how,
+        ));
         v.push((role, format!("/ps/schools/{a}/committees"), person, how));
         v.push((
             role,
@@ -277,9 +280,24 @@ fn must_show(w: &PersonalWorld) -> Vec<(Role, String, usize, Sees)> {
         1,
         Sees::Nothing,
     ));
-    v.push((Role::SchoolAdmin, format!("/sessions/{sa}"), 1, Sees::Nothing));
-    v.push((Role::SchoolAdmin, format!("/ps/schools/{a}/committees"), 3, Sees::Whole));
-    v.push((Role::Teacher, format!("/ps/schools/{a}/committees"), 3, Sees::Masked));
+    v.push((
+        Role::SchoolAdmin,
+        format!("/sessions/{sa}"),
+        1,
+        Sees::Nothing,
+    ));
+    v.push((
+        Role::SchoolAdmin,
+        format!("/ps/schools/{a}/committees"),
+        3,
+        Sees::Whole,
+    ));
+    v.push((
+        Role::Teacher,
+        format!("/ps/schools/{a}/committees"),
+        3,
+        Sees::Masked,
+    ));
     v.push((Role::Parent, "/p".into(), 0, Sees::Nothing));
     v
 }
@@ -428,7 +446,9 @@ both_dbs!(personal_data_stays_within_reach, |t: TestDb| async move {
         .iter()
         .filter(|w| {
             !WRITES.contains(&w.as_str())
-                && !WRITES_WITH_PERSONAL_DATA.iter().any(|(n, _)| *n == w.as_str())
+                && !WRITES_WITH_PERSONAL_DATA
+                    .iter()
+                    .any(|(n, _)| *n == w.as_str())
         })
         .collect();
     assert!(

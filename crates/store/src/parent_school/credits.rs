@@ -54,7 +54,8 @@ pub async fn trainees(
 ) -> StoreResult<Vec<TraineeSummary>> {
     visible_school(&db.conn, scope, school_id).await?;
     let all = trainees_of(&db.conn, school_id, school_year_id).await?;
-    let (trainees, _) = in_reach(&db.conn, scope, school_id, school_year_id, all, Vec::new()).await?;
+    let (trainees, _) =
+        in_reach(&db.conn, scope, school_id, school_year_id, all, Vec::new()).await?;
     Ok(trainees)
 }
 
@@ -232,7 +233,8 @@ pub async fn class_rates(
 ) -> StoreResult<Vec<ClassRate>> {
     visible_school(&db.conn, scope, school_id).await?;
     let all = class_rates_of(&db.conn, school_id, school_year_id).await?;
-    let (_, classes) = in_reach(&db.conn, scope, school_id, school_year_id, Vec::new(), all).await?;
+    let (_, classes) =
+        in_reach(&db.conn, scope, school_id, school_year_id, Vec::new(), all).await?;
     Ok(classes)
 }
 

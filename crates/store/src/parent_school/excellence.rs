@@ -89,7 +89,8 @@ pub async fn get_round(
 async fn in_reach(db: &Db, scope: &Scope, mut view: Round) -> StoreResult<Round> {
     let (school, year) = (view.round.school_id, view.round.school_year_id);
     if let Some(w) = super::reach::within(&db.conn, scope, school, year).await? {
-        view.nominees.retain(|n| w.guardians.contains(&n.guardian_id));
+        view.nominees
+            .retain(|n| w.guardians.contains(&n.guardian_id));
         view.objections
             .retain(|o| w.guardians.contains(&o.guardian_id));
     }

@@ -66,9 +66,10 @@ impl Phones {
     /// office's or an inspector's role.
     pub fn directory(scope: &Scope) -> Phones {
         let whole = scope.is_system()
-            || scope.grants().iter().all(|g| {
-                matches!(g.role, Role::Parent | Role::SchoolAdmin | Role::HeadTeacher)
-            });
+            || scope
+                .grants()
+                .iter()
+                .all(|g| matches!(g.role, Role::Parent | Role::SchoolAdmin | Role::HeadTeacher));
         Phones { whole }
     }
 
