@@ -162,3 +162,47 @@ pub(crate) async fn class_in_reach<C: ConnectionTrait>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::Grant;
+
+    fn scope(grants: &[(Role, i64)]) -> Scope {
+        let grants = grants
+            .iter()
+            .map(|&(role, unit_id)| Grant { unit_id, role })
+            .collect();
+        Scope::for_user(1, None, grants)
+    }
+
+    #[test]
+    fn the_directory_shows_phones_whole_only_to_those_who_ring_parents() {
+        let whole = |g: &[(Role, i64)]| Phones::directory(&scope(g)).whole();
+        assert!(whole(&[(Role::SchoolAdmin, 5)]));
+        assert!(whole(&[(Role::HeadTeacher, 9)]));
+        assert!(whole(&[(Role::SchoolAdmin, 5), (Role::HeadTeacher, 9)]));
+        assert!(whole(&[(Role::Parent, 1)]));
+        assert!(Phones::directory(&Scope::system()).whole());
+        assert!(!whole(&[(Role::Teacher, 5)]));
+        assert!(!whole(&[(Role::CountyAdmin, 3)]));
+        assert!(!whole(&[(Role::Inspector, 3)]));
+        // The stricter role wins.
+        assert!(!whole(&[(Role::SchoolAdmin, 5), (Role::Teacher, 6)]));
+    }
+
+    #[test]
+    fn show_masks_or_keeps() {
+        let masked = Phones { whole: false };
+        assert_eq!(
+            masked.show(Some("13811110001".into())).as_deref(),
+            Some("138****0001")
+        );
+        assert_eq!(masked.show(None), None);
+        let whole = Phones { whole: true };
+        assert_eq!(
+            whole.show(Some("13811110001".into())).as_deref(),
+            Some("13811110001")
+        );
+    }
+}
