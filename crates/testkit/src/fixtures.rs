@@ -283,7 +283,7 @@ pub struct PersonalWorld {
     pub session_b: i64,
     /// School A's excellent-trainee round, awarded.
     pub round_a: i64,
-    /// The paper sheet of class A2 for `session_a`.
+    /// The paper sheet of class A2 for `session_a`, its tick entered.
     pub sheet_a2: i64,
     pub committee_a1: i64,
 }
@@ -554,6 +554,14 @@ pub async fn personal_data_world(db: &Db) -> PersonalWorld {
         .expect("sheet")
         .sheet
         .id;
+    paper::enter_marks(
+        db,
+        &sys,
+        sheet_a2,
+        &[(guardians[1], AttendanceStatus::Present)],
+    )
+    .await
+    .expect("paper ticks");
 
     PersonalWorld {
         tree,

@@ -288,6 +288,12 @@ fn must_show(w: &PersonalWorld) -> Vec<(Role, String, usize, Sees)> {
     ));
     v.push((
         Role::SchoolAdmin,
+        format!("/paper/{}", w.sheet_a2),
+        1,
+        Sees::Nothing,
+    ));
+    v.push((
+        Role::SchoolAdmin,
         format!("/ps/schools/{a}/committees"),
         3,
         Sees::Whole,
