@@ -73,7 +73,24 @@ impl PhoneNumber {
 
     /// 138****0001: what pages show to people who need to recognise, not dial, a number.
     pub fn masked(&self) -> String {
-        format!("{}****{}", &self.0[..3], &self.0[7..])
+        mask(&self.0)
+    }
+}
+
+/// A stored number as those who need to recognise, not dial, it see it: the first three
+/// and the last four digits of a mobile (138****0001). Anything shorter than a mobile
+/// keeps only its last two characters, so a malformed old row never shows whole.
+pub fn mask(raw: &str) -> String {
+    let chars: Vec<char> = raw.chars().collect();
+    let n = chars.len();
+    if n >= 11 {
+        let head: String = chars[..3].iter().collect();
+        let tail: String = chars[n - 4..].iter().collect();
+        format!("{head}****{tail}")
+    } else {
+        let keep = n.min(2);
+        let tail: String = chars[n - keep..].iter().collect();
+        format!("{}{tail}", "*".repeat(n - keep))
     }
 }
 
@@ -116,6 +133,29 @@ mod tests {
             PhoneNumber::parse("13800000001").unwrap().masked(),
             "138****0001"
         );
+    }
+
+    #[rstest]
+    #[case("13800000001", "138****0001")]
+    #[case("19912345678", "199****5678")]
+    #[case("+8613800000001", "+86****0001")]
+    #[case("12345", "***45")]
+    #[case("7", "7")]
+    #[case("", "")]
+    fn masks_stored_numbers(#[case] raw: &str, #[case] want: &str) {
+        assert_eq!(mask(raw), want);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_masked_mobile_hides_its_middle(n in 0u64..1_000_000_000u64, second in 3u8..=9) {
+            let plain = format!("1{second}{n:09}");
+            let m = mask(&plain);
+            proptest::prop_assert_eq!(m.len(), 11);
+            proptest::prop_assert_eq!(&m[..3], &plain[..3]);
+            proptest::prop_assert_eq!(&m[3..7], "****");
+            proptest::prop_assert_eq!(&m[7..], &plain[7..]);
+        }
     }
 
     proptest::proptest! {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Entry};
 use crate::entities::staff;
+use crate::parent_school::reach::Phones;
 use crate::{Db, Scope, StoreError, StoreResult};
 
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
@@ -230,15 +231,18 @@ pub async fn list_guardians(
         conds.join(" AND "),
         values.len()
     );
-    Ok(
-        GuardianRow::find_by_statement(Statement::from_sql_and_values(
-            db.db_backend(),
-            sql,
-            values,
-        ))
-        .all(&db.conn)
-        .await?,
-    )
+    let phones = Phones::directory(scope);
+    let mut rows = GuardianRow::find_by_statement(Statement::from_sql_and_values(
+        db.db_backend(),
+        sql,
+        values,
+    ))
+    .all(&db.conn)
+    .await?;
+    for r in &mut rows {
+        r.phone = phones.show(r.phone.take());
+    }
+    Ok(rows)
 }
 
 pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<StaffRow>> {
@@ -272,11 +276,15 @@ pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Ve
         conds.join(" AND "),
         values.len()
     );
-    Ok(
+    let phones = Phones::directory(scope);
+    let mut rows =
         StaffRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
             .all(&db.conn)
-            .await?,
-    )
+            .await?;
+    for r in &mut rows {
+        r.phone = phones.show(r.phone.take());
+    }
+    Ok(rows)
 }
 
 /// One pupil the caller can see, with their guardians.
@@ -305,7 +313,7 @@ pub async fn get_pupil(
         .one(&db.conn)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let guardians = GuardianLink::find_by_statement(Statement::from_sql_and_values(
+    let mut guardians = GuardianLink::find_by_statement(Statement::from_sql_and_values(
         backend,
         "SELECT g.id AS guardian_id, g.name, g.phone, gs.relation FROM guardianship gs JOIN guardian g ON g.id = gs.guardian_id \
          WHERE gs.pupil_id = $1 ORDER BY g.id",
@@ -313,6 +321,10 @@ pub async fn get_pupil(
     ))
     .all(&db.conn)
     .await?;
+    let phones = Phones::directory(scope);
+    for g in &mut guardians {
+        g.phone = phones.show(g.phone.take());
+    }
     Ok((pupil, guardians))
 }
 
@@ -395,7 +407,7 @@ pub async fn get_guardian(
     id: i64,
 ) -> StoreResult<(GuardianRow, Vec<ChildLink>)> {
     let children = children_of(db, scope, id).await?;
-    let g = GuardianRow::find_by_statement(Statement::from_sql_and_values(
+    let mut g = GuardianRow::find_by_statement(Statement::from_sql_and_values(
         db.db_backend(),
         "SELECT g.id, g.name, g.phone, \
            (SELECT COUNT(*) FROM guardianship x WHERE x.guardian_id = g.id) AS children, \
@@ -406,5 +418,6 @@ pub async fn get_guardian(
     .one(&db.conn)
     .await?
     .ok_or(StoreError::NotFound)?;
+    g.phone = Phones::directory(scope).show(g.phone.take());
     Ok((g, children))
 }

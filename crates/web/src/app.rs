@@ -176,8 +176,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response {
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// What every answer carries when the handler did not say otherwise.
-const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+/// What every answer carries when the handler did not say otherwise. `no-store`: pages,
+/// exports and API answers name parents and children, and must not stay in a shared
+/// computer's or a proxy's cache (issue 9); only the static assets say otherwise.
+const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
+    (header::CACHE_CONTROL, "no-store"),
     (
         header::CONTENT_SECURITY_POLICY,
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",

@@ -59,18 +59,56 @@ fn checkin_sheet<'a>(
     }
 }
 
-/// One session's (or a year's) check-ins as an XLSX.
+/// One session's check-ins as an XLSX: the lines of its roster that have a status, one
+/// per parent. The roster is the live board's read (`sessions::roster`), so the file
+/// holds exactly the parents the board shows the caller — a head teacher's class — with
+/// phones as the store lets them see them.
 pub async fn checkins_xlsx(
     db: &Db,
     scope: &Scope,
     lang: Lang,
-    school_id: i64,
-    year: i64,
-    session_id: Option<i64>,
+    session_id: i64,
 ) -> Result<Vec<u8>, AppError> {
-    let lines = stats::checkin_lines(db, scope, school_id, year, session_id).await?;
+    let session = sessions::get_session(db, scope, session_id).await?;
+    let roster = sessions::roster(db, scope, session_id, None).await?;
+    let mut seen = std::collections::HashSet::new();
+    let rows = roster
+        .into_iter()
+        .filter(|l| l.status.is_some() && seen.insert(l.guardian_id))
+        .map(|l| {
+            vec![
+                local_time(session.starts_at),
+                session.title.clone(),
+                l.class_name.unwrap_or_default(),
+                l.guardian_name,
+                l.phone.unwrap_or_default(),
+                lang.t(&format!("ps.status.{}", l.status.unwrap_or_default())),
+                l.method
+                    .map(|m| lang.t(&format!("ps.method.{m}")))
+                    .unwrap_or_default(),
+                l.checked_at.map(local_time).unwrap_or_default(),
+            ]
+        })
+        .collect();
     let name = lang.t("ledger.sheet.checkins");
-    xlsx(&[checkin_sheet(lang, &name, &name, &lines)])
+    xlsx(&[Sheet {
+        name: &name,
+        title: &name,
+        headers: headers(
+            lang,
+            &[
+                "date",
+                "session",
+                "class",
+                "parent",
+                "phone",
+                "status",
+                "method",
+                "checked_at",
+            ],
+        ),
+        rows,
+    }])
 }
 
 /// The year's ledger of one school as one workbook.
@@ -122,8 +160,7 @@ pub async fn ledger_xlsx(
     let lines = stats::checkin_lines(db, scope, school_id, year, None).await?;
     let committees =
         jiaxiao_store::parent_school::committees::roster_for_year(db, scope, school_id, year)
-            .await
-            .unwrap_or_default();
+            .await?;
     let title = lang.tf("ledger.title", &[("school", school.name.clone())]);
     let n_sessions = lang.t("ledger.sheet.sessions");
     let n_checkins = lang.t("ledger.sheet.checkins");

@@ -10,6 +10,7 @@ use sea_orm::ModelTrait;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, Set, Value};
 use serde::Serialize;
 
+use super::reach::Phones;
 use super::{Access, bind, rows, school_row, visible_school, writable_school};
 use crate::audit::{self, Entry};
 use crate::entities::{committee, committee_member};
@@ -178,7 +179,7 @@ pub async fn list_committees(
     // An unknown or foreign school is NotFound, not an empty list.
     visible_school(&db.conn, scope, school_id).await?;
     let mut values: Vec<Value> = Vec::new();
-    let cond = scope.sql_school_visible("c.school_id", &mut values);
+    let cond = body_visible(scope, &mut values);
     let s = bind(&mut values, school_id);
     let y = bind(&mut values, school_year_id);
     let sql = format!(
@@ -186,6 +187,26 @@ pub async fn list_committees(
          WHERE c.school_id = {s} AND c.school_year_id = {y} AND {cond} ORDER BY {COMMITTEE_ORDER}"
     );
     rows(&db.conn, sql, values).await
+}
+
+/// "The body `c` is one the caller may read": its unit (school, grade or class) lies in
+/// their subtree. A head teacher sees their class's committee, not the school's bodies,
+/// whose members are parents of other classes.
+fn body_visible(scope: &Scope, values: &mut Vec<Value>) -> String {
+    scope.sql_in_subtree("c.unit_id", values)
+}
+
+async fn body_in_reach<C: ConnectionTrait>(conn: &C, scope: &Scope, id: i64) -> StoreResult<bool> {
+    let mut values: Vec<Value> = Vec::new();
+    let cond = body_visible(scope, &mut values);
+    let p = bind(&mut values, id);
+    let n = crate::db::scalar_i64(
+        conn,
+        format!("SELECT COUNT(*) AS n FROM committee c WHERE c.id = {p} AND {cond}"),
+        values,
+    )
+    .await?;
+    Ok(n > 0)
 }
 
 /// One body the caller may see.
@@ -212,14 +233,21 @@ const MEMBER_FROM: &str = "committee_member m JOIN committee c ON c.id = m.commi
 
 /// The members of one body, by position (head or chair first), then in order of joining.
 pub async fn members(db: &Db, scope: &Scope, committee_id: i64) -> StoreResult<Vec<MemberRow>> {
-    committee_where(&db.conn, scope, committee_id, false).await?;
+    let c = committee_where(&db.conn, scope, committee_id, false).await?;
     let mut values: Vec<Value> = Vec::new();
-    let cond = scope.sql_school_visible("c.school_id", &mut values);
+    let cond = body_visible(scope, &mut values);
     let p = bind(&mut values, committee_id);
     let sql = format!(
         "SELECT {MEMBER_COLS} FROM {MEMBER_FROM} WHERE m.committee_id = {p} AND {cond} ORDER BY m.id"
     );
+    if !body_in_reach(&db.conn, scope, c.id).await? {
+        return Err(StoreError::NotFound);
+    }
     let mut out: Vec<MemberRow> = rows(&db.conn, sql, values).await?;
+    let phones = Phones::of(&db.conn, scope, c.school_id).await?;
+    for m in &mut out {
+        m.phone = phones.show(m.phone.take());
+    }
     out.sort_by_key(MemberRow::rank);
     Ok(out)
 }
@@ -432,24 +460,35 @@ pub async fn bodies(
         return Ok(Vec::new());
     }
     let mut values: Vec<Value> = Vec::new();
-    let cond = scope.sql_school_visible("c.school_id", &mut values);
+    let cond = body_visible(scope, &mut values);
     let s = bind(&mut values, school_id);
     let y = bind(&mut values, school_year_id);
     let sql = format!(
         "SELECT {MEMBER_COLS} FROM {MEMBER_FROM} WHERE c.school_id = {s} AND c.school_year_id = {y} AND {cond} ORDER BY m.id"
     );
-    let all: Vec<MemberRow> = rows(&db.conn, sql, values).await?;
+    let mut all: Vec<MemberRow> = rows(&db.conn, sql, values).await?;
+    let phones = Phones::of(&db.conn, scope, school_id).await?;
+    for m in &mut all {
+        m.phone = phones.show(m.phone.take());
+    }
     // The children that make each parent a parent of this school, with their class that
     // year: how a school tells two 王丽 apart on paper.
     let mut values: Vec<Value> = Vec::new();
     let s = bind(&mut values, school_id);
     let y = bind(&mut values, school_year_id);
+    // A head teacher's class committee member may have a child in another class: that
+    // child stays out of the head teacher's roster.
+    let child_vis = format!(
+        "({} OR {})",
+        scope.sql_in_subtree(&s, &mut values),
+        scope.sql_in_subtree("cm.class_id", &mut values)
+    );
     let sql = format!(
         "SELECT gs.guardian_id, p.name AS pupil_name, cu.name AS class_name FROM guardianship gs \
          JOIN pupil p ON p.id = gs.pupil_id \
          LEFT JOIN class_membership cm ON cm.pupil_id = p.id AND cm.school_year_id = {y} \
          LEFT JOIN org_unit cu ON cu.id = cm.class_id \
-         WHERE p.school_id = {s} AND gs.guardian_id IN (SELECT m.guardian_id FROM committee_member m \
+         WHERE p.school_id = {s} AND {child_vis} AND gs.guardian_id IN (SELECT m.guardian_id FROM committee_member m \
            JOIN committee c ON c.id = m.committee_id WHERE c.school_id = {s} AND c.school_year_id = {y}) \
          ORDER BY p.id"
     );

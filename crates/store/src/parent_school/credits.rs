@@ -9,6 +9,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 
 use super::attendance::{Attendance, Filter};
+use super::reach::Phones;
 use super::sessions::SessionCounts;
 use super::{bind, rows, visible_school};
 use crate::{Db, Scope, StoreResult};
@@ -52,7 +53,32 @@ pub async fn trainees(
     school_year_id: i64,
 ) -> StoreResult<Vec<TraineeSummary>> {
     visible_school(&db.conn, scope, school_id).await?;
-    trainees_of(&db.conn, school_id, school_year_id).await
+    let all = trainees_of(&db.conn, school_id, school_year_id).await?;
+    let (trainees, _) =
+        in_reach(&db.conn, scope, school_id, school_year_id, all, Vec::new()).await?;
+    Ok(trainees)
+}
+
+/// What of a school's year the caller may see: a head teacher their class's parents and
+/// their classes, with phones as [`Phones`] allows; everyone else whose reach is the
+/// whole school all of it. Page, XLSX and PDF all read through here.
+async fn in_reach<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+    mut trainees: Vec<TraineeSummary>,
+    mut classes: Vec<ClassRate>,
+) -> StoreResult<(Vec<TraineeSummary>, Vec<ClassRate>)> {
+    if let Some(w) = super::reach::within(conn, scope, school_id, school_year_id).await? {
+        trainees.retain(|t| w.guardians.contains(&t.guardian_id));
+        classes.retain(|c| w.classes.contains(&c.class_id));
+    }
+    let phones = Phones::of(conn, scope, school_id).await?;
+    for t in &mut trainees {
+        t.phone = phones.show(t.phone.take());
+    }
+    Ok((trainees, classes))
 }
 
 pub(crate) async fn trainees_of<C: ConnectionTrait>(
@@ -206,7 +232,10 @@ pub async fn class_rates(
     school_year_id: i64,
 ) -> StoreResult<Vec<ClassRate>> {
     visible_school(&db.conn, scope, school_id).await?;
-    class_rates_of(&db.conn, school_id, school_year_id).await
+    let all = class_rates_of(&db.conn, school_id, school_year_id).await?;
+    let (_, classes) =
+        in_reach(&db.conn, scope, school_id, school_year_id, Vec::new(), all).await?;
+    Ok(classes)
 }
 
 pub(crate) async fn class_rates_of<C: ConnectionTrait>(
@@ -287,10 +316,19 @@ pub async fn year_figures(
     visible_school(&db.conn, scope, school_id).await?;
     let f = Filter::year(school_id, school_year_id);
     let att = Attendance::load(&db.conn, f).await?;
+    let (trainees, classes) = in_reach(
+        &db.conn,
+        scope,
+        school_id,
+        school_year_id,
+        trainees_from(&db.conn, &att, f).await?,
+        class_rates_from(&db.conn, &att, school_id).await?,
+    )
+    .await?;
     Ok(YearFigures {
         counts: att.all_counts(),
-        trainees: trainees_from(&db.conn, &att, f).await?,
-        classes: class_rates_from(&db.conn, &att, school_id).await?,
+        trainees,
+        classes,
     })
 }
 

@@ -80,7 +80,25 @@ pub async fn get_round(
     let Some(r) = find_round(&db.conn, school_id, year).await? else {
         return Ok(None);
     };
-    round_view(db, r).await.map(Some)
+    let view = round_view(db, r).await?;
+    in_reach(db, scope, view).await.map(Some)
+}
+
+/// The nominees and objections the caller may see (a head teacher: their class's
+/// parents), phones as [`super::reach::Phones`] allows.
+async fn in_reach(db: &Db, scope: &Scope, mut view: Round) -> StoreResult<Round> {
+    let (school, year) = (view.round.school_id, view.round.school_year_id);
+    if let Some(w) = super::reach::within(&db.conn, scope, school, year).await? {
+        view.nominees
+            .retain(|n| w.guardians.contains(&n.guardian_id));
+        view.objections
+            .retain(|o| w.guardians.contains(&o.guardian_id));
+    }
+    let phones = super::reach::Phones::of(&db.conn, scope, school).await?;
+    for n in &mut view.nominees {
+        n.phone = phones.show(n.phone.take());
+    }
+    Ok(view)
 }
 
 async fn round_view(db: &Db, r: excellence_round::Model) -> StoreResult<Round> {
@@ -597,5 +615,5 @@ pub async fn certificate_round(db: &Db, scope: &Scope, round_id: i64) -> StoreRe
         return Ok(view);
     }
     visible_school(&db.conn, scope, view.round.school_id).await?;
-    Ok(view)
+    in_reach(db, scope, view).await
 }

@@ -10,6 +10,7 @@ pub mod credits;
 pub mod curriculum;
 pub mod excellence;
 pub mod paper;
+pub mod reach;
 pub mod records;
 pub mod sessions;
 pub mod stats;

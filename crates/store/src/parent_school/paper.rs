@@ -57,6 +57,7 @@ pub async fn sheet_for(
     class_id: i64,
 ) -> StoreResult<Sheet> {
     let s = writable_session(&db.conn, scope, session_id).await?;
+    super::reach::class_in_reach(&db.conn, scope, class_id).await?;
     let lines: Vec<RosterLine> = sessions::roster(db, scope, session_id, Some(class_id)).await?;
     let class = crate::entities::org_unit::Entity::find_by_id(class_id)
         .one(&db.conn)
@@ -278,6 +279,7 @@ pub async fn marks(db: &Db, scope: &Scope, sheet_id: i64) -> StoreResult<Vec<Mar
         .await?
         .ok_or(StoreError::NotFound)?;
     writable_session(&db.conn, scope, sh.session_id).await?;
+    super::reach::class_in_reach(&db.conn, scope, sh.class_id).await?;
     let mut values: Vec<Value> = Vec::new();
     let p = bind(&mut values, sheet_id);
     let s = bind(&mut values, sh.session_id);

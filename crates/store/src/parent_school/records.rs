@@ -278,13 +278,21 @@ pub async fn session_reflections(
 ) -> StoreResult<Vec<ReflectionRow>> {
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_school_visible("s.school_id", &mut values);
+    // A head teacher reads their own class's parents' reflections.
+    let vis = super::reach::guardian_visible_sql(
+        scope,
+        "r.guardian_id",
+        "s.school_id",
+        "s.school_year_id",
+        &mut values,
+    );
     let p = bind(&mut values, session_id);
     rows(
         &db.conn,
         format!(
             "SELECT r.id, r.session_id, r.guardian_id, g.name AS guardian_name, r.body, r.created_at \
              FROM reflection r JOIN teaching_session s ON s.id = r.session_id JOIN guardian g ON g.id = r.guardian_id \
-             WHERE r.session_id = {p} AND {cond} ORDER BY r.id"
+             WHERE r.session_id = {p} AND {cond} AND {vis} ORDER BY r.id"
         ),
         values,
     )

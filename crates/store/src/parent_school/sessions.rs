@@ -516,8 +516,13 @@ pub async fn roster(
         Some(c) => format!("AND ip.class_id = {}", bind(&mut values, c)),
         None => String::new(),
     };
-    // Head teachers see their own classes only; staff of the school see all.
+    // Head teachers see their own classes only; staff of the school see all. Parents
+    // invited by name show only to those who may see them (a head teacher: their
+    // class's parents).
     let vis = scope.sql_in_subtree("ip.class_id", &mut values);
+    let school = bind(&mut values, s.school_id);
+    let year = bind(&mut values, s.school_year_id);
+    let named_vis = super::reach::guardian_visible_sql(scope, "g.id", &school, &year, &mut values);
     let sql = format!(
         "SELECT g.id AS guardian_id, g.name AS guardian_name, g.phone, p.id AS pupil_id, p.name AS pupil_name, \
                 ip.class_id AS class_id, cu.name AS class_name, gs.relation AS relation, \
@@ -530,11 +535,16 @@ pub async fn roster(
          SELECT g.id, g.name, g.phone, NULL, NULL, NULL, NULL, NULL, c.status, c.method, c.checked_at \
          FROM session_invitee si JOIN guardian g ON g.id = si.guardian_id \
          LEFT JOIN checkin c ON c.session_id = {sid} AND c.guardian_id = g.id \
-         WHERE si.session_id = {sid} \
+         WHERE si.session_id = {sid} AND {named_vis} \
          ORDER BY class_id, pupil_name, guardian_name",
         ips = invited_pupils_sql(&sid)
     );
-    rows(&db.conn, sql, values).await
+    let phones = super::reach::Phones::of(&db.conn, scope, s.school_id).await?;
+    let mut lines: Vec<RosterLine> = rows(&db.conn, sql, values).await?;
+    for l in &mut lines {
+        l.phone = phones.show(l.phone.take());
+    }
+    Ok(lines)
 }
 
 /// Sessions a parent is invited to from `from` on (or all of them this year when
@@ -693,11 +703,19 @@ impl SessionCounts {
 
 /// Whether the caller's scope takes in the whole school (not only some of its classes).
 pub async fn sees_whole_school(db: &Db, scope: &Scope, school_id: i64) -> StoreResult<bool> {
+    sees_whole_school_in(&db.conn, scope, school_id).await
+}
+
+pub(crate) async fn sees_whole_school_in<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    school_id: i64,
+) -> StoreResult<bool> {
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_in_subtree("u.id", &mut values);
     let p = bind(&mut values, school_id);
     let n = crate::db::scalar_i64(
-        &db.conn,
+        conn,
         format!("SELECT COUNT(*) AS n FROM org_unit u WHERE u.id = {p} AND {cond}"),
         values,
     )

@@ -178,15 +178,23 @@ pub async fn checkin_lines(
         Some(id) => format!("AND t.id = {}", bind(&mut values, id)),
         None => String::new(),
     };
-    rows(
+    // A head teacher's ledger holds their class's parents only.
+    let vis = super::reach::guardian_visible_sql(scope, "c.guardian_id", &s, &y, &mut values);
+    let phones = super::reach::Phones::of(&db.conn, scope, school_id).await?;
+    let mut lines: Vec<CheckinLine> = rows(
         &db.conn,
         format!(
             "SELECT c.session_id, t.title AS session_title, t.starts_at, c.guardian_id, g.name AS guardian_name, g.phone, \
                     c.status, c.method, c.checked_at \
              FROM checkin c JOIN teaching_session t ON t.id = c.session_id JOIN guardian g ON g.id = c.guardian_id \
-             WHERE t.school_id = {s} AND t.school_year_id = {y} {one} ORDER BY t.starts_at, c.session_id, g.name, c.guardian_id"
+             WHERE t.school_id = {s} AND t.school_year_id = {y} {one} AND {vis} \
+             ORDER BY t.starts_at, c.session_id, g.name, c.guardian_id"
         ),
         values,
     )
-    .await
+    .await?;
+    for l in &mut lines {
+        l.phone = phones.show(l.phone.take());
+    }
+    Ok(lines)
 }

@@ -12,6 +12,7 @@ use jiaxiao_domain::UnitKind;
 use jiaxiao_domain::parent_school::{CommitteeKind, Position};
 use jiaxiao_store::org;
 use jiaxiao_store::parent_school::committees::{self, NewCommittee, NewMember};
+use jiaxiao_store::parent_school::reach::Phones;
 use jiaxiao_store::parent_school::sessions;
 use jiaxiao_store::people;
 use serde::Deserialize;
@@ -150,7 +151,10 @@ async fn list_committees(
     let school = sessions::school(&state.db, scope, id).await?;
     let (year, year_name) = this_year(&state).await?;
     let bodies = committees::bodies(&state.db, scope, id, year).await?;
-    let can_write = may_write(scope);
+    // The forms list the school's grades, classes and staff: only for those whose reach
+    // is the whole school. A head teacher reads their class's committee.
+    let can_write = may_write(scope) && sessions::sees_whole_school(&state.db, scope, id).await?;
+    let phones = Phones::of(&state.db.conn, scope, id).await?;
     let mut levels = vec![(school.id, school.name.clone())];
     let mut staff = Vec::new();
     if can_write {
@@ -196,7 +200,7 @@ async fn list_committees(
         )
         .await?
         .into_iter()
-        .map(|g| (g.id, g.name, g.phone.unwrap_or_default()))
+        .map(|g| (g.id, g.name, phones.show(g.phone).unwrap_or_default()))
         .collect(),
         _ => Vec::new(),
     };

@@ -584,7 +584,8 @@ async fn download(
                 header::CONTENT_DISPOSITION,
                 format!("{disposition}; filename*=UTF-8''{name}"),
             ),
-            (header::CACHE_CONTROL, "private, max-age=3600".into()),
+            // Scanned sign-in sheets and dossiers carry parents' names and signatures.
+            (header::CACHE_CONTROL, "no-store".into()),
         ],
         bytes,
     )
@@ -596,15 +597,6 @@ async fn checkins_xlsx(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let row = sessions::get_session(&state.db, &s.user.scope, id).await?;
-    let bytes = crate::ledger::checkins_xlsx(
-        &state.db,
-        &s.user.scope,
-        s.lang,
-        row.school_id,
-        row.school_year_id,
-        Some(id),
-    )
-    .await?;
+    let bytes = crate::ledger::checkins_xlsx(&state.db, &s.user.scope, s.lang, id).await?;
     Ok(xlsx_response(bytes, &format!("checkins-{id}.xlsx")))
 }
