@@ -41,7 +41,7 @@ async fn login(app: &TestApp, who: &str, password: &str) -> Client {
     let r = c
         .post(app.url("/login"))
         .form(&[
-            ("csrf", login_csrf(&app, &c).await.as_str()),
+            ("csrf", login_csrf(app, &c).await.as_str()),
             ("who", who),
             ("password", password),
         ])
