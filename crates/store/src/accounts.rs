@@ -1329,3 +1329,23 @@ pub async fn bulk_parent_tokens(
     txn.commit().await?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TokenCache;
+
+    #[test]
+    fn token_uses_are_written_at_most_once_a_minute_in_one_batch() {
+        let cache = TokenCache::default();
+        // The first use in a process is written at once…
+        assert_eq!(cache.note_use("a"), Some(vec!["a".to_owned()]));
+        // …later ones wait for the minute, and are written together.
+        assert_eq!(cache.note_use("b"), None);
+        assert_eq!(cache.note_use("c"), None);
+        assert_eq!(cache.note_use("b"), None);
+        let mut pending = cache.take_uses();
+        pending.sort();
+        assert_eq!(pending, ["b", "c"]);
+        assert!(cache.take_uses().is_empty());
+    }
+}
