@@ -198,7 +198,9 @@ for backend in $BACKENDS; do
         else
             # The staff's XLSX export of this session's 20,000 check-ins, through the page.
             jar="$TMP/jar"; rm -f "$jar"
-            curl -s -c "$jar" -o /dev/null -d "who=bench&password=$STAFF_PASS" "http://127.0.0.1:$port/login"
+            # The login form's CSRF token comes with its cookie (login CSRF, decision 0010).
+            lcsrf="$(curl -s -c "$jar" "http://127.0.0.1:$port/login" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)"
+            curl -s -b "$jar" -c "$jar" -o /dev/null -d "who=bench&password=$STAFF_PASS&csrf=$lcsrf" "http://127.0.0.1:$port/login"
             xt="$(curl -s -b "$jar" -o "$TMP/export.xlsx" -w '%{time_total}' "http://127.0.0.1:$port/sessions/$sid/checkins.xlsx")"
             echo "  XLSX export of the session's check-ins: ${xt} s, $(du -k "$TMP/export.xlsx" | cut -f1) KB"
             xlsx+=("$xt")

@@ -27,6 +27,12 @@ pub struct Config {
     /// When set, /metrics answers only to `Authorization: Bearer <metrics_token>`. Without
     /// it, /metrics answers only when `listen` is a loopback address.
     pub metrics_token: Option<String>,
+    /// How many days a new API token lives.
+    pub api_token_days: i64,
+    /// Behind a reverse proxy, the header that carries the client's address (e.g.
+    /// "X-Real-IP"), for the login limit per address; set it only when the proxy
+    /// overwrites that header, or clients can pick their own address.
+    pub client_ip_header: Option<String>,
     #[serde(skip)]
     pub from_file: Option<PathBuf>,
 }
@@ -42,6 +48,8 @@ impl Default for Config {
             log_json: false,
             run_jobs: true,
             metrics_token: None,
+            api_token_days: jiaxiao_store::accounts::API_TOKEN_DAYS,
+            client_ip_header: None,
             from_file: None,
         }
     }
@@ -65,6 +73,9 @@ impl Config {
             .try_deserialize()
             .context("reading configuration")?;
         cfg.from_file = file.map(Path::to_path_buf);
+        if cfg.api_token_days < 1 {
+            anyhow::bail!("api_token_days must be 1 or more");
+        }
         Ok(cfg)
     }
 

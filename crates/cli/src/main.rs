@@ -412,6 +412,8 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
             metrics_token: cfg.metrics_token.clone(),
             metrics_open_without_token,
             uploads_dir: cfg.data_dir.join("uploads"),
+            api_token_days: cfg.api_token_days,
+            client_ip_header: cfg.client_ip_header.clone(),
             ..Default::default()
         },
         handle,
@@ -430,6 +432,8 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
     println!("jiaxiao listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let mut rx = stop_rx;
+    // The peer address is kept for the login limit per client address (never logged).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = rx.wait_for(|s| *s).await;
     });
@@ -571,7 +575,7 @@ async fn user(cfg: &Config, what: UserCmd) -> Result<()> {
         }
         UserCmd::ResetPassword { username, password } => {
             jiaxiao_store::accounts::reset_password(&db, &sys, &username, &password).await?;
-            println!("password reset; the account's sessions have ended");
+            println!("password reset; the account's sessions and API tokens have ended");
         }
         UserCmd::Token { username, phone } => {
             let uid = match (username, phone) {
@@ -581,7 +585,13 @@ async fn user(cfg: &Config, what: UserCmd) -> Result<()> {
             };
             println!(
                 "{}",
-                jiaxiao_store::accounts::create_api_token(&db, uid, "cli").await?
+                jiaxiao_store::accounts::create_api_token(
+                    &db,
+                    uid,
+                    "cli",
+                    chrono::Duration::days(cfg.api_token_days)
+                )
+                .await?
             );
         }
         UserCmd::Tokens { school, out, name } => {

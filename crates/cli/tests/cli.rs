@@ -350,6 +350,22 @@ async fn metrics_need_loopback_or_the_token() {
     }
 }
 
+/// Opens the login form: its CSRF cookie (`name=value`) and the token of its hidden field.
+async fn login_form(c: &reqwest::Client, base: &str) -> (String, String) {
+    let r = c.get(format!("{base}/login")).send().await.unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = r.text().await.unwrap();
+    let i = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = html[i..i + html[i..].find('"').unwrap()].to_owned();
+    (cookie, csrf)
+}
+
 /// Sessions and writes live in the database: a login on one process works on the
 /// other, and what one writes the other reads.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,9 +393,15 @@ async fn two_serve_processes_share_sessions_and_writes() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let (login_cookie, csrf) = login_form(&login, &base_a).await;
     let r = login
         .post(format!("{base_a}/login"))
-        .form(&[("who", "principal"), ("password", "secret-pass")])
+        .header("cookie", login_cookie)
+        .form(&[
+            ("who", "principal"),
+            ("password", "secret-pass"),
+            ("csrf", csrf.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -522,8 +544,13 @@ both_dbs!(
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
+        let (_, login_csrf) = login_form(&c, &base).await;
         c.post(format!("{base}/login"))
-            .form(&[("who", "principal"), ("password", "secret-pass")])
+            .form(&[
+                ("who", "principal"),
+                ("password", "secret-pass"),
+                ("csrf", login_csrf.as_str()),
+            ])
             .send()
             .await
             .unwrap();

@@ -24,6 +24,11 @@ use crate::{Db, Scope, StoreError, StoreResult};
 
 pub const SESSION_DAYS: i64 = 14;
 pub const INVITATION_DAYS: i64 = 30;
+/// The default lifetime of an API token (`api_token_days` in the configuration). Tokens
+/// made before tokens had an expiry run out this long after they were created.
+pub const API_TOKEN_DAYS: i64 = 90;
+/// How long the log-only SMS provider keeps a message in `sms_outbox`.
+pub const SMS_OUTBOX_DAYS: i64 = 7;
 pub const MIN_PASSWORD_LEN: usize = 8;
 
 pub fn hash_password(password: &str) -> StoreResult<String> {
@@ -239,16 +244,25 @@ pub async fn end_session(db: &Db, token: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Creates an API token for the caller's own account; the token is shown once.
-pub async fn create_api_token(db: &Db, user_id: i64, name: &str) -> StoreResult<String> {
+/// Creates an API token for the caller's own account, valid for `lifetime`; the token
+/// is shown once.
+pub async fn create_api_token(
+    db: &Db,
+    user_id: i64,
+    name: &str,
+    lifetime: Duration,
+) -> StoreResult<String> {
     let token = format!("jx_{}", random_token());
+    let now = Utc::now();
     let txn = db.begin().await?;
     api_token::ActiveModel {
         user_id: Set(user_id),
         name: Set(name.to_owned()),
         token_hash: Set(sha256_hex(&token)),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         revoked: Set(false),
+        expires_at: Set(Some(now + lifetime)),
+        last_used_at: Set(None),
         ..Default::default()
     }
     .insert(&txn)
@@ -268,6 +282,17 @@ pub async fn create_api_token(db: &Db, user_id: i64, name: &str) -> StoreResult<
 #[derive(Clone, Default)]
 pub struct TokenCache {
     map: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, Verified>>>,
+    used: std::sync::Arc<std::sync::Mutex<TokenUse>>,
+}
+
+/// Tokens used since `last_use` was last written, by hash. A token's use is written at
+/// most once a minute, and for all tokens of the minute at once, by a task of its own:
+/// a burst of parents checking in costs one small write a minute, never a write in the
+/// request.
+#[derive(Default)]
+struct TokenUse {
+    hashes: std::collections::HashSet<String>,
+    last_write: Option<std::time::Instant>,
 }
 
 /// A token's scope and owner, and when they were read from the database.
@@ -307,6 +332,75 @@ impl TokenCache {
             map.remove(&sha256_hex(token));
         }
     }
+
+    /// Forgets every token of an account (its password changed, or it revoked one on
+    /// its tokens page).
+    pub fn forget_user(&self, user_id: i64) {
+        if let Ok(mut map) = self.map.write() {
+            map.retain(|_, (_, p, _)| p.user_id != user_id);
+        }
+    }
+
+    /// How often the uses of tokens are written.
+    pub const USE_WRITE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// Notes a use; returns the batch to write when the last write is a minute old.
+    fn note_use(&self, hash: &str) -> Option<Vec<String>> {
+        let mut u = self.used.lock().ok()?;
+        if !u.hashes.contains(hash) {
+            u.hashes.insert(hash.to_owned());
+        }
+        let due = u
+            .last_write
+            .is_none_or(|at| at.elapsed() >= Self::USE_WRITE_EVERY);
+        due.then(|| {
+            u.last_write = Some(std::time::Instant::now());
+            u.hashes.drain().collect()
+        })
+    }
+
+    fn take_uses(&self) -> Vec<String> {
+        match self.used.lock() {
+            Ok(mut u) => u.hashes.drain().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// Writes `last_used_at` for a batch of token hashes, 500 to a statement.
+async fn write_token_uses(db: &Db, hashes: Vec<String>) -> StoreResult<()> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    for chunk in hashes.chunks(500) {
+        let mut values: Vec<Value> = vec![now.into()];
+        let ph: Vec<String> = chunk
+            .iter()
+            .map(|h| {
+                values.push(h.clone().into());
+                format!("${}", values.len())
+            })
+            .collect();
+        txn.execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            format!(
+                "UPDATE api_token SET last_used_at = $1 WHERE token_hash IN ({})",
+                ph.join(",")
+            ),
+            values,
+        ))
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Writes the token uses this process has noted and not yet written, now (before the
+/// tokens page shows them).
+pub async fn flush_token_uses(db: &Db, cache: &TokenCache) -> StoreResult<()> {
+    write_token_uses(db, cache.take_uses()).await
 }
 
 /// [`token_session`] through the cache.
@@ -316,14 +410,37 @@ pub async fn token_session_cached(
     token: &str,
 ) -> StoreResult<Option<(Scope, Principal)>> {
     let hash = sha256_hex(token);
-    if let Some(hit) = cache.get_hash(&hash) {
-        return Ok(Some(hit));
-    }
-    let found = token_session(db, token).await?;
-    if let Some((scope, principal)) = &found {
-        cache.put_all([(hash, scope.clone(), principal.clone())]);
+    let found = match cache.get_hash(&hash) {
+        Some(hit) => Some(hit),
+        None => {
+            let found = token_session(db, token).await?;
+            if let Some((scope, principal)) = &found {
+                cache.put_all([(hash.clone(), scope.clone(), principal.clone())]);
+            }
+            found
+        }
+    };
+    if found.is_some()
+        && let Some(batch) = cache.note_use(&hash)
+    {
+        let db = db.clone();
+        // Not awaited: the request does not wait for bookkeeping, and a failed write
+        // loses only a "last used" time.
+        tokio::spawn(async move {
+            if let Err(e) = write_token_uses(&db, batch).await {
+                tracing::warn!(error = %e, "writing token uses failed");
+            }
+        });
     }
     Ok(found)
+}
+
+/// The SQL condition of a token that has not run out: `$now` and `$legacy_cutoff` (now
+/// minus [`API_TOKEN_DAYS`], for tokens made before they had an expiry) are placeholders.
+fn token_live_sql(t: &str, now: &str, legacy_cutoff: &str) -> String {
+    format!(
+        "({t}.expires_at > {now} OR ({t}.expires_at IS NULL AND {t}.created_at > {legacy_cutoff}))"
+    )
 }
 
 /// Verifies the live API tokens of every parent invited to a session in one query and
@@ -346,13 +463,21 @@ pub(crate) async fn preload_parent_tokens<C: ConnectionTrait>(
     let sql = format!(
         "SELECT t.token_hash, u.id AS user_id, u.display_name, u.guardian_id, g.role, g.unit_id \
          FROM api_token t JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = u.id \
-         WHERE t.revoked = $2 AND u.active = $3 AND u.guardian_id IN ({}) ORDER BY t.token_hash",
+         WHERE t.revoked = $2 AND u.active = $3 AND {} AND u.guardian_id IN ({}) ORDER BY t.token_hash",
+        token_live_sql("t", "$4", "$5"),
         crate::parent_school::sessions::invited_guardians_sql("$1")
     );
+    let now = Utc::now();
     let rows = Row::find_by_statement(Statement::from_sql_and_values(
         conn.get_database_backend(),
         sql,
-        [session_id.into(), false.into(), true.into()],
+        [
+            session_id.into(),
+            false.into(),
+            true.into(),
+            now.into(),
+            (now - Duration::days(API_TOKEN_DAYS)).into(),
+        ],
     ))
     .all(conn)
     .await?;
@@ -394,12 +519,22 @@ pub async fn token_session(db: &Db, token: &str) -> StoreResult<Option<(Scope, P
         role: Option<String>,
         unit_id: Option<i64>,
     }
+    let now = Utc::now();
     let rows = Row::find_by_statement(Statement::from_sql_and_values(
         db.db_backend(),
-        "SELECT t.user_id, u.display_name, u.guardian_id, g.role, g.unit_id FROM api_token t \
-         JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = t.user_id \
-         WHERE t.token_hash = $1 AND t.revoked = $2 AND u.active = $3",
-        [sha256_hex(token).into(), false.into(), true.into()],
+        format!(
+            "SELECT t.user_id, u.display_name, u.guardian_id, g.role, g.unit_id FROM api_token t \
+             JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked = $2 AND u.active = $3 AND {}",
+            token_live_sql("t", "$4", "$5")
+        ),
+        [
+            sha256_hex(token).into(),
+            false.into(),
+            true.into(),
+            now.into(),
+            (now - Duration::days(API_TOKEN_DAYS)).into(),
+        ],
     ))
     .all(&db.conn)
     .await?;
@@ -426,25 +561,36 @@ pub async fn token_session(db: &Db, token: &str) -> StoreResult<Option<(Scope, P
     )))
 }
 
-pub async fn change_password(db: &Db, scope: &Scope, old: &str, new: &str) -> StoreResult<()> {
+/// The caller changes their own password. Every other session of the account ends and
+/// every API token of it is revoked; `current_session` (the cookie of the request, if
+/// any) stays logged in.
+pub async fn change_password(
+    db: &Db,
+    scope: &Scope,
+    old: &str,
+    new: &str,
+    current_session: Option<&str>,
+) -> StoreResult<()> {
     let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
     check_password_rules(new)?;
     let user = user_account::Entity::find_by_id(user_id)
         .one(&db.conn)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let ok = user
-        .password_hash
-        .as_deref()
-        .map(|h| verify_password(old, h))
-        .unwrap_or(false);
+    let (old, hash) = (old.to_owned(), user.password_hash.clone());
+    // Argon2 takes tens of milliseconds of CPU: off the async threads, as at login.
+    let ok = tokio::task::spawn_blocking(move || {
+        hash.as_deref().is_some_and(|h| verify_password(&old, h))
+    })
+    .await
+    .map_err(|e| StoreError::Other(e.to_string()))?;
     if !ok {
         return Err(StoreError::Invalid {
             code: "wrong_password",
         });
     }
     let txn = db.begin().await?;
-    set_password_in(&txn, scope, user, new, "change_password").await?;
+    set_password_in(&txn, scope, user, new, "change_password", current_session).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -460,16 +606,41 @@ pub struct NewUser {
 
 /// Creates a staff account with roles; the caller must be allowed to grant each role
 /// at each node.
+///
+/// The nodes are checked first: a node outside the caller's reach is `NotFound`
+/// whatever else the form holds, exactly like a node that does not exist. A username
+/// that is malformed or taken anywhere is `Invalid{username_unavailable}`, one answer
+/// for both, and the web throttles how often an administrator may get it: usernames
+/// are global (people log in with them), so whether one is free cannot be hidden, only
+/// kept from being a cheap way to list the accounts of other counties.
 pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> StoreResult<i64> {
-    check_password_rules(&u.password)?;
+    let rules = check_password_rules(&u.password);
+    // Argon2 before the write transaction, which on SQLite holds the database's lock.
+    let hash = match rules {
+        Ok(()) => Some(hash_password(&u.password)?),
+        Err(_) => None,
+    };
     let username = u.username.trim().to_owned();
-    if username.is_empty() || username.chars().any(char::is_whitespace) {
-        return Err(StoreError::Invalid {
-            code: "bad_username",
-        });
-    }
-    let hash = hash_password(&u.password)?;
+    let unavailable = StoreError::Invalid {
+        code: "username_unavailable",
+    };
     let txn = db.begin().await?;
+    for (role, unit) in &u.grants {
+        check_grant(&txn, scope, *role, *unit).await?;
+    }
+    rules?;
+    if username.is_empty() || username.chars().any(char::is_whitespace) {
+        return Err(unavailable);
+    }
+    let taken = user_account::Entity::find()
+        .filter(user_account::Column::Username.eq(username.as_str()))
+        .one(&txn)
+        .await?
+        .is_some();
+    if taken {
+        return Err(unavailable);
+    }
+    let hash = hash.ok_or(StoreError::Other("password hash missing".into()))?;
     let user = user_account::ActiveModel {
         username: Set(Some(username.clone())),
         phone: Set(None),
@@ -505,6 +676,27 @@ async fn grant_in<C: ConnectionTrait>(
     role: Role,
     unit_id: i64,
 ) -> StoreResult<()> {
+    check_grant(conn, scope, role, unit_id).await?;
+    role_grant::ActiveModel {
+        user_id: Set(user_id),
+        role: Set(role.code().to_owned()),
+        unit_id: Set(unit_id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether the caller may grant `role` at `unit_id`: the node first (`NotFound` outside
+/// the caller's managed subtree), then the role's kind and the caller's right to grant it.
+async fn check_grant<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    role: Role,
+    unit_id: i64,
+) -> StoreResult<()> {
     let unit = crate::org::managed_unit(conn, scope, unit_id).await?;
     let kind = UnitKind::from_code(&unit.kind).ok_or(StoreError::Invalid { code: "bad_kind" })?;
     if !role.granted_at().contains(&kind) {
@@ -517,15 +709,6 @@ async fn grant_in<C: ConnectionTrait>(
             code: "role_not_grantable",
         });
     }
-    role_grant::ActiveModel {
-        user_id: Set(user_id),
-        role: Set(role.code().to_owned()),
-        unit_id: Set(unit_id),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?;
     Ok(())
 }
 
@@ -598,21 +781,34 @@ pub async fn revoke_role(db: &Db, scope: &Scope, grant_id: i64) -> StoreResult<(
     Ok(())
 }
 
-/// Stores a new password hash, ends every session of the account (a changed password
-/// is often a stolen one) and records `action` in the audit log, inside `txn`.
+/// Stores a new password hash, ends every session of the account but `keep_session`
+/// and revokes every API token of it (a changed password is often a stolen one: whoever
+/// stole it may have logged in or made a token with it), and records `action` in the
+/// audit log, inside `txn`.
 async fn set_password_in<C: ConnectionTrait>(
     txn: &C,
     scope: &Scope,
     user: user_account::Model,
     new: &str,
     action: &str,
+    keep_session: Option<&str>,
 ) -> StoreResult<()> {
     let uid = user.id;
     let mut am: user_account::ActiveModel = user.into();
     am.password_hash = Set(Some(hash_password(new)?));
     am.update(txn).await?;
-    web_session::Entity::delete_many()
-        .filter(web_session::Column::UserId.eq(uid))
+    let mut ended = web_session::Entity::delete_many().filter(web_session::Column::UserId.eq(uid));
+    if let Some(keep) = keep_session {
+        ended = ended.filter(web_session::Column::Id.ne(sha256_hex(keep)));
+    }
+    ended.exec(txn).await?;
+    api_token::Entity::update_many()
+        .col_expr(
+            api_token::Column::Revoked,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(api_token::Column::UserId.eq(uid))
+        .filter(api_token::Column::Revoked.eq(false))
         .exec(txn)
         .await?;
     audit::record(
@@ -630,8 +826,9 @@ async fn set_password_in<C: ConnectionTrait>(
     .await
 }
 
-/// Sets a new password for an account the caller manages (or any, for the system).
-pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -> StoreResult<()> {
+/// Sets a new password for an account the caller manages (or any, for the system);
+/// every session and API token of the account ends. Returns the account id.
+pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -> StoreResult<i64> {
     check_password_rules(new)?;
     let txn = db.begin().await?;
     let user = user_account::Entity::find()
@@ -656,9 +853,10 @@ pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -
             return Err(StoreError::NotFound);
         }
     }
-    set_password_in(&txn, scope, user, new, "reset_password").await?;
+    let uid = user.id;
+    set_password_in(&txn, scope, user, new, "reset_password", None).await?;
     txn.commit().await?;
-    Ok(())
+    Ok(uid)
 }
 
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
@@ -840,17 +1038,35 @@ pub async fn redeem_invitation(
     Ok(uid)
 }
 
-/// Records a message in the outbox of the log-only SMS provider.
-pub async fn record_sms(db: &Db, phone: &str, body: &str) -> StoreResult<i64> {
-    Ok(sms_outbox::ActiveModel {
+/// Records a message in the outbox of the log-only SMS provider, with every one of
+/// `secrets` (one-time codes) masked: the outbox is a record of what was sent, not a
+/// second copy of the codes, whose hashes alone are kept (a lost code is replaced by
+/// issuing a new one, never sent again). Messages older than [`SMS_OUTBOX_DAYS`] go in
+/// the same transaction, so no sweeper is needed.
+pub async fn record_sms(db: &Db, phone: &str, body: &str, secrets: &[&str]) -> StoreResult<i64> {
+    let now = Utc::now();
+    let masked = secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(body.to_owned(), |b, s| {
+            b.replace(s, &"*".repeat(s.chars().count()))
+        });
+    let txn = db.begin().await?;
+    sms_outbox::Entity::delete_many()
+        .filter(sms_outbox::Column::CreatedAt.lt(now - Duration::days(SMS_OUTBOX_DAYS)))
+        .exec(&txn)
+        .await?;
+    let id = sms_outbox::ActiveModel {
         phone: Set(phone.to_owned()),
-        body: Set(body.to_owned()),
-        created_at: Set(Utc::now()),
+        body: Set(masked),
+        created_at: Set(now),
         ..Default::default()
     }
-    .insert(&db.conn)
+    .insert(&txn)
     .await?
-    .id)
+    .id;
+    txn.commit().await?;
+    Ok(id)
 }
 
 /// Creates (or finds) the account of a guardian with a known password, for demo data
@@ -959,6 +1175,70 @@ pub async fn revoke_api_token(db: &Db, token: &str) -> StoreResult<bool> {
     Ok(true)
 }
 
+/// One of the caller's own API tokens, for their tokens page (never the token itself).
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub created_at: chrono::DateTime<Utc>,
+    pub last_used_at: Option<chrono::DateTime<Utc>>,
+    /// When the token runs out (for tokens made before expiry existed, computed).
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// The caller's own live API tokens (not revoked, not run out), newest first.
+pub async fn list_own_tokens(db: &Db, scope: &Scope) -> StoreResult<Vec<TokenRow>> {
+    let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
+    let now = Utc::now();
+    let rows = api_token::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            db.db_backend(),
+            format!(
+                "SELECT * FROM api_token t WHERE t.user_id = $1 AND t.revoked = $2 AND {} \
+                 ORDER BY t.id DESC",
+                token_live_sql("t", "$3", "$4")
+            ),
+            [
+                user_id.into(),
+                false.into(),
+                now.into(),
+                (now - Duration::days(API_TOKEN_DAYS)).into(),
+            ],
+        ))
+        .all(&db.conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.id,
+            name: t.name,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            expires_at: t
+                .expires_at
+                .unwrap_or(t.created_at + Duration::days(API_TOKEN_DAYS)),
+        })
+        .collect())
+}
+
+/// Revokes one of the caller's own tokens by id; another account's token is `NotFound`.
+pub async fn revoke_own_token(db: &Db, scope: &Scope, id: i64) -> StoreResult<()> {
+    let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
+    let txn = db.begin().await?;
+    let t = api_token::Entity::find_by_id(id)
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::Revoked.eq(false))
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let mut am: api_token::ActiveModel = t.into();
+    am.revoked = Set(true);
+    am.update(&txn).await?;
+    audit_own(&txn, user_id, "revoke_api_token").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// An API token for every parent of a school, creating a password-less account for
 /// parents who have none, for load tests and the operator's scripts (`jiaxiao user
 /// tokens`): one transaction, no Argon2 (tokens are random, stored as SHA-256), one audit
@@ -1019,6 +1299,8 @@ pub async fn bulk_parent_tokens(
                 token_hash: Set(sha256_hex(&token)),
                 created_at: Set(now),
                 revoked: Set(false),
+                expires_at: Set(Some(now + Duration::days(API_TOKEN_DAYS))),
+                last_used_at: Set(None),
                 ..Default::default()
             });
             out.push((g.id, token));
@@ -1046,4 +1328,24 @@ pub async fn bulk_parent_tokens(
     .await?;
     txn.commit().await?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TokenCache;
+
+    #[test]
+    fn token_uses_are_written_at_most_once_a_minute_in_one_batch() {
+        let cache = TokenCache::default();
+        // The first use in a process is written at once…
+        assert_eq!(cache.note_use("a"), Some(vec!["a".to_owned()]));
+        // …later ones wait for the minute, and are written together.
+        assert_eq!(cache.note_use("b"), None);
+        assert_eq!(cache.note_use("c"), None);
+        assert_eq!(cache.note_use("b"), None);
+        let mut pending = cache.take_uses();
+        pending.sort();
+        assert_eq!(pending, ["b", "c"]);
+        assert!(cache.take_uses().is_empty());
+    }
 }

@@ -260,6 +260,9 @@ pub mod api_token {
         pub token_hash: String,
         pub created_at: DateTimeUtc,
         pub revoked: bool,
+        /// Empty only for tokens made before expiry existed (migration 0006).
+        pub expires_at: Option<DateTimeUtc>,
+        pub last_used_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

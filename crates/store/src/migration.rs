@@ -26,6 +26,10 @@ impl MigratorTrait for Migrator {
                 name: "m0004_checkin_lean",
                 sql: include_str!("../migrations/0004_checkin_lean.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0006_accounts_hardening",
+                sql: include_str!("../migrations/0006_accounts_hardening.sql"),
+            }),
         ]
     }
 }

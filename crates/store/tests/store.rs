@@ -456,3 +456,109 @@ both_dbs!(
         );
     }
 );
+
+// Issue 9, item 5: tokens run out (a token made before expiry existed runs out the
+// default lifetime after it was made), and a password reset revokes them and ends the
+// account's sessions.
+both_dbs!(
+    api_tokens_expire_and_die_with_the_password,
+    |t: TestDb| async move {
+        use chrono::{Duration, Utc};
+        use jiaxiao_store::entities::api_token;
+        use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+        let db = &t.db;
+        let tr = two_counties(db).await;
+        staff_scope(db, "school_a", Role::SchoolAdmin, tr.school_a).await;
+        let uid = accounts::user_id_by_name(db, "school_a").await.unwrap();
+        let live = accounts::create_api_token(db, uid, "t", Duration::days(90))
+            .await
+            .unwrap();
+        let expired = accounts::create_api_token(db, uid, "t", Duration::seconds(-1))
+            .await
+            .unwrap();
+        assert!(accounts::token_session(db, &live).await.unwrap().is_some());
+        assert!(
+            accounts::token_session(db, &expired)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Tokens from before migration 0006: no expiry, judged by their age.
+        for (value, age_days) in [("jx_legacy_young", 10), ("jx_legacy_old", 91)] {
+            api_token::ActiveModel {
+                user_id: Set(uid),
+                name: Set("legacy".into()),
+                token_hash: Set(accounts::sha256_hex(value)),
+                created_at: Set(Utc::now() - Duration::days(age_days)),
+                revoked: Set(false),
+                expires_at: Set(None),
+                last_used_at: Set(None),
+                ..Default::default()
+            }
+            .insert(&db.conn)
+            .await
+            .unwrap();
+        }
+        assert!(
+            accounts::token_session(db, "jx_legacy_young")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            accounts::token_session(db, "jx_legacy_old")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let me = accounts::token_session(db, &live).await.unwrap().unwrap().0;
+        let listed = accounts::list_own_tokens(db, &me).await.unwrap();
+        assert_eq!(listed.len(), 2, "the live one and the young legacy one");
+        let session = accounts::create_session(db, uid).await.unwrap();
+        assert_eq!(
+            accounts::reset_password(db, &Scope::system(), "school_a", "new-secret-pass")
+                .await
+                .unwrap(),
+            uid
+        );
+        assert!(accounts::token_session(db, &live).await.unwrap().is_none());
+        assert!(
+            accounts::token_session(db, "jx_legacy_young")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(accounts::session(db, &session).await.unwrap().is_none());
+        let all = api_token::Entity::find().all(&db.conn).await.unwrap();
+        assert!(all.iter().all(|t| t.revoked));
+    }
+);
+
+// Issue 9, item 15: the outbox keeps no one-time code, and no message past its days.
+both_dbs!(sms_outbox_keeps_no_codes, |t: TestDb| async move {
+    use chrono::{Duration, Utc};
+    use jiaxiao_store::entities::sms_outbox;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let db = &t.db;
+    sms_outbox::ActiveModel {
+        phone: Set("13800000001".into()),
+        body: Set("old message".into()),
+        created_at: Set(Utc::now() - Duration::days(accounts::SMS_OUTBOX_DAYS + 1)),
+        ..Default::default()
+    }
+    .insert(&db.conn)
+    .await
+    .unwrap();
+    accounts::record_sms(
+        db,
+        "13800000002",
+        "王建国家长您好，邀请码 12345678，30天内有效",
+        &["12345678"],
+    )
+    .await
+    .unwrap();
+    let rows = sms_outbox::Entity::find().all(&db.conn).await.unwrap();
+    assert_eq!(rows.len(), 1, "the old message is gone");
+    assert!(!rows[0].body.contains("12345678"), "{}", rows[0].body);
+    assert!(rows[0].body.contains("********"));
+});

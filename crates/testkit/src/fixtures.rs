@@ -169,12 +169,21 @@ pub async fn parent_scope(db: &Db, phone: &str) -> Scope {
         .scope
 }
 
+/// The login form's CSRF token for client `c`: opening the form sets the cookie it
+/// must match, as in a browser.
+pub async fn login_csrf(app: &TestApp, c: &Client) -> String {
+    let (status, html) = get(c, &app.url("/login")).await;
+    assert_eq!(status, StatusCode::OK, "login form");
+    csrf_of(&html)
+}
+
 /// Logs in through the page (username or phone) and keeps the cookie.
 pub async fn login(app: &TestApp, who: &str) -> Client {
     let c = app.client();
+    let csrf = login_csrf(app, &c).await;
     let r = c
         .post(app.url("/login"))
-        .form(&[("who", who), ("password", PASSWORD)])
+        .form(&[("who", who), ("password", PASSWORD), ("csrf", &csrf)])
         .send()
         .await
         .expect("login");

@@ -41,6 +41,8 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
+            // With the peer address, as `serve` does: the login limit per address uses it.
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             let _ = axum::serve(listener, app).await;
         });
         TestApp {

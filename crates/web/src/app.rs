@@ -39,6 +39,11 @@ pub struct Settings {
     pub metrics_open_without_token: bool,
     /// Where uploaded files (photos, scans, seals) and rendered dossiers are kept.
     pub uploads_dir: std::path::PathBuf,
+    /// How long a new API token lives, in days.
+    pub api_token_days: i64,
+    /// Behind a reverse proxy: the header it puts the client's address in (e.g.
+    /// `X-Real-IP`), for the login limit per address. Unset: the connection's peer.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for Settings {
@@ -49,6 +54,8 @@ impl Default for Settings {
             metrics_token: None,
             metrics_open_without_token: false,
             uploads_dir: std::path::PathBuf::from("./data/uploads"),
+            api_token_days: jiaxiao_store::accounts::API_TOKEN_DAYS,
+            client_ip_header: None,
         }
     }
 }
@@ -80,6 +87,8 @@ pub struct AppStateInner {
     pub settings: Settings,
     pub metrics: Option<PrometheusHandle>,
     login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Failed logins per client address and the back-off per account (decision 0010).
+    pub login_throttle: Arc<crate::throttle::LoginThrottle>,
     limit_checks: Arc<std::sync::atomic::AtomicU64>,
     pub pending: Arc<Mutex<HashMap<String, PendingImport>>>,
     /// The background job runner of this process (and the progress of its jobs).
@@ -95,8 +104,8 @@ pub struct AppStateInner {
 
 impl AppState {
     pub fn new(db: Db, settings: Settings, metrics: Option<PrometheusHandle>) -> AppState {
-        // Ten tries a minute per account name (and per phone): enough for typos, too few
-        // for guessing; the message never says whether the account exists.
+        // Ten tries a minute per invitation phone and per account's password check:
+        // enough for typos, too few for guessing.
         let quota = Quota::per_minute(NonZeroU32::new(10).expect("non-zero"));
         let tokens = jiaxiao_store::accounts::TokenCache::default();
         let blobs = jiaxiao_store::blobs::Blobs::new(settings.uploads_dir.clone());
@@ -104,6 +113,7 @@ impl AppState {
             settings,
             metrics,
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
+            login_throttle: Arc::default(),
             limit_checks: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             pending: Arc::new(Mutex::new(HashMap::new())),
             jobs: crate::jobs::runner(db.clone(), "serve", blobs.clone()),
@@ -433,22 +443,27 @@ fn status_code_name(status: StatusCode) -> &'static str {
 }
 
 impl AppState {
-    /// Counts one login attempt against the account it names; false when that account
-    /// is throttled. The key is the credential as the store will read it (a normalised
-    /// mobile number, a lower-cased username), so spelling a number differently does
-    /// not buy more tries.
-    pub fn login_allowed(&self, login: &jiaxiao_store::accounts::Login<'_>) -> bool {
-        use jiaxiao_store::accounts::Login;
-        let key = match login {
-            Login::Parent { phone } => format!(
-                "p:{}",
-                jiaxiao_domain::PhoneNumber::parse(phone)
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|_| phone.trim().to_owned())
-            ),
-            Login::Staff { username } => format!("u:{}", username.trim().to_lowercase()),
-        };
-        self.limit(&key)
+    /// Starts a login attempt from `addr` against the account it names (see
+    /// `throttle`); `None` when the address is throttled.
+    pub fn begin_login(
+        &self,
+        addr: Option<std::net::IpAddr>,
+        login: &jiaxiao_store::accounts::Login<'_>,
+    ) -> Option<crate::throttle::Attempt> {
+        self.login_throttle
+            .begin(addr, crate::throttle::login_key(login), Instant::now())
+    }
+
+    /// Counts one refused username of an administrator creating accounts; false when
+    /// they have had too many refusals this minute.
+    pub fn username_refusal_allowed(&self, user_id: i64) -> bool {
+        self.limit(&format!("un:{user_id}"))
+    }
+
+    /// Counts one check of a logged-in user's old password (changing it); false when
+    /// throttled. Only the session's owner can trip it.
+    pub fn password_check_allowed(&self, user_id: i64) -> bool {
+        self.limit(&format!("pw:{user_id}"))
     }
 
     /// Counts one check-in attempt of a parent (or staff member); false when throttled.

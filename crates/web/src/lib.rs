@@ -15,5 +15,6 @@ pub mod jobs;
 pub mod ledger;
 pub mod pages;
 pub mod sms;
+pub mod throttle;
 
 pub use app::{AppState, Settings, router};

@@ -10,8 +10,8 @@ use jiaxiao_store::org;
 use jiaxiao_store::parent_school::sessions::{self, NewSession};
 use jiaxiao_store::{Db, Scope};
 use jiaxiao_testkit::fixtures::{
-    PASSWORD, county_with_schools, csrf_of, get as page, import_roster, login, parent_scope,
-    staff_account,
+    PASSWORD, county_with_schools, csrf_of, get as page, import_roster, login, login_csrf,
+    parent_scope, staff_account,
 };
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::StatusCode;
@@ -264,7 +264,11 @@ both_dbs!(api_checkin_answers_and_refuses, |t: TestDb| async move {
     let browser = app.client();
     let r = browser
         .post(app.url("/login"))
-        .form(&[("who", "13900000005"), ("password", PARENT_PASS)])
+        .form(&[
+            ("csrf", login_csrf(&app, &browser).await.as_str()),
+            ("who", "13900000005"),
+            ("password", PARENT_PASS),
+        ])
         .send()
         .await
         .unwrap();
@@ -433,6 +437,7 @@ both_dbs!(parent_phone_page_checks_in, |t: TestDb| async move {
     let r = phone
         .post(app.url("/login"))
         .form(&[
+            ("csrf", login_csrf(&app, &phone).await.as_str()),
             ("who", "13800000001"),
             ("password", PARENT_PASS),
             ("next", back.as_str()),

@@ -3,7 +3,9 @@
 use jiaxiao_domain::Role;
 use jiaxiao_store::org;
 use jiaxiao_store::{Db, Scope};
-use jiaxiao_testkit::fixtures::{TwoCounties, csrf_of, get as page, staff_account, two_counties};
+use jiaxiao_testkit::fixtures::{
+    TwoCounties, csrf_of, get as page, login_csrf, staff_account, two_counties,
+};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::{Client, StatusCode};
 
@@ -38,7 +40,11 @@ async fn login(app: &TestApp, who: &str, password: &str) -> Client {
     let c = app.client();
     let r = c
         .post(app.url("/login"))
-        .form(&[("who", who), ("password", password)])
+        .form(&[
+            ("csrf", login_csrf(app, &c).await.as_str()),
+            ("who", who),
+            ("password", password),
+        ])
         .send()
         .await
         .unwrap();
@@ -105,13 +111,21 @@ both_dbs!(health_login_and_logout, |t: TestDb| async move {
     // Wrong password and unknown account: same status, same message.
     let bad = anon
         .post(app.url("/login"))
-        .form(&[("who", "school_a"), ("password", "wrong-pass")])
+        .form(&[
+            ("csrf", login_csrf(&app, &anon).await.as_str()),
+            ("who", "school_a"),
+            ("password", "wrong-pass"),
+        ])
         .send()
         .await
         .unwrap();
     let unknown = anon
         .post(app.url("/login"))
-        .form(&[("who", "nobody"), ("password", "wrong-pass")])
+        .form(&[
+            ("csrf", login_csrf(&app, &anon).await.as_str()),
+            ("who", "nobody"),
+            ("password", "wrong-pass"),
+        ])
         .send()
         .await
         .unwrap();
@@ -125,7 +139,11 @@ both_dbs!(health_login_and_logout, |t: TestDb| async move {
     // The session cookie is HttpOnly and SameSite.
     let r = anon
         .post(app.url("/login"))
-        .form(&[("who", "county_a"), ("password", "secret-pass")])
+        .form(&[
+            ("csrf", login_csrf(&app, &anon).await.as_str()),
+            ("who", "county_a"),
+            ("password", "secret-pass"),
+        ])
         .send()
         .await
         .unwrap();
@@ -485,63 +503,159 @@ both_dbs!(
     }
 );
 
-both_dbs!(login_is_rate_limited, |t: TestDb| async move {
-    let app = TestApp::spawn(t).await;
-    world(&app.db).await;
-    let c = app.client();
-    let mut statuses = Vec::new();
-    for _ in 0..12 {
-        let r = c
-            .post(app.url("/login"))
-            .form(&[("who", "school_a"), ("password", "guess-guess")])
+/// A client whose connections come from `ip` (any 127.x.y.z reaches the test server on
+/// Linux's loopback), so tests can be several client addresses at once.
+fn client_from(ip: [u8; 4]) -> Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
+async fn try_login(app: &TestApp, c: &Client, who: &str, password: &str) -> StatusCode {
+    let csrf = login_csrf(app, c).await;
+    c.post(app.url("/login"))
+        .form(&[("who", who), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+// Decision 0010: whoever guesses at an account slows it down, but its owner still gets
+// in — before, eleven wrong passwords from anywhere locked `school_a` out for a minute.
+both_dbs!(
+    one_address_cannot_lock_an_account_out,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        world(&app.db).await;
+        let attacker = client_from([127, 0, 0, 2]);
+        for _ in 0..11 {
+            assert_eq!(
+                try_login(&app, &attacker, "school_a", "guess-guess").await,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let owner = client_from([127, 0, 0, 3]);
+        assert_eq!(
+            try_login(&app, &owner, "school_a", "secret-pass").await,
+            StatusCode::SEE_OTHER
+        );
+        // The API login is not locked either.
+        let r = owner
+            .post(app.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "school_a", "password": "secret-pass"}))
             .send()
             .await
             .unwrap();
-        statuses.push(r.status());
+        assert_eq!(r.status(), StatusCode::OK);
     }
-    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
-    assert_eq!(*statuses.last().unwrap(), StatusCode::TOO_MANY_REQUESTS);
-    // Even the right password is refused while throttled.
+);
+
+// One address trying many accounts (password spraying, or tripping many accounts) is
+// refused after its failures; other addresses are not affected, page and API alike.
+both_dbs!(
+    an_address_that_keeps_failing_is_refused,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        world(&app.db).await;
+        let sprayer = client_from([127, 0, 0, 4]);
+        // Thirty failures are always allowed; the limit forgives one every two seconds, so
+        // the loop is bounded rather than exact (no timing assumption on a loaded machine).
+        let mut failures = 0;
+        let mut refused = false;
+        for i in 0..200 {
+            match try_login(&app, &sprayer, &format!("user{i}"), "guess-guess").await {
+                StatusCode::UNAUTHORIZED => failures += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    refused = true;
+                    break;
+                }
+                other => panic!("{other}"),
+            }
+        }
+        assert!(
+            refused && failures >= 30,
+            "{failures} failures, refused: {refused}"
+        );
+        // The API shares the limit: refused again at once, whatever account it names.
+        let mut api = Vec::new();
+        for _ in 0..5 {
+            let r = sprayer
+                .post(app.url("/api/v1/auth/login"))
+                .json(&serde_json::json!({"username": "school_a", "password": "guess-guess"}))
+                .send()
+                .await
+                .unwrap();
+            api.push(r.status());
+        }
+        assert!(api.contains(&StatusCode::TOO_MANY_REQUESTS), "{api:?}");
+        // …but not from another one.
+        let other = client_from([127, 0, 0, 5]);
+        assert_eq!(
+            try_login(&app, &other, "school_a", "secret-pass").await,
+            StatusCode::SEE_OTHER
+        );
+    }
+);
+
+// Login CSRF: a login form another site builds (no token, or a token without the
+// cookie it must match) does not log the browser in.
+both_dbs!(login_form_needs_its_csrf_token, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    world(&app.db).await;
+    let c = app.client();
     let r = c
         .post(app.url("/login"))
         .form(&[("who", "school_a"), ("password", "secret-pass")])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-});
-
-both_dbs!(respelling_a_number_buys_no_tries, |t: TestDb| async move {
-    let app = TestApp::spawn(t).await;
-    world(&app.db).await;
-    let c = app.client();
-    let spellings = [
-        "13800000009",
-        "138 0000 0009",
-        "138-0000-0009",
-        "+86 13800000009",
-        "１３８００００００09",
-    ];
-    let mut last = StatusCode::OK;
-    for i in 0..12 {
-        let who = spellings[i % spellings.len()];
-        last = c
-            .post(app.url("/login"))
-            .form(&[("who", who), ("password", "guess-guess")])
-            .send()
-            .await
-            .unwrap()
-            .status();
-    }
-    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
-    // The API shares the count, whatever junk rides along in the body.
-    let r = c
-        .post(app.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"phone": "138 0000 0009", "username": "x", "password": "guess-guess"}))
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("登录页面已过期"), "{html}");
+    assert_eq!(page(&c, &app.url("/org")).await.0, StatusCode::SEE_OTHER);
+    // A token taken from another browser's form, without its cookie.
+    let other = app.client();
+    let stolen = login_csrf(&app, &other).await;
+    let fresh = app.client();
+    let r = fresh
+        .post(app.url("/login"))
+        .form(&[
+            ("who", "school_a"),
+            ("password", "secret-pass"),
+            ("csrf", stolen.as_str()),
+        ])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The form's own token and cookie log in; the cookie is HttpOnly, SameSite and
+    // scoped to /login.
+    let r = fresh.get(app.url("/login")).send().await.unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("jx_login=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && cookie.contains("Path=/login"),
+        "{cookie}"
+    );
+    let csrf = csrf_of(&r.text().await.unwrap());
+    let r = fresh
+        .post(app.url("/login"))
+        .form(&[
+            ("who", "school_a"),
+            ("password", "secret-pass"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page(&fresh, &app.url("/org")).await.0, StatusCode::OK);
 });
 
 both_dbs!(
@@ -674,6 +788,14 @@ both_dbs!(invitation_codes_to_first_login, |t: TestDb| async move {
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].phone, "13800000001");
     assert!(outbox[0].body.contains("邀请码"));
+    // Issue 9, item 15: the outbox keeps no usable code, only its mask.
+    let digits: Vec<&str> = outbox[0]
+        .body
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|d| d.len() >= 8 && *d != "13800000001")
+        .collect();
+    assert!(digits.is_empty(), "{}", outbox[0].body);
+    assert!(outbox[0].body.contains("********"), "{}", outbox[0].body);
     let sheet = c
         .post(app.url("/people/invitations"))
         .form(&[
@@ -841,5 +963,198 @@ both_dbs!(
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+);
+
+async fn api_token(app: &TestApp, who: &str, password: &str) -> String {
+    let r = app
+        .client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": who, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+async fn me_status(app: &TestApp, token: &str) -> StatusCode {
+    app.client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+// Issue 9, item 5: a changed password ends the account's other sessions and revokes its
+// API tokens (a stolen password may have made both), and keeps this session.
+both_dbs!(
+    password_change_revokes_tokens_and_other_sessions,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        world(&app.db).await;
+        let here = login(&app, "school_a", "secret-pass").await;
+        let elsewhere = login(&app, "school_a", "secret-pass").await;
+        let token = api_token(&app, "school_a", "secret-pass").await;
+        assert_eq!(me_status(&app, &token).await, StatusCode::OK);
+        let (_, form) = page(&here, &app.url("/account/password")).await;
+        let r = here
+            .post(app.url("/account/password"))
+            .form(&[
+                ("csrf", csrf_of(&form).as_str()),
+                ("old", "secret-pass"),
+                ("new", "a-new-secret"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/account/password?changed=true");
+        assert_eq!(page(&here, &app.url("/org")).await.0, StatusCode::OK);
+        assert_eq!(
+            page(&elsewhere, &app.url("/org")).await.0,
+            StatusCode::SEE_OTHER
+        );
+        assert_eq!(me_status(&app, &token).await, StatusCode::UNAUTHORIZED);
+        // The old-password check is throttled: guessing it from a stolen session stops.
+        let (_, form) = page(&here, &app.url("/account/password")).await;
+        let csrf = csrf_of(&form);
+        let mut last = StatusCode::OK;
+        for _ in 0..11 {
+            last = here
+                .post(app.url("/account/password"))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("old", "guess-guess"),
+                    ("new", "another-secret"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status();
+        }
+        assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    }
+);
+
+// Issue 9, item 5: users see their tokens (made, last used, runs out) and revoke them;
+// another account's token cannot be revoked by id.
+both_dbs!(
+    tokens_page_lists_and_revokes_own_tokens,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        world(&app.db).await;
+        let token = api_token(&app, "school_a", "secret-pass").await;
+        let other = api_token(&app, "school_b", "secret-pass").await;
+        assert_eq!(me_status(&app, &token).await, StatusCode::OK);
+        let c = login(&app, "school_a", "secret-pass").await;
+        let (s, html) = page(&c, &app.url("/account/tokens")).await;
+        assert_eq!(s, StatusCode::OK);
+        let row = html
+            .split("<tr>")
+            .find(|r| r.contains("api login"))
+            .expect("token row");
+        // Made today, used (the use is written before the page is shown), runs out in 90
+        // days: three dates in the row, none "never used".
+        let today = chrono::Utc::now() + chrono::Duration::hours(8);
+        let expires = today + chrono::Duration::days(90);
+        assert!(row.contains(&today.format("%Y-%m-%d").to_string()), "{row}");
+        assert!(
+            row.contains(&expires.format("%Y-%m-%d").to_string()),
+            "{row}"
+        );
+        assert!(!row.contains("未使用"), "{row}");
+        let action = row
+            .split("action=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let own_id: i64 = action
+            .trim_start_matches("/account/tokens/")
+            .trim_end_matches("/revoke")
+            .parse()
+            .unwrap();
+        // school_b's token id is the next one; school_a cannot revoke it.
+        let (s, _) = jiaxiao_testkit::fixtures::post(
+            &c,
+            &app.url(&format!("/account/tokens/{}/revoke", own_id + 1)),
+            &[("csrf", csrf_of(&html))],
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert_eq!(me_status(&app, &other).await, StatusCode::OK);
+        let (s, to) =
+            jiaxiao_testkit::fixtures::post(&c, &app.url(&action), &[("csrf", csrf_of(&html))])
+                .await;
+        assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/account/tokens"));
+        assert_eq!(me_status(&app, &token).await, StatusCode::UNAUTHORIZED);
+        let (_, html) = page(&c, &app.url("/account/tokens")).await;
+        assert!(!html.contains("api login"), "{html}");
+    }
+);
+
+// Issue 9, item 9: a node in another county answers like a missing one (404) whatever
+// the rest of the form holds, and a username taken anywhere answers like a malformed
+// one, with the form again; trying names is throttled.
+both_dbs!(
+    accounts_form_reveals_nothing_outside,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let c = login(&app, "school_a", "secret-pass").await;
+        let (_, acc) = page(&c, &app.url("/accounts")).await;
+        let csrf = csrf_of(&acc);
+        let create = |username: &'static str, unit: i64| {
+            let (c, csrf, url) = (c.clone(), csrf.clone(), app.url("/accounts"));
+            async move {
+                let r = c
+                    .post(url)
+                    .form(&[
+                        ("csrf", csrf.as_str()),
+                        ("username", username),
+                        ("display_name", "某老师"),
+                        ("password", "long-enough-pass"),
+                        ("role", "teacher"),
+                        ("unit_id", &unit.to_string()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        // `school_b` exists in the other county: with a node there or a missing node the
+        // answer is the same 404 as with a fresh name.
+        for unit in [w.school_b, 999_999] {
+            assert_eq!(create("school_b", unit).await.0, StatusCode::NOT_FOUND);
+            assert_eq!(create("fresh_name", unit).await.0, StatusCode::NOT_FOUND);
+        }
+        // In the caller's own school: taken elsewhere, taken here and malformed read alike.
+        let (s1, taken_elsewhere) = create("school_b", w.school_a).await;
+        let (s2, taken_here) = create("school_a", w.school_a).await;
+        let (s3, malformed) = create("two words", w.school_a).await;
+        assert_eq!(
+            (s1, s2, s3),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::UNPROCESSABLE_ENTITY
+            )
+        );
+        for html in [&taken_elsewhere, &taken_here, &malformed] {
+            assert!(html.contains("该用户名不能使用"), "{html}");
+            assert!(!html.contains("与已有记录重复"), "{html}");
+        }
+        let mut last = StatusCode::OK;
+        for _ in 0..10 {
+            last = create("school_b", w.school_a).await.0;
+        }
+        assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     }
 );

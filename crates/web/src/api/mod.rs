@@ -167,6 +167,7 @@ pub struct TokenBody {
     responses((status = 200, body = TokenBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    crate::throttle::ClientAddr(addr): crate::throttle::ClientAddr,
     Json(b): Json<LoginBody>,
 ) -> Result<Json<TokenBody>, AppError> {
     let login = match (&b.phone, &b.username) {
@@ -174,16 +175,21 @@ async fn login(
         (_, Some(u)) => Login::Staff { username: u },
         _ => return Err(AppError::Unauthorised),
     };
-    // Throttled on the credential actually used, whatever else the body carries.
-    if !state.login_allowed(&login) {
-        return Err(AppError::TooMany);
+    // Throttled on the credential actually used, whatever else the body carries, and
+    // on the client's address (decision 0010).
+    let attempt = state.begin_login(addr, &login).ok_or(AppError::TooMany)?;
+    if !attempt.delay.is_zero() {
+        tokio::time::sleep(attempt.delay).await;
     }
-    let Some(uid) = accounts::verify_login(&state.db, login, &b.password).await? else {
+    let verified = accounts::verify_login(&state.db, login, &b.password).await?;
+    attempt.finish(verified.is_some(), std::time::Instant::now());
+    let Some(uid) = verified else {
         metrics::counter!("logins_total", "result" => "failed", "via" => "api").increment(1);
         return Err(AppError::Unauthorised);
     };
     metrics::counter!("logins_total", "result" => "ok", "via" => "api").increment(1);
-    let token = accounts::create_api_token(&state.db, uid, "api login").await?;
+    let lifetime = chrono::Duration::days(state.settings.api_token_days);
+    let token = accounts::create_api_token(&state.db, uid, "api login", lifetime).await?;
     Ok(Json(TokenBody { token }))
 }
 

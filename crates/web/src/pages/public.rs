@@ -14,6 +14,12 @@ use super::Chrome;
 use crate::app::AppState;
 use crate::auth::{Ctx, SESSION_COOKIE, constant_eq};
 use crate::error::AppError;
+use crate::throttle::ClientAddr;
+
+/// The pre-session cookie of the login form. Its value is also the form's hidden `csrf`
+/// field, and a login is accepted only when the two agree: another site cannot read
+/// the cookie, so it cannot log a visitor into an account of its choosing (login CSRF).
+pub const LOGIN_COOKIE: &str = "jx_login";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,6 +37,50 @@ struct LoginPage {
     message: Option<String>,
     /// Where to go after logging in (a path of this site), e.g. back to a check-in link.
     next: String,
+    /// The login form's CSRF token (the value of [`LOGIN_COOKIE`]).
+    csrf: String,
+}
+
+/// The login form's token from its cookie when it looks like one of ours, else a fresh one.
+fn login_token(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| {
+            *k == LOGIN_COOKIE && v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 32]>()))
+}
+
+fn login_cookie(state: &AppState, token: &str, max_age: i64) -> String {
+    format!(
+        "{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        if state.settings.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The login form with its CSRF cookie (kept for a day: a parent may leave the page
+/// open before a meeting).
+fn login_page(
+    state: &AppState,
+    status: axum::http::StatusCode,
+    page: LoginPage,
+) -> Result<Response, AppError> {
+    let cookie = login_cookie(state, &page.csrf, 86400);
+    Ok((
+        status,
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Html(page.render()?),
+    )
+        .into_response())
 }
 
 #[derive(Template)]
@@ -67,20 +117,26 @@ pub fn local_next(next: &str) -> Option<&str> {
     .then_some(next)
 }
 
-async fn login_form(ctx: Ctx, Query(q): Query<LoginQuery>) -> Result<Response, AppError> {
+async fn login_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, AppError> {
     let next = local_next(&q.next).unwrap_or("").to_owned();
     if ctx.user.is_some() {
         return Ok(Redirect::to(if next.is_empty() { "/" } else { &next }).into_response());
     }
-    Ok(Html(
+    login_page(
+        &state,
+        axum::http::StatusCode::OK,
         LoginPage {
             c: Chrome::new(ctx.lang, None),
             message: q.invited.then(|| ctx.lang.t("login.invite_done")),
             next,
-        }
-        .render()?,
+            csrf: login_token(&headers),
+        },
     )
-    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -89,6 +145,8 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    csrf: String,
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: i64) -> String {
@@ -103,49 +161,75 @@ fn session_cookie(state: &AppState, token: &str, max_age: i64) -> String {
 }
 
 /// One login form for everyone: a mobile number logs in a parent, anything else a
-/// member of staff. Wrong password, unknown account and a throttled account all
-/// answer the same way, apart from the throttle message.
+/// member of staff. Wrong password and unknown account answer alike. The form's CSRF
+/// token must match its cookie; a client address that failed too often is refused
+/// (429), and a much-guessed account answers more slowly but still lets its owner in
+/// (decision 0010).
 async fn login(
     State(state): State<AppState>,
     ctx: Ctx,
+    ClientAddr(addr): ClientAddr,
+    headers: axum::http::HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let who = f.who.trim();
     let lang = ctx.lang;
     let next = local_next(&f.next).unwrap_or("").to_owned();
+    let csrf = login_token(&headers);
+    let page = |message: &str, csrf: String| LoginPage {
+        c: Chrome::new(lang, None),
+        message: Some(lang.t(message)),
+        next: next.clone(),
+        csrf,
+    };
+    if f.csrf.is_empty() || !constant_eq(f.csrf.as_bytes(), csrf.as_bytes()) {
+        // A form from before the cookie, or one another site built: show a fresh form.
+        let fresh = hex::encode(rand::random::<[u8; 32]>());
+        return login_page(
+            &state,
+            axum::http::StatusCode::FORBIDDEN,
+            page("account_security.login_expired", fresh),
+        );
+    }
     let login = if PhoneNumber::parse(who).is_ok() {
         Login::Parent { phone: who }
     } else {
         Login::Staff { username: who }
     };
-    if !state.login_allowed(&login) {
-        let page = LoginPage {
-            c: Chrome::new(lang, None),
-            message: Some(lang.t("login.limited")),
-            next,
-        };
-        return Ok((
+    let Some(attempt) = state.begin_login(addr, &login) else {
+        return login_page(
+            &state,
             axum::http::StatusCode::TOO_MANY_REQUESTS,
-            Html(page.render()?),
-        )
-            .into_response());
+            page("login.limited", csrf),
+        );
+    };
+    if !attempt.delay.is_zero() {
+        tokio::time::sleep(attempt.delay).await;
     }
-    match accounts::verify_login(&state.db, login, &f.password).await? {
+    let verified = accounts::verify_login(&state.db, login, &f.password).await?;
+    attempt.finish(verified.is_some(), std::time::Instant::now());
+    match verified {
         Some(uid) => {
             let token = accounts::create_session(&state.db, uid).await?;
             metrics::counter!("logins_total", "result" => "ok").increment(1);
             let cookie = session_cookie(&state, &token, accounts::SESSION_DAYS * 86400);
             let to = if next.is_empty() { "/" } else { next.as_str() };
-            Ok((AppendHeaders([(SET_COOKIE, cookie)]), Redirect::to(to)).into_response())
+            Ok((
+                AppendHeaders([
+                    (SET_COOKIE, cookie),
+                    (SET_COOKIE, login_cookie(&state, "", 0)),
+                ]),
+                Redirect::to(to),
+            )
+                .into_response())
         }
         None => {
             metrics::counter!("logins_total", "result" => "failed").increment(1);
-            let page = LoginPage {
-                c: Chrome::new(lang, None),
-                message: Some(lang.t("login.failed")),
-                next,
-            };
-            Ok((axum::http::StatusCode::UNAUTHORIZED, Html(page.render()?)).into_response())
+            login_page(
+                &state,
+                axum::http::StatusCode::UNAUTHORIZED,
+                page("login.failed", csrf),
+            )
         }
     }
 }

@@ -36,6 +36,8 @@ pub fn routes() -> Router<AppState> {
             "/account/password",
             get(password_form).post(change_password),
         )
+        .route("/account/tokens", get(list_tokens))
+        .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
 
 #[derive(Template)]
@@ -585,7 +587,7 @@ async fn issue_invitations(
                     "invitations.sms",
                     &[("name", name.clone()), ("code", code.clone())],
                 );
-                if state.sms.send(phone, &body).await.is_ok() {
+                if state.sms.send_secret(phone, &body, code).await.is_ok() {
                     sent += 1;
                 }
             }
@@ -735,7 +737,7 @@ async fn create_account(
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     let role = Role::from_code(&f.role).ok_or_else(|| AppError::Invalid("bad_role".into()))?;
-    accounts::create_user(
+    let created = accounts::create_user(
         &state.db,
         &s.user.scope,
         NewUser {
@@ -746,8 +748,23 @@ async fn create_account(
             grants: vec![(role, f.unit_id)],
         },
     )
-    .await?;
-    Ok(Redirect::to("/accounts?created=true").into_response())
+    .await;
+    match created {
+        Ok(_) => Ok(Redirect::to("/accounts?created=true").into_response()),
+        // One answer for a malformed name and a name taken anywhere; counted, so that
+        // trying names is no way to list other counties' accounts (see `create_user`).
+        Err(jiaxiao_store::StoreError::Invalid {
+            code: "username_unavailable",
+        }) => {
+            if !state.username_refusal_allowed(s.user.principal.user_id) {
+                return Err(AppError::TooMany);
+            }
+            let msg = s.lang.t("account_security.username_unavailable");
+            let page = accounts_page(&state, &s, Some(msg)).await?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -824,12 +841,20 @@ struct PasswordPage {
     message: Option<String>,
 }
 
-async fn password_form(ctx: Ctx) -> Result<Html<String>, AppError> {
+#[derive(Deserialize)]
+pub struct PasswordQuery {
+    #[serde(default)]
+    changed: bool,
+}
+
+async fn password_form(ctx: Ctx, Query(q): Query<PasswordQuery>) -> Result<Html<String>, AppError> {
     let user = ctx.user.ok_or(AppError::Unauthorised)?;
     Ok(Html(
         PasswordPage {
             c: Chrome::new(ctx.lang, Some(&user)),
-            message: None,
+            message: q
+                .changed
+                .then(|| ctx.lang.t("account_security.password_changed")),
         }
         .render()?,
     ))
@@ -842,9 +867,13 @@ pub struct PasswordForm {
     new: String,
 }
 
+/// Changes the caller's own password. This session stays logged in; every other
+/// session and every API token of the account ends (a changed password is often a
+/// stolen one). The old-password check is throttled like a login, per account.
 async fn change_password(
     State(state): State<AppState>,
     ctx: Ctx,
+    headers: axum::http::HeaderMap,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
     let lang: Lang = ctx.lang;
@@ -852,27 +881,90 @@ async fn change_password(
     if !crate::auth::constant_eq(f.csrf.as_bytes(), user.csrf.as_bytes()) {
         return Err(AppError::Csrf);
     }
-    match accounts::change_password(&state.db, &user.scope, &f.old, &f.new).await {
-        // All sessions ended, this one too: log in again with the new password.
-        Ok(()) => Ok(Redirect::to("/login").into_response()),
-        Err(jiaxiao_store::StoreError::Invalid { code }) => {
-            let msg = if code == "wrong_password" {
-                lang.t("password.wrong")
-            } else {
-                lang.t("password.short")
-            };
-            Ok((
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Html(
-                    PasswordPage {
-                        c: Chrome::new(lang, Some(&user)),
-                        message: Some(msg),
-                    }
-                    .render()?,
-                ),
-            )
-                .into_response())
+    let refuse = |status: axum::http::StatusCode, key: &str| -> Result<Response, AppError> {
+        Ok((
+            status,
+            Html(
+                PasswordPage {
+                    c: Chrome::new(lang, Some(&user)),
+                    message: Some(lang.t(key)),
+                }
+                .render()?,
+            ),
+        )
+            .into_response())
+    };
+    if !state.password_check_allowed(user.principal.user_id) {
+        return refuse(axum::http::StatusCode::TOO_MANY_REQUESTS, "login.limited");
+    }
+    let current = crate::auth::session_token(&headers);
+    match accounts::change_password(&state.db, &user.scope, &f.old, &f.new, current).await {
+        Ok(()) => {
+            state.tokens.forget_user(user.principal.user_id);
+            Ok(Redirect::to("/account/password?changed=true").into_response())
         }
+        Err(jiaxiao_store::StoreError::Invalid { code }) => refuse(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            if code == "wrong_password" {
+                "password.wrong"
+            } else {
+                "password.short"
+            },
+        ),
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    c: Chrome,
+    /// (id, name, created, last used, expires), times in China time.
+    rows: Vec<(i64, String, String, String, String)>,
+}
+
+/// The caller's own live API tokens: when each was made, last used and runs out.
+async fn list_tokens(State(state): State<AppState>, ctx: Ctx) -> Result<Html<String>, AppError> {
+    let user = ctx.user.ok_or(AppError::Unauthorised)?;
+    // Uses noted in this process but not yet written would show as older than they are.
+    accounts::flush_token_uses(&state.db, &state.tokens).await?;
+    let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let fmt = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+    };
+    let rows = accounts::list_own_tokens(&state.db, &user.scope)
+        .await?
+        .into_iter()
+        .map(|t| {
+            (
+                t.id,
+                t.name,
+                fmt(t.created_at),
+                t.last_used_at.map(fmt).unwrap_or_default(),
+                fmt(t.expires_at),
+            )
+        })
+        .collect();
+    Ok(Html(
+        TokensPage {
+            c: Chrome::new(ctx.lang, Some(&user)),
+            rows,
+        }
+        .render()?,
+    ))
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Redirect, AppError> {
+    let user = ctx.user.ok_or(AppError::Unauthorised)?;
+    if !crate::auth::constant_eq(f.csrf.as_bytes(), user.csrf.as_bytes()) {
+        return Err(AppError::Csrf);
+    }
+    accounts::revoke_own_token(&state.db, &user.scope, id).await?;
+    state.tokens.forget_user(user.principal.user_id);
+    Ok(Redirect::to("/account/tokens"))
 }
