@@ -26,6 +26,10 @@ impl MigratorTrait for Migrator {
                 name: "m0004_checkin_lean",
                 sql: include_str!("../migrations/0004_checkin_lean.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0005_roster_preview",
+                sql: include_str!("../migrations/0005_roster_preview.sql"),
+            }),
         ]
     }
 }

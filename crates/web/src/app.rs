@@ -1,9 +1,8 @@
 //! The application: shared state, the router of every audience and the API, and the
 //! middleware stack (request ids, body limits, security headers, metrics, error pages).
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use askama::Template;
@@ -48,15 +47,6 @@ impl Default for Settings {
     }
 }
 
-/// A parsed upload waiting for the user to confirm it.
-pub struct PendingImport {
-    pub school_id: i64,
-    pub file_name: String,
-    pub bytes: Arc<Vec<u8>>,
-    pub created: Instant,
-    pub user_id: Option<i64>,
-}
-
 /// What every handler shares. Cloned for every request by the extractors and
 /// middleware, so it is one `Arc`: a field-by-field clone showed up in check-in
 /// profiles.
@@ -76,7 +66,8 @@ pub struct AppStateInner {
     pub metrics: Option<PrometheusHandle>,
     login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
     limit_checks: Arc<std::sync::atomic::AtomicU64>,
-    pub pending: Arc<Mutex<HashMap<String, PendingImport>>>,
+    /// Uploads being read at once (see `pages::roster::read_upload`).
+    pub parses: Arc<tokio::sync::Semaphore>,
     /// The background job runner of this process (and the progress of its jobs).
     pub jobs: jiaxiao_jobs::Runner,
     pub sms: Arc<dyn crate::sms::SmsProvider>,
@@ -100,7 +91,9 @@ impl AppState {
             metrics,
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
             limit_checks: Arc::new(std::sync::atomic::AtomicU64::new(0)),
-            pending: Arc::new(Mutex::new(HashMap::new())),
+            parses: Arc::new(tokio::sync::Semaphore::new(
+                crate::pages::roster::PARALLEL_READS,
+            )),
             jobs: crate::jobs::runner(db.clone(), "serve", blobs.clone()),
             blobs,
             sms: Arc::new(crate::sms::LogOnlySms { db: db.clone() }),
@@ -454,13 +447,6 @@ impl AppState {
         self.login_limiter
             .check_key(&jiaxiao_store::accounts::sha256_hex(key))
             .is_ok()
-    }
-}
-
-/// Drops previews nobody confirmed within an hour.
-pub fn sweep_pending(state: &AppState) {
-    if let Ok(mut p) = state.pending.lock() {
-        p.retain(|_, v| v.created.elapsed() < Duration::from_secs(3600));
     }
 }
 
