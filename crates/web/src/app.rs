@@ -131,6 +131,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state);
     let outer = tower::ServiceBuilder::new()
         .layer(middleware::from_fn(edge))
+        // Again outside the body limit, whose own 413 is plain text (issue 9, item 16);
+        // answers already rendered inside pass through untouched.
+        .layer(middleware::from_fn(render_errors))
         .layer(RequestBodyLimitLayer::new(max_upload))
         .layer(CompressionLayer::new())
         .service(routes);
@@ -359,6 +362,7 @@ async fn errors_rendered<F: Future<Output = Response>>(
         StatusCode::NOT_FOUND => "error.not_found".to_owned(),
         StatusCode::FORBIDDEN => "error.csrf".to_owned(),
         StatusCode::TOO_MANY_REQUESTS => "login.limited".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "upload.too_large".to_owned(),
         StatusCode::UNPROCESSABLE_ENTITY => {
             let k = format!("reason.{code}");
             if lang.t(&k) != k {

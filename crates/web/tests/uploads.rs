@@ -1,12 +1,14 @@
 //! HTTP tests of uploads (issue 9): a workbook built to exhaust memory is refused and the
 //! server keeps answering, roster previews live in the database (confirmed by another
-//! process, replaced, swept, never someone else's). Each test on SQLite and PostgreSQL.
+//! process, replaced, swept, never someone else's), and a body over the limit is an
+//! error page. Each test on SQLite and PostgreSQL.
 
 use jiaxiao_domain::Role;
 use jiaxiao_store::Db;
 use jiaxiao_testkit::fixtures::{TwoCounties, csrf_of, get as page, staff_account, two_counties};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::{Client, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Two admins of school A (the second one is the "foreign user" of a preview), one of B.
 async fn world(db: &Db) -> (i64, i64) {
@@ -250,5 +252,65 @@ both_dbs!(
         let (status, html) = remap(token, csrf_of(&html)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(html.contains("预览已过期"), "{html}");
+    }
+);
+
+/// Sends a request head announcing `len` body bytes and a little of the body, then
+/// reads the answer: the server must refuse by the announced length.
+async fn announce_body(base: &str, path: &str, content_type: &str, len: usize) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {len}\r\nCookie: lang=zh-CN\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&[b'x'; 1024]).await.unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+both_dbs!(
+    bodies_over_the_limit_get_the_error_page,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        world(&app.db).await;
+        // Past the 64 MiB upload limit: refused by its length, before the body arrives.
+        let answer = announce_body(
+            &app.base,
+            "/import/preview",
+            "multipart/form-data; boundary=x",
+            100 * 1024 * 1024,
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("text/html"), "{answer}");
+        assert!(answer.contains("上传的文件太大"), "{answer}");
+        let answer = announce_body(
+            &app.base,
+            "/api/v1/sessions",
+            "application/json",
+            100 * 1024 * 1024,
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("\"error\":\"too_large\""), "{answer}");
+        // Past a page form's 2 MB: the same page, in the user's language.
+        let c = logged_in(&app, "school_a").await;
+        let (_, form) = page(&c, &app.url("/import")).await;
+        let big = "x".repeat(3 * 1024 * 1024);
+        let r = c
+            .post(app.url("/import/remap"))
+            .form(&[
+                ("csrf", csrf_of(&form)),
+                ("token", "1".into()),
+                ("pad", big),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(r.text().await.unwrap().contains("上传的文件太大"));
     }
 );
