@@ -244,9 +244,24 @@ fn sst_unique_count(head: &[u8]) -> Option<Option<u64>> {
         if local != b"sst" {
             continue;
         }
-        let end = rest.iter().position(|b| *b == b'>')?;
-        let tag = &rest[name_len..end];
+        let end = tag_end(&rest[name_len..])?;
+        let tag = &rest[name_len..name_len + end];
         return Some(attr_u64(tag, b"uniqueCount"));
+    }
+    None
+}
+
+/// Where a start tag ends: the first `>` outside a quoted attribute value, as the XML
+/// reader sees it (the fuzzer found `xmlns="…/>…"` ending our scan early).
+fn tag_end(tag: &[u8]) -> Option<usize> {
+    let mut quote = None;
+    for (i, b) in tag.iter().enumerate() {
+        match (quote, *b) {
+            (None, b'"' | b'\'') => quote = Some(*b),
+            (Some(q), b) if b == q => quote = None,
+            (None, b'>') => return Some(i),
+            _ => {}
+        }
     }
     None
 }
@@ -288,35 +303,39 @@ mod tests {
     /// A workbook written by hand, part by part, so a test can say exactly what each part
     /// declares (rust_xlsxwriter would not write a lying `uniqueCount`).
     pub(crate) fn workbook(sheet_data: &str, shared: Option<&str>) -> Vec<u8> {
+        let sheet = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
+        );
+        workbook_of_parts(sheet.as_bytes(), shared.map(str::as_bytes))
+    }
+
+    /// A workbook around a whole worksheet part and shared-strings part, as the
+    /// `xlsx_parts` fuzz target builds it.
+    pub(crate) fn workbook_of_parts(sheet: &[u8], shared: Option<&[u8]>) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
-        let mut part = |name: &str, text: &str| {
+        let mut part = |name: &str, bytes: &[u8]| {
             zip.start_file(name, opts).unwrap();
-            zip.write_all(text.as_bytes()).unwrap();
+            zip.write_all(bytes).unwrap();
         };
         part(
             "[Content_Types].xml",
-            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+            br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
         );
         part(
             "_rels/.rels",
-            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+            br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
         );
         part(
             "xl/workbook.xml",
-            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+            br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
         );
         part(
             "xl/_rels/workbook.xml.rels",
-            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+            br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
         );
-        part(
-            "xl/worksheets/sheet1.xml",
-            &format!(
-                r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{sheet_data}</sheetData></worksheet>"#
-            ),
-        );
+        part("xl/worksheets/sheet1.xml", sheet);
         if let Some(sst) = shared {
             part("xl/sharedStrings.xml", sst);
         }
@@ -415,6 +434,12 @@ mod tests {
             read_first_sheet(&workbook(data, Some(liar)), &XlsxLimits::DEFAULT),
             Err(XlsxError::TooManyCells { limit: 2_000_000 })
         );
+        // The same lie behind a quoted '>' (the fuzz target's first crash).
+        let hidden = liar.replace(r#"xmlns="x""#, r#"xmlns="x/><t>a</t>""#);
+        assert_eq!(
+            read_first_sheet(&workbook(data, Some(&hidden)), &XlsxLimits::DEFAULT),
+            Err(XlsxError::TooManyCells { limit: 2_000_000 })
+        );
         let honest = liar.replace("999999999999", "1");
         let sheet = read_first_sheet(&workbook(data, Some(&honest)), &XlsxLimits::DEFAULT).unwrap();
         assert_eq!(sheet.rows, vec![vec!["a".to_owned()]]);
@@ -428,6 +453,42 @@ mod tests {
         );
     }
 
+    /// Every committed fuzz input (the generated seeds and the crashes found), read the
+    /// way its target reads it, in every test run on stable: a crash the fuzzer found
+    /// stays fixed without nightly.
+    #[test]
+    fn fuzz_corpus_replays() {
+        use crate::roster::{detect_header, parse_rows, read_table};
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+        let mut seen = 0;
+        for target in ["csv", "xlsx_parts", "xlsx_raw"] {
+            for entry in std::fs::read_dir(corpus.join(target)).unwrap() {
+                let path = entry.unwrap().path();
+                let bytes = std::fs::read(&path).unwrap();
+                let input = if target == "xlsx_parts" {
+                    match bytes.iter().position(|b| *b == 0) {
+                        Some(i) => workbook_of_parts(&bytes[..i], Some(&bytes[i + 1..])),
+                        None => workbook_of_parts(&bytes, None),
+                    }
+                } else {
+                    bytes
+                };
+                let read = read_table(&input);
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if name.starts_with("crash-") || name.contains("lying") || name.contains("sparse") {
+                    assert!(read.is_err(), "{target}/{name} must be refused");
+                }
+                if let Ok(t) = read
+                    && let Some(h) = detect_header(&t)
+                {
+                    parse_rows(&t, h.header_index, &h.mapping);
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 18, "{seen} corpus files");
+    }
+
     #[test]
     fn sst_start_tag_is_found_by_local_name() {
         assert_eq!(
@@ -439,6 +500,12 @@ mod tests {
             Some(None)
         );
         assert_eq!(sst_unique_count(b"<sstx uniqueCount=\"5\">"), None);
+        // Found by the xlsx_parts fuzz target: a `>` inside a quoted value does not end
+        // the tag, so the count after it must still be seen.
+        assert_eq!(
+            sst_unique_count(br#"<sst xmlns="a/><t>b</t>" count="1" uniqueCount="999999999999">"#),
+            Some(Some(999_999_999_999))
+        );
         assert_eq!(sst_unique_count(b"<sst uniqueCount=\"5\""), None);
     }
 }
