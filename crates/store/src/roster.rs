@@ -551,8 +551,10 @@ pub struct Preview {
     pub payload: String,
 }
 
-/// The largest preview kept: a 100,000-row roster's table is about 10 MB of JSON.
-pub const PREVIEW_MAX_BYTES: usize = 32 * 1024 * 1024;
+/// The largest preview kept: the upload limit, since a table's JSON is about as large as
+/// the CSV it came from (a 100,000-row roster of ten columns is about 10 MB), so what
+/// passes the reading limits can be previewed; more is a table nobody uploaded.
+pub const PREVIEW_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// How long a preview may wait for its confirmation.
 pub fn preview_ttl() -> chrono::TimeDelta {
@@ -561,13 +563,13 @@ pub fn preview_ttl() -> chrono::TimeDelta {
 
 /// Keeps `payload` as the caller's one pending preview for `school_id` (a school they
 /// manage), replacing any earlier one of theirs, and sweeps everyone's expired ones.
-/// Refused with `preview_too_large` past [`PREVIEW_MAX_BYTES`].
+/// Refused with `preview_too_large` past [`PREVIEW_MAX_BYTES`] (the byte cap of issue 9).
 pub async fn save_preview(
     db: &Db,
     scope: &Scope,
     school_id: i64,
     file_name: &str,
-    payload: &str,
+    payload: String,
 ) -> StoreResult<i64> {
     let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
     if payload.len() > PREVIEW_MAX_BYTES {
@@ -576,6 +578,7 @@ pub async fn save_preview(
         });
     }
     let now = Utc::now();
+    let bytes = payload.len();
     let txn = db.begin().await?;
     let school = crate::org::managed_unit(&txn, scope, school_id).await?;
     if school.kind != UnitKind::School.code() {
@@ -596,8 +599,9 @@ pub async fn save_preview(
             user_id.into(),
             school_id.into(),
             file_name.into(),
+            // Moved, not copied: it can be tens of MB.
             payload.into(),
-            (payload.len() as i64).into(),
+            (bytes as i64).into(),
             now.into(),
         ],
     )
@@ -612,7 +616,7 @@ pub async fn save_preview(
             entity_id: Some(id.to_string()),
             action: "preview",
             before: None,
-            after: Some(serde_json::json!({"file": file_name, "bytes": payload.len()})),
+            after: Some(serde_json::json!({"file": file_name, "bytes": bytes})),
         },
     )
     .await?;

@@ -17,6 +17,7 @@ use jiaxiao_domain::roster::{self, Field, Mapping};
 use jiaxiao_store::StoreError;
 use jiaxiao_store::org::{self, UnitRow};
 use jiaxiao_store::roster::Preview;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::Chrome;
 use crate::app::AppState;
@@ -145,23 +146,30 @@ fn analyse(
 /// and the others wait for a slot (within the handler timeout).
 pub const PARALLEL_READS: usize = 2;
 
-/// Runs `f` on the blocking pool once a reading slot is free, so a large file neither
-/// stalls the async workers nor multiplies memory with the uploads beside it. A panic
-/// in `f` (a reader bug the fuzz targets have not found yet) ends this request with an
-/// internal error, not the process.
-async fn blocking_read<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
-    let permit = state
+/// Waits for one of the `PARALLEL_READS` slots. A request holds it from reading the file
+/// until its table is stored (or read back and checked): each step holds a copy of the
+/// table, so the slots bound the memory of all uploads together.
+async fn read_slot(state: &AppState) -> Result<OwnedSemaphorePermit, AppError> {
+    state
         .parses
         .clone()
         .acquire_owned()
         .await
-        .map_err(|_| AppError::Internal("upload slots closed".into()))?;
+        .map_err(|_| AppError::Internal("upload slots closed".into()))
+}
+
+/// Runs `f` on the blocking pool, so a large file does not stall the async workers. The
+/// slot travels with `f` and comes back with its result: a request given up by the
+/// timeout still counts until its reading ends. A panic in `f` (a reader bug the fuzz
+/// targets have not found yet) ends this request with an internal error, not the
+/// process.
+async fn blocking_read<T: Send + 'static>(
+    slot: OwnedSemaphorePermit,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<(OwnedSemaphorePermit, T), AppError> {
     tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        f()
+        let out = f();
+        (slot, out)
     })
     .await
     .map_err(|e| AppError::Internal(format!("reading an upload failed: {e}")))
@@ -254,7 +262,8 @@ async fn preview(
         return Err(AppError::NotFound);
     }
     let bytes = bytes.ok_or_else(|| AppError::Invalid("bad_upload".into()))?;
-    let read = blocking_read(&state, move || {
+    let slot = read_slot(&state).await?;
+    let (slot, read) = blocking_read(slot, move || {
         let table = roster::read_table(&bytes)?;
         drop(bytes);
         let (guess, parsed) = analyse(&table, None);
@@ -271,10 +280,10 @@ async fn preview(
         &s.user.scope,
         school_id,
         &file_name,
-        &payload,
+        payload,
     )
     .await;
-    drop(payload);
+    drop(slot);
     let id = match saved {
         Ok(id) => id,
         Err(StoreError::Invalid {
@@ -313,6 +322,7 @@ async fn reread(
     let Some(id) = form.get("token").and_then(|t| t.parse::<i64>().ok()) else {
         return Ok(None);
     };
+    let slot = read_slot(state).await?;
     let mut preview = match jiaxiao_store::roster::get_preview(&state.db, &s.user.scope, id).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => return Ok(None),
@@ -320,12 +330,13 @@ async fn reread(
     };
     let payload = std::mem::take(&mut preview.payload);
     let mapping = chosen_mapping(form);
-    let (guess, parsed) = blocking_read(state, move || {
+    let (_slot, analysed) = blocking_read(slot, move || {
         let table: roster::Table = serde_json::from_str(&payload)?;
         Ok::<_, serde_json::Error>(analyse(&table, Some(&mapping)))
     })
-    .await?
-    .map_err(|e| AppError::Internal(format!("stored preview unreadable: {e}")))?;
+    .await?;
+    let (guess, parsed) =
+        analysed.map_err(|e| AppError::Internal(format!("stored preview unreadable: {e}")))?;
     Ok(Some((preview, guess, parsed)))
 }
 
