@@ -3,16 +3,18 @@
 //! row named with its spreadsheet row number and a reason code. Nothing is written
 //! here; the store applies a parsed roster in one transaction.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Cursor;
 
 use crate::org::{Gender, Relation, class_name, grade_name, parse_class_number, parse_grade};
 use crate::phone::PhoneNumber;
+use crate::xlsx::{XlsxError, XlsxLimits};
 use serde::{Deserialize, Serialize};
 
 /// A sheet as rows of trimmed cells; `row_numbers[i]` is the 1-based row as the
-/// person sees it in Excel or a text editor.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// person sees it in Excel or a text editor. Serialised as the pending preview kept in
+/// the database between upload and confirmation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     pub rows: Vec<Vec<String>>,
     pub row_numbers: Vec<usize>,
@@ -26,6 +28,14 @@ pub enum ReadError {
     Unreadable,
     #[error("the workbook could not be opened: {0}")]
     BadWorkbook(String),
+    #[error("the file has more than {limit} rows")]
+    TooManyRows { limit: u32 },
+    #[error("the file has more than {limit} columns")]
+    TooManyColumns { limit: u32 },
+    #[error("the file has more than {limit} cells")]
+    TooManyCells { limit: usize },
+    #[error("the workbook unpacks to more than {limit_mb} MB")]
+    TooLarge { limit_mb: u64 },
 }
 
 impl ReadError {
@@ -34,46 +44,104 @@ impl ReadError {
             ReadError::Empty => "file_empty",
             ReadError::Unreadable => "file_unreadable",
             ReadError::BadWorkbook(_) => "file_bad_workbook",
+            ReadError::TooManyRows { .. } => "file_too_many_rows",
+            ReadError::TooManyColumns { .. } => "file_too_many_columns",
+            ReadError::TooManyCells { .. } => "file_too_many_cells",
+            ReadError::TooLarge { .. } => "file_too_large",
+        }
+    }
+
+    /// The limit a refusal names, for the message ("at most %{limit} rows").
+    pub fn limit(&self) -> Option<u64> {
+        match self {
+            ReadError::TooManyRows { limit } | ReadError::TooManyColumns { limit } => {
+                Some(u64::from(*limit))
+            }
+            ReadError::TooManyCells { limit } => Some(*limit as u64),
+            ReadError::TooLarge { limit_mb } => Some(*limit_mb),
+            _ => None,
         }
     }
 }
 
-/// Reads CSV (UTF-8 with or without BOM, or GBK/GB18030, CRLF or LF) or XLSX (first sheet).
+impl From<XlsxError> for ReadError {
+    fn from(e: XlsxError) -> Self {
+        match e {
+            XlsxError::Empty => ReadError::Empty,
+            XlsxError::BadWorkbook(m) => ReadError::BadWorkbook(m),
+            XlsxError::TooManyRows { limit } => ReadError::TooManyRows { limit },
+            XlsxError::TooManyColumns { limit } => ReadError::TooManyColumns { limit },
+            XlsxError::TooManyCells { limit } => ReadError::TooManyCells { limit },
+            XlsxError::TooLarge { limit_mb } => ReadError::TooLarge { limit_mb },
+        }
+    }
+}
+
+/// Reads CSV (UTF-8 with or without BOM, or GBK/GB18030, CRLF or LF) or XLSX (first
+/// sheet) within [`XlsxLimits::DEFAULT`].
 pub fn read_table(bytes: &[u8]) -> Result<Table, ReadError> {
+    read_table_within(bytes, &XlsxLimits::DEFAULT)
+}
+
+/// [`read_table`] with other limits. CSV is held to the same rows, columns and cells as
+/// XLSX: the table it builds costs the same memory.
+pub fn read_table_within(bytes: &[u8], limits: &XlsxLimits) -> Result<Table, ReadError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ReadError::Empty);
     }
     if bytes.starts_with(b"PK\x03\x04") {
-        return read_xlsx(bytes);
+        return read_xlsx(bytes, limits);
     }
     let text = decode_text(bytes).ok_or(ReadError::Unreadable)?;
-    read_csv(&text)
+    read_csv(&text, limits)
 }
 
 /// UTF-8 first (BOM stripped); otherwise GB18030, the superset of GBK that Excel on a
-/// Chinese Windows writes. Binary junk fails both and is refused.
-fn decode_text(bytes: &[u8]) -> Option<String> {
+/// Chinese Windows writes. Binary junk fails both and is refused. UTF-8 is borrowed, not
+/// copied: the text of a large upload is held once.
+fn decode_text(bytes: &[u8]) -> Option<Cow<'_, str>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.contains(&0) {
         return None;
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
-        return Some(s.to_owned());
+        return Some(Cow::Borrowed(s));
     }
     let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
-    (!had_errors).then(|| text.into_owned())
+    (!had_errors).then_some(text)
 }
 
-fn read_csv(text: &str) -> Result<Table, ReadError> {
+fn read_csv(text: &str, limits: &XlsxLimits) -> Result<Table, ReadError> {
     // The csv reader's line count drifts on CRLF; plain LF keeps row numbers exact.
-    let text = text.replace("\r\n", "\n");
+    let text = if text.contains("\r\n") {
+        Cow::Owned(text.replace("\r\n", "\n"))
+    } else {
+        Cow::Borrowed(text)
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut table = Table::default();
+    let mut cells = 0usize;
     for rec in rdr.records() {
         let rec = rec.map_err(|_| ReadError::Unreadable)?;
+        if table.rows.len() >= limits.max_rows as usize {
+            return Err(ReadError::TooManyRows {
+                limit: limits.max_rows,
+            });
+        }
+        if rec.len() > limits.max_columns as usize {
+            return Err(ReadError::TooManyColumns {
+                limit: limits.max_columns,
+            });
+        }
+        cells += rec.len();
+        if cells > limits.max_cells {
+            return Err(ReadError::TooManyCells {
+                limit: limits.max_cells,
+            });
+        }
         let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
         table
             .rows
@@ -86,35 +154,14 @@ fn read_csv(text: &str) -> Result<Table, ReadError> {
     Ok(table)
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Table, ReadError> {
-    use calamine::{Data, Reader, Xlsx};
-    let mut wb: Xlsx<_> =
-        Xlsx::new(Cursor::new(bytes)).map_err(|e| ReadError::BadWorkbook(e.to_string()))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or(ReadError::Empty)?
-        .map_err(|e| ReadError::BadWorkbook(e.to_string()))?;
-    let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-    let mut table = Table::default();
-    for (i, row) in range.rows().enumerate() {
-        let cells = row
-            .iter()
-            .map(|c| match c {
-                Data::Empty => String::new(),
-                Data::String(s) => s.trim().to_owned(),
-                // Pupil numbers and phones typed as numbers come back as floats.
-                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-                Data::Int(n) => n.to_string(),
-                other => other.to_string().trim().to_owned(),
-            })
-            .collect();
-        table.rows.push(cells);
-        table.row_numbers.push(first_row + i + 1);
-    }
-    if table.rows.is_empty() {
-        return Err(ReadError::Empty);
-    }
-    Ok(table)
+/// The first sheet, streamed cell by cell within `limits` (see [`crate::xlsx`]).
+fn read_xlsx(bytes: &[u8], limits: &XlsxLimits) -> Result<Table, ReadError> {
+    let sheet = crate::xlsx::read_first_sheet(bytes, limits)?;
+    let row_numbers = (0..sheet.rows.len()).map(|i| sheet.first_row + i).collect();
+    Ok(Table {
+        rows: sheet.rows,
+        row_numbers,
+    })
 }
 
 /// The columns a roster can carry.
@@ -516,6 +563,72 @@ mod tests {
             read_table(b"PK\x03\x04garbage"),
             Err(ReadError::BadWorkbook(_))
         ));
+    }
+
+    /// The probe's workbook (issue 9): values only in A1 and XFD1048576, 1.6 KB on disk.
+    /// Before, `read_table` asked for rows × columns of cells and the process aborted.
+    pub(crate) fn sparse_corners_workbook() -> Vec<u8> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "学号").unwrap();
+        ws.write_string(1_048_575, 16_383, "x").unwrap();
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn sparse_workbook_is_refused_not_allocated() {
+        let bytes = sparse_corners_workbook();
+        assert!(bytes.len() < 8 * 1024, "{}", bytes.len());
+        let e = read_table(&bytes).unwrap_err();
+        assert_eq!(e, ReadError::TooManyRows { limit: 100_000 });
+        assert_eq!((e.code(), e.limit()), ("file_too_many_rows", Some(100_000)));
+    }
+
+    #[test]
+    fn csv_is_held_to_the_same_limits() {
+        let limits = XlsxLimits {
+            max_rows: 3,
+            max_columns: 4,
+            max_cells: 10,
+            ..XlsxLimits::DEFAULT
+        };
+        let ok = "a,b,c\nd,e,f\ng,h,i\n";
+        assert_eq!(
+            read_table_within(ok.as_bytes(), &limits)
+                .unwrap()
+                .rows
+                .len(),
+            3
+        );
+        assert_eq!(
+            read_table_within(format!("{ok}j\n").as_bytes(), &limits),
+            Err(ReadError::TooManyRows { limit: 3 })
+        );
+        assert_eq!(
+            read_table_within(b"a,b,c,d,e\n", &limits),
+            Err(ReadError::TooManyColumns { limit: 4 })
+        );
+        assert_eq!(
+            read_table_within(b"a,b,c,d\ne,f,g,h\ni,j,k,l\n", &limits),
+            Err(ReadError::TooManyCells { limit: 10 })
+        );
+    }
+
+    #[test]
+    fn xlsx_reads_like_the_csv() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (r, line) in SAMPLE.lines().enumerate() {
+            for (c, cell) in line.split(',').enumerate() {
+                ws.write_string(r as u32, c as u16, cell).unwrap();
+            }
+        }
+        ws.write_number(1, 0, 2025001.0).unwrap();
+        let x = read_table(&wb.save_to_buffer().unwrap()).unwrap();
+        let c = read_table(SAMPLE.as_bytes()).unwrap();
+        assert_eq!(x.rows[1][0], "2025001");
+        assert_eq!(x.rows[..5], c.rows[..5]);
+        assert_eq!(x.row_numbers[..5], c.row_numbers[..5]);
     }
 
     #[test]

@@ -27,6 +27,10 @@ impl MigratorTrait for Migrator {
                 sql: include_str!("../migrations/0004_checkin_lean.sql"),
             }),
             Box::new(SqlMigration {
+                name: "m0005_roster_preview",
+                sql: include_str!("../migrations/0005_roster_preview.sql"),
+            }),
+            Box::new(SqlMigration {
                 name: "m0006_accounts_hardening",
                 sql: include_str!("../migrations/0006_accounts_hardening.sql"),
             }),

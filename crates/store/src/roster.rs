@@ -9,8 +9,8 @@ use chrono::Utc;
 use jiaxiao_domain::roster::RosterRow;
 use jiaxiao_domain::{UnitKind, names};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -489,9 +489,22 @@ pub async fn enqueue(
             code: "not_a_school",
         });
     }
+    let txn = db.begin().await?;
+    let job = enqueue_in(&txn, scope, school_id, school_year_id, rows, file_name).await?;
+    txn.commit().await?;
+    Ok(job)
+}
+
+async fn enqueue_in<C: ConnectionTrait>(
+    txn: &C,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+    rows: &[RosterRow],
+    file_name: &str,
+) -> StoreResult<i64> {
     let payload = serde_json::to_string(rows).map_err(|e| StoreError::Other(e.to_string()))?;
     let now = Utc::now();
-    let txn = db.begin().await?;
     let job = import_job::ActiveModel {
         unit_id: Set(school_id),
         created_by: Set(scope.user_id()),
@@ -509,11 +522,11 @@ pub async fn enqueue(
         kind: Set(KIND_ROSTER.into()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?
     .id;
     audit::record(
-        &txn,
+        txn,
         scope,
         Entry {
             unit_id: Some(school_id),
@@ -525,8 +538,190 @@ pub async fn enqueue(
         },
     )
     .await?;
+    Ok(job)
+}
+
+/// A roster file read and checked, waiting for its uploader to confirm it. `payload` is
+/// what the web keeps of the file (the read table as JSON), opaque here.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct Preview {
+    pub id: i64,
+    pub school_id: i64,
+    pub file_name: String,
+    pub payload: String,
+}
+
+/// The largest preview kept: the upload limit, since a table's JSON is about as large as
+/// the CSV it came from (a 100,000-row roster of ten columns is about 10 MB), so what
+/// passes the reading limits can be previewed; more is a table nobody uploaded.
+pub const PREVIEW_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// How long a preview may wait for its confirmation.
+pub fn preview_ttl() -> chrono::TimeDelta {
+    chrono::TimeDelta::hours(1)
+}
+
+/// Keeps `payload` as the caller's one pending preview for `school_id` (a school they
+/// manage), replacing any earlier one of theirs, and sweeps everyone's expired ones.
+/// Refused with `preview_too_large` past [`PREVIEW_MAX_BYTES`] (the byte cap of issue 9).
+pub async fn save_preview(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    file_name: &str,
+    payload: String,
+) -> StoreResult<i64> {
+    let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
+    if payload.len() > PREVIEW_MAX_BYTES {
+        return Err(StoreError::Invalid {
+            code: "preview_too_large",
+        });
+    }
+    let now = Utc::now();
+    let bytes = payload.len();
+    let txn = db.begin().await?;
+    let school = crate::org::managed_unit(&txn, scope, school_id).await?;
+    if school.kind != UnitKind::School.code() {
+        return Err(StoreError::NotFound);
+    }
+    sweep_previews_in(&txn, now).await?;
+    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.db_backend(),
+        "DELETE FROM roster_preview WHERE user_id = $1",
+        [user_id.into()],
+    ))
+    .await?;
+    let id = crate::db::scalar_i64(
+        &txn,
+        "INSERT INTO roster_preview (user_id, school_id, file_name, payload, bytes, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id AS n",
+        vec![
+            user_id.into(),
+            school_id.into(),
+            file_name.into(),
+            // Moved, not copied: it can be tens of MB.
+            payload.into(),
+            (bytes as i64).into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    // Who uploaded which file where; the rows stay out of the audit log.
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(school_id),
+            entity: "roster_preview",
+            entity_id: Some(id.to_string()),
+            action: "preview",
+            before: None,
+            after: Some(serde_json::json!({"file": file_name, "bytes": bytes})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// The caller's own pending preview `id`, if it has not expired and its school is still
+/// one they manage; anyone else's is `NotFound`.
+pub async fn get_preview(db: &Db, scope: &Scope, id: i64) -> StoreResult<Preview> {
+    let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let cond = scope.sql_in_managed_subtree("school_id", &mut values);
+    values.push(id.into());
+    let n_id = values.len();
+    values.push(user_id.into());
+    let n_user = values.len();
+    values.push((Utc::now() - preview_ttl()).into());
+    let n_cutoff = values.len();
+    Preview::find_by_statement(sea_orm::Statement::from_sql_and_values(
+        db.db_backend(),
+        format!(
+            "SELECT id, school_id, file_name, payload FROM roster_preview \
+             WHERE {cond} AND id = ${n_id} AND user_id = ${n_user} AND created_at > ${n_cutoff}"
+        ),
+        values,
+    ))
+    .one(&db.conn)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+/// Queues the rows read from the caller's preview `preview_id` and removes the preview in
+/// the same transaction, so a second confirmation of the same preview (a double click, or
+/// another serve process) is `NotFound` rather than a second import.
+pub async fn enqueue_preview(
+    db: &Db,
+    scope: &Scope,
+    preview_id: i64,
+    school_year_id: i64,
+    rows: &[RosterRow],
+) -> StoreResult<i64> {
+    let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
+    let txn = db.begin().await?;
+    let preview = {
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        let cond = scope.sql_in_managed_subtree("school_id", &mut values);
+        values.push(preview_id.into());
+        let n_id = values.len();
+        values.push(user_id.into());
+        let n_user = values.len();
+        values.push((Utc::now() - preview_ttl()).into());
+        let n_cutoff = values.len();
+        Preview::find_by_statement(sea_orm::Statement::from_sql_and_values(
+            db.db_backend(),
+            format!(
+                "SELECT id, school_id, file_name, '' AS payload FROM roster_preview \
+                 WHERE {cond} AND id = ${n_id} AND user_id = ${n_user} AND created_at > ${n_cutoff}"
+            ),
+            values,
+        ))
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound)?
+    };
+    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.db_backend(),
+        "DELETE FROM roster_preview WHERE id = $1",
+        [preview.id.into()],
+    ))
+    .await?;
+    let job = enqueue_in(
+        &txn,
+        scope,
+        preview.school_id,
+        school_year_id,
+        rows,
+        &preview.file_name,
+    )
+    .await?;
     txn.commit().await?;
     Ok(job)
+}
+
+/// Removes previews older than [`preview_ttl`] at `now`; returns how many. Housekeeping,
+/// like a job's claim: not audited.
+pub async fn sweep_previews(db: &Db, now: chrono::DateTime<Utc>) -> StoreResult<u64> {
+    let txn = db.begin().await?;
+    let n = sweep_previews_in(&txn, now).await?;
+    txn.commit().await?;
+    Ok(n)
+}
+
+async fn sweep_previews_in<C: ConnectionTrait>(
+    txn: &C,
+    now: chrono::DateTime<Utc>,
+) -> StoreResult<u64> {
+    Ok(txn
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "DELETE FROM roster_preview WHERE created_at <= $1",
+            [(now - preview_ttl()).into()],
+        ))
+        .await?
+        .rows_affected())
 }
 
 /// What a queued job does (`import_job.kind`).

@@ -1,9 +1,8 @@
 //! The application: shared state, the router of every audience and the API, and the
 //! middleware stack (request ids, body limits, security headers, metrics, error pages).
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use askama::Template;
@@ -60,15 +59,6 @@ impl Default for Settings {
     }
 }
 
-/// A parsed upload waiting for the user to confirm it.
-pub struct PendingImport {
-    pub school_id: i64,
-    pub file_name: String,
-    pub bytes: Arc<Vec<u8>>,
-    pub created: Instant,
-    pub user_id: Option<i64>,
-}
-
 /// What every handler shares. Cloned for every request by the extractors and
 /// middleware, so it is one `Arc`: a field-by-field clone showed up in check-in
 /// profiles.
@@ -90,7 +80,8 @@ pub struct AppStateInner {
     /// Failed logins per client address and the back-off per account (decision 0010).
     pub login_throttle: Arc<crate::throttle::LoginThrottle>,
     limit_checks: Arc<std::sync::atomic::AtomicU64>,
-    pub pending: Arc<Mutex<HashMap<String, PendingImport>>>,
+    /// Uploads being read at once (see `pages::roster::read_upload`).
+    pub parses: Arc<tokio::sync::Semaphore>,
     /// The background job runner of this process (and the progress of its jobs).
     pub jobs: jiaxiao_jobs::Runner,
     pub sms: Arc<dyn crate::sms::SmsProvider>,
@@ -115,7 +106,9 @@ impl AppState {
             login_limiter: Arc::new(RateLimiter::keyed(quota)),
             login_throttle: Arc::default(),
             limit_checks: Arc::new(std::sync::atomic::AtomicU64::new(0)),
-            pending: Arc::new(Mutex::new(HashMap::new())),
+            parses: Arc::new(tokio::sync::Semaphore::new(
+                crate::pages::roster::PARALLEL_READS,
+            )),
             jobs: crate::jobs::runner(db.clone(), "serve", blobs.clone()),
             blobs,
             sms: Arc::new(crate::sms::LogOnlySms { db: db.clone() }),
@@ -153,6 +146,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state);
     let outer = tower::ServiceBuilder::new()
         .layer(middleware::from_fn(edge))
+        // Again outside the body limit, whose own 413 is plain text (issue 9, item 16);
+        // answers already rendered inside pass through untouched.
+        .layer(middleware::from_fn(render_errors))
         .layer(RequestBodyLimitLayer::new(max_upload))
         .layer(CompressionLayer::new())
         .service(routes);
@@ -398,6 +394,7 @@ async fn errors_rendered<F: Future<Output = Response>>(
         StatusCode::NOT_FOUND => "error.not_found".to_owned(),
         StatusCode::FORBIDDEN => "error.csrf".to_owned(),
         StatusCode::TOO_MANY_REQUESTS => "login.limited".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "upload.too_large".to_owned(),
         StatusCode::UNPROCESSABLE_ENTITY => {
             let k = format!("reason.{code}");
             if lang.t(&k) != k {
@@ -491,13 +488,6 @@ impl AppState {
         self.login_limiter
             .check_key(&jiaxiao_store::accounts::sha256_hex(key))
             .is_ok()
-    }
-}
-
-/// Drops previews nobody confirmed within an hour.
-pub fn sweep_pending(state: &AppState) {
-    if let Ok(mut p) = state.pending.lock() {
-        p.retain(|_, v| v.created.elapsed() < Duration::from_secs(3600));
     }
 }
 

@@ -1,23 +1,26 @@
 //! The roster import wizard: upload → preview (every rejected row with its row number
 //! and reason; a column mapping step when the header is not recognised) → confirm →
-//! progress while the import runs in the background, in one transaction.
+//! progress while the import runs in the background, in one transaction. Files are read
+//! on the blocking pool, a few at a time, within `XlsxLimits`; the read table waits for
+//! confirmation in the database (`store::roster::save_preview`), not in this process.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Instant;
 
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use jiaxiao_domain::UnitKind;
 use jiaxiao_domain::roster::{self, Field, Mapping};
+use jiaxiao_store::StoreError;
 use jiaxiao_store::org::{self, UnitRow};
-use rand::Rng;
+use jiaxiao_store::roster::Preview;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::Chrome;
-use crate::app::{AppState, PendingImport, sweep_pending};
+use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -115,13 +118,12 @@ fn issues(lang: Lang, v: &[roster::RowIssue]) -> Vec<(usize, String, String)> {
         .collect()
 }
 
-/// Parses the pending file with the detected header, or with the mapping chosen on the page.
-fn parse(
-    bytes: &[u8],
+/// Finds the header (or takes the mapping chosen on the page) and checks the rows.
+fn analyse(
+    table: &roster::Table,
     chosen: Option<&Mapping>,
-) -> Result<(roster::HeaderGuess, roster::ParsedRoster), roster::ReadError> {
-    let table = roster::read_table(bytes)?;
-    let mut guess = roster::detect_header(&table).unwrap_or(roster::HeaderGuess {
+) -> (roster::HeaderGuess, roster::ParsedRoster) {
+    let mut guess = roster::detect_header(table).unwrap_or(roster::HeaderGuess {
         header_index: 0,
         columns: table.rows.first().cloned().unwrap_or_default(),
         mapping: Mapping::new(),
@@ -132,11 +134,56 @@ fn parse(
         guess.mapping = m.clone();
     }
     let parsed = if guess.missing_required().is_empty() {
-        roster::parse_rows(&table, guess.header_index, &guess.mapping)
+        roster::parse_rows(table, guess.header_index, &guess.mapping)
     } else {
         roster::ParsedRoster::default()
     };
-    Ok((guess, parsed))
+    (guess, parsed)
+}
+
+/// How many uploads one process reads at once. Reading holds the file, its text and
+/// its table; two at a time keeps that bounded however many admins upload together,
+/// and the others wait for a slot (within the handler timeout).
+pub const PARALLEL_READS: usize = 2;
+
+/// Waits for one of the `PARALLEL_READS` slots. A request holds it from reading the file
+/// until its table is stored (or read back and checked): each step holds a copy of the
+/// table, so the slots bound the memory of all uploads together.
+async fn read_slot(state: &AppState) -> Result<OwnedSemaphorePermit, AppError> {
+    state
+        .parses
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| AppError::Internal("upload slots closed".into()))
+}
+
+/// Runs `f` on the blocking pool, so a large file does not stall the async workers. The
+/// slot travels with `f` and comes back with its result: a request given up by the
+/// timeout still counts until its reading ends. A panic in `f` (a reader bug the fuzz
+/// targets have not found yet) ends this request with an internal error, not the
+/// process.
+async fn blocking_read<T: Send + 'static>(
+    slot: OwnedSemaphorePermit,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<(OwnedSemaphorePermit, T), AppError> {
+    tokio::task::spawn_blocking(move || {
+        let out = f();
+        (slot, out)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("reading an upload failed: {e}")))
+}
+
+/// The message for a file we refuse: the limit it broke, or "unreadable".
+fn refusal(lang: Lang, e: &roster::ReadError) -> String {
+    match e.limit() {
+        Some(limit) => lang.tf(
+            &format!("upload.{}", e.code()),
+            &[("limit", limit.to_string())],
+        ),
+        None => lang.t("import.unreadable"),
+    }
 }
 
 fn render_preview(
@@ -177,25 +224,32 @@ async fn preview(
     s: Staff,
     mut mp: Multipart,
 ) -> Result<Response, AppError> {
-    sweep_pending(&state);
     let (mut csrf, mut school_id, mut file_name, mut bytes) =
         (String::new(), None, String::new(), None);
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|_| AppError::Invalid("bad_upload".into()))?
-    {
+    // A body cut off at the size limit is that limit's answer (an error page, see
+    // `app::render_errors`), not a malformed upload.
+    let upload_error = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            StatusCode::PAYLOAD_TOO_LARGE.into_response()
+        } else {
+            AppError::Invalid("bad_upload".into()).into_response()
+        }
+    };
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Ok(upload_error(e)),
+        };
         match field.name().unwrap_or("") {
             "csrf" => csrf = field.text().await.unwrap_or_default(),
             "school_id" => school_id = field.text().await.ok().and_then(|t| t.parse::<i64>().ok()),
             "file" => {
                 file_name = field.file_name().unwrap_or("roster").to_owned();
-                bytes = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|_| AppError::Invalid("bad_upload".into()))?,
-                );
+                match field.bytes().await {
+                    Ok(b) => bytes = Some(b),
+                    Err(e) => return Ok(upload_error(e)),
+                }
             }
             _ => {}
         }
@@ -207,29 +261,43 @@ async fn preview(
     if school.kind != UnitKind::School.code() || !s.user.scope.can_manage() {
         return Err(AppError::NotFound);
     }
-    let bytes = bytes
-        .ok_or_else(|| AppError::Invalid("bad_upload".into()))?
-        .to_vec();
-    let (guess, parsed) = match parse(&bytes, None) {
+    let bytes = bytes.ok_or_else(|| AppError::Invalid("bad_upload".into()))?;
+    let slot = read_slot(&state).await?;
+    let (slot, read) = blocking_read(slot, move || {
+        let table = roster::read_table(&bytes)?;
+        drop(bytes);
+        let (guess, parsed) = analyse(&table, None);
+        let payload = serde_json::to_string(&table).expect("a table of strings serialises");
+        Ok::<_, roster::ReadError>((guess, parsed, payload))
+    })
+    .await?;
+    let (guess, parsed, payload) = match read {
         Ok(x) => x,
-        Err(_) => return form_page(&state, &s, Some(s.lang.t("import.unreadable"))).await,
+        Err(e) => return form_page(&state, &s, Some(refusal(s.lang, &e))).await,
     };
-    let token = hex::encode(rand::rng().random::<[u8; 16]>());
-    state
-        .pending
-        .lock()
-        .map_err(|_| AppError::Internal("lock".into()))?
-        .insert(
-            token.clone(),
-            PendingImport {
-                school_id,
-                file_name: file_name.clone(),
-                bytes: Arc::new(bytes),
-                created: Instant::now(),
-                user_id: s.user.scope.user_id(),
-            },
-        );
-    render_preview(&s, token, file_name, &guess, &parsed)
+    let saved = jiaxiao_store::roster::save_preview(
+        &state.db,
+        &s.user.scope,
+        school_id,
+        &file_name,
+        payload,
+    )
+    .await;
+    drop(slot);
+    let id = match saved {
+        Ok(id) => id,
+        Err(StoreError::Invalid {
+            code: "preview_too_large",
+        }) => {
+            let mb = jiaxiao_store::roster::PREVIEW_MAX_BYTES / (1024 * 1024);
+            let message = s
+                .lang
+                .tf("upload.preview_too_large", &[("limit", mb.to_string())]);
+            return form_page(&state, &s, Some(message)).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    render_preview(&s, id.to_string(), file_name, &guess, &parsed)
 }
 
 fn chosen_mapping(form: &HashMap<String, String>) -> Mapping {
@@ -243,21 +311,33 @@ fn chosen_mapping(form: &HashMap<String, String>) -> Mapping {
         .collect()
 }
 
-fn pending(
+/// The caller's pending preview named by the form's `token`, read back from the
+/// database (any serve process can answer) and checked with the form's mapping.
+/// `None` when it is gone: confirmed, replaced by a newer upload, expired or not theirs.
+async fn reread(
     state: &AppState,
     s: &Staff,
-    token: &str,
-) -> Result<(i64, String, Arc<Vec<u8>>), AppError> {
-    let p = state
-        .pending
-        .lock()
-        .map_err(|_| AppError::Internal("lock".into()))?;
-    match p.get(token) {
-        Some(p) if p.user_id == s.user.scope.user_id() => {
-            Ok((p.school_id, p.file_name.clone(), p.bytes.clone()))
-        }
-        _ => Err(AppError::Invalid("import_expired".into())),
-    }
+    form: &HashMap<String, String>,
+) -> Result<Option<(Preview, roster::HeaderGuess, roster::ParsedRoster)>, AppError> {
+    let Some(id) = form.get("token").and_then(|t| t.parse::<i64>().ok()) else {
+        return Ok(None);
+    };
+    let slot = read_slot(state).await?;
+    let mut preview = match jiaxiao_store::roster::get_preview(&state.db, &s.user.scope, id).await {
+        Ok(p) => p,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let payload = std::mem::take(&mut preview.payload);
+    let mapping = chosen_mapping(form);
+    let (_slot, analysed) = blocking_read(slot, move || {
+        let table: roster::Table = serde_json::from_str(&payload)?;
+        Ok::<_, serde_json::Error>(analyse(&table, Some(&mapping)))
+    })
+    .await?;
+    let (guess, parsed) =
+        analysed.map_err(|e| AppError::Internal(format!("stored preview unreadable: {e}")))?;
+    Ok(Some((preview, guess, parsed)))
 }
 
 async fn remap(
@@ -266,14 +346,16 @@ async fn remap(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     s.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
-    let token = form.get("token").cloned().unwrap_or_default();
-    let (_, file_name, bytes) = match pending(&state, &s, &token) {
-        Ok(p) => p,
-        Err(_) => return form_page(&state, &s, Some(s.lang.t("import.expired"))).await,
+    let Some((preview, guess, parsed)) = reread(&state, &s, &form).await? else {
+        return form_page(&state, &s, Some(s.lang.t("import.expired"))).await;
     };
-    let (guess, parsed) = parse(&bytes, Some(&chosen_mapping(&form)))
-        .map_err(|e| AppError::Invalid(e.code().into()))?;
-    render_preview(&s, token, file_name, &guess, &parsed)
+    render_preview(
+        &s,
+        preview.id.to_string(),
+        preview.file_name,
+        &guess,
+        &parsed,
+    )
 }
 
 async fn commit(
@@ -282,29 +364,29 @@ async fn commit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     s.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
-    let token = form.get("token").cloned().unwrap_or_default();
-    let (school_id, file_name, bytes) = match pending(&state, &s, &token) {
-        Ok(p) => p,
-        Err(_) => return form_page(&state, &s, Some(s.lang.t("import.expired"))).await,
+    let Some((preview, guess, parsed)) = reread(&state, &s, &form).await? else {
+        return form_page(&state, &s, Some(s.lang.t("import.expired"))).await;
     };
-    let (guess, parsed) = parse(&bytes, Some(&chosen_mapping(&form)))
-        .map_err(|e| AppError::Invalid(e.code().into()))?;
     if !guess.missing_required().is_empty() || parsed.rows.is_empty() {
         return Err(AppError::Invalid("nothing_to_import".into()));
     }
     let year = org::ensure_school_year(&state.db.conn, org::today_date()).await?;
-    let job = jiaxiao_store::roster::enqueue(
+    let job = match jiaxiao_store::roster::enqueue_preview(
         &state.db,
         &s.user.scope,
-        school_id,
+        preview.id,
         year,
         &parsed.rows,
-        &file_name,
     )
-    .await?;
-    if let Ok(mut p) = state.pending.lock() {
-        p.remove(&token);
-    }
+    .await
+    {
+        Ok(job) => job,
+        // Confirmed a moment ago from another tab or process: one import, not two.
+        Err(StoreError::NotFound) => {
+            return form_page(&state, &s, Some(s.lang.t("import.expired"))).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     // This process's runner starts at once; a worker elsewhere finds it within seconds.
     state.jobs.wake.notify_one();
     Ok(Redirect::to(&format!("/import/jobs/{job}")).into_response())
