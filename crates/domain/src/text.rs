@@ -190,7 +190,11 @@ mod tests {
     #[case(Field::Name, "\u{FEFF}三年级(1)班", "三年级(1)班")]
     #[case(Field::Title, "家庭教育\u{200D}讲座", "家庭教育讲座")]
     #[case(Field::Note, "第一段\n第二段\t完", "第一段\n第二段\t完")]
-    #[case(Field::Note, "👨\u{200D}👩\u{200D}👧 一家人", "👨\u{200D}👩\u{200D}👧 一家人")]
+    #[case(
+        Field::Note,
+        "👨\u{200D}👩\u{200D}👧 一家人",
+        "👨\u{200D}👩\u{200D}👧 一家人"
+    )]
     #[case(Field::Line, "", "")]
     fn kept(#[case] f: Field, #[case] input: &str, #[case] want: &str) {
         assert_eq!(clean(f, input).unwrap(), want);
@@ -212,10 +216,19 @@ mod tests {
     fn lengths_count_characters_not_bytes() {
         let title = "讲".repeat(200);
         assert_eq!(clean(Field::Title, &title).unwrap(), title);
-        assert_eq!(clean(Field::Title, &"讲".repeat(201)), Err(TextError::TooLong));
-        assert_eq!(clean(Field::Title, &"x".repeat(40_000)), Err(TextError::TooLong));
+        assert_eq!(
+            clean(Field::Title, &"讲".repeat(201)),
+            Err(TextError::TooLong)
+        );
+        assert_eq!(
+            clean(Field::Title, &"x".repeat(40_000)),
+            Err(TextError::TooLong)
+        );
         assert!(clean(Field::Note, &"记".repeat(5_000)).is_ok());
-        assert_eq!(clean(Field::Note, &"记".repeat(5_001)), Err(TextError::TooLong));
+        assert_eq!(
+            clean(Field::Note, &"记".repeat(5_001)),
+            Err(TextError::TooLong)
+        );
         // Trimmed spaces and stripped invisibles do not count.
         let padded = format!("  {}\u{200B}  ", "讲".repeat(200));
         assert_eq!(clean(Field::Title, &padded).unwrap(), "讲".repeat(200));

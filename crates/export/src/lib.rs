@@ -48,7 +48,11 @@ fn sheet_name(name: &str) -> String {
         })
         .take(MAX_SHEET_NAME_CHARS)
         .collect();
-    if n.trim().is_empty() { "Sheet".into() } else { n }
+    if n.trim().is_empty() {
+        "Sheet".into()
+    } else {
+        n
+    }
 }
 
 /// One workbook with one worksheet per sheet. Text cells only: phone numbers and

@@ -15,10 +15,10 @@ use super::{
     Access, bind, plausible_time, rows, school_row, text, text_opt, text_required, visible_school,
     writable_school,
 };
-use jiaxiao_domain::text::Field;
 use crate::audit::{self, Entry};
 use crate::entities::{activity, activity_duty, activity_item};
 use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
+use jiaxiao_domain::text::Field;
 
 #[derive(Debug, Clone)]
 pub struct NewActivity {
@@ -225,7 +225,9 @@ pub async fn update_activity(db: &Db, scope: &Scope, id: i64, a: NewActivity) ->
             entity_id: Some(id.to_string()),
             action: "update",
             before: Some(before),
-            after: Some(serde_json::json!({"theme": theme, "starts_at": a.starts_at, "place": h.place})),
+            after: Some(
+                serde_json::json!({"theme": theme, "starts_at": a.starts_at, "place": h.place}),
+            ),
         },
     )
     .await?;

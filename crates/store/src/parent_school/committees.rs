@@ -108,11 +108,7 @@ const COMMITTEE_ORDER: &str = "CASE c.kind WHEN 'leadership' THEN 0 ELSE 1 END, 
 pub async fn create_committee(db: &Db, scope: &Scope, c: NewCommittee) -> StoreResult<i64> {
     let txn = db.begin().await?;
     writable_school(&txn, scope, c.school_id).await?;
-    let name = super::text_required(
-        jiaxiao_domain::text::Field::Title,
-        &c.name,
-        "name_missing",
-    )?;
+    let name = super::text_required(jiaxiao_domain::text::Field::Title, &c.name, "name_missing")?;
     let level = unit_level(&txn, c.school_id, c.unit_id)
         .await?
         .ok_or(StoreError::Invalid {

@@ -13,11 +13,11 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use jiaxiao_domain::text::Field;
 use super::{Access, bind, rows, school_row, visible_school, writable_school};
 use crate::audit::{self, Entry};
 use crate::entities::{course, topic};
 use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
+use jiaxiao_domain::text::Field;
 
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
 pub struct TopicRow {

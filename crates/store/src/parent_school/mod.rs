@@ -288,3 +288,12 @@ pub(crate) async fn staff_at_school<C: ConnectionTrait>(
     .await?;
     Ok(n > 0)
 }
+
+/// Whether the caller may record parent-school work for the school (`NotFound`
+/// otherwise): handlers ask this before reading a form, so a school out of reach is 404
+/// whatever the body holds.
+pub async fn check_writable(db: &crate::Db, scope: &Scope, school_id: i64) -> StoreResult<()> {
+    writable_school(&db.conn, scope, school_id)
+        .await
+        .map(|_| ())
+}

@@ -10,8 +10,8 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, Value};
 use serde::Serialize;
 
 use super::{
-    Access, belongs_to_school, bind, plausible_time, rows, school_row, staff_at_school, text, text_opt,
-    text_required, visible_school, writable_school,
+    Access, belongs_to_school, bind, plausible_time, rows, school_row, staff_at_school, text,
+    text_opt, text_required, visible_school, writable_school,
 };
 use crate::audit::{self, Entry};
 use crate::entities::{session_audience, session_invitee, teaching_session};

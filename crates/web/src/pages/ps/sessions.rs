@@ -138,10 +138,7 @@ impl FieldErrors {
 /// the field's limit for a text that is too long.
 pub fn input_message(lang: Lang, code: &str, field: jiaxiao_domain::text::Field) -> String {
     if code == jiaxiao_domain::text::TextError::TooLong.code() {
-        return lang.tf(
-            "input.too_long_n",
-            [("n", field.max_chars().to_string())],
-        );
+        return lang.tf("input.too_long_n", [("n", field.max_chars().to_string())]);
     }
     for key in [format!("input.{code}"), format!("ps.error.{code}")] {
         let m = lang.t(&key);
@@ -244,7 +241,7 @@ impl NewForm {
     /// Whether unit `id` was chosen, for showing the form again.
     pub fn has_unit(&self, id: &i64) -> bool {
         let id = id.to_string();
-        self.units.iter().any(|u| *u == id)
+        self.units.contains(&id)
     }
 }
 
@@ -296,7 +293,7 @@ async fn create_session(
     s.check_csrf(&f.csrf)?;
     // The school before the body: a school the caller may not plan for is 404 whatever
     // the form holds.
-    sessions::form_choices(&state.db, &s.user.scope, id).await?;
+    jiaxiao_store::parent_school::check_writable(&state.db, &s.user.scope, id).await?;
     let lang = s.lang;
     let mut errors = FieldErrors::default();
     for (name, field, value) in [
@@ -336,7 +333,10 @@ async fn create_session(
     };
     let duration: Option<i32> = f.duration_minutes.trim().parse().ok();
     if duration.is_none() {
-        errors.add("duration_minutes", input_message(lang, "bad_duration", Field::Line));
+        errors.add(
+            "duration_minutes",
+            input_message(lang, "bad_duration", Field::Line),
+        );
     }
     let capacity = match f.capacity.trim() {
         "" => None,
