@@ -8,6 +8,7 @@ pub mod org;
 pub mod parent_school;
 pub mod phone;
 pub mod roster;
+pub mod text;
 pub mod xlsx;
 
 pub use org::{Gender, Relation, Role, SchoolType, UnitKind};

@@ -896,13 +896,16 @@ pub async fn mark(db: &Db, scope: &Scope, session_id: i64, marks: &[Mark]) -> St
     let mut wanted: Vec<i64> = marks.iter().map(|m| m.guardian_id).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let allowed: HashSet<i64> = {
+    // In chunks: one placeholder per parent would pass SQLite's limit of bound
+    // variables (32,766) and PostgreSQL's (65,535) on a large enough form.
+    let mut allowed: HashSet<i64> = HashSet::with_capacity(wanted.len());
+    for chunk in wanted.chunks(500) {
         let mut values: Vec<Value> = Vec::new();
         let sid = bind(&mut values, s.id);
         let school = bind(&mut values, s.school_id);
         let year = bind(&mut values, s.school_year_id);
         let vis = guardian_visible_sql(scope, "x.guardian_id", &school, &year, &mut values);
-        let ids: Vec<String> = wanted.iter().map(|g| bind(&mut values, *g)).collect();
+        let ids: Vec<String> = chunk.iter().map(|g| bind(&mut values, *g)).collect();
         #[derive(FromQueryResult)]
         struct G {
             guardian_id: i64,
@@ -912,19 +915,30 @@ pub async fn mark(db: &Db, scope: &Scope, session_id: i64, marks: &[Mark]) -> St
             crate::parent_school::sessions::invited_guardians_sql(&sid),
             ids.join(", ")
         );
-        rows::<G, _>(&txn, sql, values)
-            .await?
-            .into_iter()
-            .map(|g| g.guardian_id)
-            .collect()
-    };
+        allowed.extend(
+            rows::<G, _>(&txn, sql, values)
+                .await?
+                .into_iter()
+                .map(|g| g.guardian_id),
+        );
+    }
     if wanted.iter().any(|g| !allowed.contains(g)) {
         return Err(StoreError::NotFound);
     }
     let now = Utc::now();
     let mut written = 0usize;
     let mut changes = Vec::new();
-    for chunk in marks.chunks(100) {
+    // One row per parent, the last mark winning: PostgreSQL refuses an upsert that
+    // touches the same row twice in one statement.
+    let mut seen = HashSet::with_capacity(marks.len());
+    let mut unique: Vec<Mark> = marks
+        .iter()
+        .rev()
+        .filter(|m| seen.insert(m.guardian_id))
+        .copied()
+        .collect();
+    unique.reverse();
+    for chunk in unique.chunks(100) {
         let mut values: Vec<Value> = Vec::new();
         let mut tuples = Vec::new();
         for m in chunk {

@@ -396,12 +396,11 @@ async fn errors_rendered<F: Future<Output = Response>>(
         StatusCode::TOO_MANY_REQUESTS => "login.limited".to_owned(),
         StatusCode::PAYLOAD_TOO_LARGE => "upload.too_large".to_owned(),
         StatusCode::UNPROCESSABLE_ENTITY => {
-            let k = format!("reason.{code}");
-            if lang.t(&k) != k {
-                k
-            } else {
-                "error.invalid".to_owned()
-            }
+            // Roster and account reasons first, then the input rules (`domain::text`).
+            [format!("reason.{code}"), format!("input.{code}")]
+                .into_iter()
+                .find(|k| lang.t(k) != *k)
+                .unwrap_or_else(|| "error.invalid".to_owned())
         }
         s if s.is_client_error() => "error.invalid".to_owned(),
         _ => "error.internal".to_owned(),

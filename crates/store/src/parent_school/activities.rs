@@ -11,10 +11,14 @@ use sea_orm::{ModelTrait, Value};
 use serde::Serialize;
 
 use super::sessions::{NewSession, create_session_in};
-use super::{Access, bind, rows, school_row, visible_school, writable_school};
+use super::{
+    Access, bind, plausible_time, rows, school_row, text, text_opt, text_required, visible_school,
+    writable_school,
+};
 use crate::audit::{self, Entry};
 use crate::entities::{activity, activity_duty, activity_item};
 use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
+use jiaxiao_domain::text::Field;
 
 #[derive(Debug, Clone)]
 pub struct NewActivity {
@@ -122,40 +126,55 @@ pub struct ActivityFull {
 }
 
 fn required(s: &str, code: &'static str) -> StoreResult<String> {
-    match s.trim() {
-        "" => Err(StoreError::Invalid { code }),
-        t => Ok(t.to_owned()),
-    }
+    text_required(Field::Title, s, code)
 }
 
-fn optional(s: Option<String>) -> Option<String> {
-    s.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+fn optional(s: Option<String>) -> StoreResult<Option<String>> {
+    text_opt(Field::Line, s.as_deref())
 }
 
-fn checked(a: &NewActivity) -> StoreResult<String> {
+/// The header's fields as they are kept.
+struct Header {
+    theme: String,
+    place: String,
+    participants: String,
+    organiser: String,
+    venue_notes: Option<String>,
+    survey_ref: Option<String>,
+}
+
+fn checked(a: &NewActivity) -> StoreResult<Header> {
+    plausible_time(a.starts_at)?;
     if a.ends_at <= a.starts_at {
         return Err(StoreError::Invalid { code: "bad_time" });
     }
-    required(&a.theme, "theme_missing")
+    Ok(Header {
+        theme: required(&a.theme, "theme_missing")?,
+        place: text(Field::Line, &a.place)?,
+        participants: text(Field::Line, &a.participants)?,
+        organiser: text(Field::Line, &a.organiser)?,
+        venue_notes: text_opt(Field::Note, a.venue_notes.as_deref())?,
+        survey_ref: text_opt(Field::Line, a.survey_ref.as_deref())?,
+    })
 }
 
 pub async fn create_activity(db: &Db, scope: &Scope, a: NewActivity) -> StoreResult<i64> {
-    let theme = checked(&a)?;
     let txn = db.begin().await?;
     writable_school(&txn, scope, a.school_id).await?;
+    let h = checked(&a)?;
     let date = (a.starts_at + chrono::Duration::hours(8)).date_naive();
     let year = crate::org::ensure_school_year(&txn, date).await?;
     let m = activity::ActiveModel {
         school_id: Set(a.school_id),
         school_year_id: Set(year),
-        theme: Set(theme),
+        theme: Set(h.theme),
         starts_at: Set(a.starts_at),
         ends_at: Set(a.ends_at),
-        place: Set(a.place.trim().to_owned()),
-        participants: Set(a.participants.trim().to_owned()),
-        organiser: Set(a.organiser.trim().to_owned()),
-        venue_notes: Set(optional(a.venue_notes)),
-        survey_ref: Set(optional(a.survey_ref)),
+        place: Set(h.place),
+        participants: Set(h.participants),
+        organiser: Set(h.organiser),
+        venue_notes: Set(h.venue_notes),
+        survey_ref: Set(h.survey_ref),
         created_by: Set(scope.user_id()),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -178,9 +197,10 @@ pub async fn create_activity(db: &Db, scope: &Scope, a: NewActivity) -> StoreRes
 
 /// Replaces the header, venue notes and survey slot (the school stays the same).
 pub async fn update_activity(db: &Db, scope: &Scope, id: i64, a: NewActivity) -> StoreResult<()> {
-    let theme = checked(&a)?;
     let txn = db.begin().await?;
     let row = activity_where(&txn, scope, id, true).await?;
+    let h = checked(&a)?;
+    let theme = h.theme.clone();
     let m = activity::Entity::find_by_id(row.id)
         .one(&txn)
         .await?
@@ -190,11 +210,11 @@ pub async fn update_activity(db: &Db, scope: &Scope, id: i64, a: NewActivity) ->
     am.theme = Set(theme.clone());
     am.starts_at = Set(a.starts_at);
     am.ends_at = Set(a.ends_at);
-    am.place = Set(a.place.trim().to_owned());
-    am.participants = Set(a.participants.trim().to_owned());
-    am.organiser = Set(a.organiser.trim().to_owned());
-    am.venue_notes = Set(optional(a.venue_notes));
-    am.survey_ref = Set(optional(a.survey_ref));
+    am.place = Set(h.place.clone());
+    am.participants = Set(h.participants);
+    am.organiser = Set(h.organiser);
+    am.venue_notes = Set(h.venue_notes);
+    am.survey_ref = Set(h.survey_ref);
     am.update(&txn).await?;
     audit::record(
         &txn,
@@ -205,7 +225,9 @@ pub async fn update_activity(db: &Db, scope: &Scope, id: i64, a: NewActivity) ->
             entity_id: Some(id.to_string()),
             action: "update",
             before: Some(before),
-            after: Some(serde_json::json!({"theme": theme, "starts_at": a.starts_at, "place": a.place.trim()})),
+            after: Some(
+                serde_json::json!({"theme": theme, "starts_at": a.starts_at, "place": h.place}),
+            ),
         },
     )
     .await?;
@@ -275,16 +297,20 @@ async fn next_ordinal<C: ConnectionTrait>(
 /// a report, a trainee's speech) or a by-class item every class does alike (the school
 /// explaining its management, parents and pupils talking).
 pub async fn add_item(db: &Db, scope: &Scope, activity_id: i64, i: NewItem) -> StoreResult<i64> {
-    let title = required(&i.title, "title_missing")?;
     let txn = db.begin().await?;
     let a = activity_where(&txn, scope, activity_id, true).await?;
+    let title = required(&i.title, "title_missing")?;
+    let speaker = text_opt(Field::Name, i.speaker.as_deref())?;
+    if let Some(t) = i.starts_at {
+        plausible_time(t)?;
+    }
     let ordinal = next_ordinal(&txn, "activity_item", activity_id).await?;
     let m = activity_item::ActiveModel {
         activity_id: Set(activity_id),
         ordinal: Set(ordinal),
         part: Set(i.part.code().into()),
         title: Set(title),
-        speaker: Set(optional(i.speaker)),
+        speaker: Set(speaker),
         starts_at: Set(i.starts_at),
         session_id: Set(None),
         ..Default::default()
@@ -352,11 +378,11 @@ pub async fn add_breakouts(
                 form: b.form,
                 starts_at,
                 duration_minutes: duration,
-                place: optional(b.place.clone()),
+                place: b.place.clone(),
                 online_url: None,
                 instructor_staff_id: b.instructor_staff_id,
                 instructor_name: b.instructor_name.clone(),
-                instructor_title: optional(b.instructor_title.clone()),
+                instructor_title: b.instructor_title.clone(),
                 instructor_org: None,
                 audience: Some(Audience::Units),
                 audience_units: vec![b.class_id],
@@ -460,18 +486,18 @@ pub async fn remove_item(db: &Db, scope: &Scope, item_id: i64) -> StoreResult<()
 
 /// Adds a line to the duty roster: who does what, where, when.
 pub async fn add_duty(db: &Db, scope: &Scope, activity_id: i64, d: NewDuty) -> StoreResult<i64> {
-    let person = required(&d.person, "person_missing")?;
-    let duty = required(&d.duty, "duty_missing")?;
     let txn = db.begin().await?;
     let a = activity_where(&txn, scope, activity_id, true).await?;
+    let person = text_required(Field::Name, &d.person, "person_missing")?;
+    let duty = text_required(Field::Line, &d.duty, "duty_missing")?;
     let ordinal = next_ordinal(&txn, "activity_duty", activity_id).await?;
     let m = activity_duty::ActiveModel {
         activity_id: Set(activity_id),
         ordinal: Set(ordinal),
         person: Set(person),
         duty: Set(duty),
-        place: Set(optional(d.place)),
-        time_text: Set(optional(d.time_text)),
+        place: Set(optional(d.place)?),
+        time_text: Set(optional(d.time_text)?),
         ..Default::default()
     }
     .insert(&txn)

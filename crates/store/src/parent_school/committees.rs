@@ -107,14 +107,9 @@ const COMMITTEE_ORDER: &str = "CASE c.kind WHEN 'leadership' THEN 0 ELSE 1 END, 
      COALESCE(u.grade_level, 0), COALESCE(u.class_number, 0), c.id";
 
 pub async fn create_committee(db: &Db, scope: &Scope, c: NewCommittee) -> StoreResult<i64> {
-    let name = c.name.trim().to_owned();
-    if name.is_empty() {
-        return Err(StoreError::Invalid {
-            code: "name_missing",
-        });
-    }
     let txn = db.begin().await?;
     writable_school(&txn, scope, c.school_id).await?;
+    let name = super::text_required(jiaxiao_domain::text::Field::Title, &c.name, "name_missing")?;
     let level = unit_level(&txn, c.school_id, c.unit_id)
         .await?
         .ok_or(StoreError::Invalid {
@@ -341,10 +336,7 @@ pub async fn add_member(
             code: "position_taken",
         });
     }
-    let note = m
-        .note
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
+    let note = super::text_opt(jiaxiao_domain::text::Field::Line, m.note.as_deref())?;
     let row = committee_member::ActiveModel {
         committee_id: Set(committee_id),
         position: Set(m.position.code().into()),

@@ -17,6 +17,7 @@ use super::{Access, bind, rows, school_row, visible_school, writable_school};
 use crate::audit::{self, Entry};
 use crate::entities::{course, topic};
 use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
+use jiaxiao_domain::text::Field;
 
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
 pub struct TopicRow {
@@ -137,18 +138,11 @@ pub async fn seed_topics(db: &Db, scope: &Scope, school_id: i64) -> StoreResult<
 }
 
 fn clean(title: &str) -> StoreResult<String> {
-    let t = title.trim();
-    if t.is_empty() {
-        Err(StoreError::Invalid {
-            code: "title_missing",
-        })
-    } else {
-        Ok(t.to_owned())
-    }
+    super::text_required(Field::Title, title, "title_missing")
 }
 
-fn clean_opt(s: Option<String>) -> Option<String> {
-    s.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())
+fn clean_opt(s: Option<String>) -> StoreResult<Option<String>> {
+    super::text_opt(Field::Note, s.as_deref())
 }
 
 /// Adds a topic at the end of the school's catalogue.
@@ -159,9 +153,10 @@ pub async fn add_topic(
     title: &str,
     description: Option<String>,
 ) -> StoreResult<i64> {
-    let title = clean(title)?;
     let txn = db.begin().await?;
     seed_in(&txn, scope, school_id).await?;
+    let title = clean(title)?;
+    let description = clean_opt(description)?;
     let last = crate::db::scalar_i64(
         &txn,
         "SELECT CAST(COALESCE(MAX(ordinal), 0) AS BIGINT) AS n FROM topic WHERE school_id = $1",
@@ -172,7 +167,7 @@ pub async fn add_topic(
         school_id: Set(school_id),
         ordinal: Set(last as i32 + 1),
         title: Set(title),
-        description: Set(clean_opt(description)),
+        description: Set(description),
         active: Set(true),
         created_at: Set(chrono::Utc::now()),
         ..Default::default()
@@ -219,13 +214,14 @@ pub async fn update_topic(
     title: &str,
     description: Option<String>,
 ) -> StoreResult<()> {
-    let title = clean(title)?;
     let txn = db.begin().await?;
     let m = writable_topic(&txn, scope, id).await?;
+    let title = clean(title)?;
+    let description = clean_opt(description)?;
     let (school, before) = (m.school_id, m.title.clone());
     let mut am: topic::ActiveModel = m.into();
     am.title = Set(title.clone());
-    am.description = Set(clean_opt(description));
+    am.description = Set(description);
     am.update(&txn).await?;
     audit::record(
         &txn,
@@ -337,14 +333,14 @@ pub struct CourseRow {
 
 /// Plans a course for this school year: a topic for one grade level in one semester.
 pub async fn create_course(db: &Db, scope: &Scope, c: NewCourse) -> StoreResult<i64> {
+    let txn = db.begin().await?;
+    seed_in(&txn, scope, c.school_id).await?;
+    let school = writable_school(&txn, scope, c.school_id).await?;
     if !jiaxiao_domain::parent_school::SEMESTERS.contains(&c.semester) {
         return Err(StoreError::Invalid {
             code: "bad_semester",
         });
     }
-    let txn = db.begin().await?;
-    seed_in(&txn, scope, c.school_id).await?;
-    let school = writable_school(&txn, scope, c.school_id).await?;
     let levels = school
         .school_type
         .as_deref()
@@ -359,7 +355,7 @@ pub async fn create_course(db: &Db, scope: &Scope, c: NewCourse) -> StoreResult<
             code: "topic_outside_school",
         });
     }
-    let title = match c.title.trim() {
+    let title = match super::text(Field::Title, &c.title)?.as_str() {
         "" => t.title.clone(),
         s => s.to_owned(),
     };

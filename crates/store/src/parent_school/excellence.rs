@@ -374,12 +374,8 @@ pub async fn raise_objection(
     nominee: i64,
     body: &str,
 ) -> StoreResult<i64> {
-    let body = body.trim();
-    if body.chars().count() < 5 {
-        return Err(StoreError::Invalid {
-            code: "objection_too_short",
-        });
-    }
+    // Who may object comes first: a round the caller cannot see is 404 whatever the
+    // body says.
     let visible = public_notices(db, scope)
         .await?
         .iter()
@@ -389,19 +385,36 @@ pub async fn raise_objection(
         .await?
         .ok_or(StoreError::NotFound)?;
     if !visible {
-        // Staff of the school may record an objection received on paper.
+        // Staff of the school may record an objection received on paper, about one of
+        // the round's nominees.
         writable_school(&db.conn, scope, r.school_id).await?;
+        let nominated = excellence_nominee::Entity::find()
+            .filter(excellence_nominee::Column::RoundId.eq(round_id))
+            .filter(excellence_nominee::Column::GuardianId.eq(nominee))
+            .one(&db.conn)
+            .await?;
+        if nominated.is_none() {
+            return Err(StoreError::Invalid {
+                code: "not_a_nominee",
+            });
+        }
         if r.status != NOTICE {
             return Err(StoreError::Invalid {
                 code: "not_in_notice",
             });
         }
     }
+    let body = super::text(jiaxiao_domain::text::Field::Note, body)?;
+    if body.chars().count() < 5 {
+        return Err(StoreError::Invalid {
+            code: "objection_too_short",
+        });
+    }
     let txn = db.begin().await?;
     let id = excellence_objection::ActiveModel {
         round_id: Set(round_id),
         guardian_id: Set(nominee),
-        body: Set(body.to_owned()),
+        body: Set(body),
         raised_by: Set(scope.user_id()),
         resolution: Set(None),
         created_at: Set(Utc::now()),
@@ -432,17 +445,17 @@ pub async fn resolve_objection(
     resolution: &str,
     upheld: bool,
 ) -> StoreResult<()> {
-    if resolution.trim().is_empty() {
-        return Err(StoreError::Invalid {
-            code: "resolution_missing",
-        });
-    }
     let txn = db.begin().await?;
     let o = excellence_objection::Entity::find_by_id(objection_id)
         .one(&txn)
         .await?
         .ok_or(StoreError::NotFound)?;
     let r = writable_round(&txn, scope, o.round_id).await?;
+    let resolution = super::text_required(
+        jiaxiao_domain::text::Field::Note,
+        resolution,
+        "resolution_missing",
+    )?;
     if upheld {
         excellence_nominee::Entity::update_many()
             .col_expr(excellence_nominee::Column::Decision, REJECTED.into())
@@ -455,7 +468,7 @@ pub async fn resolve_objection(
     am.resolution = Set(Some(format!(
         "{}{}",
         if upheld { "[upheld] " } else { "[dismissed] " },
-        resolution.trim()
+        resolution
     )));
     am.update(&txn).await?;
     audit::note(

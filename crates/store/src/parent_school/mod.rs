@@ -217,3 +217,84 @@ pub async fn attachment_key(db: &crate::Db, school_id: i64, id: i64) -> StoreRes
         .map(|a| a.storage_key)
         .ok_or(StoreError::NotFound)
 }
+
+/// Typed text as it is kept (`domain::text`: trimmed, length, no control or bidi
+/// characters), or the rule's code as `Invalid`. Every write of the parent school
+/// passes its text through here, so the API and the CLI get the same rules as the forms.
+pub(crate) fn text(field: jiaxiao_domain::text::Field, s: &str) -> StoreResult<String> {
+    jiaxiao_domain::text::clean(field, s).map_err(|e| StoreError::Invalid { code: e.code() })
+}
+
+/// [`text`] for an optional field: `None` when nothing is left.
+pub(crate) fn text_opt(
+    field: jiaxiao_domain::text::Field,
+    s: Option<&str>,
+) -> StoreResult<Option<String>> {
+    jiaxiao_domain::text::clean_opt(field, s).map_err(|e| StoreError::Invalid { code: e.code() })
+}
+
+/// A required text field: [`text`], and `code` when nothing is left.
+pub(crate) fn text_required(
+    field: jiaxiao_domain::text::Field,
+    s: &str,
+    code: &'static str,
+) -> StoreResult<String> {
+    match text(field, s)? {
+        t if t.is_empty() => Err(StoreError::Invalid { code }),
+        t => Ok(t),
+    }
+}
+
+/// Refuses an instant whose Beijing date falls outside `domain::text::YEARS`.
+pub(crate) fn plausible_time(t: chrono::DateTime<chrono::Utc>) -> StoreResult<()> {
+    use chrono::Datelike;
+    let year = (t + chrono::Duration::hours(8)).year();
+    if jiaxiao_domain::text::plausible_year(year) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid { code: "bad_date" })
+    }
+}
+
+/// Whether `id` is a row of `table` belonging to `school_id` (in its `school_id`
+/// column). A foreign id and one that does not exist give the same answer, so a write
+/// cannot learn which ids other schools have.
+pub(crate) async fn belongs_to_school<C: ConnectionTrait>(
+    conn: &C,
+    table: &'static str,
+    id: i64,
+    school_id: i64,
+) -> StoreResult<bool> {
+    let n = crate::db::scalar_i64(
+        conn,
+        format!("SELECT COUNT(*) AS n FROM {table} WHERE id = $1 AND school_id = $2"),
+        vec![id.into(), school_id.into()],
+    )
+    .await?;
+    Ok(n > 0)
+}
+
+/// Whether staff member `staff_id` works at the school or a unit under it today.
+pub(crate) async fn staff_at_school<C: ConnectionTrait>(
+    conn: &C,
+    staff_id: i64,
+    school_id: i64,
+) -> StoreResult<bool> {
+    let n = crate::db::scalar_i64(
+        conn,
+        "SELECT COUNT(*) AS n FROM staff st JOIN org_closure oc ON oc.descendant_id = st.unit_id \
+         WHERE st.id = $1 AND oc.ancestor_id = $2 AND oc.valid_to = $3",
+        vec![staff_id.into(), school_id.into(), crate::OPEN_END.into()],
+    )
+    .await?;
+    Ok(n > 0)
+}
+
+/// Whether the caller may record parent-school work for the school (`NotFound`
+/// otherwise): handlers ask this before reading a form, so a school out of reach is 404
+/// whatever the body holds.
+pub async fn check_writable(db: &crate::Db, scope: &Scope, school_id: i64) -> StoreResult<()> {
+    writable_school(&db.conn, scope, school_id)
+        .await
+        .map(|_| ())
+}

@@ -365,6 +365,11 @@ pub async fn attach_scan(
         .ok_or(StoreError::NotFound)?;
     let txn = db.begin().await?;
     let session = writable_session(&txn, scope, sh.session_id).await?;
+    // The scan must be a file of this school: another school's would be shown and
+    // printed as this sheet's evidence.
+    if !super::belongs_to_school(&txn, "attachment", attachment_id, session.school_id).await? {
+        return Err(StoreError::NotFound);
+    }
     let mut am: paper_sheet::ActiveModel = sh.into();
     am.scan_attachment_id = Set(Some(attachment_id));
     am.update(&txn).await?;

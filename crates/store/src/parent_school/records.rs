@@ -95,7 +95,13 @@ pub async fn add_attachment(
     // The bytes first: a crash between the two leaves an unreferenced file, never a
     // row without its file.
     let key = blobs.put(&a.school_id.to_string(), a.bytes).await?;
-    let name: String = a.file_name.chars().take(200).collect();
+    // A file name comes from the uploader's machine: keep it readable, never refuse it.
+    let name: String = a
+        .file_name
+        .chars()
+        .filter(|c| !c.is_control() && !jiaxiao_domain::text::is_bidi_control(*c))
+        .take(200)
+        .collect();
     let txn = db.begin().await?;
     let m = attachment::ActiveModel {
         school_id: Set(a.school_id),
@@ -200,7 +206,17 @@ pub async fn hand_in_reflection(
     body: &str,
 ) -> StoreResult<i64> {
     let g = scope.guardian_id().ok_or(StoreError::NotFound)?;
-    let body = body.trim();
+    let body = match super::text(jiaxiao_domain::text::Field::Note, body) {
+        Err(StoreError::Invalid {
+            code: "text_too_long",
+        }) => {
+            return Err(StoreError::Invalid {
+                code: "reflection_too_long",
+            });
+        }
+        other => other?,
+    };
+    let body = body.as_str();
     if body.chars().count() < 10 {
         return Err(StoreError::Invalid {
             code: "reflection_too_short",

@@ -9,7 +9,10 @@ use jiaxiao_domain::parent_school::{Audience, Form, SessionStatus, Window};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, Value};
 use serde::Serialize;
 
-use super::{Access, bind, rows, school_row, visible_school, writable_school};
+use super::{
+    Access, belongs_to_school, bind, plausible_time, rows, school_row, staff_at_school, text,
+    text_opt, text_required, visible_school, writable_school,
+};
 use crate::audit::{self, Entry};
 use crate::entities::{session_audience, session_invitee, teaching_session};
 use crate::{Db, Scope, StoreError, StoreResult};
@@ -107,12 +110,22 @@ pub(crate) async fn create_session_in(
     scope: &Scope,
     s: NewSession,
 ) -> StoreResult<i64> {
-    if s.title.trim().is_empty() {
-        return Err(StoreError::Invalid {
-            code: "title_missing",
-        });
-    }
-    if s.instructor_name.trim().is_empty() && s.instructor_staff_id.is_none() {
+    use jiaxiao_domain::text::Field;
+    // The school first: a school the caller may not write to is 404 whatever the body.
+    writable_school(txn, scope, s.school_id).await?;
+    let title = text_required(Field::Title, &s.title, "title_missing")?;
+    let place = text_opt(Field::Line, s.place.as_deref())?;
+    let instructor_name = text(Field::Name, &s.instructor_name)?;
+    let instructor_title = text_opt(Field::Line, s.instructor_title.as_deref())?;
+    let instructor_org = text_opt(Field::Line, s.instructor_org.as_deref())?;
+    let online_url = match s.online_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) => Some(
+            jiaxiao_domain::text::http_url(u)
+                .map_err(|e| StoreError::Invalid { code: e.code() })?,
+        ),
+    };
+    if instructor_name.is_empty() && s.instructor_staff_id.is_none() {
         return Err(StoreError::Invalid {
             code: "instructor_missing",
         });
@@ -122,14 +135,49 @@ pub(crate) async fn create_session_in(
             code: "bad_duration",
         });
     }
+    if s.capacity.is_some_and(|c| c < 1) {
+        return Err(StoreError::Invalid {
+            code: "bad_capacity",
+        });
+    }
+    plausible_time(s.starts_at)?;
     let form = s.form.unwrap_or(Form::Lecture);
-    if form == Form::Online && s.online_url.as_deref().unwrap_or("").trim().is_empty() {
+    if form == Form::Online && online_url.is_none() {
         return Err(StoreError::Invalid {
             code: "online_url_missing",
         });
     }
     let audience = s.audience.unwrap_or(Audience::School);
-    writable_school(txn, scope, s.school_id).await?;
+    // Every id the caller names must be this school's: a foreign or unknown one is
+    // refused alike, so nothing of another school is linked or shown on this session.
+    if let Some(t) = s.topic_id
+        && !belongs_to_school(txn, "topic", t, s.school_id).await?
+    {
+        return Err(StoreError::Invalid {
+            code: "topic_outside_school",
+        });
+    }
+    if let Some(c) = s.course_id
+        && !belongs_to_school(txn, "course", c, s.school_id).await?
+    {
+        return Err(StoreError::Invalid {
+            code: "course_outside_school",
+        });
+    }
+    if let Some(a) = s.activity_id
+        && !belongs_to_school(txn, "activity", a, s.school_id).await?
+    {
+        return Err(StoreError::Invalid {
+            code: "activity_outside_school",
+        });
+    }
+    if let Some(st) = s.instructor_staff_id
+        && !staff_at_school(txn, st, s.school_id).await?
+    {
+        return Err(StoreError::Invalid {
+            code: "staff_not_at_school",
+        });
+    }
     let date = (s.starts_at + chrono::Duration::hours(8)).date_naive();
     let year = crate::org::ensure_school_year(txn, date).await?;
     let settings = super::settings(txn, s.school_id, year).await?;
@@ -148,6 +196,21 @@ pub(crate) async fn create_session_in(
             });
         }
     }
+    // Named parents must have a child in this school.
+    for g in &s.invitees {
+        let n = crate::db::scalar_i64(
+            txn,
+            "SELECT COUNT(*) AS n FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id \
+             WHERE gs.guardian_id = $1 AND p.school_id = $2",
+            vec![(*g).into(), s.school_id.into()],
+        )
+        .await?;
+        if n == 0 {
+            return Err(StoreError::Invalid {
+                code: "guardian_not_at_school",
+            });
+        }
+    }
     if audience == Audience::Units && s.audience_units.is_empty()
         || audience == Audience::Parents && s.invitees.is_empty()
     {
@@ -155,16 +218,15 @@ pub(crate) async fn create_session_in(
             code: "audience_empty",
         });
     }
-    let instructor_name = match (s.instructor_staff_id, s.instructor_name.trim()) {
+    let instructor_name = match (s.instructor_staff_id, instructor_name.as_str()) {
         (Some(id), "") => crate::entities::staff::Entity::find_by_id(id)
             .one(txn)
             .await?
-            .filter(|st| st.unit_id == s.school_id)
             .map(|st| st.name)
             .ok_or(StoreError::Invalid {
                 code: "instructor_missing",
             })?,
-        (_, n) => n.to_owned(),
+        _ => instructor_name,
     };
     use sea_orm::EntityTrait;
     let m = teaching_session::ActiveModel {
@@ -173,16 +235,16 @@ pub(crate) async fn create_session_in(
         course_id: Set(s.course_id),
         topic_id: Set(s.topic_id),
         activity_id: Set(s.activity_id),
-        title: Set(s.title.trim().to_owned()),
+        title: Set(title),
         form: Set(form.code().into()),
         starts_at: Set(s.starts_at),
         duration_minutes: Set(s.duration_minutes),
-        place: Set(s.place.filter(|p| !p.trim().is_empty())),
-        online_url: Set(s.online_url.filter(|p| !p.trim().is_empty())),
+        place: Set(place),
+        online_url: Set(online_url),
         instructor_staff_id: Set(s.instructor_staff_id),
         instructor_name: Set(instructor_name),
-        instructor_title: Set(s.instructor_title.filter(|p| !p.trim().is_empty())),
-        instructor_org: Set(s.instructor_org.filter(|p| !p.trim().is_empty())),
+        instructor_title: Set(instructor_title),
+        instructor_org: Set(instructor_org),
         audience: Set(audience.code().into()),
         capacity: Set(s.capacity),
         status: Set(SessionStatus::Planned.code().into()),
@@ -303,23 +365,23 @@ async fn writable_session<C: ConnectionTrait>(
 }
 
 /// Files (or replaces) the lesson plan (授课方案).
-pub async fn file_lesson_plan(db: &Db, scope: &Scope, id: i64, text: &str) -> StoreResult<()> {
-    if text.trim().is_empty() {
-        return Err(StoreError::Invalid {
-            code: "lesson_plan_missing",
-        });
-    }
-    update_text(db, scope, id, "lesson_plan", text).await
+pub async fn file_lesson_plan(db: &Db, scope: &Scope, id: i64, plan: &str) -> StoreResult<()> {
+    let plan = text_required(
+        jiaxiao_domain::text::Field::Note,
+        plan,
+        "lesson_plan_missing",
+    )?;
+    update_text(db, scope, id, "lesson_plan", &plan).await
 }
 
 /// Files the instructor's summary after the session.
-pub async fn file_summary(db: &Db, scope: &Scope, id: i64, text: &str) -> StoreResult<()> {
-    if text.trim().is_empty() {
-        return Err(StoreError::Invalid {
-            code: "summary_missing",
-        });
-    }
-    update_text(db, scope, id, "summary", text).await
+pub async fn file_summary(db: &Db, scope: &Scope, id: i64, summary: &str) -> StoreResult<()> {
+    let summary = text_required(
+        jiaxiao_domain::text::Field::Note,
+        summary,
+        "summary_missing",
+    )?;
+    update_text(db, scope, id, "summary", &summary).await
 }
 
 async fn update_text(

@@ -356,10 +356,12 @@ async fn mark_class(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(fields): Form<Vec<(String, String)>>,
+    crate::pages::ps::ManyForm(fields): crate::pages::ps::ManyForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     s.check_csrf(get("csrf").unwrap_or(""))?;
+    // The session before the body: one the caller may not mark is 404, not 422.
+    sessions::session_secret(&state.db, &s.user.scope, id).await?;
     let class: i64 = get("class")
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| AppError::Invalid("bad_class".into()))?;

@@ -197,17 +197,22 @@ async fn create_unit(
 async fn refused(state: &AppState, s: &Staff, id: i64, e: AppError) -> Result<Response, AppError> {
     match e {
         AppError::Invalid(code) => {
-            let key = format!("reason.{code}");
-            let msg = if s.lang.t(&key) != key {
-                s.lang.t(&key)
-            } else {
-                s.lang.t("error.invalid")
-            };
+            let msg = [format!("reason.{code}"), format!("input.{code}")]
+                .into_iter()
+                .find(|k| s.lang.t(k) != *k)
+                .map_or_else(|| s.lang.t("error.invalid"), |k| s.lang.t(&k));
             let page = tree_page(state, s, id, Some(msg)).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         other => Err(other),
     }
+}
+
+/// A unit's or a person's name as it is kept (`domain::text`: no control or bidi
+/// characters, zero-width ones stripped, at most 100 characters).
+fn name_text(name: &str) -> Result<String, AppError> {
+    jiaxiao_domain::text::clean(jiaxiao_domain::text::Field::Name, name)
+        .map_err(|e| AppError::Invalid(e.code().into()))
 }
 
 async fn add_child(state: &AppState, s: &Staff, id: i64, f: NewUnitForm) -> Result<(), AppError> {
@@ -237,7 +242,7 @@ async fn add_child(state: &AppState, s: &Staff, id: i64, f: NewUnitForm) -> Resu
                 Some(n),
             )
         }
-        _ => (f.name.trim().to_owned(), None, None),
+        _ => (name_text(&f.name)?, None, None),
     };
     if name.is_empty() {
         return Err(AppError::Invalid("missing_name".into()));
@@ -494,7 +499,7 @@ async fn create_staff(
     Form(f): Form<NewStaffForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    let name = f.name.trim().to_owned();
+    let name = name_text(&f.name)?;
     if name.is_empty() {
         return Err(AppError::Invalid("missing_name".into()));
     }
@@ -506,7 +511,11 @@ async fn create_staff(
                 .to_string(),
         ),
     };
-    let position = Some(f.position.trim().to_owned()).filter(|p| !p.is_empty());
+    let position = jiaxiao_domain::text::clean_opt(
+        jiaxiao_domain::text::Field::Line,
+        Some(f.position.as_str()),
+    )
+    .map_err(|e| AppError::Invalid(e.code().into()))?;
     people::create_staff(
         &state.db,
         &s.user.scope,

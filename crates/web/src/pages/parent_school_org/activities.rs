@@ -4,7 +4,6 @@
 //! check-in), venue notes, duty roster, survey slot — and its printable run sheet.
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{Html, Response};
 use axum::routing::{get, post};
@@ -158,6 +157,8 @@ async fn create_activity(
     Form(f): Form<ActivityForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
+    // The school before the form: out of reach is 404, not a complaint about the date.
+    jiaxiao_store::parent_school::check_writable(&state.db, &s.user.scope, id).await?;
     let aid = activities::create_activity(&state.db, &s.user.scope, f.to_new(id)?).await?;
     Ok(back(format!("/ps/schools/{id}/activities/{aid}")))
 }
@@ -473,7 +474,9 @@ async fn create_item(
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     let a = activity_of(&state, &s, id, aid).await?;
-    let part = ActivityPart::from_code(&f.part).unwrap_or(ActivityPart::Collective);
+    // An unknown part is refused: defaulting it would file a line where nobody put it.
+    let part =
+        ActivityPart::from_code(&f.part).ok_or_else(|| AppError::Invalid("bad_part".into()))?;
     activities::add_item(
         &state.db,
         &s.user.scope,
@@ -509,15 +512,13 @@ pub struct BreakoutForm {
 }
 
 /// Classes ticked in a form arrive as repeated `class_id` keys, which axum's `Form`
-/// cannot hold; `serde_html_form` reads them into a Vec.
+/// cannot hold; `ManyForm` reads them into a Vec (and caps the number of fields).
 async fn create_breakouts(
     State(state): State<AppState>,
     s: Staff,
     Path((id, aid)): Path<(i64, i64)>,
-    body: Bytes,
+    crate::pages::ps::ManyForm(f): crate::pages::ps::ManyForm<BreakoutForm>,
 ) -> Result<Response, AppError> {
-    let f: BreakoutForm =
-        serde_html_form::from_bytes(&body).map_err(|_| AppError::Invalid("bad_form".into()))?;
     s.check_csrf(&f.csrf)?;
     let lang = s.lang;
     let a = activity_of(&state, &s, id, aid).await?;

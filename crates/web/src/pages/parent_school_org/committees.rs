@@ -244,6 +244,7 @@ async fn create_committee(
     Form(f): Form<NewCommitteeForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
+    jiaxiao_store::parent_school::check_writable(&state.db, &s.user.scope, id).await?;
     let lang = s.lang;
     let kind =
         CommitteeKind::from_code(&f.kind).ok_or_else(|| AppError::Invalid("bad_kind".into()))?;

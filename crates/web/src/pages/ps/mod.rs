@@ -40,7 +40,7 @@ impl SchoolNav {
 }
 
 /// A form whose multi-selects and checkboxes arrive as repeated keys (axum's `Form`
-/// keeps only one of them).
+/// keeps only one of them), of at most `domain::text::MAX_FORM_FIELDS` fields.
 pub struct ManyForm<T>(pub T);
 
 impl<T, S> axum::extract::FromRequest<S> for ManyForm<T>
@@ -54,6 +54,12 @@ where
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| AppError::Invalid("bad_form".into()))?;
+        // Refused before parsing: tens of thousands of fields cost memory here and bound
+        // variables in the store.
+        let fields = bytes.iter().filter(|b| **b == b'&').count() + 1;
+        if fields > jiaxiao_domain::text::MAX_FORM_FIELDS {
+            return Err(AppError::Invalid("too_many_fields".into()));
+        }
         serde_html_form::from_bytes(&bytes)
             .map(ManyForm)
             .map_err(|_| AppError::Invalid("bad_form".into()))

@@ -108,8 +108,45 @@ struct NewPage {
     topics: Vec<Choice>,
     staff: Vec<Choice>,
     units: Vec<Choice>,
-    date: String,
+    /// What the form shows: the defaults, or what was posted when it is shown again.
+    v: NewForm,
+    errors: FieldErrors,
     message: Option<String>,
+}
+
+/// Messages shown beside the fields they are about, by field name.
+#[derive(Default)]
+pub struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn get(&self, field: &str) -> Option<&String> {
+        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m)
+    }
+
+    pub fn add(&mut self, field: &'static str, message: String) {
+        if self.get(field).is_none() {
+            self.0.push((field, message));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The message for an input rule's code (`domain::text`, the store's `Invalid` codes):
+/// the field's limit for a text that is too long.
+pub fn input_message(lang: Lang, code: &str, field: jiaxiao_domain::text::Field) -> String {
+    if code == jiaxiao_domain::text::TextError::TooLong.code() {
+        return lang.tf("input.too_long_n", [("n", field.max_chars().to_string())]);
+    }
+    for key in [format!("input.{code}"), format!("ps.error.{code}")] {
+        let m = lang.t(&key);
+        if m != key {
+            return m;
+        }
+    }
+    lang.t("error.invalid")
 }
 
 async fn new_session_form(
@@ -117,20 +154,30 @@ async fn new_session_form(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
-    render_new(&state, &s, id, None).await
+    let date = (Utc::now() + chrono::Duration::hours(8) + chrono::Duration::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    let v = NewForm {
+        date,
+        time: "19:00".into(),
+        duration_minutes: "60".into(),
+        form: LearningForm::Lecture.code().into(),
+        audience: Audience::School.code().into(),
+        ..Default::default()
+    };
+    render_new(&state, &s, id, v, FieldErrors::default(), None).await
 }
 
 async fn render_new(
     state: &AppState,
     s: &Staff,
     id: i64,
+    v: NewForm,
+    errors: FieldErrors,
     message: Option<String>,
 ) -> Result<Html<String>, AppError> {
     let school = sessions::school(&state.db, &s.user.scope, id).await?;
     let (topics, staff, units) = sessions::form_choices(&state.db, &s.user.scope, id).await?;
-    let date = (Utc::now() + chrono::Duration::hours(8) + chrono::Duration::days(7))
-        .format("%Y-%m-%d")
-        .to_string();
     Ok(Html(
         NewPage {
             c: Chrome::new(s.lang, Some(&s.user)),
@@ -142,52 +189,98 @@ async fn render_new(
             topics,
             staff,
             units,
-            date,
+            v,
+            errors,
             message,
         }
         .render()?,
     ))
 }
 
-#[derive(Deserialize)]
-struct NewForm {
+/// The session form as posted; every field is text so a form with a mistake can be
+/// shown again exactly as it was typed.
+#[derive(Deserialize, Default)]
+pub struct NewForm {
+    #[serde(default)]
     csrf: String,
-    title: String,
-    form: String,
-    date: String,
-    time: String,
-    duration_minutes: i32,
     #[serde(default)]
-    place: String,
+    pub title: String,
     #[serde(default)]
-    online_url: String,
+    pub form: String,
     #[serde(default)]
-    topic_id: String,
+    pub date: String,
     #[serde(default)]
-    instructor_staff_id: String,
+    pub time: String,
     #[serde(default)]
-    instructor_name: String,
+    pub duration_minutes: String,
     #[serde(default)]
-    instructor_title: String,
+    pub place: String,
     #[serde(default)]
-    instructor_org: String,
-    audience: String,
+    pub online_url: String,
     #[serde(default)]
-    units: Vec<i64>,
+    pub topic_id: String,
     #[serde(default)]
-    phones: String,
+    pub instructor_staff_id: String,
     #[serde(default)]
-    capacity: String,
+    pub instructor_name: String,
+    #[serde(default)]
+    pub instructor_title: String,
+    #[serde(default)]
+    pub instructor_org: String,
+    #[serde(default)]
+    pub audience: String,
+    #[serde(default)]
+    pub units: Vec<String>,
+    #[serde(default)]
+    pub phones: String,
+    #[serde(default)]
+    pub capacity: String,
 }
 
-/// A Beijing date and clock time as UTC.
+impl NewForm {
+    /// Whether unit `id` was chosen, for showing the form again.
+    pub fn has_unit(&self, id: &i64) -> bool {
+        let id = id.to_string();
+        self.units.contains(&id)
+    }
+}
+
+/// A Beijing date and clock time as UTC; dates outside 2000–2100 are refused.
 pub fn beijing(date: &str, time: &str) -> Result<chrono::DateTime<Utc>, AppError> {
+    use chrono::Datelike;
     let d = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
-        .map_err(|_| AppError::Invalid("bad_date".into()))?;
+        .ok()
+        .filter(|d| jiaxiao_domain::text::plausible_year(d.year()))
+        .ok_or_else(|| AppError::Invalid("bad_date".into()))?;
     let t = NaiveTime::parse_from_str(time.trim(), "%H:%M")
         .map_err(|_| AppError::Invalid("bad_time".into()))?;
     let local = d.and_time(t) - chrono::Duration::hours(8);
     Ok(Utc.from_utc_datetime(&local))
+}
+
+/// The field a store code is about, to show its message beside that field.
+fn field_of(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "title_missing" => "title",
+        "instructor_missing" => "instructor_name",
+        "bad_duration" => "duration_minutes",
+        "bad_capacity" => "capacity",
+        "online_url_missing" | "url_not_http" => "online_url",
+        "topic_outside_school" => "topic_id",
+        "staff_not_at_school" => "instructor_staff_id",
+        "audience_outside_school" | "audience_empty" => "audience",
+        "guardian_not_at_school" => "phones",
+        "bad_date" => "date",
+        _ => return None,
+    })
+}
+
+/// An optional id from a select: empty is none, anything else must be a number.
+fn opt_id(s: &str) -> Result<Option<i64>, ()> {
+    match s.trim() {
+        "" => Ok(None),
+        t => t.parse().map(Some).map_err(|_| ()),
+    }
 }
 
 async fn create_session(
@@ -196,11 +289,82 @@ async fn create_session(
     Path(id): Path<i64>,
     ManyForm(f): ManyForm<NewForm>,
 ) -> Result<Response, AppError> {
+    use jiaxiao_domain::text::{Field, clean, http_url};
     s.check_csrf(&f.csrf)?;
-    let starts_at = beijing(&f.date, &f.time)?;
-    let audience = Audience::from_code(&f.audience).unwrap_or(Audience::School);
+    // The school before the body: a school the caller may not plan for is 404 whatever
+    // the form holds.
+    jiaxiao_store::parent_school::check_writable(&state.db, &s.user.scope, id).await?;
+    let lang = s.lang;
+    let mut errors = FieldErrors::default();
+    for (name, field, value) in [
+        ("title", Field::Title, &f.title),
+        ("place", Field::Line, &f.place),
+        ("instructor_name", Field::Name, &f.instructor_name),
+        ("instructor_title", Field::Line, &f.instructor_title),
+        ("instructor_org", Field::Line, &f.instructor_org),
+    ] {
+        if let Err(e) = clean(field, value) {
+            errors.add(name, input_message(lang, e.code(), field));
+        }
+    }
+    if !f.online_url.trim().is_empty()
+        && let Err(e) = http_url(&f.online_url)
+    {
+        errors.add("online_url", input_message(lang, e.code(), Field::Url));
+    }
+    let form = LearningForm::from_code(&f.form);
+    if form.is_none() {
+        errors.add("form", lang.t("input.bad_form_kind"));
+    }
+    let audience = Audience::from_code(&f.audience);
+    if audience.is_none() {
+        errors.add("audience", lang.t("input.bad_audience"));
+    }
+    let starts_at = match beijing(&f.date, &f.time) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let (field, code) = match &e {
+                AppError::Invalid(c) if c == "bad_time" => ("time", "bad_time"),
+                _ => ("date", "bad_date"),
+            };
+            errors.add(field, input_message(lang, code, Field::Line));
+            None
+        }
+    };
+    let duration: Option<i32> = f.duration_minutes.trim().parse().ok();
+    if duration.is_none() {
+        errors.add(
+            "duration_minutes",
+            input_message(lang, "bad_duration", Field::Line),
+        );
+    }
+    let capacity = match f.capacity.trim() {
+        "" => None,
+        c => match c.parse::<i32>() {
+            Ok(n) if n >= 1 => Some(n),
+            _ => {
+                errors.add("capacity", input_message(lang, "bad_capacity", Field::Line));
+                None
+            }
+        },
+    };
+    let topic_id = opt_id(&f.topic_id).unwrap_or_else(|_| {
+        errors.add("topic_id", lang.t("input.bad_id"));
+        None
+    });
+    let instructor_staff_id = opt_id(&f.instructor_staff_id).unwrap_or_else(|_| {
+        errors.add("instructor_staff_id", lang.t("input.bad_id"));
+        None
+    });
+    let mut audience_units = Vec::with_capacity(f.units.len());
+    for u in &f.units {
+        match u.trim().parse::<i64>() {
+            Ok(n) => audience_units.push(n),
+            Err(_) => errors.add("audience", lang.t("input.bad_id")),
+        }
+    }
     let mut invitees = Vec::new();
-    if audience == Audience::Parents {
+    if audience == Some(Audience::Parents) {
         let mut phones = Vec::new();
         for p in f
             .phones
@@ -209,50 +373,78 @@ async fn create_session(
             if p.is_empty() {
                 continue;
             }
-            phones.push(
-                PhoneNumber::parse(p)
-                    .map_err(|e| AppError::Invalid(e.code().into()))?
-                    .to_string(),
-            );
+            match PhoneNumber::parse(p) {
+                Ok(n) => phones.push(n.to_string()),
+                Err(e) => errors.add("phones", lang.t(&format!("reason.{}", e.code()))),
+            }
         }
-        let (found, missing) =
-            sessions::guardians_by_phone(&state.db, &s.user.scope, id, &phones).await?;
-        if !missing.is_empty() {
-            let msg = s.lang.tf(
-                "ps.session.unknown_phones",
-                &[("phones", missing.join("、"))],
-            );
-            return Ok(render_new(&state, &s, id, Some(msg)).await?.into_response());
+        if errors.get("phones").is_none() {
+            let (found, missing) =
+                sessions::guardians_by_phone(&state.db, &s.user.scope, id, &phones).await?;
+            if !missing.is_empty() {
+                errors.add(
+                    "phones",
+                    lang.tf(
+                        "ps.session.unknown_phones",
+                        &[("phones", missing.join("、"))],
+                    ),
+                );
+            }
+            invitees = found;
         }
-        invitees = found;
+    }
+    let (Some(form), Some(audience), Some(starts_at), Some(duration)) =
+        (form, audience, starts_at, duration)
+    else {
+        return invalid_new(&state, &s, id, f, errors).await;
+    };
+    if !errors.is_empty() {
+        return invalid_new(&state, &s, id, f, errors).await;
     }
     let new = NewSession {
         school_id: id,
-        topic_id: f.topic_id.parse().ok(),
-        title: f.title,
-        form: LearningForm::from_code(&f.form),
+        topic_id,
+        title: f.title.clone(),
+        form: Some(form),
         starts_at,
-        duration_minutes: f.duration_minutes,
+        duration_minutes: duration,
         place: opt_text(&f.place),
         online_url: opt_text(&f.online_url),
-        instructor_staff_id: f.instructor_staff_id.parse().ok(),
-        instructor_name: f.instructor_name,
+        instructor_staff_id,
+        instructor_name: f.instructor_name.clone(),
         instructor_title: opt_text(&f.instructor_title),
         instructor_org: opt_text(&f.instructor_org),
         audience: Some(audience),
-        audience_units: f.units,
+        audience_units,
         invitees,
-        capacity: f.capacity.trim().parse().ok(),
+        capacity,
         ..Default::default()
     };
     match sessions::create_session(&state.db, &s.user.scope, new).await {
         Ok(sid) => Ok(Redirect::to(&format!("/sessions/{sid}")).into_response()),
         Err(jiaxiao_store::StoreError::Invalid { code }) => {
-            let msg = s.lang.t(&format!("ps.error.{code}"));
-            Ok(render_new(&state, &s, id, Some(msg)).await?.into_response())
+            let msg = input_message(lang, code, Field::Line);
+            match field_of(code) {
+                Some(field) => errors.add(field, msg),
+                None => errors.add("form_top", msg),
+            }
+            invalid_new(&state, &s, id, f, errors).await
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The session form again with what was typed, each message beside its field: 422.
+async fn invalid_new(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    f: NewForm,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let message = Some(s.lang.t("input.fix_below"));
+    let page = render_new(state, s, id, f, errors, message).await?;
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 pub struct AttachmentView {
