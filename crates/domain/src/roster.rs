@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use crate::org::{Gender, Relation, class_name, grade_name, parse_class_number, parse_grade};
 use crate::phone::PhoneNumber;
+use crate::text;
 use crate::xlsx::{XlsxError, XlsxLimits};
 use serde::{Deserialize, Serialize};
 
@@ -377,6 +378,15 @@ pub fn parse_rows(table: &Table, header_index: usize, mapping: &Mapping) -> Pars
             out.rejected.push(issue("missing_name", student_no));
             continue;
         }
+        // The same rules as a name typed into a form (`text`): the detail names the
+        // pupil number, never the refused text, which may hide direction overrides.
+        let name = match text::clean(text::Field::Name, &name) {
+            Ok(n) => n,
+            Err(e) => {
+                out.rejected.push(issue(e.code(), student_no));
+                continue;
+            }
+        };
         let gender_raw = cell(row, mapping, Field::Gender);
         let gender = if gender_raw.is_empty() {
             None
@@ -399,7 +409,14 @@ pub fn parse_rows(table: &Table, header_index: usize, mapping: &Mapping) -> Pars
             out.rejected.push(issue("bad_class", class_raw));
             continue;
         };
-        let parent_name = cell(row, mapping, Field::ParentName);
+        let parent_name =
+            match text::clean(text::Field::Name, &cell(row, mapping, Field::ParentName)) {
+                Ok(n) => n,
+                Err(e) => {
+                    out.rejected.push(issue(e.code(), student_no));
+                    continue;
+                }
+            };
         let phone_raw = cell(row, mapping, Field::Phone);
         let phone = if phone_raw.is_empty() {
             None
@@ -530,6 +547,36 @@ mod tests {
         );
         assert_eq!(p.duplicates.len(), 1);
         assert_eq!(p.duplicates[0].row, 5);
+    }
+
+    /// Names in a roster follow the same text rules as names typed into a form: a
+    /// direction override or a control character refuses the row (named by its number
+    /// and pupil number), zero-width characters are dropped, the good rows still pass.
+    #[test]
+    fn roster_names_follow_the_text_rules() {
+        let text = "学号,姓名,年级,班级,家长姓名,联系电话\n\
+            A1,张\u{202E}三,3,2,张父,13800000001\n\
+            A2,李四,3,2,李\u{200B}父,13800000002\n\
+            A3,王五,3,2,王\u{7}父,13800000003\n\
+            A4,赵六,3,2,赵父,13800000004\n";
+        let t = read_table(text.as_bytes()).unwrap();
+        let h = detect_header(&t).unwrap();
+        let p = parse_rows(&t, h.header_index, &h.mapping);
+        let refused: Vec<(usize, &str, &str)> = p
+            .rejected
+            .iter()
+            .map(|i| (i.row, i.code.as_str(), i.detail.as_str()))
+            .collect();
+        assert_eq!(
+            refused,
+            vec![
+                (2, "text_bidi_override", "A1"),
+                (4, "text_control_char", "A3")
+            ]
+        );
+        assert_eq!(p.rows.len(), 2);
+        let li = p.rows.iter().find(|r| r.student_no == "A2").unwrap();
+        assert_eq!(li.guardian.as_ref().unwrap().name, "李父");
     }
 
     #[test]

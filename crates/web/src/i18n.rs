@@ -38,6 +38,23 @@ impl Lang {
         rust_i18n::t!(key, locale = self.code()).into_owned()
     }
 
+    /// The text of the first key that has one: reason codes come from several areas
+    /// (`reason.*` of rosters and accounts, `input.*` of the text rules), and a code is
+    /// named by whichever area knows it.
+    pub fn t_first(&self, keys: &[String]) -> Option<String> {
+        keys.iter().find_map(|k| {
+            let text = self.t(k);
+            (text != *k).then_some(text)
+        })
+    }
+
+    /// A refusal's reason code as a sentence: the roster's and accounts' `reason.*`, then
+    /// the text rules' `input.*`, else the general "invalid" message.
+    pub fn reason(&self, code: &str) -> String {
+        self.t_first(&[format!("reason.{code}"), format!("input.{code}")])
+            .unwrap_or_else(|| self.t("error.invalid"))
+    }
+
     /// `t` with `%{name}` placeholders filled.
     /// Takes any slice-like list so templates (which add a `&`) and code both call it.
     pub fn tf<'a, A: AsRef<[(&'a str, String)]>>(&self, key: &str, args: A) -> String {

@@ -108,13 +108,7 @@ struct PreviewPage {
 
 fn issues(lang: Lang, v: &[roster::RowIssue]) -> Vec<(usize, String, String)> {
     v.iter()
-        .map(|i| {
-            (
-                i.row,
-                lang.t(&format!("reason.{}", i.code)),
-                i.detail.clone(),
-            )
-        })
+        .map(|i| (i.row, lang.reason(&i.code), i.detail.clone()))
         .collect()
 }
 

@@ -197,10 +197,7 @@ async fn create_unit(
 async fn refused(state: &AppState, s: &Staff, id: i64, e: AppError) -> Result<Response, AppError> {
     match e {
         AppError::Invalid(code) => {
-            let msg = [format!("reason.{code}"), format!("input.{code}")]
-                .into_iter()
-                .find(|k| s.lang.t(k) != *k)
-                .map_or_else(|| s.lang.t("error.invalid"), |k| s.lang.t(&k));
+            let msg = s.lang.reason(&code);
             let page = tree_page(state, s, id, Some(msg)).await?;
             Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }

@@ -140,13 +140,8 @@ pub fn input_message(lang: Lang, code: &str, field: jiaxiao_domain::text::Field)
     if code == jiaxiao_domain::text::TextError::TooLong.code() {
         return lang.tf("input.too_long_n", [("n", field.max_chars().to_string())]);
     }
-    for key in [format!("input.{code}"), format!("ps.error.{code}")] {
-        let m = lang.t(&key);
-        if m != key {
-            return m;
-        }
-    }
-    lang.t("error.invalid")
+    lang.t_first(&[format!("input.{code}"), format!("ps.error.{code}")])
+        .unwrap_or_else(|| lang.t("error.invalid"))
 }
 
 async fn new_session_form(
