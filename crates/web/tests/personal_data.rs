@@ -25,6 +25,10 @@ const NO_PERSONAL_DATA: &[(&str, &str)] = &[
     ("/assets/{*path}", "the embedded CSS and scripts"),
     ("/api/openapi.json", "the API's description"),
     ("/account/password", "the caller's own password form"),
+    (
+        "/account/tokens",
+        "the caller's own API tokens: names and times, never the tokens",
+    ),
     ("/import", "the roster upload form"),
 ];
 
@@ -43,6 +47,7 @@ const WRITES_WITH_PERSONAL_DATA: &[(&str, &str)] = &[
 /// rejected form re-renders what the caller typed). A new one must be added here or
 /// above, which is the moment to ask whether its answer names anyone.
 const WRITES: &[&str] = &[
+    "/account/tokens/{id}/revoke",
     "/accounts/grants/{id}/revoke",
     "/api/v1/auth/login",
     "/api/v1/auth/token",
