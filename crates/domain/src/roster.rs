@@ -357,20 +357,25 @@ pub fn guess_header(table: &Table, chosen: Option<&Mapping>) -> HeaderGuess {
 /// Reads and checks a roster file in one pass: [`read_table`], [`guess_header`] and,
 /// when every required column is mapped, [`parse_rows`]; otherwise no rows. A CSV is
 /// checked as it is read, so only its first rows and the checked rows are held, never
-/// its table (issue 9: a 50 MB file made a table of about 100 MB per upload).
+/// its table (issue 9: a 50 MB file made a table of about 100 MB per upload). Without
+/// `keep_rows` the good rows are only counted (`accepted`), for a preview.
 pub fn check_file(
     bytes: &[u8],
     chosen: Option<&Mapping>,
+    keep_rows: bool,
 ) -> Result<(HeaderGuess, ParsedRoster), ReadError> {
     let limits = &XlsxLimits::DEFAULT;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) || bytes.starts_with(b"PK\x03\x04") {
         let table = read_table_within(bytes, limits)?;
         let guess = guess_header(&table, chosen);
-        let parsed = if guess.missing_required().is_empty() {
+        let mut parsed = if guess.missing_required().is_empty() {
             parse_rows(&table, guess.header_index, &guess.mapping)
         } else {
             ParsedRoster::default()
         };
+        if !keep_rows {
+            parsed.rows = Vec::new();
+        }
         return Ok((guess, parsed));
     }
     let text = decode_text(bytes).ok_or(ReadError::Unreadable)?;
@@ -381,7 +386,7 @@ pub fn check_file(
     let start = |head: &Table| {
         let guess = guess_header(head, chosen);
         let checker = guess.missing_required().is_empty().then(|| {
-            let mut checker = RowChecker::new(guess.mapping.clone());
+            let mut checker = RowChecker::new(guess.mapping.clone(), keep_rows);
             for (row, &line) in head
                 .rows
                 .iter()
@@ -461,7 +466,10 @@ pub struct RowIssue {
 
 #[derive(Debug, Clone, Default)]
 pub struct ParsedRoster {
+    /// The rows to import; empty when only counted (see [`check_file`]).
     pub rows: Vec<RosterRow>,
+    /// How many rows can be imported, kept or not.
+    pub accepted: usize,
     pub rejected: Vec<RowIssue>,
     pub duplicates: Vec<RowIssue>,
 }
@@ -477,7 +485,7 @@ fn cell(row: &[String], mapping: &Mapping, f: Field) -> String {
 /// Checks every row under the header. Blank rows and trailing notes (注：…) are skipped
 /// silently; every other problem becomes a [`RowIssue`] and the row is left out.
 pub fn parse_rows(table: &Table, header_index: usize, mapping: &Mapping) -> ParsedRoster {
-    let mut checker = RowChecker::new(mapping.clone());
+    let mut checker = RowChecker::new(mapping.clone(), true);
     for (i, row) in table.rows.iter().enumerate().skip(header_index + 1) {
         let row_no = table.row_numbers.get(i).copied().unwrap_or(i + 1);
         checker.check(row_no, row);
@@ -489,6 +497,7 @@ pub fn parse_rows(table: &Table, header_index: usize, mapping: &Mapping) -> Pars
 /// holding its table. It remembers pupil numbers and phones to find conflicts.
 struct RowChecker {
     mapping: Mapping,
+    keep_rows: bool,
     out: ParsedRoster,
     // (student_no) -> (name, first row); (phone) -> (parent name, first row)
     pupils: HashMap<String, (String, usize)>,
@@ -497,9 +506,10 @@ struct RowChecker {
 }
 
 impl RowChecker {
-    fn new(mapping: Mapping) -> Self {
+    fn new(mapping: Mapping, keep_rows: bool) -> Self {
         RowChecker {
             mapping,
+            keep_rows,
             out: ParsedRoster::default(),
             pupils: HashMap::new(),
             phones: HashMap::new(),
@@ -635,6 +645,10 @@ impl RowChecker {
             relation: Relation::parse_zh(&cell(row, &self.mapping, Field::Relation)),
             phone,
         });
+        self.out.accepted += 1;
+        if !self.keep_rows {
+            return;
+        }
         self.out.rows.push(RosterRow {
             row: row_no,
             student_no,
@@ -756,13 +770,18 @@ mod tests {
         lf.push_str("46,\"A46\",\"李\n四\",3,2\n47,A47,王五,x,2\n注：以上共47人\n");
         for text in [lf.clone(), lf.replace('\n', "\r\n")] {
             for bytes in [text.clone().into_bytes(), gbk(&text)] {
-                let (guess, parsed) = check_file(&bytes, None).unwrap();
+                let (guess, parsed) = check_file(&bytes, None, true).unwrap();
                 let t = read_table(&bytes).unwrap();
                 let h = detect_header(&t).unwrap();
                 let p = parse_rows(&t, h.header_index, &h.mapping);
                 assert_eq!(guess.header_index, 1);
                 assert_eq!(parsed.rows, p.rows);
                 assert_eq!(parsed.rejected, p.rejected);
+                assert_eq!(parsed.accepted, p.rows.len());
+                let (_, counted) = check_file(&bytes, None, false).unwrap();
+                assert!(counted.rows.is_empty());
+                assert_eq!(counted.accepted, p.rows.len());
+                assert_eq!(counted.rejected, p.rejected);
                 assert!(
                     parsed.rejected.iter().any(|r| r.row == 6),
                     "{:?}",
@@ -782,7 +801,7 @@ mod tests {
         ] {
             m.insert(f, c);
         }
-        let (guess, parsed) = check_file(lf.as_bytes(), Some(&m)).unwrap();
+        let (guess, parsed) = check_file(lf.as_bytes(), Some(&m), true).unwrap();
         assert_eq!(guess.mapping, m);
         assert_eq!(parsed.rows[0].name, "A1");
     }
@@ -790,7 +809,7 @@ mod tests {
     #[test]
     fn lone_cr_row_numbers_are_lines() {
         let text = "学号,姓名,年级,班级\rA1,甲,3,2\rA2,,3,2\r";
-        let (_, p) = check_file(text.as_bytes(), None).unwrap();
+        let (_, p) = check_file(text.as_bytes(), None, true).unwrap();
         assert_eq!(p.rejected[0].row, 3);
     }
 
