@@ -41,7 +41,9 @@ done
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER/status"; }
 
 JAR="$DIR/jar"
-curl -fsS -c "$JAR" -o /dev/null -d who=school -d password=jiaxiao-demo "$BASE/login"
+# The login form's CSRF token comes with its cookie (login CSRF, decision 0010).
+LCSRF="$(curl -fsS -c "$JAR" "$BASE/login" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)"
+curl -fsS -b "$JAR" -c "$JAR" -o /dev/null -d who=school -d password=jiaxiao-demo -d "csrf=$LCSRF" "$BASE/login"
 FORM="$(curl -fsS -b "$JAR" "$BASE/import")"
 CSRF="$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$FORM" | head -1)"
 SCHOOL="$(sed -n 's/.*<option value="\([0-9]*\)".*/\1/p' <<<"$FORM" | head -1)"

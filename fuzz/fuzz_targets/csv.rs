@@ -6,10 +6,19 @@ use jiaxiao_domain::roster;
 use libfuzzer_sys::fuzz_target;
 
 fn read_and_check(bytes: &[u8]) {
+    // Uploads are checked while they are read (`check_file`); where the table path finds
+    // a complete header, both must agree row for row.
+    let streamed = roster::check_file(bytes, None, true);
     if let Ok(table) = roster::read_table(bytes)
         && let Some(guess) = roster::detect_header(&table)
     {
-        roster::parse_rows(&table, guess.header_index, &guess.mapping);
+        let parsed = roster::parse_rows(&table, guess.header_index, &guess.mapping);
+        if guess.missing_required().is_empty() {
+            let (_, s) = streamed.expect("read as a table, so read while checking");
+            assert_eq!(s.rows, parsed.rows);
+            assert_eq!(s.rejected, parsed.rejected);
+            assert_eq!(s.duplicates, parsed.duplicates);
+        }
     }
 }
 

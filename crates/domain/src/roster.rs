@@ -113,21 +113,38 @@ fn decode_text(bytes: &[u8]) -> Option<Cow<'_, str>> {
 }
 
 fn read_csv(text: &str, limits: &XlsxLimits) -> Result<Table, ReadError> {
-    // The csv reader's line count drifts on CRLF; plain LF keeps row numbers exact.
-    let text = if text.contains("\r\n") {
-        Cow::Owned(text.replace("\r\n", "\n"))
-    } else {
-        Cow::Borrowed(text)
-    };
+    let mut table = Table::default();
+    csv_rows(text, limits, |line, row| {
+        table.rows.push(row);
+        table.row_numbers.push(line);
+    })?;
+    Ok(table)
+}
+
+/// Hands each record of `text` to `each` with the line it starts on, within `limits`,
+/// holding one record at a time. `Empty` when there is none.
+fn csv_rows(
+    text: &str,
+    limits: &XlsxLimits,
+    mut each: impl FnMut(usize, Vec<String>),
+) -> Result<(), ReadError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut table = Table::default();
-    let mut cells = 0usize;
-    for rec in rdr.records() {
-        let rec = rec.map_err(|_| ReadError::Unreadable)?;
-        if table.rows.len() >= limits.max_rows as usize {
+    // The csv reader's own line count drifts on CRLF, so lines are counted here from each
+    // record's byte offset (CRLF, LF and a lone CR are one break each), without copying
+    // the text to rewrite its line ends.
+    let mut lines = LineCounter::default();
+    let (mut rows, mut cells) = (0usize, 0usize);
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(_) => return Err(ReadError::Unreadable),
+        }
+        if rows >= limits.max_rows as usize {
             return Err(ReadError::TooManyRows {
                 limit: limits.max_rows,
             });
@@ -143,16 +160,48 @@ fn read_csv(text: &str, limits: &XlsxLimits) -> Result<Table, ReadError> {
                 limit: limits.max_cells,
             });
         }
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
-        table
-            .rows
-            .push(rec.iter().map(|c| c.trim().to_owned()).collect());
-        table.row_numbers.push(line);
+        rows += 1;
+        let line = rec
+            .position()
+            .map(|p| lines.line_at(text.as_bytes(), p.byte() as usize))
+            .unwrap_or(0);
+        each(line, rec.iter().map(|c| c.trim().to_owned()).collect());
     }
-    if table.rows.is_empty() {
+    if rows == 0 {
         return Err(ReadError::Empty);
     }
-    Ok(table)
+    Ok(())
+}
+
+/// The 1-based line of a byte offset, for offsets asked in increasing order: each byte
+/// of the text is looked at once however many records there are.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    breaks: usize,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &[u8], offset: usize) -> usize {
+        // The reader may report a record from the end of the previous one, before its
+        // line break or the blank lines it skips; a record never starts with a break.
+        let mut offset = offset.min(text.len());
+        while matches!(text.get(offset), Some(b'\r' | b'\n')) {
+            offset += 1;
+        }
+        if offset > self.offset {
+            let span = &text[self.offset..offset];
+            self.breaks += span
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| {
+                    b == b'\n' || (b == b'\r' && text.get(self.offset + i + 1) != Some(&b'\n'))
+                })
+                .count();
+            self.offset = offset;
+        }
+        self.breaks + 1
+    }
 }
 
 /// The first sheet, streamed cell by cell within `limits` (see [`crate::xlsx`]).
@@ -269,7 +318,7 @@ impl HeaderGuess {
 /// Title rows ("XX小学2025学年学生名单") above it are skipped.
 pub fn detect_header(table: &Table) -> Option<HeaderGuess> {
     let mut best: Option<HeaderGuess> = None;
-    for (i, row) in table.rows.iter().enumerate().take(30) {
+    for (i, row) in table.rows.iter().enumerate().take(HEADER_SEARCH_ROWS) {
         let mapping = map_columns(row);
         if mapping.len() >= 2
             && best
@@ -284,6 +333,91 @@ pub fn detect_header(table: &Table) -> Option<HeaderGuess> {
         }
     }
     best
+}
+
+/// How far down [`detect_header`] looks for the header.
+const HEADER_SEARCH_ROWS: usize = 30;
+
+/// The header found in `table` (or its first row when none is recognised), with the
+/// columns chosen by hand in `chosen` when there are any.
+pub fn guess_header(table: &Table, chosen: Option<&Mapping>) -> HeaderGuess {
+    let mut guess = detect_header(table).unwrap_or(HeaderGuess {
+        header_index: 0,
+        columns: table.rows.first().cloned().unwrap_or_default(),
+        mapping: Mapping::new(),
+    });
+    if let Some(m) = chosen
+        && !m.is_empty()
+    {
+        guess.mapping = m.clone();
+    }
+    guess
+}
+
+/// Reads and checks a roster file in one pass: [`read_table`], [`guess_header`] and,
+/// when every required column is mapped, [`parse_rows`]; otherwise no rows. A CSV is
+/// checked as it is read, so only its first rows and the checked rows are held, never
+/// its table (issue 9: a 50 MB file made a table of about 100 MB per upload). Without
+/// `keep_rows` the good rows are only counted (`accepted`), for a preview.
+pub fn check_file(
+    bytes: &[u8],
+    chosen: Option<&Mapping>,
+    keep_rows: bool,
+) -> Result<(HeaderGuess, ParsedRoster), ReadError> {
+    let limits = &XlsxLimits::DEFAULT;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) || bytes.starts_with(b"PK\x03\x04") {
+        let table = read_table_within(bytes, limits)?;
+        let guess = guess_header(&table, chosen);
+        let mut parsed = if guess.missing_required().is_empty() {
+            parse_rows(&table, guess.header_index, &guess.mapping)
+        } else {
+            ParsedRoster::default()
+        };
+        if !keep_rows {
+            parsed.rows = Vec::new();
+        }
+        return Ok((guess, parsed));
+    }
+    let text = decode_text(bytes).ok_or(ReadError::Unreadable)?;
+    // The first rows wait until the header is found among them; then every row is
+    // checked as it comes and dropped.
+    let mut head = Table::default();
+    let mut started: Option<(HeaderGuess, Option<RowChecker>)> = None;
+    let start = |head: &Table| {
+        let guess = guess_header(head, chosen);
+        let checker = guess.missing_required().is_empty().then(|| {
+            let mut checker = RowChecker::new(guess.mapping.clone(), keep_rows);
+            for (row, &line) in head
+                .rows
+                .iter()
+                .zip(&head.row_numbers)
+                .skip(guess.header_index + 1)
+            {
+                checker.check(line, row);
+            }
+            checker
+        });
+        (guess, checker)
+    };
+    csv_rows(&text, limits, |line, row| match &mut started {
+        Some((_, checker)) => {
+            if let Some(checker) = checker {
+                checker.check(line, &row);
+            }
+        }
+        None => {
+            head.rows.push(row);
+            head.row_numbers.push(line);
+            if head.rows.len() == HEADER_SEARCH_ROWS {
+                started = Some(start(&head));
+            }
+        }
+    })?;
+    let (guess, checker) = match started {
+        Some(s) => s,
+        None => start(&head),
+    };
+    Ok((guess, checker.map(|c| c.out).unwrap_or_default()))
 }
 
 fn map_columns(row: &[String]) -> Mapping {
@@ -332,7 +466,10 @@ pub struct RowIssue {
 
 #[derive(Debug, Clone, Default)]
 pub struct ParsedRoster {
+    /// The rows to import; empty when only counted (see [`check_file`]).
     pub rows: Vec<RosterRow>,
+    /// How many rows can be imported, kept or not.
+    pub accepted: usize,
     pub rejected: Vec<RowIssue>,
     pub duplicates: Vec<RowIssue>,
 }
@@ -348,109 +485,138 @@ fn cell(row: &[String], mapping: &Mapping, f: Field) -> String {
 /// Checks every row under the header. Blank rows and trailing notes (注：…) are skipped
 /// silently; every other problem becomes a [`RowIssue`] and the row is left out.
 pub fn parse_rows(table: &Table, header_index: usize, mapping: &Mapping) -> ParsedRoster {
-    let mut out = ParsedRoster::default();
-    // (student_no) -> (name, first row); (phone) -> (parent name, first row)
-    let mut pupils: HashMap<String, (String, usize)> = HashMap::new();
-    let mut phones: HashMap<String, (String, usize)> = HashMap::new();
-    let mut seen_pairs: HashMap<(String, String), usize> = HashMap::new();
-
+    let mut checker = RowChecker::new(mapping.clone(), true);
     for (i, row) in table.rows.iter().enumerate().skip(header_index + 1) {
         let row_no = table.row_numbers.get(i).copied().unwrap_or(i + 1);
+        checker.check(row_no, row);
+    }
+    checker.out
+}
+
+/// [`parse_rows`] one row at a time, so a file can be checked while it is read without
+/// holding its table. It remembers pupil numbers and phones to find conflicts.
+struct RowChecker {
+    mapping: Mapping,
+    keep_rows: bool,
+    out: ParsedRoster,
+    // (student_no) -> (name, first row); (phone) -> (parent name, first row)
+    pupils: HashMap<String, (String, usize)>,
+    phones: HashMap<String, (String, usize)>,
+    seen_pairs: HashMap<(String, String), usize>,
+}
+
+impl RowChecker {
+    fn new(mapping: Mapping, keep_rows: bool) -> Self {
+        RowChecker {
+            mapping,
+            keep_rows,
+            out: ParsedRoster::default(),
+            pupils: HashMap::new(),
+            phones: HashMap::new(),
+            seen_pairs: HashMap::new(),
+        }
+    }
+
+    fn check(&mut self, row_no: usize, row: &[String]) {
         let non_empty: Vec<&String> = row.iter().filter(|c| !c.trim().is_empty()).collect();
         if non_empty.is_empty() {
-            continue;
+            return;
         }
         if non_empty.len() == 1 && is_note(non_empty[0]) {
-            continue;
+            return;
         }
         let issue = |code: &str, detail: String| RowIssue {
             row: row_no,
             code: code.to_owned(),
             detail,
         };
-        let student_no = cell(row, mapping, Field::StudentNo);
-        let name = cell(row, mapping, Field::Name);
+        let student_no = cell(row, &self.mapping, Field::StudentNo);
+        let name = cell(row, &self.mapping, Field::Name);
         if student_no.is_empty() {
-            out.rejected.push(issue("missing_student_no", name));
-            continue;
+            self.out.rejected.push(issue("missing_student_no", name));
+            return;
         }
         if name.is_empty() {
-            out.rejected.push(issue("missing_name", student_no));
-            continue;
+            self.out.rejected.push(issue("missing_name", student_no));
+            return;
         }
         // The same rules as a name typed into a form (`text`): the detail names the
         // pupil number, never the refused text, which may hide direction overrides.
         let name = match text::clean(text::Field::Name, &name) {
             Ok(n) => n,
             Err(e) => {
-                out.rejected.push(issue(e.code(), student_no));
-                continue;
+                self.out.rejected.push(issue(e.code(), student_no));
+                return;
             }
         };
-        let gender_raw = cell(row, mapping, Field::Gender);
+        let gender_raw = cell(row, &self.mapping, Field::Gender);
         let gender = if gender_raw.is_empty() {
             None
         } else {
             match Gender::parse_zh(&gender_raw) {
                 Some(g) => Some(g),
                 None => {
-                    out.rejected.push(issue("bad_gender", gender_raw));
-                    continue;
+                    self.out.rejected.push(issue("bad_gender", gender_raw));
+                    return;
                 }
             }
         };
-        let grade_raw = cell(row, mapping, Field::Grade);
+        let grade_raw = cell(row, &self.mapping, Field::Grade);
         let Some(grade_level) = parse_grade(&grade_raw) else {
-            out.rejected.push(issue("bad_grade", grade_raw));
-            continue;
+            self.out.rejected.push(issue("bad_grade", grade_raw));
+            return;
         };
-        let class_raw = cell(row, mapping, Field::Class);
+        let class_raw = cell(row, &self.mapping, Field::Class);
         let Some(class_number) = parse_class_number(&class_raw) else {
-            out.rejected.push(issue("bad_class", class_raw));
-            continue;
+            self.out.rejected.push(issue("bad_class", class_raw));
+            return;
         };
-        let parent_name =
-            match text::clean(text::Field::Name, &cell(row, mapping, Field::ParentName)) {
-                Ok(n) => n,
-                Err(e) => {
-                    out.rejected.push(issue(e.code(), student_no));
-                    continue;
-                }
-            };
-        let phone_raw = cell(row, mapping, Field::Phone);
+        let parent_name = match text::clean(
+            text::Field::Name,
+            &cell(row, &self.mapping, Field::ParentName),
+        ) {
+            Ok(n) => n,
+            Err(e) => {
+                self.out.rejected.push(issue(e.code(), student_no));
+                return;
+            }
+        };
+        let phone_raw = cell(row, &self.mapping, Field::Phone);
         let phone = if phone_raw.is_empty() {
             None
         } else {
             match PhoneNumber::parse(&phone_raw) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    out.rejected.push(issue(e.code(), phone_raw));
-                    continue;
+                    self.out.rejected.push(issue(e.code(), phone_raw));
+                    return;
                 }
             }
         };
         if parent_name.is_empty() && phone.is_some() {
-            out.rejected.push(issue("missing_parent_name", phone_raw));
-            continue;
+            self.out
+                .rejected
+                .push(issue("missing_parent_name", phone_raw));
+            return;
         }
-        if let Some((known, first)) = pupils.get(&student_no)
+        if let Some((known, first)) = self.pupils.get(&student_no)
             && *known != name
         {
-            out.rejected.push(issue(
+            self.out.rejected.push(issue(
                 "student_no_conflict",
                 format!("{student_no}: {known} (#{first}) / {name}"),
             ));
-            continue;
+            return;
         }
         if let Some(p) = &phone
-            && let Some((known, first)) = phones.get(p.as_str())
+            && let Some((known, first)) = self.phones.get(p.as_str())
             && *known != parent_name
         {
-            out.rejected.push(issue(
+            self.out.rejected.push(issue(
                 "phone_conflict",
                 format!("{}: {known} (#{first}) / {parent_name}", p.masked()),
             ));
-            continue;
+            return;
         }
         let pair = (
             student_no.clone(),
@@ -459,26 +625,31 @@ pub fn parse_rows(table: &Table, header_index: usize, mapping: &Mapping) -> Pars
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_else(|| parent_name.clone()),
         );
-        if let Some(first) = seen_pairs.get(&pair) {
-            out.duplicates
+        if let Some(first) = self.seen_pairs.get(&pair) {
+            self.out
+                .duplicates
                 .push(issue("duplicate_row", format!("#{first}")));
-            continue;
+            return;
         }
-        seen_pairs.insert(pair, row_no);
-        pupils
+        self.seen_pairs.insert(pair, row_no);
+        self.pupils
             .entry(student_no.clone())
             .or_insert((name.clone(), row_no));
         if let Some(p) = &phone {
-            phones
+            self.phones
                 .entry(p.as_str().to_owned())
                 .or_insert((parent_name.clone(), row_no));
         }
         let guardian = (!parent_name.is_empty()).then(|| GuardianCell {
             name: parent_name,
-            relation: Relation::parse_zh(&cell(row, mapping, Field::Relation)),
+            relation: Relation::parse_zh(&cell(row, &self.mapping, Field::Relation)),
             phone,
         });
-        out.rows.push(RosterRow {
+        self.out.accepted += 1;
+        if !self.keep_rows {
+            return;
+        }
+        self.out.rows.push(RosterRow {
             row: row_no,
             student_no,
             name,
@@ -490,7 +661,6 @@ pub fn parse_rows(table: &Table, header_index: usize, mapping: &Mapping) -> Pars
             guardian,
         });
     }
-    out
 }
 
 fn is_note(cell: &str) -> bool {
@@ -585,6 +755,61 @@ mod tests {
         let t = read_table(text.as_bytes()).unwrap();
         let h = detect_header(&t).unwrap();
         let p = parse_rows(&t, h.header_index, &h.mapping);
+        assert_eq!(p.rejected[0].row, 3);
+    }
+
+    /// `check_file` (streamed, for uploads) and `read_table` + `parse_rows` (the CLI,
+    /// the tests) must agree on every row number and reason, past the header search.
+    #[test]
+    fn checking_while_reading_matches_the_table() {
+        let mut lf = String::from("阳光小学名单,,,,\n序号,学号,姓名,年级,班级\n");
+        for i in 0..45 {
+            let name = if i % 7 == 3 { "" } else { "张三" };
+            lf.push_str(&format!("{i},A{i},{name},3,{}\n", i % 4));
+        }
+        lf.push_str("46,\"A46\",\"李\n四\",3,2\n47,A47,王五,x,2\n注：以上共47人\n");
+        for text in [lf.clone(), lf.replace('\n', "\r\n")] {
+            for bytes in [text.clone().into_bytes(), gbk(&text)] {
+                let (guess, parsed) = check_file(&bytes, None, true).unwrap();
+                let t = read_table(&bytes).unwrap();
+                let h = detect_header(&t).unwrap();
+                let p = parse_rows(&t, h.header_index, &h.mapping);
+                assert_eq!(guess.header_index, 1);
+                assert_eq!(parsed.rows, p.rows);
+                assert_eq!(parsed.rejected, p.rejected);
+                assert_eq!(parsed.accepted, p.rows.len());
+                let (_, counted) = check_file(&bytes, None, false).unwrap();
+                assert!(counted.rows.is_empty());
+                assert_eq!(counted.accepted, p.rows.len());
+                assert_eq!(counted.rejected, p.rejected);
+                assert!(
+                    parsed.rejected.iter().any(|r| r.row == 6),
+                    "{:?}",
+                    parsed.rejected
+                );
+                // The quoted name spans two lines: the row after it starts a line later.
+                assert_eq!(parsed.rejected.last().unwrap().row, 50);
+            }
+        }
+        // A mapping chosen by hand replaces the guessed one.
+        let mut m = Mapping::new();
+        for (f, c) in [
+            (Field::StudentNo, 1),
+            (Field::Name, 1),
+            (Field::Grade, 3),
+            (Field::Class, 4),
+        ] {
+            m.insert(f, c);
+        }
+        let (guess, parsed) = check_file(lf.as_bytes(), Some(&m), true).unwrap();
+        assert_eq!(guess.mapping, m);
+        assert_eq!(parsed.rows[0].name, "A1");
+    }
+
+    #[test]
+    fn lone_cr_row_numbers_are_lines() {
+        let text = "学号,姓名,年级,班级\rA1,甲,3,2\rA2,,3,2\r";
+        let (_, p) = check_file(text.as_bytes(), None, true).unwrap();
         assert_eq!(p.rejected[0].row, 3);
     }
 

@@ -542,7 +542,7 @@ async fn enqueue_in<C: ConnectionTrait>(
 }
 
 /// A roster file read and checked, waiting for its uploader to confirm it. `payload` is
-/// what the web keeps of the file (the read table as JSON), opaque here.
+/// what the web keeps of the file (the file itself, deflated), opaque here.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct Preview {
     pub id: i64,
@@ -551,9 +551,9 @@ pub struct Preview {
     pub payload: String,
 }
 
-/// The largest preview kept: the upload limit, since a table's JSON is about as large as
-/// the CSV it came from (a 100,000-row roster of ten columns is about 10 MB), so what
-/// passes the reading limits can be previewed; more is a table nobody uploaded.
+/// The largest preview kept: the upload limit, since what the web keeps (the file,
+/// deflated, in base64) is smaller than the file for any roster, so what passes the
+/// reading limits can be previewed; more is a file nobody uploaded.
 pub const PREVIEW_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// How long a preview may wait for its confirmation.

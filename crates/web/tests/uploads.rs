@@ -189,17 +189,61 @@ both_dbs!(
             StatusCode::UNPROCESSABLE_ENTITY
         );
         // The uploader confirms it on the other process: nothing of it is in that
-        // process's memory. The session cookie (cookies ignore the port) works there
-        // too, since sessions live in the database as well.
+        // process's memory.
+        // (A new client: this one's session cookie would skip the other's login form.)
         let (base_b, _) = &other;
-        let r = confirm(base_b, &c, &second).await;
+        let c_b = app.client();
+        login(base_b, &c_b, "school_a").await;
+        let r = confirm(base_b, &c_b, &second).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let job = r.headers()["location"].to_str().unwrap().to_owned();
-        let done = wait_for_job(&app, &c, &job).await;
+        let done = wait_for_job(&app, &c_b, &job).await;
         assert!(done.contains("导入完成"), "{done}");
         // Confirmed once: a second confirmation (another tab) is not a second import.
         let r = confirm(&app.base, &c, &second).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+);
+
+both_dbs!(
+    a_preview_keeps_the_file_deflated_not_its_table,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let (school_a, _) = world(&app.db).await;
+        let c = logged_in(&app, "school_a").await;
+        // 20,000 rows with CRLF line ends and one bad row near the end.
+        let mut csv = String::from("学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\r\n");
+        for i in 0..20_000 {
+            let grade = if i == 19_990 { "十三" } else { "3" };
+            csv.push_str(&format!(
+                "B{i:06},王小明,男,{grade},{},王大明,父亲,139{i:08}\r\n",
+                i % 12 + 1
+            ));
+        }
+        let (status, html) = upload(&app, &c, school_a, "big.csv", csv.clone().into()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("可导入行数: 19999"), "{html}");
+        assert!(html.contains("19992"), "the bad row by its line: {html}");
+        // The table kept as JSON was larger than the file; the file deflated is a
+        // fraction of it.
+        let kept = jiaxiao_store::db::scalar_i64(
+            &app.db.conn,
+            "SELECT bytes AS n FROM roster_preview",
+            vec![],
+        )
+        .await
+        .unwrap();
+        assert!(
+            (kept as usize) < csv.len() / 3,
+            "kept {kept} bytes of a {} byte file",
+            csv.len()
+        );
+        // Read back from what was kept, the rows are all there to import.
+        let r = confirm(&app.base, &c, &token_of(&html)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let job = r.headers()["location"].to_str().unwrap().to_owned();
+        let done = wait_for_job(&app, &c, &job).await;
+        assert!(done.contains("导入完成"), "{done}");
     }
 );
 

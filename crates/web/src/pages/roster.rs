@@ -1,8 +1,11 @@
 //! The roster import wizard: upload → preview (every rejected row with its row number
 //! and reason; a column mapping step when the header is not recognised) → confirm →
-//! progress while the import runs in the background, in one transaction. Files are read
-//! on the blocking pool, a few at a time, within `XlsxLimits`; the read table waits for
-//! confirmation in the database (`store::roster::save_preview`), not in this process.
+//! progress while the import runs in the background, in one transaction. An upload is
+//! spooled to a temporary file, then read and checked on the blocking pool one at a
+//! time, within `XlsxLimits`; the file itself, deflated, waits for confirmation in the
+//! database (`store::roster::save_preview`), not in this process, and is checked again
+//! on remap and confirm. So the memory of previews is one file's worth, however many
+//! admins upload at once (issue 9).
 
 use std::collections::HashMap;
 
@@ -112,33 +115,43 @@ fn issues(lang: Lang, v: &[roster::RowIssue]) -> Vec<(usize, String, String)> {
         .collect()
 }
 
-/// Finds the header (or takes the mapping chosen on the page) and checks the rows.
-fn analyse(
-    table: &roster::Table,
-    chosen: Option<&Mapping>,
-) -> (roster::HeaderGuess, roster::ParsedRoster) {
-    let mut guess = roster::detect_header(table).unwrap_or(roster::HeaderGuess {
-        header_index: 0,
-        columns: table.rows.first().cloned().unwrap_or_default(),
-        mapping: Mapping::new(),
-    });
-    if let Some(m) = chosen
-        && !m.is_empty()
-    {
-        guess.mapping = m.clone();
-    }
-    let parsed = if guess.missing_required().is_empty() {
-        roster::parse_rows(table, guess.header_index, &guess.mapping)
-    } else {
-        roster::ParsedRoster::default()
-    };
-    (guess, parsed)
+/// How many uploads one process reads at once. Reading holds the file and its checked
+/// rows (a CSV's table is never built, see `roster::check_file`); one at a time keeps
+/// that to one file's worth however many admins upload together, and the others wait
+/// for the slot (within the handler timeout) with their uploads on disk.
+pub const PARALLEL_READS: usize = 1;
+
+/// What a preview keeps of the file: its bytes deflated, in base64 for the text column.
+/// A roster compresses several times over, and the rows are read again from it on
+/// remap and confirm, so no table is held or stored.
+const PACKED: &str = "deflate:";
+
+fn pack(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(bytes).expect("writing to memory");
+    let deflated = z.finish().expect("writing to memory");
+    let mut out = String::with_capacity(PACKED.len() + deflated.len().div_ceil(3) * 4);
+    out.push_str(PACKED);
+    base64::engine::general_purpose::STANDARD.encode_string(&deflated, &mut out);
+    out
 }
 
-/// How many uploads one process reads at once. Reading holds the file, its text and
-/// its table; two at a time keeps that bounded however many admins upload together,
-/// and the others wait for a slot (within the handler timeout).
-pub const PARALLEL_READS: usize = 2;
+/// The file packed by [`pack`]. `None` for a payload in another form: a table stored as
+/// JSON by an older version (it answers "expired" and the admin uploads again).
+fn unpack(payload: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    use std::io::Read;
+    let deflated = base64::engine::general_purpose::STANDARD
+        .decode(payload.strip_prefix(PACKED)?)
+        .ok()?;
+    let mut bytes = Vec::new();
+    flate2::read::DeflateDecoder::new(&deflated[..])
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(bytes)
+}
 
 /// Waits for one of the `PARALLEL_READS` slots. A request holds it from reading the file
 /// until its table is stored (or read back and checked): each step holds a copy of the
@@ -152,21 +165,49 @@ async fn read_slot(state: &AppState) -> Result<OwnedSemaphorePermit, AppError> {
         .map_err(|_| AppError::Internal("upload slots closed".into()))
 }
 
-/// Runs `f` on the blocking pool, so a large file does not stall the async workers. The
+/// A read handed to the reader thread.
+type ReadJob = Box<dyn FnOnce() + Send>;
+
+/// The one thread that reads every upload of this process, in turn. Reads on the
+/// blocking pool landed on a different thread each time, and each thread's allocator
+/// heap stayed near its peak after its read: three uploads in a row cost about 65 MB
+/// more than one (issue 9). On one thread the next read reuses what the last one freed.
+fn reader() -> &'static std::sync::mpsc::Sender<ReadJob> {
+    static READER: std::sync::OnceLock<std::sync::mpsc::Sender<ReadJob>> =
+        std::sync::OnceLock::new();
+    READER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<ReadJob>();
+        std::thread::Builder::new()
+            .name("roster-reader".into())
+            .spawn(move || rx.into_iter().for_each(|job| job()))
+            .expect("starting the roster reader thread");
+        tx
+    })
+}
+
+/// Runs `f` on the reader thread, so a large file does not stall the async workers. The
 /// slot travels with `f` and comes back with its result: a request given up by the
 /// timeout still counts until its reading ends. A panic in `f` (a reader bug the fuzz
 /// targets have not found yet) ends this request with an internal error, not the
-/// process.
+/// process nor the reader thread.
 async fn blocking_read<T: Send + 'static>(
     slot: OwnedSemaphorePermit,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<(OwnedSemaphorePermit, T), AppError> {
-    tokio::task::spawn_blocking(move || {
-        let out = f();
-        (slot, out)
-    })
-    .await
-    .map_err(|e| AppError::Internal(format!("reading an upload failed: {e}")))
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: ReadJob = Box::new(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send((slot, out));
+    });
+    reader()
+        .send(job)
+        .map_err(|_| AppError::Internal("the roster reader thread is gone".into()))?;
+    match rx.await {
+        Ok((slot, Ok(out))) => Ok((slot, out)),
+        _ => Err(AppError::Internal(
+            "reading an upload failed (panic)".into(),
+        )),
+    }
 }
 
 /// The message for a file we refuse: the limit it broke, or "unreadable".
@@ -204,7 +245,7 @@ fn render_preview(
             need_mapping: !guess.missing_required().is_empty(),
             fields,
             columns: guess.columns.clone(),
-            ok: parsed.rows.len(),
+            ok: parsed.accepted,
             rejected: issues(lang, &parsed.rejected),
             duplicates: issues(lang, &parsed.duplicates),
         }
@@ -213,12 +254,41 @@ fn render_preview(
     .into_response())
 }
 
+enum Spool {
+    Upload(axum::extract::multipart::MultipartError),
+    Disk(std::io::Error),
+}
+
+/// Writes the file field to an anonymous temporary file (gone when dropped), chunk by
+/// chunk: an upload waiting for the reading slot holds disk, not memory.
+async fn spool(field: &mut axum::extract::multipart::Field<'_>) -> Result<std::fs::File, Spool> {
+    use tokio::io::AsyncWriteExt;
+    let file = tokio::task::spawn_blocking(tempfile::tempfile)
+        .await
+        .map_err(|e| Spool::Disk(std::io::Error::other(e)))?
+        .map_err(Spool::Disk)?;
+    let mut file = tokio::fs::File::from_std(file);
+    while let Some(chunk) = field.chunk().await.map_err(Spool::Upload)? {
+        file.write_all(&chunk).await.map_err(Spool::Disk)?;
+    }
+    file.flush().await.map_err(Spool::Disk)?;
+    Ok(file.into_std().await)
+}
+
+fn read_spooled(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    file.rewind()?;
+    let mut bytes = Vec::with_capacity(file.metadata()?.len() as usize);
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 async fn preview(
     State(state): State<AppState>,
     s: Staff,
     mut mp: Multipart,
 ) -> Result<Response, AppError> {
-    let (mut csrf, mut school_id, mut file_name, mut bytes) =
+    let (mut csrf, mut school_id, mut file_name, mut spooled) =
         (String::new(), None, String::new(), None);
     // A body cut off at the size limit is that limit's answer (an error page, see
     // `app::render_errors`), not a malformed upload.
@@ -230,7 +300,7 @@ async fn preview(
         }
     };
     loop {
-        let field = match mp.next_field().await {
+        let mut field = match mp.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => return Ok(upload_error(e)),
@@ -240,9 +310,12 @@ async fn preview(
             "school_id" => school_id = field.text().await.ok().and_then(|t| t.parse::<i64>().ok()),
             "file" => {
                 file_name = field.file_name().unwrap_or("roster").to_owned();
-                match field.bytes().await {
-                    Ok(b) => bytes = Some(b),
-                    Err(e) => return Ok(upload_error(e)),
+                match spool(&mut field).await {
+                    Ok(f) => spooled = Some(f),
+                    Err(Spool::Upload(e)) => return Ok(upload_error(e)),
+                    Err(Spool::Disk(e)) => {
+                        return Err(AppError::Internal(format!("spooling an upload: {e}")));
+                    }
                 }
             }
             _ => {}
@@ -255,17 +328,20 @@ async fn preview(
     if school.kind != UnitKind::School.code() || !s.user.scope.can_manage() {
         return Err(AppError::NotFound);
     }
-    let bytes = bytes.ok_or_else(|| AppError::Invalid("bad_upload".into()))?;
+    let spooled = spooled.ok_or_else(|| AppError::Invalid("bad_upload".into()))?;
     let slot = read_slot(&state).await?;
     let (slot, read) = blocking_read(slot, move || {
-        let table = roster::read_table(&bytes)?;
-        drop(bytes);
-        let (guess, parsed) = analyse(&table, None);
-        let payload = serde_json::to_string(&table).expect("a table of strings serialises");
-        Ok::<_, roster::ReadError>((guess, parsed, payload))
+        let bytes = read_spooled(spooled)
+            .map_err(|e| AppError::Internal(format!("reading a spooled upload: {e}")))?;
+        Ok::<_, AppError>(
+            roster::check_file(&bytes, None, false).map(|(guess, parsed)| {
+                let payload = pack(&bytes);
+                (guess, parsed, payload)
+            }),
+        )
     })
     .await?;
-    let (guess, parsed, payload) = match read {
+    let (guess, parsed, payload) = match read? {
         Ok(x) => x,
         Err(e) => return form_page(&state, &s, Some(refusal(s.lang, &e))).await,
     };
@@ -306,12 +382,14 @@ fn chosen_mapping(form: &HashMap<String, String>) -> Mapping {
 }
 
 /// The caller's pending preview named by the form's `token`, read back from the
-/// database (any serve process can answer) and checked with the form's mapping.
+/// database (any serve process can answer) and checked with the form's mapping; its
+/// rows kept only with `keep_rows` (to import them).
 /// `None` when it is gone: confirmed, replaced by a newer upload, expired or not theirs.
 async fn reread(
     state: &AppState,
     s: &Staff,
     form: &HashMap<String, String>,
+    keep_rows: bool,
 ) -> Result<Option<(Preview, roster::HeaderGuess, roster::ParsedRoster)>, AppError> {
     let Some(id) = form.get("token").and_then(|t| t.parse::<i64>().ok()) else {
         return Ok(None);
@@ -324,14 +402,14 @@ async fn reread(
     };
     let payload = std::mem::take(&mut preview.payload);
     let mapping = chosen_mapping(form);
-    let (_slot, analysed) = blocking_read(slot, move || {
-        let table: roster::Table = serde_json::from_str(&payload)?;
-        Ok::<_, serde_json::Error>(analyse(&table, Some(&mapping)))
+    let (_slot, checked) = blocking_read(slot, move || {
+        let bytes = unpack(&payload)?;
+        drop(payload);
+        // It was read once already; a failure now is a changed reader, as unreadable.
+        roster::check_file(&bytes, Some(&mapping), keep_rows).ok()
     })
     .await?;
-    let (guess, parsed) =
-        analysed.map_err(|e| AppError::Internal(format!("stored preview unreadable: {e}")))?;
-    Ok(Some((preview, guess, parsed)))
+    Ok(checked.map(|(guess, parsed)| (preview, guess, parsed)))
 }
 
 async fn remap(
@@ -340,7 +418,7 @@ async fn remap(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     s.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
-    let Some((preview, guess, parsed)) = reread(&state, &s, &form).await? else {
+    let Some((preview, guess, parsed)) = reread(&state, &s, &form, false).await? else {
         return form_page(&state, &s, Some(s.lang.t("import.expired"))).await;
     };
     render_preview(
@@ -358,7 +436,7 @@ async fn commit(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     s.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
-    let Some((preview, guess, parsed)) = reread(&state, &s, &form).await? else {
+    let Some((preview, guess, parsed)) = reread(&state, &s, &form, true).await? else {
         return form_page(&state, &s, Some(s.lang.t("import.expired"))).await;
     };
     if !guess.missing_required().is_empty() || parsed.rows.is_empty() {
