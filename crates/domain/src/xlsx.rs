@@ -214,8 +214,13 @@ fn check_archive(bytes: &[u8], limits: &XlsxLimits) -> Result<(), XlsxError> {
             .take(SST_HEAD_BYTES)
             .read_to_end(&mut head)
             .map_err(bad)?;
-        let declared = sst_unique_count(&head)
+        sst_unique_count(&head)
             .ok_or_else(|| XlsxError::BadWorkbook("shared strings without <sst>".into()))?;
+        // Not the one value we think calamine will read, but the largest anything could
+        // read: the fuzzer twice found calamine's XML reader and our scan disagreeing on
+        // which `uniqueCount` is the attribute (a `>` inside quotes; then a duplicate
+        // attribute after a malformed value whose leading digits calamine parsed).
+        let declared = largest_declared_count(&head);
         // Each `<si>` takes at least nine bytes of XML, so a count beyond size / 9 (or
         // the cell limit) is a lie whose only effect would be calamine's reservation.
         let plausible = (size / 9 + 1).min(limits.max_cells as u64);
@@ -289,6 +294,37 @@ fn attr_u64(tag: &[u8], attr: &[u8]) -> Option<u64> {
         return std::str::from_utf8(&value[..close]).ok()?.parse().ok();
     }
     None
+}
+
+/// The largest number written after any `uniqueCount` in `head` (`uniqueCount`, optional
+/// blanks, `=`, optional blanks and quote, then the leading digits; saturating), however
+/// the tags around it are formed. `None` when there is none.
+fn largest_declared_count(head: &[u8]) -> Option<u64> {
+    const NAME: &[u8] = b"uniqueCount";
+    let mut largest = None;
+    let mut from = 0;
+    while let Some(at) = find(&head[from..], NAME) {
+        from += at + NAME.len();
+        let rest = head[from..].trim_ascii_start();
+        let Some(rest) = rest.strip_prefix(b"=") else {
+            continue;
+        };
+        let rest = rest.trim_ascii_start();
+        let rest = rest
+            .strip_prefix(b"\"")
+            .or_else(|| rest.strip_prefix(b"'"))
+            .unwrap_or(rest);
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            continue;
+        }
+        let n = std::str::from_utf8(&rest[..digits])
+            .ok()
+            .and_then(|d| d.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
+        largest = largest.max(Some(n));
+    }
+    largest
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -487,6 +523,25 @@ mod tests {
             }
         }
         assert!(seen >= 18, "{seen} corpus files");
+    }
+
+    #[test]
+    /// The fuzzer's second find (CI, 2026-12-04): a malformed first `uniqueCount` value
+    /// whose leading digits calamine parsed, and a duplicate attribute after it.
+    #[test]
+    fn every_unique_count_is_taken_at_its_largest() {
+        let head = br#"<sst xmlns="htData></worksheet> <?xml version="1.0"?><sst xm@lns="h/s="1" uniqueCount="9999999999006/main" count="1" uniqueCount="999999999999"><si>"#;
+        assert_eq!(largest_declared_count(head), Some(9_999_999_999_006));
+        assert_eq!(
+            largest_declared_count(br#"<sst uniqueCount = '12'>"#),
+            Some(12)
+        );
+        assert_eq!(
+            largest_declared_count(br#"<sst uniqueCount="99999999999999999999999">"#),
+            Some(u64::MAX)
+        );
+        assert_eq!(largest_declared_count(br#"<sst count="3">"#), None);
+        assert_eq!(largest_declared_count(br#"<sst uniqueCount="x">"#), None);
     }
 
     #[test]
