@@ -525,7 +525,6 @@ mod tests {
         assert!(seen >= 18, "{seen} corpus files");
     }
 
-    #[test]
     /// The fuzzer's second find (CI, 2026-12-04): a malformed first `uniqueCount` value
     /// whose leading digits calamine parsed, and a duplicate attribute after it.
     #[test]
