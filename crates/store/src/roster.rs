@@ -627,6 +627,16 @@ pub async fn save_preview(
 /// The caller's own pending preview `id`, if it has not expired and its school is still
 /// one they manage; anyone else's is `NotFound`.
 pub async fn get_preview(db: &Db, scope: &Scope, id: i64) -> StoreResult<Preview> {
+    Preview::find_by_statement(own_preview(db, scope, id, "payload")?)
+        .one(&db.conn)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// The SELECT of the caller's own live preview `id` (theirs, under an hour old, of a
+/// school they manage), with `payload` as the given column expression: the file itself,
+/// or `''` where only its school and name are wanted.
+fn own_preview(db: &Db, scope: &Scope, id: i64, payload: &str) -> StoreResult<sea_orm::Statement> {
     let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
     let mut values: Vec<sea_orm::Value> = Vec::new();
     let cond = scope.sql_in_managed_subtree("school_id", &mut values);
@@ -636,17 +646,14 @@ pub async fn get_preview(db: &Db, scope: &Scope, id: i64) -> StoreResult<Preview
     let n_user = values.len();
     values.push((Utc::now() - preview_ttl()).into());
     let n_cutoff = values.len();
-    Preview::find_by_statement(sea_orm::Statement::from_sql_and_values(
+    Ok(sea_orm::Statement::from_sql_and_values(
         db.db_backend(),
         format!(
-            "SELECT id, school_id, file_name, payload FROM roster_preview \
+            "SELECT id, school_id, file_name, {payload} AS payload FROM roster_preview \
              WHERE {cond} AND id = ${n_id} AND user_id = ${n_user} AND created_at > ${n_cutoff}"
         ),
         values,
     ))
-    .one(&db.conn)
-    .await?
-    .ok_or(StoreError::NotFound)
 }
 
 /// Queues the rows read from the caller's preview `preview_id` and removes the preview in
@@ -659,29 +666,11 @@ pub async fn enqueue_preview(
     school_year_id: i64,
     rows: &[RosterRow],
 ) -> StoreResult<i64> {
-    let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
     let txn = db.begin().await?;
-    let preview = {
-        let mut values: Vec<sea_orm::Value> = Vec::new();
-        let cond = scope.sql_in_managed_subtree("school_id", &mut values);
-        values.push(preview_id.into());
-        let n_id = values.len();
-        values.push(user_id.into());
-        let n_user = values.len();
-        values.push((Utc::now() - preview_ttl()).into());
-        let n_cutoff = values.len();
-        Preview::find_by_statement(sea_orm::Statement::from_sql_and_values(
-            db.db_backend(),
-            format!(
-                "SELECT id, school_id, file_name, '' AS payload FROM roster_preview \
-                 WHERE {cond} AND id = ${n_id} AND user_id = ${n_user} AND created_at > ${n_cutoff}"
-            ),
-            values,
-        ))
+    let preview = Preview::find_by_statement(own_preview(db, scope, preview_id, "''")?)
         .one(&txn)
         .await?
-        .ok_or(StoreError::NotFound)?
-    };
+        .ok_or(StoreError::NotFound)?;
     txn.execute_raw(sea_orm::Statement::from_sql_and_values(
         db.db_backend(),
         "DELETE FROM roster_preview WHERE id = $1",
