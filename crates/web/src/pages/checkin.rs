@@ -356,7 +356,9 @@ async fn mark_class(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    crate::pages::ps::ManyForm(fields): crate::pages::ps::ManyForm<Vec<(String, String)>>,
+    crate::pages::parent_school::ManyForm(fields): crate::pages::parent_school::ManyForm<
+        Vec<(String, String)>,
+    >,
 ) -> Result<Response, AppError> {
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     s.check_csrf(get("csrf").unwrap_or(""))?;

@@ -5,8 +5,7 @@
 
 pub mod checkin;
 pub mod parent;
-pub mod parent_school_org;
-pub mod ps;
+pub mod parent_school;
 pub mod public;
 pub mod roster;
 pub mod staff;
@@ -31,8 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(staff::routes())
         .merge(roster::routes())
         .merge(checkin::routes())
-        .merge(ps::routes())
-        .merge(parent_school_org::routes())
+        .merge(parent_school::routes())
 }
 
 /// Static files, embedded in the binary.

@@ -214,9 +214,14 @@ async fn certificate(
     Path(round): Path<i64>,
 ) -> Result<Response, AppError> {
     let user = parent(&ctx)?;
-    let bytes =
-        crate::pages::ps::trainees::certificates_pdf(&state, &user.scope, ctx.lang, round).await?;
-    Ok(crate::pages::ps::home::pdf_response(
+    let bytes = crate::pages::parent_school::trainees::certificates_pdf(
+        &state,
+        &user.scope,
+        ctx.lang,
+        round,
+    )
+    .await?;
+    Ok(crate::pages::parent_school::home::pdf_response(
         bytes,
         "certificate.pdf",
     ))

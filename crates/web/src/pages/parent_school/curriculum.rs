@@ -15,7 +15,8 @@ use jiaxiao_store::parent_school::curriculum::{self, NewCourse};
 use jiaxiao_store::parent_school::sessions;
 use serde::Deserialize;
 
-use super::{OrgNav, back, may_write, opt, this_year};
+use super::opt_text;
+use super::{SchoolNav, back, may_write, this_year};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
@@ -64,10 +65,10 @@ pub struct GridRow {
 }
 
 #[derive(Template)]
-#[template(path = "ps/curriculum.html")]
+#[template(path = "parent_school/curriculum.html")]
 struct CurriculumPage {
     c: Chrome,
-    nav: OrgNav,
+    nav: SchoolNav,
     year_name: String,
     can_write: bool,
     stored: bool,
@@ -141,7 +142,7 @@ async fn show_curriculum(
     Ok(Html(
         CurriculumPage {
             c: Chrome::new(lang, Some(&s.user)),
-            nav: OrgNav {
+            nav: SchoolNav {
                 school,
                 tab: "curriculum",
             },
@@ -204,7 +205,14 @@ async fn create_topic(
     Form(f): Form<TopicForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    curriculum::add_topic(&state.db, &s.user.scope, id, &f.title, opt(&f.description)).await?;
+    curriculum::add_topic(
+        &state.db,
+        &s.user.scope,
+        id,
+        &f.title,
+        opt_text(&f.description),
+    )
+    .await?;
     Ok(to_curriculum(id))
 }
 
@@ -215,7 +223,14 @@ async fn update_topic(
     Form(f): Form<TopicForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    curriculum::update_topic(&state.db, &s.user.scope, tid, &f.title, opt(&f.description)).await?;
+    curriculum::update_topic(
+        &state.db,
+        &s.user.scope,
+        tid,
+        &f.title,
+        opt_text(&f.description),
+    )
+    .await?;
     Ok(to_curriculum(id))
 }
 

@@ -18,7 +18,8 @@ use jiaxiao_store::parent_school::sessions;
 use jiaxiao_store::people;
 use serde::Deserialize;
 
-use super::{OrgNav, back, local_parts, may_write, opt, parse_local, this_year};
+use super::opt_text;
+use super::{SchoolNav, back, local_parts, may_write, parse_local, this_year};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
@@ -80,10 +81,10 @@ fn header_view(lang: Lang, a: &ActivityRow) -> HeaderView {
 }
 
 #[derive(Template)]
-#[template(path = "ps/activities.html")]
+#[template(path = "parent_school/activities.html")]
 struct ActivitiesPage {
     c: Chrome,
-    nav: OrgNav,
+    nav: SchoolNav,
     year_name: String,
     can_write: bool,
     activities: Vec<HeaderView>,
@@ -102,7 +103,7 @@ async fn list_activities(
     Ok(Html(
         ActivitiesPage {
             c: Chrome::new(s.lang, Some(&s.user)),
-            nav: OrgNav {
+            nav: SchoolNav {
                 school,
                 tab: "activities",
             },
@@ -144,8 +145,8 @@ impl ActivityForm {
             place: self.place.clone(),
             participants: self.participants.clone(),
             organiser: self.organiser.clone(),
-            venue_notes: opt(&self.venue_notes),
-            survey_ref: opt(&self.survey_ref),
+            venue_notes: opt_text(&self.venue_notes),
+            survey_ref: opt_text(&self.survey_ref),
         })
     }
 }
@@ -265,10 +266,10 @@ async fn programme(
 }
 
 #[derive(Template)]
-#[template(path = "ps/activity.html")]
+#[template(path = "parent_school/activity.html")]
 struct ActivityPage {
     c: Chrome,
-    nav: OrgNav,
+    nav: SchoolNav,
     can_write: bool,
     a: HeaderView,
     date: String,
@@ -320,7 +321,7 @@ async fn show_activity(
     Ok(Html(
         ActivityPage {
             c: Chrome::new(s.lang, Some(&s.user)),
-            nav: OrgNav {
+            nav: SchoolNav {
                 school,
                 tab: "activities",
             },
@@ -338,7 +339,7 @@ async fn show_activity(
 }
 
 #[derive(Template)]
-#[template(path = "ps/activity_print.html")]
+#[template(path = "parent_school/activity_print.html")]
 struct RunSheet {
     c: Chrome,
     school_id: i64,
@@ -443,7 +444,10 @@ async fn run_sheet_pdf(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(crate::pages::ps::home::pdf_response(bytes, "run-sheet.pdf"))
+    Ok(crate::pages::parent_school::home::pdf_response(
+        bytes,
+        "run-sheet.pdf",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -484,7 +488,7 @@ async fn create_item(
         NewItem {
             part,
             title: f.title,
-            speaker: opt(&f.speaker),
+            speaker: opt_text(&f.speaker),
             starts_at: at_time(&a, &f.time)?,
         },
     )
@@ -517,7 +521,7 @@ async fn create_breakouts(
     State(state): State<AppState>,
     s: Staff,
     Path((id, aid)): Path<(i64, i64)>,
-    crate::pages::ps::ManyForm(f): crate::pages::ps::ManyForm<BreakoutForm>,
+    crate::pages::parent_school::ManyForm(f): crate::pages::parent_school::ManyForm<BreakoutForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     let lang = s.lang;
@@ -539,13 +543,13 @@ async fn create_breakouts(
                 instructor_staff_id: f.instructor_staff_id,
                 // Without a named instructor each class's own head teacher teaches, as
                 // plan 2 has it.
-                instructor_name: match (opt(&f.instructor_name), f.instructor_staff_id) {
+                instructor_name: match (opt_text(&f.instructor_name), f.instructor_staff_id) {
                     (Some(n), _) => n,
                     (None, Some(_)) => String::new(),
                     (None, None) => default_text(lang, "ps_activity.head_teacher_of", &class),
                 },
                 place: Some(
-                    opt(&f.place)
+                    opt_text(&f.place)
                         .unwrap_or_else(|| default_text(lang, "ps_activity.classroom_of", &class)),
                 ),
                 starts_at,
@@ -623,8 +627,8 @@ async fn create_duty(
         NewDuty {
             person: f.person,
             duty: f.duty,
-            place: opt(&f.place),
-            time_text: opt(&f.time_text),
+            place: opt_text(&f.place),
+            time_text: opt_text(&f.time_text),
         },
     )
     .await?;

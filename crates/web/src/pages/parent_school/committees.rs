@@ -17,7 +17,9 @@ use jiaxiao_store::parent_school::sessions;
 use jiaxiao_store::people;
 use serde::Deserialize;
 
-use super::{OrgNav, back, may_write, opt, this_year, xlsx_response};
+use super::home::xlsx_response;
+use super::opt_text;
+use super::{SchoolNav, back, may_write, this_year};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
@@ -117,10 +119,10 @@ fn body_views(lang: Lang, bodies: Vec<committees::Body>) -> Vec<BodyView> {
 }
 
 #[derive(Template)]
-#[template(path = "ps/committees.html")]
+#[template(path = "parent_school/committees.html")]
 struct CommitteesPage {
     c: Chrome,
-    nav: OrgNav,
+    nav: SchoolNav,
     year_name: String,
     can_write: bool,
     /// (unit id, name) of the school, its grades and its classes.
@@ -212,7 +214,7 @@ async fn list_committees(
     Ok(Html(
         CommitteesPage {
             c: Chrome::new(lang, Some(&s.user)),
-            nav: OrgNav {
+            nav: SchoolNav {
                 school,
                 tab: "committees",
             },
@@ -250,7 +252,7 @@ async fn create_committee(
         CommitteeKind::from_code(&f.kind).ok_or_else(|| AppError::Invalid("bad_kind".into()))?;
     // A body without a name is named after its kind and level, as schools write it:
     // 家长学校工作领导小组, 家长委员会, 三年级(2)班家长委员会.
-    let name = match opt(&f.name) {
+    let name = match opt_text(&f.name) {
         Some(n) => n,
         None if kind == CommitteeKind::Committee && f.unit_id != id => {
             let unit = org::get_unit(&state.db, &s.user.scope, f.unit_id).await?;
@@ -301,7 +303,7 @@ async fn add_member(
             position,
             staff_id: f.staff_id,
             guardian_id: f.guardian_id,
-            note: opt(&f.note),
+            note: opt_text(&f.note),
         },
     )
     .await?;
@@ -336,7 +338,7 @@ async fn delete_committee(
 }
 
 #[derive(Template)]
-#[template(path = "ps/committees_print.html")]
+#[template(path = "parent_school/committees_print.html")]
 struct RosterPrint {
     c: Chrome,
     school_name: String,
@@ -413,5 +415,5 @@ async fn roster_xlsx(
             .collect(),
     }])
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(xlsx_response("committees.xlsx", bytes))
+    Ok(xlsx_response(bytes, "committees.xlsx"))
 }

@@ -46,7 +46,7 @@ pub struct ClassChoice {
 }
 
 #[derive(Template)]
-#[template(path = "ps/paper_list.html")]
+#[template(path = "parent_school/paper_list.html")]
 struct ListPage {
     c: Chrome,
     nav: SchoolNav,
@@ -186,7 +186,7 @@ pub struct MarkView {
 }
 
 #[derive(Template)]
-#[template(path = "ps/paper_sheet.html")]
+#[template(path = "parent_school/paper_sheet.html")]
 struct SheetPage {
     c: Chrome,
     nav: SchoolNav,

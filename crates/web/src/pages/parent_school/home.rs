@@ -52,7 +52,7 @@ pub struct UpcomingRow {
 }
 
 #[derive(Template)]
-#[template(path = "ps/school_home.html")]
+#[template(path = "parent_school/school_home.html")]
 struct SchoolHome {
     c: Chrome,
     nav: SchoolNav,
@@ -180,7 +180,7 @@ pub struct RollupRow {
 }
 
 #[derive(Template)]
-#[template(path = "ps/unit_overview.html")]
+#[template(path = "parent_school/unit_overview.html")]
 struct UnitOverview {
     c: Chrome,
     unit_id: i64,

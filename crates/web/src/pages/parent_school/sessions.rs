@@ -69,7 +69,7 @@ fn line(lang: Lang, s: &SessionRow) -> SessionLine {
 }
 
 #[derive(Template)]
-#[template(path = "ps/sessions.html")]
+#[template(path = "parent_school/sessions.html")]
 struct ListPage {
     c: Chrome,
     nav: SchoolNav,
@@ -100,7 +100,7 @@ async fn list_sessions(
 }
 
 #[derive(Template)]
-#[template(path = "ps/session_new.html")]
+#[template(path = "parent_school/session_new.html")]
 struct NewPage {
     c: Chrome,
     nav: SchoolNav,
@@ -455,7 +455,7 @@ pub struct ReflectionView {
 }
 
 #[derive(Template)]
-#[template(path = "ps/session.html")]
+#[template(path = "parent_school/session.html")]
 struct ShowPage {
     c: Chrome,
     nav: SchoolNav,

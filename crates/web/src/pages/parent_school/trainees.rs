@@ -70,7 +70,7 @@ pub struct RateLine {
 }
 
 #[derive(Template)]
-#[template(path = "ps/trainees.html")]
+#[template(path = "parent_school/trainees.html")]
 struct TraineesPage {
     c: Chrome,
     nav: SchoolNav,
@@ -205,7 +205,7 @@ pub struct ObjectionLine {
 }
 
 #[derive(Template)]
-#[template(path = "ps/excellence.html")]
+#[template(path = "parent_school/excellence.html")]
 struct ExcellencePage {
     c: Chrome,
     nav: SchoolNav,
@@ -584,7 +584,7 @@ pub struct JobLine {
 }
 
 #[derive(Template)]
-#[template(path = "ps/ledger.html")]
+#[template(path = "parent_school/ledger.html")]
 struct LedgerPage {
     c: Chrome,
     nav: SchoolNav,
@@ -681,7 +681,7 @@ async fn start_dossier(
 }
 
 #[derive(Template)]
-#[template(path = "ps/job_status.html")]
+#[template(path = "parent_school/job_status.html")]
 struct JobStatus {
     c: Chrome,
     j: JobLine,
