@@ -78,14 +78,35 @@ coded_enum!(
 pub const SEMESTERS: [i32; 2] = [1, 2];
 
 coded_enum!(
-    /// 学习形式: the three offline forms of plan 1 and online (plan 3).
+    /// 学习形式: the three offline forms of plan 1, the parent class and online (plan 3),
+    /// and a meeting day's class breakout (plan 2's 分散活动 / 学员培训), which only a
+    /// meeting day creates.
     Form {
         Lecture => "lecture",
+        ParentClass => "parent_class",
         OpenDay => "open_day",
         Forum => "forum",
         Online => "online",
+        Breakout => "breakout",
     }
 );
+
+impl Form {
+    /// The forms plan 3's yearly target counts (每年开设百场讲座和家长课堂).
+    pub const COUNTED: [Form; 2] = [Form::Lecture, Form::ParentClass];
+
+    /// Whether a held session of this form counts toward the office's yearly target: a
+    /// 24-class meeting day is one meeting with 24 breakouts, not 24 lectures.
+    pub fn counts_toward_target(self) -> bool {
+        Form::COUNTED.contains(&self)
+    }
+
+    /// Whether staff may plan a session of this form on its own; breakouts are made
+    /// only with their meeting day.
+    pub fn plannable(self) -> bool {
+        self != Form::Breakout
+    }
+}
 
 coded_enum!(
     /// Who is invited to a session.
@@ -161,8 +182,10 @@ impl Default for Settings {
     fn default() -> Self {
         let mut weights = BTreeMap::new();
         weights.insert(Form::Lecture.code().into(), 1.0);
+        weights.insert(Form::ParentClass.code().into(), 1.0);
         weights.insert(Form::OpenDay.code().into(), 1.0);
         weights.insert(Form::Forum.code().into(), 1.0);
+        weights.insert(Form::Breakout.code().into(), 1.0);
         // Watching online asks less of a parent than coming to school.
         weights.insert(Form::Online.code().into(), 0.5);
         Settings {
@@ -373,6 +396,23 @@ pub const PRIMARY_TOPICS: [&str; 9] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_lectures_and_parent_classes_count_toward_the_target() {
+        let counted: Vec<Form> = Form::ALL
+            .iter()
+            .copied()
+            .filter(|f| f.counts_toward_target())
+            .collect();
+        assert_eq!(counted, [Form::Lecture, Form::ParentClass]);
+        assert!(!Form::Breakout.plannable());
+        assert!(Form::ALL.iter().filter(|f| f.plannable()).count() == Form::ALL.len() - 1);
+        // Every form has a credit weight of its own.
+        let s = Settings::default();
+        for f in Form::ALL {
+            assert!(s.weights.contains_key(f.code()), "{f}");
+        }
+    }
 
     #[test]
     fn primary_schools_get_the_nine_topics_of_plan_one() {

@@ -34,6 +34,10 @@ impl MigratorTrait for Migrator {
                 name: "m0006_accounts_hardening",
                 sql: include_str!("../migrations/0006_accounts_hardening.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0007_breakout_form",
+                sql: include_str!("../migrations/0007_breakout_form.sql"),
+            }),
         ]
     }
 }

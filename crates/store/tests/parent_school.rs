@@ -462,7 +462,7 @@ both_dbs!(
             .unwrap();
         let ours = roll.iter().find(|r| r.school_id == fx.school).unwrap();
         assert_eq!(
-            (ours.held, ours.lectures, ours.online, ours.excellent),
+            (ours.held, ours.counted, ours.online, ours.excellent),
             (2, 1, 1, 1)
         );
         let st = stats::school_stats(db, &fx.admin, fx.school, year)

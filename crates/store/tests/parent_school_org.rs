@@ -1069,3 +1069,122 @@ both_dbs!(plan_two_meeting_day, |t: TestDb| async move {
         .await,
     );
 });
+
+// Issue 10: a meeting day's class breakouts are their own form; the office's target
+// counts only lectures and parent classes, and a city is measured against the sum of
+// its counties' targets.
+both_dbs!(
+    breakouts_do_not_count_toward_the_target,
+    |t: TestDb| async move {
+        use jiaxiao_domain::parent_school::Form;
+        use jiaxiao_store::parent_school::stats;
+        let db = &t.db;
+        let tr = two_counties(db).await;
+        import(db, tr.school_a, org::today_date(), ROSTER_A).await;
+        let admin = admin_of(db, tr.school_a).await;
+        let classes = units(db, tr.school_a, UnitKind::Class).await;
+        let starts = (Utc::now() - Duration::hours(3)).trunc_subsecs(0);
+        let day = activities::create_activity(
+            db,
+            &admin,
+            NewActivity {
+                school_id: tr.school_a,
+                theme: "家长会".into(),
+                starts_at: starts,
+                ends_at: starts + Duration::minutes(120),
+                place: "操场".into(),
+                participants: "全体家长".into(),
+                organiser: "德育处".into(),
+                venue_notes: None,
+                survey_ref: None,
+            },
+        )
+        .await
+        .unwrap();
+        let breakouts = classes
+            .iter()
+            .map(|c| NewBreakout {
+                class_id: c.id,
+                title: "学员培训".into(),
+                instructor_name: "班主任".into(),
+                ..Default::default()
+            })
+            .collect();
+        let created = activities::add_breakouts(db, &admin, day, breakouts)
+            .await
+            .unwrap();
+        assert_eq!(created.len(), classes.len());
+        let mut held = Vec::new();
+        for (_, sid) in &created {
+            let s = sessions::get_session(db, &admin, *sid).await.unwrap();
+            assert_eq!(s.form, Form::Breakout.code());
+            held.push(*sid);
+        }
+        for form in [Form::Lecture, Form::ParentClass, Form::OpenDay] {
+            let id = sessions::create_session(
+                db,
+                &admin,
+                NewSession {
+                    school_id: tr.school_a,
+                    title: format!("{form}"),
+                    form: Some(form),
+                    starts_at: starts,
+                    duration_minutes: 60,
+                    instructor_name: "专家".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            held.push(id);
+        }
+        for id in &held {
+            sessions::file_lesson_plan(db, &admin, *id, "授课方案")
+                .await
+                .unwrap();
+            sessions::set_status(db, &admin, *id, SessionStatus::Held)
+                .await
+                .unwrap();
+        }
+        // Planned on its own, a breakout is refused: it would be a lecture by another name.
+        assert!(matches!(
+            sessions::create_session(
+                db,
+                &admin,
+                NewSession {
+                    school_id: tr.school_a,
+                    title: "分班".into(),
+                    form: Some(Form::Breakout),
+                    starts_at: starts,
+                    duration_minutes: 60,
+                    instructor_name: "班主任".into(),
+                    ..Default::default()
+                },
+            )
+            .await,
+            Err(StoreError::Invalid {
+                code: "breakout_without_meeting_day"
+            })
+        ));
+
+        let year = org::current_school_year(&db.conn).await.unwrap();
+        let sys = Scope::system();
+        let roll = stats::rollup(db, &sys, tr.county_a, year).await.unwrap();
+        let ours = roll.iter().find(|r| r.school_id == tr.school_a).unwrap();
+        assert_eq!(ours.held, classes.len() as i64 + 3);
+        assert_eq!(ours.counted, 2, "a lecture and a parent class, no breakout");
+        assert_eq!(
+            stats::yearly_target(db, &sys, tr.county_a).await.unwrap(),
+            100
+        );
+        assert_eq!(stats::yearly_target(db, &sys, tr.city).await.unwrap(), 200);
+        assert_eq!(
+            stats::yearly_target(db, &sys, tr.province).await.unwrap(),
+            200
+        );
+        assert_eq!(
+            stats::yearly_target(db, &sys, tr.school_a).await.unwrap(),
+            100
+        );
+    }
+);

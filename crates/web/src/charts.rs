@@ -33,7 +33,7 @@ pub fn hbar(title: &str, data: &[(String, i64)]) -> String {
         "grid": {"left": 8, "right": 24, "bottom": 8, "top": 36, "containLabel": true},
         "xAxis": {"type": "value", "minInterval": 1},
         "yAxis": {"type": "category", "inverse": true,
-                  "axisLabel": {"width": 180, "overflow": "truncate"},
+                  "axisLabel": {"width": 180, "overflow": "truncate", "interval": 0},
                   "data": data.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>()},
         "series": [{"type": "bar", "data": data.iter().map(|(_, v)| *v).collect::<Vec<_>>()}]
     })

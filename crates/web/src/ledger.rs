@@ -275,7 +275,8 @@ fn yes_no(lang: Lang, b: bool) -> String {
     lang.t(if b { "ps.yes" } else { "ps.no" })
 }
 
-/// Every school under an office node: held sessions against the target of 100.
+/// Every school under an office node: the sessions the target counts against the
+/// unit's target (100 a county).
 pub async fn rollup_xlsx(
     db: &Db,
     scope: &Scope,
@@ -285,12 +286,13 @@ pub async fn rollup_xlsx(
 ) -> Result<Vec<u8>, AppError> {
     let u = jiaxiao_store::org::get_unit(db, scope, unit).await?;
     let rows = stats::rollup(db, scope, unit, year).await?;
+    let target = stats::yearly_target(db, scope, unit).await?;
     let title = lang.tf(
         "ledger.rollup_title",
         &[
             ("unit", u.name.clone()),
-            ("n", rows.iter().map(|r| r.held).sum::<i64>().to_string()),
-            ("target", stats::YEARLY_SESSION_TARGET.to_string()),
+            ("n", rows.iter().map(|r| r.counted).sum::<i64>().to_string()),
+            ("target", target.to_string()),
         ],
     );
     let name = lang.t("ledger.sheet.rollup");
@@ -303,7 +305,7 @@ pub async fn rollup_xlsx(
                 "school",
                 "school_type",
                 "held",
-                "lectures",
+                "counted",
                 "online",
                 "planned",
                 "checkins",
@@ -320,7 +322,7 @@ pub async fn rollup_xlsx(
                         .map(|t| lang.t(&format!("school_type.{t}")))
                         .unwrap_or_default(),
                     r.held.to_string(),
-                    r.lectures.to_string(),
+                    r.counted.to_string(),
                     r.online.to_string(),
                     r.planned.to_string(),
                     r.checkins.to_string(),

@@ -83,6 +83,8 @@ both_dbs!(a_year_through_the_pages, |t: TestDb| async move {
     )
     .await;
     assert_eq!(st, StatusCode::OK);
+    // Parent classes can be planned; meeting-day breakouts only come with their day.
+    assert!(form.contains("value=\"parent_class\"") && !form.contains("value=\"breakout\""));
     let csrf = csrf_of(&form);
     let now = chrono::Utc::now() + chrono::Duration::hours(8) - chrono::Duration::minutes(5);
     let (st, to) = post(
@@ -314,6 +316,13 @@ both_dbs!(a_year_through_the_pages, |t: TestDb| async move {
     let county = login(&app, "county").await;
     let (_, ov) = get(&county, &app.url(&format!("/ps/units/{}", w.county))).await;
     assert!(ov.contains("甲小学") && ov.contains("id=\"target\""));
+    // It says what the target counts, and a target not yet reached is a figure, not an
+    // alarm (issue 10).
+    assert!(
+        ov.contains("计入目标的学习形式：专家讲座、家长课堂"),
+        "{ov}"
+    );
+    assert!(ov.contains("class=\"neutral\" id=\"target\""), "{ov}");
     let (st, _, x) = bytes(
         &county,
         &app.url(&format!("/ps/units/{}/rollup.xlsx", w.county)),

@@ -68,7 +68,6 @@ pub struct NewItem {
 pub struct NewBreakout {
     pub class_id: i64,
     pub title: String,
-    pub form: Option<Form>,
     pub topic_id: Option<i64>,
     pub course_id: Option<i64>,
     pub instructor_staff_id: Option<i64>,
@@ -375,7 +374,8 @@ pub async fn add_breakouts(
                 topic_id: b.topic_id,
                 activity_id: Some(activity_id),
                 title: title.clone(),
-                form: b.form,
+                // Plan 2's 学员培训 by class: its own form, not a lecture (issue 10).
+                form: Some(Form::Breakout),
                 starts_at,
                 duration_minutes: duration,
                 place: b.place.clone(),

@@ -142,6 +142,13 @@ pub(crate) async fn create_session_in(
     }
     plausible_time(s.starts_at)?;
     let form = s.form.unwrap_or(Form::Lecture);
+    // A breakout belongs to its meeting day: planned alone it would be a lecture under
+    // another name, counted where the meeting day's are not.
+    if !form.plannable() && s.activity_id.is_none() {
+        return Err(StoreError::Invalid {
+            code: "breakout_without_meeting_day",
+        });
+    }
     if form == Form::Online && online_url.is_none() {
         return Err(StoreError::Invalid {
             code: "online_url_missing",

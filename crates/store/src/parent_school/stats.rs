@@ -9,8 +9,18 @@ use serde::Serialize;
 use super::{bind, rows, visible_school};
 use crate::{Db, Scope, StoreResult};
 
-/// The district target of plan 3: 每年开设百场讲座和家长课堂.
+/// The district target of plan 3: 每年开设百场讲座和家长课堂, per county (district).
 pub const YEARLY_SESSION_TARGET: i64 = 100;
+
+/// The SQL list of the forms the target counts (`Form::COUNTED`), for an `IN (…)`:
+/// codes are fixed identifiers, never user text.
+fn counted_forms() -> String {
+    jiaxiao_domain::parent_school::Form::COUNTED
+        .iter()
+        .map(|f| format!("'{}'", f.code()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
 pub struct Count {
@@ -114,7 +124,8 @@ pub struct SchoolRollup {
     pub school_name: String,
     pub school_type: Option<String>,
     pub held: i64,
-    pub lectures: i64,
+    /// Held sessions of the forms the target counts (lectures and parent classes).
+    pub counted: i64,
     pub online: i64,
     pub planned: i64,
     pub checkins: i64,
@@ -134,10 +145,11 @@ pub async fn rollup(
     let u = bind(&mut values, unit);
     let y = bind(&mut values, year);
     let end = bind(&mut values, crate::OPEN_END);
+    let counted = counted_forms();
     let sql = format!(
         "SELECT o.id AS school_id, o.name AS school_name, o.school_type, \
            (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held') AS held, \
-           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held' AND s.form = 'lecture') AS lectures, \
+           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held' AND s.form IN ({counted})) AS counted, \
            (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held' AND s.form = 'online') AS online, \
            (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'planned') AS planned, \
            (SELECT COUNT(*) FROM checkin c JOIN teaching_session s ON s.id = c.session_id WHERE s.school_id = o.id AND s.school_year_id = {y} AND c.status IN ('present', 'late')) AS checkins, \
@@ -146,6 +158,21 @@ pub async fn rollup(
          WHERE c.ancestor_id = {u} AND c.valid_to = {end} AND o.kind = 'school' ORDER BY o.id"
     );
     rows(&db.conn, sql, values).await
+}
+
+/// The yearly target of `unit`: a county's (district's) own, and for a city or province
+/// the sum of its counties' — 100 each —; a school or a unit below a county is measured
+/// against its county's.
+pub async fn yearly_target(db: &Db, scope: &Scope, unit: i64) -> StoreResult<i64> {
+    crate::org::get_unit(db, scope, unit).await?;
+    let counties = crate::db::scalar_i64(
+        &db.conn,
+        "SELECT COUNT(*) AS n FROM org_closure c JOIN org_unit o ON o.id = c.descendant_id \
+         WHERE c.ancestor_id = $1 AND c.valid_to = $2 AND o.kind = 'county'",
+        vec![unit.into(), crate::OPEN_END.into()],
+    )
+    .await?;
+    Ok(YEARLY_SESSION_TARGET * counties.max(1))
 }
 
 /// One check-in line for the ledger and the XLSX export.

@@ -172,7 +172,7 @@ pub struct RollupRow {
     pub name: String,
     pub school_type: String,
     pub held: i64,
-    pub lectures: i64,
+    pub counted: i64,
     pub online: i64,
     pub planned: i64,
     pub checkins: i64,
@@ -186,8 +186,11 @@ struct UnitOverview {
     unit_id: i64,
     unit_name: String,
     held: i64,
+    counted: i64,
     target: i64,
     reached: bool,
+    counted_forms: String,
+    schools: usize,
     rows: Vec<RollupRow>,
     chart_target: String,
     chart_schools: String,
@@ -204,25 +207,37 @@ async fn unit_overview(
     let year = current_year(&state).await?;
     let roll = stats::rollup(&state.db, scope, id, year).await?;
     let held: i64 = roll.iter().map(|r| r.held).sum();
-    let target = stats::YEARLY_SESSION_TARGET;
+    let counted: i64 = roll.iter().map(|r| r.counted).sum();
+    let target = stats::yearly_target(&state.db, scope, id).await?;
+    // Every school, labelled: the chart grows with the list instead of dropping schools.
     let mut by_school: Vec<(String, i64)> = roll
         .iter()
-        .map(|r| (r.school_name.clone(), r.held))
+        .map(|r| (r.school_name.clone(), r.counted))
         .collect();
     by_school.sort_by_key(|s| std::cmp::Reverse(s.1));
-    by_school.truncate(30);
+    let counted_forms = jiaxiao_domain::parent_school::Form::COUNTED
+        .iter()
+        .map(|f| lang.t(&format!("ps.form.{f}")))
+        .collect::<Vec<_>>()
+        .join(lang.t("ps.list_sep").as_str());
     Ok(Html(
         UnitOverview {
             c: Chrome::new(lang, Some(&s.user)),
             unit_id: id,
             unit_name: unit.name,
             held,
+            counted,
             target,
-            reached: held >= target,
+            reached: counted >= target,
+            counted_forms,
+            schools: by_school.len(),
             chart_target: charts::against_target(
-                &lang.t("ps.overview.target_chart"),
-                &lang.t("ps.overview.held"),
-                held,
+                &lang.tf(
+                    "ps.overview.target_chart",
+                    &[("target", target.to_string())],
+                ),
+                &lang.t("ps.overview.counted"),
+                counted,
                 target,
             ),
             chart_schools: charts::hbar(&lang.t("ps.overview.by_school"), &by_school),
@@ -236,7 +251,7 @@ async fn unit_overview(
                         .map(|t| lang.t(&format!("school_type.{t}")))
                         .unwrap_or_default(),
                     held: r.held,
-                    lectures: r.lectures,
+                    counted: r.counted,
                     online: r.online,
                     planned: r.planned,
                     checkins: r.checkins,

@@ -179,6 +179,7 @@ async fn render_new(
             nav: SchoolNav::new(school, "sessions"),
             forms: LearningForm::ALL
                 .iter()
+                .filter(|f| f.plannable())
                 .map(|f| (f.code().to_owned(), s.lang.t(&format!("ps.form.{f}"))))
                 .collect(),
             topics,
@@ -260,6 +261,7 @@ fn field_of(code: &str) -> Option<&'static str> {
         "instructor_missing" => "instructor_name",
         "bad_duration" => "duration_minutes",
         "bad_capacity" => "capacity",
+        "breakout_without_meeting_day" => "form",
         "online_url_missing" | "url_not_http" => "online_url",
         "topic_outside_school" => "topic_id",
         "staff_not_at_school" => "instructor_staff_id",
