@@ -119,8 +119,28 @@ pub async fn create_unit(db: &Db, scope: &Scope, u: NewUnit) -> StoreResult<i64>
     Ok(id)
 }
 
-const UNIT_COLS: &str =
-    "u.id, u.parent_id, u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number";
+/// A unit's columns, its parent as the tree stands on `as_of`: `org_unit.parent_id`
+/// already holds the parent of a move dated later (issue 10: a pending move is not in
+/// force). The date is a parsed `NaiveDate`, formatted here, never caller text.
+fn unit_cols(as_of: chrono::NaiveDate) -> String {
+    format!(
+        "u.id, COALESCE((SELECT p.ancestor_id FROM org_closure p WHERE p.descendant_id = u.id AND p.depth = 1 \
+           AND p.valid_from <= '{d}' AND p.valid_to > '{d}'), u.parent_id) AS parent_id, \
+         u.kind, u.name, u.code, u.school_type, u.grade_level, u.class_number",
+        d = as_of.format("%Y-%m-%d")
+    )
+}
+
+/// Today's date (Beijing) as a date.
+pub fn today_naive() -> chrono::NaiveDate {
+    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// A `YYYY-MM-DD` date, or `Invalid(bad_date)`.
+pub fn parse_day(s: &str) -> StoreResult<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| StoreError::Invalid { code: "bad_date" })
+}
 
 async fn unit_where<C: ConnectionTrait>(
     conn: &C,
@@ -130,7 +150,8 @@ async fn unit_where<C: ConnectionTrait>(
 ) -> StoreResult<UnitRow> {
     values.push(id.into());
     let sql = format!(
-        "SELECT {UNIT_COLS} FROM org_unit u WHERE u.id = ${} AND {cond}",
+        "SELECT {} FROM org_unit u WHERE u.id = ${} AND {cond}",
+        unit_cols(today_naive()),
         values.len()
     );
     UnitRow::find_by_statement(Statement::from_sql_and_values(
@@ -173,8 +194,10 @@ pub async fn manages(db: &Db, scope: &Scope, id: i64) -> StoreResult<bool> {
 pub async fn roots(db: &Db, scope: &Scope) -> StoreResult<Vec<UnitRow>> {
     let backend = db.db_backend();
     if scope.is_system() {
-        let sql =
-            format!("SELECT {UNIT_COLS} FROM org_unit u WHERE u.parent_id IS NULL ORDER BY u.id");
+        let sql = format!(
+            "SELECT {} FROM org_unit u WHERE u.parent_id IS NULL ORDER BY u.id",
+            unit_cols(today_naive())
+        );
         return Ok(
             UnitRow::find_by_statement(Statement::from_string(backend, sql))
                 .all(&db.conn)
@@ -187,7 +210,8 @@ pub async fn roots(db: &Db, scope: &Scope) -> StoreResult<Vec<UnitRow>> {
     }
     let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT {UNIT_COLS} FROM org_unit u WHERE u.id IN ({}) ORDER BY u.id",
+        "SELECT {} FROM org_unit u WHERE u.id IN ({}) ORDER BY u.id",
+        unit_cols(today_naive()),
         ph.join(",")
     );
     let values: Vec<Value> = ids.into_iter().map(Into::into).collect();
@@ -198,34 +222,93 @@ pub async fn roots(db: &Db, scope: &Scope) -> StoreResult<Vec<UnitRow>> {
     )
 }
 
-/// Direct children of a node the caller may read, with how many children each has.
-pub async fn children(db: &Db, scope: &Scope, id: i64) -> StoreResult<Vec<ChildRow>> {
+/// Direct children of a node the caller may read as the tree stands on `as_of`, with
+/// how many children each has then.
+pub async fn children(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    as_of: chrono::NaiveDate,
+) -> StoreResult<Vec<ChildRow>> {
     get_unit(db, scope, id).await?;
+    let d = as_of.format("%Y-%m-%d").to_string();
     let sql = "SELECT u.id, u.kind, u.name, u.school_type, \
-               (SELECT COUNT(*) FROM org_unit c WHERE c.parent_id = u.id) AS children \
-               FROM org_unit u WHERE u.parent_id = $1 ORDER BY u.kind, u.grade_level, u.class_number, u.name, u.id";
+               (SELECT COUNT(*) FROM org_closure k WHERE k.ancestor_id = u.id AND k.depth = 1 \
+                  AND k.valid_from <= $2 AND k.valid_to > $2) AS children \
+               FROM org_unit u JOIN org_closure c ON c.descendant_id = u.id \
+               WHERE c.ancestor_id = $1 AND c.depth = 1 AND c.valid_from <= $2 AND c.valid_to > $2 \
+               ORDER BY u.kind, u.grade_level, u.class_number, u.name, u.id";
     Ok(ChildRow::find_by_statement(Statement::from_sql_and_values(
         db.db_backend(),
         sql,
-        [id.into()],
+        [id.into(), d.into()],
     ))
     .all(&db.conn)
     .await?)
 }
 
-/// The path from the top of the caller's reach down to the node, for breadcrumbs.
-pub async fn path(db: &Db, scope: &Scope, id: i64) -> StoreResult<Vec<UnitRow>> {
+/// The path from the top of the caller's reach down to the node as the tree stands on
+/// `as_of`, for breadcrumbs.
+pub async fn path(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    as_of: chrono::NaiveDate,
+) -> StoreResult<Vec<UnitRow>> {
     get_unit(db, scope, id).await?;
-    let mut values: Vec<Value> = vec![id.into(), crate::today().into()];
+    let mut values: Vec<Value> = vec![id.into(), as_of.format("%Y-%m-%d").to_string().into()];
     let cond = scope.sql_in_subtree("u.id", &mut values);
     let sql = format!(
-        "SELECT {UNIT_COLS} FROM org_unit u JOIN org_closure c ON c.ancestor_id = u.id \
-         WHERE c.descendant_id = $1 AND c.valid_from <= $2 AND c.valid_to > $2 AND {cond} ORDER BY c.depth DESC"
+        "SELECT {} FROM org_unit u JOIN org_closure c ON c.ancestor_id = u.id \
+         WHERE c.descendant_id = $1 AND c.valid_from <= $2 AND c.valid_to > $2 AND {cond} ORDER BY c.depth DESC",
+        unit_cols(as_of)
     );
     Ok(
         UnitRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
             .all(&db.conn)
             .await?,
+    )
+}
+
+/// A move on file that is not yet in force on the date asked about.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct PendingMove {
+    pub unit_id: i64,
+    pub unit_name: String,
+    pub from_id: Option<i64>,
+    pub from_name: Option<String>,
+    pub to_id: i64,
+    pub to_name: String,
+    /// `YYYY-MM-DD`, the first day under the new parent.
+    pub effective: String,
+}
+
+/// Moves dated after `as_of` of the node itself, of its children, or into it: shown as
+/// pending on the tree, not applied.
+pub async fn pending_moves(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    as_of: chrono::NaiveDate,
+) -> StoreResult<Vec<PendingMove>> {
+    get_unit(db, scope, id).await?;
+    let d = as_of.format("%Y-%m-%d").to_string();
+    let sql = "SELECT u.id AS unit_id, u.name AS unit_name, o.ancestor_id AS from_id, f.name AS from_name, \
+                 n.ancestor_id AS to_id, t.name AS to_name, n.valid_from AS effective \
+               FROM org_closure n JOIN org_unit u ON u.id = n.descendant_id JOIN org_unit t ON t.id = n.ancestor_id \
+               LEFT JOIN org_closure o ON o.descendant_id = n.descendant_id AND o.depth = 1 AND o.valid_to = n.valid_from \
+               LEFT JOIN org_unit f ON f.id = o.ancestor_id \
+               WHERE n.depth = 1 AND n.valid_from > $2 \
+                 AND (n.descendant_id = $1 OR n.ancestor_id = $1 OR o.ancestor_id = $1) \
+               ORDER BY n.valid_from, u.name";
+    Ok(
+        PendingMove::find_by_statement(Statement::from_sql_and_values(
+            db.db_backend(),
+            sql,
+            [id.into(), d.into()],
+        ))
+        .all(&db.conn)
+        .await?,
     )
 }
 
@@ -239,8 +322,9 @@ pub async fn units_under(
 ) -> StoreResult<Vec<UnitRow>> {
     get_unit(db, scope, ancestor).await?;
     let sql = format!(
-        "SELECT {UNIT_COLS} FROM org_unit u JOIN org_closure c ON c.descendant_id = u.id \
-         WHERE c.ancestor_id = $1 AND c.valid_from <= $2 AND c.valid_to > $2 AND u.kind = $3 ORDER BY u.name, u.id"
+        "SELECT {} FROM org_unit u JOIN org_closure c ON c.descendant_id = u.id \
+         WHERE c.ancestor_id = $1 AND c.valid_from <= $2 AND c.valid_to > $2 AND u.kind = $3 ORDER BY u.name, u.id",
+        unit_cols(parse_day(as_of)?)
     );
     Ok(UnitRow::find_by_statement(Statement::from_sql_and_values(
         db.db_backend(),

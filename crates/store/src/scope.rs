@@ -151,10 +151,15 @@ impl Scope {
             values.push((*r).into());
             ph.push(format!("${}", values.len()));
         }
-        values.push(crate::OPEN_END.into());
-        let open = values.len();
+        // The schools above a root as the tree stands today, not after a move on file
+        // for a later date.
+        let today = crate::today();
+        values.push(today.clone().into());
+        let d1 = values.len();
+        values.push(today.into());
+        let d2 = values.len();
         format!(
-            "({down} OR {column} IN (SELECT ancestor_id FROM org_closure WHERE descendant_id IN ({}) AND valid_to = ${open}))",
+            "({down} OR {column} IN (SELECT ancestor_id FROM org_closure WHERE descendant_id IN ({}) AND valid_from <= ${d1} AND valid_to > ${d2}))",
             ph.join(", ")
         )
     }

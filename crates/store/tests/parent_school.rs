@@ -457,9 +457,15 @@ both_dbs!(
         ));
 
         // The county's roll-up sees the held sessions; the other school none.
-        let roll = stats::rollup(db, &fx.inspector, fx.county, year)
-            .await
-            .unwrap();
+        let roll = stats::rollup(
+            db,
+            &fx.inspector,
+            fx.county,
+            year,
+            jiaxiao_store::org::today_naive(),
+        )
+        .await
+        .unwrap();
         let ours = roll.iter().find(|r| r.school_id == fx.school).unwrap();
         assert_eq!(
             (ours.held, ours.counted, ours.online, ours.excellent),

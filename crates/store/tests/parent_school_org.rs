@@ -1169,21 +1169,34 @@ both_dbs!(
 
         let year = org::current_school_year(&db.conn).await.unwrap();
         let sys = Scope::system();
-        let roll = stats::rollup(db, &sys, tr.county_a, year).await.unwrap();
+        let roll = stats::rollup(db, &sys, tr.county_a, year, org::today_naive())
+            .await
+            .unwrap();
         let ours = roll.iter().find(|r| r.school_id == tr.school_a).unwrap();
         assert_eq!(ours.held, classes.len() as i64 + 3);
         assert_eq!(ours.counted, 2, "a lecture and a parent class, no breakout");
         assert_eq!(
-            stats::yearly_target(db, &sys, tr.county_a).await.unwrap(),
+            stats::yearly_target(db, &sys, tr.county_a, org::today_naive())
+                .await
+                .unwrap(),
             100
         );
-        assert_eq!(stats::yearly_target(db, &sys, tr.city).await.unwrap(), 200);
         assert_eq!(
-            stats::yearly_target(db, &sys, tr.province).await.unwrap(),
+            stats::yearly_target(db, &sys, tr.city, org::today_naive())
+                .await
+                .unwrap(),
             200
         );
         assert_eq!(
-            stats::yearly_target(db, &sys, tr.school_a).await.unwrap(),
+            stats::yearly_target(db, &sys, tr.province, org::today_naive())
+                .await
+                .unwrap(),
+            200
+        );
+        assert_eq!(
+            stats::yearly_target(db, &sys, tr.school_a, org::today_naive())
+                .await
+                .unwrap(),
             100
         );
     }

@@ -201,13 +201,16 @@ both_dbs!(head_teacher_sees_own_class_only, |t: TestDb| async move {
         .await
         .unwrap();
     let sys = Scope::system();
-    let grade3 = org::children(db, &sys, tr.school_a)
+    let grade3 = org::children(db, &sys, tr.school_a, org::today_naive())
         .await
         .unwrap()
         .into_iter()
         .find(|c| c.name == "三年级")
         .unwrap();
-    let class = org::children(db, &sys, grade3.id).await.unwrap()[0].id;
+    let class = org::children(db, &sys, grade3.id, org::today_naive())
+        .await
+        .unwrap()[0]
+        .id;
     let ht = staff_scope(db, "ht", Role::HeadTeacher, class).await;
     let seen = people::list_pupils(
         db,
@@ -562,3 +565,82 @@ both_dbs!(sms_outbox_keeps_no_codes, |t: TestDb| async move {
     assert!(!rows[0].body.contains("12345678"), "{}", rows[0].body);
     assert!(rows[0].body.contains("********"));
 });
+
+// Issue 10: a move dated in the future is pending — every read of today (children,
+// parent, path, roll-up) still sees the old parent, the same reads as of the date see
+// the new one, and the pending move is listed on both sides.
+both_dbs!(
+    a_future_move_is_pending_until_its_date,
+    |t: TestDb| async move {
+        use jiaxiao_store::parent_school::stats;
+        let db = &t.db;
+        let tr = two_counties(db).await;
+        let sys = Scope::system();
+        let today = org::today_naive();
+        let later = today + chrono::Duration::days(30);
+        let effective = later.format("%Y-%m-%d").to_string();
+        org::move_unit(db, &sys, tr.school_a, tr.county_b, &effective)
+            .await
+            .unwrap();
+        let ids = |rows: Vec<org::ChildRow>| rows.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(org::children(db, &sys, tr.county_a, today).await.unwrap()),
+            vec![tr.school_a]
+        );
+        assert_eq!(
+            ids(org::children(db, &sys, tr.county_b, today).await.unwrap()),
+            vec![tr.school_b]
+        );
+        assert!(ids(org::children(db, &sys, tr.county_a, later).await.unwrap()).is_empty());
+        assert_eq!(
+            org::get_unit(db, &sys, tr.school_a)
+                .await
+                .unwrap()
+                .parent_id,
+            Some(tr.county_a)
+        );
+        let crumbs = org::path(db, &sys, tr.school_a, today).await.unwrap();
+        assert!(crumbs.iter().any(|u| u.id == tr.county_a));
+        let crumbs = org::path(db, &sys, tr.school_a, later).await.unwrap();
+        assert!(crumbs.iter().any(|u| u.id == tr.county_b));
+        for side in [tr.county_a, tr.county_b, tr.school_a] {
+            let pending = org::pending_moves(db, &sys, side, today).await.unwrap();
+            assert_eq!(pending.len(), 1, "{side}");
+            let m = &pending[0];
+            assert_eq!(
+                (m.unit_id, m.from_id, m.to_id, m.effective.as_str()),
+                (
+                    tr.school_a,
+                    Some(tr.county_a),
+                    tr.county_b,
+                    effective.as_str()
+                )
+            );
+        }
+        assert!(
+            org::pending_moves(db, &sys, tr.county_a, later)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let year = org::current_school_year(&db.conn).await.unwrap();
+        let in_a = stats::rollup(db, &sys, tr.county_a, year, today)
+            .await
+            .unwrap();
+        assert_eq!(
+            in_a.iter().map(|r| r.school_id).collect::<Vec<_>>(),
+            vec![tr.school_a]
+        );
+        let in_b = stats::rollup(db, &sys, tr.county_b, year, today)
+            .await
+            .unwrap();
+        assert_eq!(
+            in_b.iter().map(|r| r.school_id).collect::<Vec<_>>(),
+            vec![tr.school_b]
+        );
+        let in_b = stats::rollup(db, &sys, tr.county_b, year, later)
+            .await
+            .unwrap();
+        assert_eq!(in_b.len(), 2);
+    }
+);

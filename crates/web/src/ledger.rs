@@ -283,10 +283,11 @@ pub async fn rollup_xlsx(
     lang: Lang,
     unit: i64,
     year: i64,
+    as_of: chrono::NaiveDate,
 ) -> Result<Vec<u8>, AppError> {
     let u = jiaxiao_store::org::get_unit(db, scope, unit).await?;
-    let rows = stats::rollup(db, scope, unit, year).await?;
-    let target = stats::yearly_target(db, scope, unit).await?;
+    let rows = stats::rollup(db, scope, unit, year, as_of).await?;
+    let target = stats::yearly_target(db, scope, unit, as_of).await?;
     let title = lang.tf(
         "ledger.rollup_title",
         &[

@@ -1159,3 +1159,59 @@ both_dbs!(
         assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     }
 );
+
+// Issue 10: a move filed today for a later date is pending on the tree and the office's
+// overview — not applied — and the "as of" switch shows the tree on that date.
+both_dbs!(a_future_move_is_shown_pending, |t: TestDb| async move {
+    let db = &t.db;
+    let tr = two_counties(db).await;
+    staff_account(db, "city", Role::CityAdmin, tr.city).await;
+    let app = TestApp::spawn(t).await;
+    let c = login(&app, "city", "secret-pass").await;
+    let later = (org::today_naive() + chrono::Duration::days(40))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (_, tree) = page(&c, &app.url(&format!("/org/{}", tr.school_a))).await;
+    let (st, _) = jiaxiao_testkit::fixtures::post(
+        &c,
+        &app.url(&format!("/org/{}/move", tr.school_a)),
+        &[
+            ("csrf", csrf_of(&tree)),
+            ("parent_id", tr.county_b.to_string()),
+            ("effective", later.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+
+    // Today: still under 甲区, listed there with the move pending; not under 乙区.
+    let (_, a) = page(&c, &app.url(&format!("/org/{}", tr.county_a))).await;
+    let tree_part = a.split("id=\"tree\"").nth(1).unwrap();
+    assert!(tree_part.contains("甲小学"), "{a}");
+    assert!(
+        a.contains("id=\"pending-moves\"") && a.contains(&later),
+        "{a}"
+    );
+    let (_, b) = page(&c, &app.url(&format!("/org/{}", tr.county_b))).await;
+    assert!(!b.split("id=\"tree\"").nth(1).unwrap().contains("甲小学"));
+    let (_, ov) = page(&c, &app.url(&format!("/ps/units/{}", tr.county_b))).await;
+    assert!(!ov.contains("甲小学"), "{ov}");
+
+    // As of the move's date the tree and the overview have it under 乙区.
+    let (_, b) = page(&c, &app.url(&format!("/org/{}?as_of={later}", tr.county_b))).await;
+    assert!(b.split("id=\"tree\"").nth(1).unwrap().contains("甲小学"));
+    assert!(b.contains("id=\"as-of-note\""));
+    let (_, ov) = page(
+        &c,
+        &app.url(&format!("/ps/units/{}?as_of={later}", tr.county_b)),
+    )
+    .await;
+    assert!(ov.contains("甲小学"), "{ov}");
+    // A date that is not one is refused, not read as today.
+    let (st, _) = page(
+        &c,
+        &app.url(&format!("/org/{}?as_of=2026-13-40", tr.county_b)),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+});

@@ -132,19 +132,23 @@ pub struct SchoolRollup {
     pub excellent: i64,
 }
 
-/// Every school under `unit` (as the tree stands today) with its held sessions of the
-/// year; the office compares the sum with [`YEARLY_SESSION_TARGET`].
+/// Every school under `unit` as the tree stands on `as_of` (a move on file for a later
+/// date is not applied) with its held sessions of the year; the office compares the
+/// sum with [`yearly_target`].
 pub async fn rollup(
     db: &Db,
     scope: &Scope,
     unit: i64,
     year: i64,
+    as_of: chrono::NaiveDate,
 ) -> StoreResult<Vec<SchoolRollup>> {
     crate::org::get_unit(db, scope, unit).await?;
     let mut values: Vec<Value> = Vec::new();
     let u = bind(&mut values, unit);
     let y = bind(&mut values, year);
-    let end = bind(&mut values, crate::OPEN_END);
+    let day = as_of.format("%Y-%m-%d").to_string();
+    let d1 = bind(&mut values, day.clone());
+    let d2 = bind(&mut values, day);
     let counted = counted_forms();
     let sql = format!(
         "SELECT o.id AS school_id, o.name AS school_name, o.school_type, \
@@ -155,7 +159,7 @@ pub async fn rollup(
            (SELECT COUNT(*) FROM checkin c JOIN teaching_session s ON s.id = c.session_id WHERE s.school_id = o.id AND s.school_year_id = {y} AND c.status IN ('present', 'late')) AS checkins, \
            (SELECT COUNT(*) FROM excellence_nominee n JOIN excellence_round r ON r.id = n.round_id WHERE r.school_id = o.id AND r.school_year_id = {y} AND n.decision = 'awarded') AS excellent \
          FROM org_closure c JOIN org_unit o ON o.id = c.descendant_id \
-         WHERE c.ancestor_id = {u} AND c.valid_to = {end} AND o.kind = 'school' ORDER BY o.id"
+         WHERE c.ancestor_id = {u} AND c.valid_from <= {d1} AND c.valid_to > {d2} AND o.kind = 'school' ORDER BY o.id"
     );
     rows(&db.conn, sql, values).await
 }
@@ -163,13 +167,18 @@ pub async fn rollup(
 /// The yearly target of `unit`: a county's (district's) own, and for a city or province
 /// the sum of its counties' — 100 each —; a school or a unit below a county is measured
 /// against its county's.
-pub async fn yearly_target(db: &Db, scope: &Scope, unit: i64) -> StoreResult<i64> {
+pub async fn yearly_target(
+    db: &Db,
+    scope: &Scope,
+    unit: i64,
+    as_of: chrono::NaiveDate,
+) -> StoreResult<i64> {
     crate::org::get_unit(db, scope, unit).await?;
     let counties = crate::db::scalar_i64(
         &db.conn,
         "SELECT COUNT(*) AS n FROM org_closure c JOIN org_unit o ON o.id = c.descendant_id \
-         WHERE c.ancestor_id = $1 AND c.valid_to = $2 AND o.kind = 'county'",
-        vec![unit.into(), crate::OPEN_END.into()],
+         WHERE c.ancestor_id = $1 AND c.valid_from <= $2 AND c.valid_to > $2 AND o.kind = 'county'",
+        vec![unit.into(), as_of.format("%Y-%m-%d").to_string().into()],
     )
     .await?;
     Ok(YEARLY_SESSION_TARGET * counties.max(1))

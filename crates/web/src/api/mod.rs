@@ -307,7 +307,7 @@ async fn children(
     u: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<UnitChild>>, AppError> {
-    let rows = org::children(&state.db, &u.scope, id).await?;
+    let rows = org::children(&state.db, &u.scope, id, org::today_naive()).await?;
     Ok(Json(
         rows.into_iter()
             .map(|c| UnitChild {

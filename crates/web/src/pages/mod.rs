@@ -105,3 +105,25 @@ impl Chrome {
         }
     }
 }
+
+/// `?as_of=YYYY-MM-DD`: the date a page reads the organisation tree on, today when not
+/// given. A move on file for a later date is not in force before it (issue 10); a date
+/// that does not parse, or lies outside 2000–2100, is refused rather than read as today.
+#[derive(serde::Deserialize, Default)]
+pub struct AsOfQuery {
+    #[serde(default)]
+    pub as_of: String,
+}
+
+impl AsOfQuery {
+    pub fn date(&self) -> Result<chrono::NaiveDate, crate::error::AppError> {
+        use chrono::Datelike;
+        if self.as_of.trim().is_empty() {
+            return Ok(jiaxiao_store::org::today_naive());
+        }
+        jiaxiao_store::org::parse_day(&self.as_of)
+            .ok()
+            .filter(|d| jiaxiao_domain::text::plausible_year(d.year()))
+            .ok_or_else(|| crate::error::AppError::Invalid("bad_date".into()))
+    }
+}

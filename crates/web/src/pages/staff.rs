@@ -54,13 +54,17 @@ struct TreePage {
     /// Where this unit could move to, when the caller may move it.
     move_targets: Vec<(i64, String)>,
     today: String,
+    /// The date read when it is not today.
+    as_of: Option<String>,
+    /// Moves on file that are not in force yet on the date read.
+    pending: Vec<org::PendingMove>,
     message: Option<String>,
 }
 
 async fn tree_roots(State(state): State<AppState>, s: Staff) -> Result<Html<String>, AppError> {
     let roots = org::roots(&state.db, &s.user.scope).await?;
     if roots.len() == 1 {
-        return tree_unit(State(state), s, Path(roots[0].id)).await;
+        return tree_page(&state, &s, roots[0].id, None).await;
     }
     let children = roots
         .into_iter()
@@ -83,6 +87,8 @@ async fn tree_roots(State(state): State<AppState>, s: Staff) -> Result<Html<Stri
             grade_levels: Vec::new(),
             move_targets: Vec::new(),
             today: jiaxiao_store::today(),
+            as_of: None,
+            pending: Vec::new(),
             message: None,
         }
         .render()?,
@@ -93,8 +99,9 @@ async fn tree_unit(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
+    Query(q): Query<crate::pages::AsOfQuery>,
 ) -> Result<Html<String>, AppError> {
-    tree_page(&state, &s, id, None).await
+    tree_page_as_of(&state, &s, id, None, q.date()?).await
 }
 
 async fn tree_page(
@@ -103,10 +110,24 @@ async fn tree_page(
     id: i64,
     message: Option<String>,
 ) -> Result<Html<String>, AppError> {
+    tree_page_as_of(state, s, id, message, org::today_naive()).await
+}
+
+/// The tree around `id` as it stands on `as_of`, with the moves on file for later dates
+/// listed as pending.
+async fn tree_page_as_of(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    message: Option<String>,
+    as_of: chrono::NaiveDate,
+) -> Result<Html<String>, AppError> {
     let scope = &s.user.scope;
     let unit = org::get_unit(&state.db, scope, id).await?;
-    let path = org::path(&state.db, scope, id).await?;
-    let children = org::children(&state.db, scope, id).await?;
+    let path = org::path(&state.db, scope, id, as_of).await?;
+    let children = org::children(&state.db, scope, id, as_of).await?;
+    let pending = org::pending_moves(&state.db, scope, id, as_of).await?;
+    let today = org::today_naive();
     let kind = UnitKind::from_code(&unit.kind);
     let manages = org::manages(&state.db, scope, id).await?;
     let child_kind = kind
@@ -160,6 +181,8 @@ async fn tree_page(
             grade_levels,
             move_targets,
             today: jiaxiao_store::today(),
+            as_of: (as_of != today).then(|| as_of.format("%Y-%m-%d").to_string()),
+            pending,
             message,
         }
         .render()?,

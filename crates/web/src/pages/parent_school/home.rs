@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -191,6 +191,10 @@ struct UnitOverview {
     reached: bool,
     counted_forms: String,
     schools: usize,
+    /// The date the schools under the unit are read on (`YYYY-MM-DD`).
+    as_of: String,
+    /// Some when that date is today (the link back is then not shown).
+    today: Option<String>,
     rows: Vec<RollupRow>,
     chart_target: String,
     chart_schools: String,
@@ -200,15 +204,18 @@ async fn unit_overview(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
+    Query(q): Query<crate::pages::AsOfQuery>,
 ) -> Result<Html<String>, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
+    let as_of = q.date()?;
+    let today = jiaxiao_store::org::today_naive();
     let unit = jiaxiao_store::org::get_unit(&state.db, scope, id).await?;
     let year = current_year(&state).await?;
-    let roll = stats::rollup(&state.db, scope, id, year).await?;
+    let roll = stats::rollup(&state.db, scope, id, year, as_of).await?;
     let held: i64 = roll.iter().map(|r| r.held).sum();
     let counted: i64 = roll.iter().map(|r| r.counted).sum();
-    let target = stats::yearly_target(&state.db, scope, id).await?;
+    let target = stats::yearly_target(&state.db, scope, id, as_of).await?;
     // Every school, labelled: the chart grows with the list instead of dropping schools.
     let mut by_school: Vec<(String, i64)> = roll
         .iter()
@@ -231,6 +238,8 @@ async fn unit_overview(
             reached: counted >= target,
             counted_forms,
             schools: by_school.len(),
+            as_of: as_of.format("%Y-%m-%d").to_string(),
+            today: (as_of == today).then(String::new),
             chart_target: charts::against_target(
                 &lang.tf(
                     "ps.overview.target_chart",
@@ -267,9 +276,11 @@ async fn rollup_xlsx(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
+    Query(q): Query<crate::pages::AsOfQuery>,
 ) -> Result<Response, AppError> {
     let year = current_year(&state).await?;
-    let bytes = crate::ledger::rollup_xlsx(&state.db, &s.user.scope, s.lang, id, year).await?;
+    let bytes =
+        crate::ledger::rollup_xlsx(&state.db, &s.user.scope, s.lang, id, year, q.date()?).await?;
     Ok(xlsx_response(bytes, "rollup.xlsx"))
 }
 
