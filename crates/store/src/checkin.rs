@@ -938,6 +938,35 @@ pub async fn mark(db: &Db, scope: &Scope, session_id: i64, marks: &[Mark]) -> St
         .copied()
         .collect();
     unique.reverse();
+    // What each parent's record was before staff marked it — a parent's own scan that
+    // a mark overwrites stays readable in the audit log (issue 10) — and their names,
+    // so an inspector reads people, not ids.
+    #[derive(FromQueryResult)]
+    struct Prior {
+        guardian_id: i64,
+        name: String,
+        status: Option<String>,
+        method: Option<String>,
+        checked_at: Option<DateTime<Utc>>,
+    }
+    let mut prior: std::collections::HashMap<i64, Prior> =
+        std::collections::HashMap::with_capacity(unique.len());
+    for chunk in unique.chunks(500) {
+        let mut values: Vec<Value> = Vec::new();
+        let sid = bind(&mut values, s.id);
+        let ids: Vec<String> = chunk
+            .iter()
+            .map(|m| bind(&mut values, m.guardian_id))
+            .collect();
+        let sql = format!(
+            "SELECT g.id AS guardian_id, g.name, c.status, c.method, c.checked_at FROM guardian g \
+             LEFT JOIN checkin c ON c.guardian_id = g.id AND c.session_id = {sid} WHERE g.id IN ({})",
+            ids.join(", ")
+        );
+        for p in rows::<Prior, _>(&txn, sql, values).await? {
+            prior.insert(p.guardian_id, p);
+        }
+    }
     for chunk in unique.chunks(100) {
         let mut values: Vec<Value> = Vec::new();
         let mut tuples = Vec::new();
@@ -970,6 +999,36 @@ pub async fn mark(db: &Db, scope: &Scope, session_id: i64, marks: &[Mark]) -> St
         changes.extend(got.into_iter().map(|w| (w.guardian_id, w.status)));
     }
     changes.sort();
+    // Before and after per changed parent, keyed "name (#id)": the audit page shows
+    // them field by field.
+    let mut before = serde_json::Map::new();
+    let mut after = serde_json::Map::new();
+    for (g, st) in &changes {
+        let p = prior.get(g);
+        let key = format!("{} (#{g})", p.map(|p| p.name.as_str()).unwrap_or_default());
+        let was = p.and_then(|p| {
+            p.status.as_ref().map(|st| {
+                let at = p
+                    .checked_at
+                    .map(|t| {
+                        (t + chrono::Duration::hours(8))
+                            .format("%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                format!("{st} · {} · {at}", p.method.as_deref().unwrap_or_default())
+            })
+        });
+        before.insert(
+            key.clone(),
+            was.map(serde_json::Value::String)
+                .unwrap_or(serde_json::Value::Null),
+        );
+        after.insert(
+            key,
+            serde_json::Value::String(format!("{st} · {}", Method::Staff.code())),
+        );
+    }
     audit::record(
         &txn,
         scope,
@@ -978,11 +1037,8 @@ pub async fn mark(db: &Db, scope: &Scope, session_id: i64, marks: &[Mark]) -> St
             entity: "checkin",
             entity_id: Some(s.id.to_string()),
             action: "mark",
-            before: None,
-            after: Some(serde_json::json!({
-                "marked": marks.len(),
-                "changed": changes.iter().map(|(g, st)| serde_json::json!([g, st])).collect::<Vec<_>>(),
-            })),
+            before: Some(serde_json::Value::Object(before)),
+            after: Some(serde_json::Value::Object(after)),
         },
     )
     .await?;

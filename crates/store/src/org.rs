@@ -410,6 +410,13 @@ pub async fn move_unit(
         .into();
     am.parent_id = Set(Some(new_parent));
     am.update(&txn).await?;
+    let old_parent_name = match unit.parent_id {
+        Some(p) => org_unit::Entity::find_by_id(p)
+            .one(&txn)
+            .await?
+            .map(|u| u.name),
+        None => None,
+    };
     audit::record(
         &txn,
         scope,
@@ -418,8 +425,13 @@ pub async fn move_unit(
             entity: "org_unit",
             entity_id: Some(id.to_string()),
             action: "move",
-            before: Some(serde_json::json!({"parent_id": unit.parent_id})),
-            after: Some(serde_json::json!({"parent_id": new_parent, "effective": effective})),
+            // Names beside ids: an inspector reads "甲区 → 乙区", not two numbers.
+            before: Some(serde_json::json!({
+                "name": unit.name, "parent_id": unit.parent_id, "parent": old_parent_name
+            })),
+            after: Some(serde_json::json!({
+                "name": unit.name, "parent_id": new_parent, "parent": parent.name, "effective": effective
+            })),
         },
     )
     .await?;

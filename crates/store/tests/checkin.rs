@@ -422,13 +422,54 @@ both_dbs!(staff_mark_a_class_in_bulk, |t: TestDb| async move {
         (1, 1, 1, 0)
     );
     // Audited.
-    let audit = jiaxiao_store::audit::list(db, &w.admin_a, None, 50)
+    let all = jiaxiao_store::audit::AuditFilter::default();
+    let audit = jiaxiao_store::audit::list(db, &w.admin_a, &all, None, 50)
         .await
         .unwrap();
     assert!(
         audit
             .iter()
             .any(|a| a.entity == "checkin" && a.action == "mark")
+    );
+    // Staff overwriting a parent's own scan: the scan stays readable as the before-value
+    // of the audit row (issue 10).
+    checkin::mark(
+        db,
+        &w.admin_a,
+        sid,
+        &[Mark {
+            guardian_id: id_of("王建国"),
+            status: AttendanceStatus::Excused,
+        }],
+    )
+    .await
+    .unwrap();
+    let only_marks = jiaxiao_store::audit::AuditFilter {
+        entity: Some("checkin".into()),
+        action: Some("mark".into()),
+        ..Default::default()
+    };
+    let last = &jiaxiao_store::audit::list(db, &w.admin_a, &only_marks, None, 1)
+        .await
+        .unwrap()[0];
+    let key = format!("王建国 (#{})", id_of("王建国"));
+    let before: serde_json::Value =
+        serde_json::from_str(last.before_json.as_deref().unwrap()).unwrap();
+    let after: serde_json::Value =
+        serde_json::from_str(last.after_json.as_deref().unwrap()).unwrap();
+    assert!(
+        before[&key]
+            .as_str()
+            .unwrap()
+            .starts_with("present · qr · "),
+        "{before}"
+    );
+    assert_eq!(after[&key], "excused · staff");
+    assert_eq!(
+        jiaxiao_store::audit::count(db, &w.admin_a, &only_marks)
+            .await
+            .unwrap(),
+        3
     );
     // A head teacher of 一年级1班 cannot mark a parent of 三年级2班; nothing is written.
     let head = staff_scope(db, "head_11", Role::HeadTeacher, w.class_11).await;

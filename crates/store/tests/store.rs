@@ -90,7 +90,9 @@ both_dbs!(tree_scope_and_leaks, |t: TestDb| async move {
     .await;
     assert!(r.is_err());
     // The audit log of county A shows its own rows only.
-    let audit = jiaxiao_store::audit::list(db, &a, None, 100).await.unwrap();
+    let audit = jiaxiao_store::audit::list(db, &a, &Default::default(), None, 100)
+        .await
+        .unwrap();
     assert!(
         audit
             .iter()

@@ -1214,4 +1214,43 @@ both_dbs!(a_future_move_is_shown_pending, |t: TestDb| async move {
     )
     .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The audit log reads as words: the move, the school linked by name, the parent
+    // before and after field by field; filtered, counted and exported the same way.
+    let (st, log) = page(&c, &app.url("/audit?entity=org_unit&action=move")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(log.contains("调整隶属"), "{log}");
+    assert!(
+        log.contains(&format!("<a href=\"/org/{}\">甲小学</a>", tr.school_a)),
+        "{log}"
+    );
+    assert!(
+        log.contains("<td class=\"before\">甲区</td><td class=\"after\">乙区</td>"),
+        "{log}"
+    );
+    assert!(log.contains("共 1 条记录"), "{log}");
+    let (st, none) = page(&c, &app.url("/audit?entity=org_unit&action=delete")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(none.contains("共 0 条记录"));
+    let (st, bad) = page(&c, &app.url("/audit?from=2026-02-31&entity=org_unit")).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("value=\"2026-02-31\"") && bad.contains("id=\"audit-error\""));
+    let r = c
+        .get(app.url("/audit.xlsx?entity=org_unit&action=move"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let sheet =
+        jiaxiao_domain::xlsx::read_first_sheet(&bytes, &jiaxiao_domain::xlsx::XlsxLimits::DEFAULT)
+            .unwrap();
+    assert!(
+        sheet
+            .rows
+            .iter()
+            .any(|r| r.iter().any(|c| c.contains("甲区 → 乙区"))),
+        "{:?}",
+        sheet.rows
+    );
 });

@@ -3,6 +3,7 @@
 //! staff, each cut to their scope), `checkin` (projector, live board, roster marking,
 //! and the parent's check-in page).
 
+pub mod audit;
 pub mod checkin;
 pub mod parent;
 pub mod parent_school;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .merge(public::routes())
         .merge(parent::routes())
         .merge(staff::routes())
+        .merge(audit::routes())
         .merge(roster::routes())
         .merge(checkin::routes())
         .merge(parent_school::routes())

@@ -1,5 +1,5 @@
 //! Staff pages shared by school and office staff: the tree browser, people lists with
-//! search, accounts and roles, the audit log, password change, invitation codes.
+//! search, accounts and roles, password change, invitation codes.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -31,7 +31,6 @@ pub fn routes() -> Router<AppState> {
         .route("/people/staff", post(create_staff))
         .route("/accounts", get(list_accounts).post(create_account))
         .route("/accounts/grants/{id}/revoke", post(revoke_grant))
-        .route("/audit", get(list_audit))
         .route(
             "/account/password",
             get(password_form).post(change_password),
@@ -810,57 +809,6 @@ async fn revoke_grant(
     s.check_csrf(&f.csrf)?;
     accounts::revoke_role(&state.db, &s.user.scope, id).await?;
     Ok(Redirect::to("/accounts"))
-}
-
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    c: Chrome,
-    rows: Vec<(String, String, String, String, String, String)>,
-    next: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct AuditQuery {
-    before: Option<i64>,
-}
-
-async fn list_audit(
-    State(state): State<AppState>,
-    s: Staff,
-    Query(q): Query<AuditQuery>,
-) -> Result<Html<String>, AppError> {
-    if !s.user.scope.can_manage() {
-        return Err(AppError::NotFound);
-    }
-    let rows = jiaxiao_store::audit::list(&state.db, &s.user.scope, q.before, 100).await?;
-    let next = (rows.len() == 100)
-        .then(|| rows.last().map(|r| format!("/audit?before={}", r.id)))
-        .flatten();
-    let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.at.with_timezone(&tz)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string(),
-                r.actor.unwrap_or_else(|| "system".into()),
-                r.unit_name.unwrap_or_default(),
-                format!("{} {}", r.entity, r.entity_id.unwrap_or_default()),
-                r.action,
-                r.after_json.or(r.before_json).unwrap_or_default(),
-            )
-        })
-        .collect();
-    Ok(Html(
-        AuditPage {
-            c: Chrome::new(s.lang, Some(&s.user)),
-            rows,
-            next,
-        }
-        .render()?,
-    ))
 }
 
 #[derive(Template)]
