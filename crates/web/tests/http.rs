@@ -1159,3 +1159,81 @@ both_dbs!(
         assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
     }
 );
+
+fn token_of(html: &str) -> String {
+    html.split("name=\"token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+both_dbs!(
+    roster_preview_shows_what_the_import_would_do,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let c = login(&app, "school_a", "secret-pass").await;
+        let (_, html) = upload(&app, &c, w.school_a, "名单.csv", gbk(ROSTER)).await;
+        // The school's first roster creates its classes without asking.
+        assert!(html.contains("三年级(2)班"), "{html}");
+        assert!(!html.contains("create-classes"), "{html}");
+        let r = c
+            .post(app.url("/import/commit"))
+            .form(&[("csrf", csrf_of(&html)), ("token", token_of(&html))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let job = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(wait_for_job(&app, &c, &job).await.contains("导入完成"));
+
+        // H2 moves to 三年级(2)班; H9 names 三年级(9)班, which the school does not have.
+        let next = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\r\n\
+H2,王小红,女,三年级,2班,王建国,父亲,13800000001\r\n\
+H9,周小舟,男,三年级,9班,周大海,父亲,13900000009\r\n";
+        let (s, html) = upload(&app, &c, w.school_a, "next.csv", gbk(next)).await;
+        assert_eq!(s, StatusCode::OK);
+        let plan = html.split("id=\"plan\"").nth(1).expect("a plan");
+        assert!(plan.contains("<td>3</td><td>三年级(9)班</td>"), "{plan}");
+        assert!(
+            plan.contains("<td>2</td><td>H2 王小红</td><td>一年级(1)班</td><td>三年级(2)班</td>"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("周大海 <span class=\"badge\">新家长</span>"),
+            "{plan}"
+        );
+        assert!(plan.contains("id=\"create-classes\""), "{plan}");
+        // Confirmed without ticking the box: refused, the input kept, nothing written.
+        let r = c
+            .post(app.url("/import/commit"))
+            .form(&[("csrf", csrf_of(&html)), ("token", token_of(&html))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let again = r.text().await.unwrap();
+        assert!(again.contains("id=\"plan-error\""), "{again}");
+        let (_, people) = page(&c, &app.url("/people?q=H9")).await;
+        assert!(!people.contains("周小舟"), "{people}");
+        // Ticked: imported.
+        let r = c
+            .post(app.url("/import/commit"))
+            .form(&[
+                ("csrf", csrf_of(&again)),
+                ("token", token_of(&again)),
+                ("create_classes", "1".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let job = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(wait_for_job(&app, &c, &job).await.contains("导入完成"));
+        let (_, people) = page(&c, &app.url("/people?q=H9")).await;
+        assert!(people.contains("周小舟"), "{people}");
+    }
+);
