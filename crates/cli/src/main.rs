@@ -213,8 +213,12 @@ fn init_logs(cfg: &Config) -> tracing_appender::non_blocking::WorkerGuard {
         .lossy(false)
         .thread_name("jiaxiao-log")
         .finish(std::io::BufWriter::new(std::io::stderr()));
+    // Colour codes only for a person at a terminal: in a file, journald or a collector
+    // they are noise around every field (issue 10).
+    use std::io::IsTerminal;
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
     if cfg.log_json {
         b.json().init();

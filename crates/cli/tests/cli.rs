@@ -877,3 +877,22 @@ both_dbs!(
         assert_eq!(count(&t.db, "guardianship").await, links + 2);
     }
 );
+
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    let cwd = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut c = Command::new(BIN);
+    c.args(["migrate"])
+        .current_dir(cwd.path())
+        .env_remove("JIAXIAO_DATABASE_URL")
+        .env_remove("JIAXIAO_CONFIG")
+        .env("JIAXIAO_DATA_DIR", data.path())
+        .env("JIAXIAO_LOG", "info");
+    let out = c.output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Migrations log at info, so there is something to look at.
+    assert!(err.contains("INFO"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
