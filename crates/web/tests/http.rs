@@ -1237,3 +1237,45 @@ H9,周小舟,男,三年级,9班,周大海,父亲,13900000009\r\n";
         assert!(people.contains("周小舟"), "{people}");
     }
 );
+
+both_dbs!(tree_shows_each_schools_type, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    let w = world(&app.db).await;
+    for (name, ty) in [
+        (
+            "甲区第一中学",
+            jiaxiao_domain::SchoolType::CompleteSecondary,
+        ),
+        ("甲区实验学校", jiaxiao_domain::SchoolType::TwelveYear),
+    ] {
+        org::create_unit(
+            &app.db,
+            &Scope::system(),
+            org::NewUnit {
+                parent_id: Some(w.county_a),
+                kind: jiaxiao_domain::UnitKind::School,
+                name: name.into(),
+                code: None,
+                school_type: Some(ty),
+                grade_level: None,
+                class_number: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let c = login(&app, "county_a", "secret-pass").await;
+    let (s, html) = page(&c, &app.url(&format!("/org/{}", w.county_a))).await;
+    assert_eq!(s, StatusCode::OK);
+    for (name, label) in [
+        ("甲区第一中学", "完全中学"),
+        ("甲区实验学校", "十二年一贯制"),
+    ] {
+        let li = html.split(name).nth(1).expect(name);
+        let li = li.split("</li>").next().unwrap();
+        assert!(li.contains(label), "{name}: {li}");
+    }
+    // The form for a new school offers both types.
+    assert!(html.contains("value=\"complete_secondary\""), "{html}");
+    assert!(html.contains("value=\"twelve_year\""), "{html}");
+});
