@@ -1279,3 +1279,66 @@ both_dbs!(tree_shows_each_schools_type, |t: TestDb| async move {
     assert!(html.contains("value=\"complete_secondary\""), "{html}");
     assert!(html.contains("value=\"twelve_year\""), "{html}");
 });
+
+/// Imports `ROSTER` into school A through the wizard.
+async fn import_roster_a(app: &TestApp, c: &Client, school: i64) {
+    let (_, html) = upload(app, c, school, "名单.csv", gbk(ROSTER)).await;
+    let r = c
+        .post(app.url("/import/commit"))
+        .form(&[("csrf", csrf_of(&html)), ("token", token_of(&html))])
+        .send()
+        .await
+        .unwrap();
+    let job = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(wait_for_job(app, c, &job).await.contains("导入完成"));
+}
+
+both_dbs!(
+    pupils_are_found_by_a_parents_phone_and_spaced_pinyin,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let c = login(&app, "school_a", "secret-pass").await;
+        import_roster_a(&app, &c, w.school_a).await;
+        let search = |c: Client, q: &'static str| {
+            let url = app.url(&format!("/people?kind=pupils&q={}", urlencoding::encode(q)));
+            async move { page(&c, &url).await.1 }
+        };
+        // 王建国 (13800000001) is the father of 王小明 (三年级) and 王小红 (一年级).
+        for q in ["13800000001", "138 0000 0001", "+86 138-0000-0001"] {
+            let html = search(c.clone(), q).await;
+            assert!(
+                html.contains("王小明") && html.contains("王小红"),
+                "{q}: {html}"
+            );
+        }
+        for q in [
+            "wang xiao ming",
+            "Wang Xiaoming",
+            "wangxiaoming",
+            "wxm",
+            "w x m",
+        ] {
+            let html = search(c.clone(), q).await;
+            assert!(html.contains("王小明"), "{q}: {html}");
+            assert!(!html.contains("王小红"), "{q}: {html}");
+        }
+        // Part of a number is not a search by phone.
+        assert!(!search(c.clone(), "00000001").await.contains("王小明"));
+        // A head teacher of 一年级(1)班 finds only their own class's child by that phone.
+        let sys = Scope::system();
+        let grades = org::children(&app.db, &sys, w.school_a).await.unwrap();
+        let grade1 = grades.iter().find(|g| g.name == "一年级").unwrap().id;
+        let class = org::children(&app.db, &sys, grade1).await.unwrap()[0].id;
+        staff_account(&app.db, "head_1_1", Role::HeadTeacher, class).await;
+        let ht = login(&app, "head_1_1", "secret-pass").await;
+        let html = search(ht.clone(), "13800000001").await;
+        assert!(html.contains("王小红"), "{html}");
+        assert!(!html.contains("王小明"), "{html}");
+        assert!(!search(ht, "wang xiao ming").await.contains("王小明"));
+        // The other county's school admin finds nobody by that phone.
+        let other = login(&app, "school_b", "secret-pass").await;
+        let html = search(other, "13800000001").await;
+        assert!(!html.contains("王小"), "{html}");
+    }
+);
