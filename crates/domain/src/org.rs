@@ -13,7 +13,8 @@ macro_rules! coded_enum {
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn code(self) -> &'static str {
+            /// `const`, so the store's column constants are spelled from it.
+            pub const fn code(self) -> &'static str {
                 match self { $($name::$variant => $code),+ }
             }
             pub fn from_code(code: &str) -> Option<Self> {

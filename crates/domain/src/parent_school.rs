@@ -97,6 +97,27 @@ coded_enum!(
 );
 
 coded_enum!(
+    /// Where an excellent-trainee round stands (`excellence_round.status`): computed by
+    /// the rule → reviewed by staff → on public notice → awarded.
+    RoundStatus {
+        Computed => "computed",
+        Reviewed => "reviewed",
+        Notice => "notice",
+        Awarded => "awarded",
+    }
+);
+
+coded_enum!(
+    /// What became of one nominee (`excellence_nominee.decision`).
+    NomineeDecision {
+        Nominated => "nominated",
+        Approved => "approved",
+        Rejected => "rejected",
+        Awarded => "awarded",
+    }
+);
+
+coded_enum!(
     SessionStatus {
         Planned => "planned",
         Held => "held",
@@ -399,6 +420,23 @@ pub const PRIMARY_TOPICS: [&str; 9] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_codes_round_trip() {
+        for s in RoundStatus::ALL {
+            assert_eq!(RoundStatus::from_code(s.code()), Some(*s));
+        }
+        for d in NomineeDecision::ALL {
+            assert_eq!(NomineeDecision::from_code(d.code()), Some(*d));
+        }
+        for s in SessionStatus::ALL {
+            assert_eq!(SessionStatus::from_code(s.code()), Some(*s));
+        }
+        // The codes already in databases stay what they were.
+        assert_eq!(RoundStatus::Notice.code(), "notice");
+        assert_eq!(NomineeDecision::Awarded.code(), "awarded");
+        assert_eq!(RoundStatus::from_code("published"), None);
+    }
 
     #[test]
     fn primary_schools_get_the_nine_topics_of_plan_one() {

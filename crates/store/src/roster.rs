@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
+use jiaxiao_domain::jobs::JobStatus;
 use jiaxiao_domain::roster::RosterRow;
 use jiaxiao_domain::{UnitKind, names};
 use sea_orm::{
@@ -859,10 +860,10 @@ async fn sweep_previews_in<C: ConnectionTrait>(
 pub const KIND_ROSTER: &str = "roster";
 pub const KIND_DOSSIER: &str = "dossier";
 
-pub const STATUS_QUEUED: &str = "queued";
-pub const STATUS_RUNNING: &str = "running";
-pub const STATUS_DONE: &str = "done";
-pub const STATUS_FAILED: &str = "failed";
+pub const STATUS_QUEUED: &str = JobStatus::Queued.code();
+pub const STATUS_RUNNING: &str = JobStatus::Running.code();
+pub const STATUS_DONE: &str = JobStatus::Done.code();
+pub const STATUS_FAILED: &str = JobStatus::Failed.code();
 
 /// A job claimed this long ago and still running belonged to a process that died.
 pub const STALE_AFTER_MINUTES: i64 = 30;

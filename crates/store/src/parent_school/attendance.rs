@@ -44,7 +44,7 @@ pub(crate) struct Session {
 
 impl Session {
     fn held(&self) -> bool {
-        self.status == "held"
+        self.status == jiaxiao_domain::parent_school::SessionStatus::Held.code()
     }
 }
 
