@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use sea_orm::{ConnectionTrait, FromQueryResult, Set};
 
 use crate::StoreResult;
-use crate::demo::bulk as bulk_insert;
+use crate::db::bulk as bulk_insert;
 use crate::entities::{
     checkin, committee, committee_member, reflection, session_audience, teaching_session, topic,
 };
