@@ -541,20 +541,28 @@ async fn import_roster(
     let db = open_existing(cfg).await?;
     let sys = Scope::system();
     let school_id = school_id(&db, cfg, school).await?;
-    // The same plan the web wizard's preview shows: the import itself, rolled back.
-    let plan = jiaxiao_store::roster::plan(&db, &sys, school_id, &parsed.rows)
-        .await
-        .map_err(named(cfg, format!("school {school}")))?;
-    if dry_run {
+    let new_classes = if dry_run {
+        // The same plan the web wizard's preview shows: the import itself, rolled back.
+        let plan = jiaxiao_store::roster::plan(&db, &sys, school_id, &parsed.rows)
+            .await
+            .map_err(named(cfg, format!("school {school}")))?;
         print_plan(&plan);
-    }
-    if plan.needs_class_consent() && !create_classes {
+        plan.needs_class_consent().then_some(plan.new_classes)
+    } else if create_classes {
+        None
+    } else {
+        let (had_classes, new) =
+            jiaxiao_store::roster::classes_to_create(&db, &sys, school_id, &parsed.rows)
+                .await
+                .map_err(named(cfg, format!("school {school}")))?;
+        (had_classes && !new.is_empty()).then_some(new)
+    };
+    if let Some(new) = new_classes.filter(|_| !create_classes) {
         bail!(
             "the file names {} class(es) the school does not have ({}); check the file, or \
              pass --create-classes to create them",
-            plan.new_classes.len(),
-            plan.new_classes
-                .iter()
+            new.len(),
+            new.iter()
                 .map(|(row, name)| format!("{name}, row {row}"))
                 .collect::<Vec<_>>()
                 .join("; ")

@@ -119,6 +119,49 @@ pub async fn plan(
     Ok(plan)
 }
 
+/// The classes importing `rows` would create, with the row that first names each, and
+/// whether the school has any class now: the cheap part of [`plan`] (reads only the
+/// school's grades and classes), for the consent check before a real import, where a
+/// whole rolled-back import first would double its time.
+pub async fn classes_to_create(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    rows: &[RosterRow],
+) -> StoreResult<(bool, Vec<(usize, String)>)> {
+    crate::org::managed_unit(&db.conn, scope, school_id).await?;
+    let grades: HashMap<i64, i32> = org_unit::Entity::find()
+        .filter(org_unit::Column::ParentId.eq(school_id))
+        .filter(org_unit::Column::Kind.eq(UnitKind::Grade.code()))
+        .all(&db.conn)
+        .await?
+        .into_iter()
+        .filter_map(|g| g.grade_level.map(|l| (g.id, l)))
+        .collect();
+    let mut have: HashSet<(i32, i32)> = HashSet::new();
+    for c in org_unit::Entity::find()
+        .filter(org_unit::Column::ParentId.is_in(grades.keys().copied().collect::<Vec<_>>()))
+        .filter(org_unit::Column::Kind.eq(UnitKind::Class.code()))
+        .all(&db.conn)
+        .await?
+    {
+        if let (Some(p), Some(n)) = (c.parent_id, c.class_number)
+            && let Some(level) = grades.get(&p)
+        {
+            have.insert((*level, n));
+        }
+    }
+    let had_classes = !have.is_empty();
+    let mut new = Vec::new();
+    for r in rows {
+        // As `apply_in` names and finds them: by grade level and class number.
+        if have.insert((r.grade_level, r.class_number)) {
+            new.push((r.row, format!("{}{}", r.grade_name, r.class_name)));
+        }
+    }
+    Ok((had_classes, new))
+}
+
 /// Writes the rows to `school_id` for `school_year_id`. `progress(done, total)` is
 /// called after each chunk. Either everything is written or nothing is.
 pub async fn apply(

@@ -532,9 +532,16 @@ async fn commit(
     // New classes in a school that has classes need the box ticked (the CLI's
     // --create-classes): a typo must not become a class.
     if form.get("create_classes").map(String::as_str) != Some("1")
-        && let Some(plan) = plan_of(&state, &s, preview.school_id, &guess, &parsed).await?
-        && plan.needs_consent
+        && let (true, new) = jiaxiao_store::roster::classes_to_create(
+            &state.db,
+            &s.user.scope,
+            preview.school_id,
+            &parsed.rows,
+        )
+        .await?
+        && !new.is_empty()
     {
+        let plan = plan_of(&state, &s, preview.school_id, &guess, &parsed).await?;
         let message = s.lang.t("import_plan.consent_needed");
         return render_preview(
             &s,
@@ -542,7 +549,7 @@ async fn commit(
             preview.file_name,
             &guess,
             &parsed,
-            Some(plan),
+            plan,
             Some(message),
         );
     }
