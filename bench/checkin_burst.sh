@@ -123,7 +123,7 @@ for backend in $BACKENDS; do
     t0=$SECONDS
     timeout 120 "$BIN" demo --no-serve >"$TMP/demo.txt" 2>&1 || { cat "$TMP/demo.txt"; exit 1; }
     gen_roster "$TMP/roster.csv" "$PARENTS"
-    timeout 300 "$BIN" import roster --school "$SCHOOL" "$TMP/roster.csv" >"$TMP/import.txt" 2>&1 || { tail "$TMP/import.txt"; exit 1; }
+    timeout 300 "$BIN" import roster --create-classes --school "$SCHOOL" "$TMP/roster.csv" >"$TMP/import.txt" 2>&1 || { tail "$TMP/import.txt"; exit 1; }
     school_id="$(sql "select id from org_unit where code = '$SCHOOL'")"
     JIAXIAO_NEW_PASSWORD="$STAFF_PASS" "$BIN" user create --username bench --name 压测 --role school_admin --unit "$school_id" >/dev/null
     staff_token="$("$BIN" user token --username bench)"

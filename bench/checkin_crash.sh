@@ -83,7 +83,7 @@ with open(out, "w", encoding="utf-8") as f:
     for i in range(n):
         f.write(f"2027{i:07d},学生{i},{'男' if i % 2 else '女'},{grades[i % 6]},{(i // 6) % 20 + 1}班,家长{i},父亲,130{i:08d}\n")
 PY
-    timeout 300 "$BIN" import roster --school "$SCHOOL" "$TMP/roster.csv" >"$TMP/import.txt" 2>&1 || { tail "$TMP/import.txt"; exit 1; }
+    timeout 300 "$BIN" import roster --create-classes --school "$SCHOOL" "$TMP/roster.csv" >"$TMP/import.txt" 2>&1 || { tail "$TMP/import.txt"; exit 1; }
     school_id="$(sql "select id from org_unit where code = '$SCHOOL'")"
     JIAXIAO_NEW_PASSWORD="$STAFF_PASS" "$BIN" user create --username bench --name 压测 --role school_admin --unit "$school_id" >/dev/null
     staff_token="$("$BIN" user token --username bench)"

@@ -17,7 +17,7 @@
 # Each run: a fresh demo database (SQLite: a temporary directory; PostgreSQL: a new
 # database in a throwaway cluster started here on a free loopback port, default
 # settings, fsync on), then
-#     jiaxiao import roster --school <id of $SCHOOL> roster.xlsx
+#     jiaxiao import roster --create-classes --school <id of $SCHOOL> roster.xlsx
 # under /usr/bin/time -v: wall time of the whole command (reading and checking the
 # workbook, then writing in one transaction) and the peak RSS of the jiaxiao process
 # (the PostgreSQL server's own memory is not in that figure). The program's own
@@ -62,7 +62,7 @@ trap cleanup EXIT
 import_once() {
     local url="$1" school_id="$2"
     JIAXIAO_DATABASE_URL="$url" timeout 600 /usr/bin/time -v -o "$TMP/time.txt" \
-        "$BIN" import roster --school "$school_id" "$ROSTER" >"$TMP/stdout.txt" 2>"$TMP/stderr.txt" ||
+        "$BIN" import roster --create-classes --school "$school_id" "$ROSTER" >"$TMP/stdout.txt" 2>"$TMP/stderr.txt" ||
         { tail -n 20 "$TMP/stderr.txt" "$TMP/stdout.txt" >&2; return 1; }
     python3 - "$TMP/stdout.txt" "$ROWS" >&2 <<'PY'
 import json, sys

@@ -70,6 +70,11 @@ test('school admin browses the tree and imports a GBK roster with bad rows named
   assert.match(rejected[0], /不是11位手机号/);
   assert.match(rejected[1], /^4/);
   assert.match(rejected[1], /缺少姓名/);
+  // What the import will do, checked against the school: one new pupil and a new parent
+  // linked, no new class (三年级(2)班 exists in the demo school).
+  assert.match(await page.textContent('#plan-summary'), /新建学生 1/);
+  assert.equal(await page.locator('#plan-classes').count(), 0);
+  assert.match(await page.textContent('#plan-links'), /张三家长/);
   await page.click('#commit');
   await page.waitForSelector('#job-result', { timeout: 30000 });
   assert.match(await page.textContent('#job-result'), /导入完成/);

@@ -1,6 +1,7 @@
 //! Configuration: zero-config defaults (SQLite under ./data, 127.0.0.1:8080), an
 //! optional TOML file, and JIAXIAO_* environment variables over both. Printed with
-//! passwords redacted.
+//! passwords redacted. One data directory holds the SQLite database and the uploads
+//! unless `database_url` names another database (issue 10).
 
 use std::path::{Path, PathBuf};
 
@@ -10,11 +11,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// `sqlite://./data/jiaxiao.db?mode=rwc` or `postgres://user:pass@host/db`.
-    pub database_url: String,
+    /// `postgres://user:pass@host/db` or `sqlite://FILE?mode=rwc`; unset, the SQLite
+    /// database `jiaxiao.db` in `data_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
     /// Address and port to listen on.
     pub listen: String,
-    /// Where the SQLite file and uploads live.
+    /// Where uploads live, and the SQLite database unless `database_url` is set.
     pub data_dir: PathBuf,
     /// Mark cookies Secure (set when served over https).
     pub secure_cookies: bool,
@@ -40,7 +43,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            database_url: "sqlite://./data/jiaxiao.db?mode=rwc".into(),
+            database_url: None,
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             secure_cookies: false,
@@ -79,12 +82,35 @@ impl Config {
         Ok(cfg)
     }
 
-    pub fn ensure_data_dir(&self) -> Result<()> {
-        if let Some(path) = self
-            .database_url
+    /// The database in force: `database_url`, or `jiaxiao.db` in `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => url.clone(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("jiaxiao.db").display()
+            ),
+        }
+    }
+
+    /// The database for messages: its URL with any password replaced by `***`.
+    pub fn database_shown(&self) -> String {
+        redact_url(&self.database_url())
+    }
+
+    /// The SQLite file in force, if the database is SQLite.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let url = self.database_url();
+        let path = url
             .strip_prefix("sqlite://")
-            .map(|p| p.split('?').next().unwrap_or(p))
-            && let Some(parent) = Path::new(path).parent()
+            .or(url.strip_prefix("sqlite:"))?;
+        let path = path.split('?').next().unwrap_or(path);
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    pub fn ensure_data_dir(&self) -> Result<()> {
+        if let Some(path) = self.sqlite_file()
+            && let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(parent)
@@ -96,7 +122,7 @@ impl Config {
     /// The configuration with the database password replaced by `***`.
     pub fn redacted(&self) -> String {
         let mut c = self.clone();
-        c.database_url = redact_url(&c.database_url);
+        c.database_url = Some(self.database_shown());
         if c.metrics_token.is_some() {
             c.metrics_token = Some("***".into());
         }
@@ -108,6 +134,8 @@ impl Config {
         format!(
             "# jiaxiao configuration. Every setting can also be given as an environment\n\
              # variable: JIAXIAO_DATABASE_URL, JIAXIAO_LISTEN, JIAXIAO_DATA_DIR, …\n\
+             # data_dir holds the uploads and, unless database_url is set, the SQLite\n\
+             # database jiaxiao.db.\n\
              # PostgreSQL: database_url = \"postgres://jiaxiao:PASSWORD@127.0.0.1/jiaxiao\"\n\n{body}"
         )
     }
@@ -135,10 +163,28 @@ mod tests {
         );
         assert_eq!(redact_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
         let c = Config {
-            database_url: "postgres://u:secret@h/db".into(),
+            database_url: Some("postgres://u:secret@h/db".into()),
             ..Default::default()
         };
         assert!(!c.redacted().contains("secret"));
+        assert_eq!(c.database_shown(), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn the_data_dir_holds_the_database_unless_a_url_is_given() {
+        let c = Config {
+            data_dir: PathBuf::from("/srv/jx"),
+            ..Default::default()
+        };
+        assert_eq!(c.database_url(), "sqlite:///srv/jx/jiaxiao.db?mode=rwc");
+        assert_eq!(c.sqlite_file(), Some(PathBuf::from("/srv/jx/jiaxiao.db")));
+        let c = Config {
+            data_dir: PathBuf::from("/srv/jx"),
+            database_url: Some("postgres://u:p@h/db".into()),
+            ..Default::default()
+        };
+        assert_eq!(c.database_url(), "postgres://u:p@h/db");
+        assert_eq!(c.sqlite_file(), None);
     }
 
     #[test]

@@ -43,9 +43,10 @@ enum Cmd {
     Migrate,
     /// Create the demo county once (deterministic) and serve it.
     Demo {
-        /// Where the demo database lives.
-        #[arg(long, default_value = "./data")]
-        data_dir: PathBuf,
+        /// Where the demo database and its uploads live (default: the configured
+        /// `data_dir`, `./data` unless set).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
@@ -95,9 +96,15 @@ enum ImportCmd {
         /// The school's id (see the tree page) or its code.
         #[arg(long)]
         school: String,
-        /// Check and report only; write nothing.
+        /// Report what the import would do (classes created, pupils moved, parents
+        /// linked), checked against the database; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Create the classes the file names that the school does not have yet. Without
+        /// it, a school that has classes refuses a file naming a new one (a typo such as
+        /// 三年级(9)班 where there are four classes would otherwise become a class).
+        #[arg(long)]
+        create_classes: bool,
         file: PathBuf,
     },
     /// Read a whole-database export into an empty database.
@@ -206,8 +213,12 @@ fn init_logs(cfg: &Config) -> tracing_appender::non_blocking::WorkerGuard {
         .lossy(false)
         .thread_name("jiaxiao-log")
         .finish(std::io::BufWriter::new(std::io::stderr()));
+    // Colour codes only for a person at a terminal: in a file, journald or a collector
+    // they are noise around every field (issue 10).
+    use std::io::IsTerminal;
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
     if cfg.log_json {
         b.json().init();
@@ -217,20 +228,41 @@ fn init_logs(cfg: &Config) -> tracing_appender::non_blocking::WorkerGuard {
     guard
 }
 
+/// Opens (creating a SQLite file if there is none) and migrates the database in force.
 async fn open(cfg: &Config) -> Result<Db> {
     cfg.ensure_data_dir()?;
-    let db = Db::connect(&cfg.database_url)
+    let shown = cfg.database_shown();
+    let db = Db::connect(&cfg.database_url())
         .await
-        .context("opening the database")?;
-    db.migrate().await.context("migrating the database")?;
+        .with_context(|| format!("opening the database {shown}"))?;
+    db.migrate()
+        .await
+        .with_context(|| format!("migrating the database {shown}"))?;
     Ok(db)
+}
+
+/// Opens the database for a command that works on data already there: a SQLite file that
+/// does not exist is an error naming where it was looked for, not a new empty database
+/// (which answered "not found" to everything, issue 10).
+async fn open_existing(cfg: &Config) -> Result<Db> {
+    if let Some(file) = cfg.sqlite_file()
+        && !file.exists()
+    {
+        bail!(
+            "no database at {} (data_dir {}); set JIAXIAO_DATA_DIR or data_dir to the directory \
+             that holds jiaxiao.db, or JIAXIAO_DATABASE_URL to the database",
+            file.display(),
+            cfg.data_dir.display()
+        );
+    }
+    open(cfg).await
 }
 
 async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
     match cmd {
         Cmd::Serve => serve(open(&cfg).await?, &cfg).await,
         Cmd::Worker => {
-            let db = open(&cfg).await?;
+            let db = open_existing(&cfg).await?;
             let runner = jiaxiao_web::jobs::runner(
                 db.clone(),
                 "worker",
@@ -251,12 +283,8 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
             listen,
             no_serve,
         } => {
-            if std::env::var("JIAXIAO_DATABASE_URL").is_err() && cfg.from_file.is_none() {
-                cfg.data_dir = data_dir.clone();
-                cfg.database_url = format!(
-                    "sqlite://{}?mode=rwc",
-                    data_dir.join("jiaxiao.db").display()
-                );
+            if let Some(dir) = data_dir {
+                cfg.data_dir = dir;
             }
             cfg.listen = listen;
             let db = open(&cfg).await?;
@@ -287,9 +315,10 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
                 ImportCmd::Roster {
                     school,
                     dry_run,
+                    create_classes,
                     file,
                 },
-        } => import_roster(&cfg, &school, dry_run, &file).await,
+        } => import_roster(&cfg, &school, dry_run, create_classes, &file).await,
         Cmd::Import {
             what: ImportCmd::Database { file },
         } => {
@@ -301,7 +330,7 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
             Ok(())
         }
         Cmd::Export { out } => {
-            let db = open(&cfg).await?;
+            let db = open_existing(&cfg).await?;
             let n = if out == "-" {
                 let stdout = std::io::stdout();
                 let mut w = BufWriter::new(stdout.lock());
@@ -318,7 +347,7 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
             Ok(())
         }
         Cmd::Backup { out } => {
-            let db = open(&cfg).await?;
+            let db = open_existing(&cfg).await?;
             if db.backend == jiaxiao_store::Backend::Sqlite {
                 if out.exists() {
                     bail!("{} exists; choose a new file", out.display());
@@ -343,8 +372,8 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
                     instructor,
                 },
         } => {
-            let db = open(&cfg).await?;
-            let school_id = school_id(&db, &school).await?;
+            let db = open_existing(&cfg).await?;
+            let school_id = school_id(&db, &cfg, &school).await?;
             let starts_at = match starts_at {
                 Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
                     .context("--starts-at must be RFC 3339")?
@@ -368,7 +397,7 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
             Ok(())
         }
         Cmd::Check => {
-            let db = open(&cfg).await?;
+            let db = open_existing(&cfg).await?;
             let found = jiaxiao_store::integrity::orphans(&db).await?;
             if found.is_empty() {
                 println!("all references hold");
@@ -472,7 +501,13 @@ async fn shutdown() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-async fn import_roster(cfg: &Config, school: &str, dry_run: bool, file: &PathBuf) -> Result<()> {
+async fn import_roster(
+    cfg: &Config,
+    school: &str,
+    dry_run: bool,
+    create_classes: bool,
+    file: &PathBuf,
+) -> Result<()> {
     use jiaxiao_domain::roster;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let table =
@@ -503,12 +538,40 @@ async fn import_roster(cfg: &Config, school: &str, dry_run: bool, file: &PathBuf
         parsed.rejected.len(),
         parsed.duplicates.len()
     );
+    let db = open_existing(cfg).await?;
+    let sys = Scope::system();
+    let school_id = school_id(&db, cfg, school).await?;
+    let new_classes = if dry_run {
+        // The same plan the web wizard's preview shows: the import itself, rolled back.
+        let plan = jiaxiao_store::roster::plan(&db, &sys, school_id, &parsed.rows)
+            .await
+            .map_err(named(cfg, format!("school {school}")))?;
+        print_plan(&plan);
+        plan.needs_class_consent().then_some(plan.new_classes)
+    } else if create_classes {
+        None
+    } else {
+        let (had_classes, new) =
+            jiaxiao_store::roster::classes_to_create(&db, &sys, school_id, &parsed.rows)
+                .await
+                .map_err(named(cfg, format!("school {school}")))?;
+        (had_classes && !new.is_empty()).then_some(new)
+    };
+    if let Some(new) = new_classes.filter(|_| !create_classes) {
+        bail!(
+            "the file names {} class(es) the school does not have ({}); check the file, or \
+             pass --create-classes to create them",
+            new.len(),
+            new.iter()
+                .map(|(row, name)| format!("{name}, row {row}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
     if dry_run {
+        println!("dry run: nothing written");
         return Ok(());
     }
-    let db = open(cfg).await?;
-    let sys = Scope::system();
-    let school_id = school_id(&db, school).await?;
     let year =
         jiaxiao_store::org::ensure_school_year(&db.conn, jiaxiao_store::org::today_date()).await?;
     let started = std::time::Instant::now();
@@ -534,21 +597,83 @@ async fn import_roster(cfg: &Config, school: &str, dry_run: bool, file: &PathBuf
     Ok(())
 }
 
+/// What `import roster --dry-run` prints: the counts, then each class created, pupil moved
+/// and parent linked, with the file's row.
+fn print_plan(plan: &jiaxiao_store::roster::ImportPlan) {
+    let r = &plan.report;
+    println!(
+        "would create {} grades, {} classes, {} pupils, {} parents; update {} pupils; \
+         place or move {} pupils; link {} parents",
+        r.grades_created,
+        r.classes_created,
+        r.pupils_created,
+        r.guardians_created,
+        r.pupils_updated,
+        r.placements_changed,
+        r.links_created
+    );
+    for (row, name) in &plan.new_classes {
+        println!("row {row}: new class {name}");
+    }
+    for m in &plan.moves {
+        println!(
+            "row {}: {} {} moves from {} to {}",
+            m.row, m.student_no, m.name, m.from_class, m.to_class
+        );
+    }
+    for l in &plan.links {
+        println!(
+            "row {}: {} ({}{}) linked to {}",
+            l.row,
+            l.parent,
+            l.relation,
+            if l.new_parent { ", new" } else { "" },
+            l.pupil
+        );
+    }
+}
+
 /// A school by code or id. School codes are numbers too (6101130007): a code wins over
-/// an id.
-async fn school_id(db: &Db, school: &str) -> Result<i64> {
-    Ok(
-        match jiaxiao_store::org::unit_id_by_code(db, school).await {
-            Ok(id) => id,
-            Err(_) => school
-                .parse::<i64>()
-                .context("no school with that code or id")?,
-        },
-    )
+/// an id. Not found names what was asked for and the database looked in.
+async fn school_id(db: &Db, cfg: &Config, school: &str) -> Result<i64> {
+    use jiaxiao_store::StoreError;
+    let missing = || {
+        anyhow::anyhow!(
+            "no school with code or id {school} in the database {}",
+            cfg.database_shown()
+        )
+    };
+    let id = match jiaxiao_store::org::unit_id_by_code(db, school).await {
+        Ok(id) => id,
+        Err(StoreError::NotFound) => school.parse::<i64>().map_err(|_| missing())?,
+        Err(e) => return Err(e.into()),
+    };
+    match jiaxiao_store::org::get_unit(db, &Scope::system(), id).await {
+        Ok(u) if u.kind == jiaxiao_domain::UnitKind::School.code() => Ok(id),
+        Ok(u) => bail!(
+            "unit {id} ({}) is a {}, not a school, in the database {}",
+            u.name,
+            u.kind,
+            cfg.database_shown()
+        ),
+        Err(StoreError::NotFound) => Err(missing()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Adds "what, where" to a store's bare NotFound; other errors pass unchanged.
+fn named(cfg: &Config, what: String) -> impl FnOnce(jiaxiao_store::StoreError) -> anyhow::Error {
+    let shown = cfg.database_shown();
+    move |e| match e {
+        jiaxiao_store::StoreError::NotFound => {
+            anyhow::anyhow!("{what} not found in the database {shown}")
+        }
+        e => e.into(),
+    }
 }
 
 async fn user(cfg: &Config, what: UserCmd) -> Result<()> {
-    let db = open(cfg).await?;
+    let db = open_existing(cfg).await?;
     let sys = Scope::system();
     match what {
         UserCmd::Create {
@@ -570,17 +695,24 @@ async fn user(cfg: &Config, what: UserCmd) -> Result<()> {
                     grants: vec![(role, unit)],
                 },
             )
-            .await?;
+            .await
+            .map_err(named(cfg, format!("unit {unit}")))?;
             println!("created account {id}");
         }
         UserCmd::ResetPassword { username, password } => {
-            jiaxiao_store::accounts::reset_password(&db, &sys, &username, &password).await?;
+            jiaxiao_store::accounts::reset_password(&db, &sys, &username, &password)
+                .await
+                .map_err(named(cfg, format!("account {username}")))?;
             println!("password reset; the account's sessions and API tokens have ended");
         }
         UserCmd::Token { username, phone } => {
             let uid = match (username, phone) {
-                (Some(u), _) => jiaxiao_store::accounts::user_id_by_name(&db, &u).await?,
-                (_, Some(p)) => jiaxiao_store::accounts::user_id_by_phone(&db, &p).await?,
+                (Some(u), _) => jiaxiao_store::accounts::user_id_by_name(&db, &u)
+                    .await
+                    .map_err(named(cfg, format!("account {u}")))?,
+                (_, Some(p)) => jiaxiao_store::accounts::user_id_by_phone(&db, &p)
+                    .await
+                    .map_err(named(cfg, format!("account with phone {p}")))?,
                 _ => bail!("give --username or --phone"),
             };
             println!(
@@ -595,7 +727,7 @@ async fn user(cfg: &Config, what: UserCmd) -> Result<()> {
             );
         }
         UserCmd::Tokens { school, out, name } => {
-            let school_id = school_id(&db, &school).await?;
+            let school_id = school_id(&db, cfg, &school).await?;
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)

@@ -686,3 +686,213 @@ both_dbs!(
         assert!(id > 0);
     }
 );
+
+/// `jiaxiao` with only the given JIAXIAO_* variables (none inherited), in `cwd`.
+fn jiaxiao_in(cwd: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(BIN);
+    c.args(args).current_dir(cwd).env("JIAXIAO_LOG", "warn");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("JIAXIAO_") && k != "JIAXIAO_LOG" {
+            c.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run jiaxiao")
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn the_data_dir_holds_the_database_and_errors_say_where_they_looked() {
+    let cwd = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    // JIAXIAO_DATA_DIR moves the database: not ./data/jiaxiao.db in the working directory.
+    let out = jiaxiao_in(cwd.path(), &[("JIAXIAO_DATA_DIR", d)], &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(data.path().join("jiaxiao.db").exists());
+    assert!(!cwd.path().join("data").exists());
+    // So does data_dir in the TOML file.
+    let other = tempfile::tempdir().unwrap();
+    let toml = cwd.path().join("jiaxiao.toml");
+    std::fs::write(
+        &toml,
+        format!("data_dir = \"{}\"\n", other.path().display()),
+    )
+    .unwrap();
+    let out = jiaxiao_in(
+        cwd.path(),
+        &[],
+        &["--config", toml.to_str().unwrap(), "migrate"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(other.path().join("jiaxiao.db").exists());
+
+    let file = cwd.path().join("名单.xlsx");
+    std::fs::write(&file, roster_xlsx(3)).unwrap();
+    let f = file.to_str().unwrap();
+    // An unknown school names the school asked for and the database looked in.
+    let out = jiaxiao_in(
+        cwd.path(),
+        &[("JIAXIAO_DATA_DIR", d)],
+        &["import", "roster", "--school", "4242", f],
+    );
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(msg.contains("4242"), "{msg}");
+    assert!(msg.contains(&format!("{d}/jiaxiao.db")), "{msg}");
+    // A data directory without a database is named, and no empty database is made there.
+    let empty = tempfile::tempdir().unwrap();
+    let e = empty.path().to_str().unwrap();
+    let out = jiaxiao_in(
+        cwd.path(),
+        &[("JIAXIAO_DATA_DIR", e)],
+        &["import", "roster", "--school", "1", f],
+    );
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(
+        msg.contains(&format!("no database at {e}/jiaxiao.db")),
+        "{msg}"
+    );
+    assert!(!empty.path().join("jiaxiao.db").exists());
+    // An unknown account, too; a database URL is shown with its password redacted.
+    let out = jiaxiao_in(
+        cwd.path(),
+        &[("JIAXIAO_DATA_DIR", d)],
+        &["user", "token", "--username", "nobody"],
+    );
+    let msg = text(&out);
+    assert!(!out.status.success());
+    assert!(msg.contains("account nobody not found"), "{msg}");
+    assert!(msg.contains(d), "{msg}");
+    let out = jiaxiao_in(
+        cwd.path(),
+        &[(
+            "JIAXIAO_DATABASE_URL",
+            "postgres://jx:topsecret@127.0.0.1:1/jx",
+        )],
+        &["import", "roster", "--school", "1", f],
+    );
+    let msg = text(&out);
+    assert!(!out.status.success());
+    assert!(msg.contains("postgres://jx:***@127.0.0.1:1/jx"), "{msg}");
+    assert!(!msg.contains("topsecret"), "{msg}");
+}
+
+both_dbs!(
+    roster_dry_run_reports_what_the_import_would_do,
+    |t: TestDb| async move {
+        let school = school(&t.db).await;
+        let s = school.to_string();
+        let dir = tempfile::tempdir().unwrap();
+        // Six grades of two classes each (一年级(1)班 and (3)班, 三年级(1)班 and (3)班, …).
+        let first = dir.path().join("名单.xlsx");
+        std::fs::write(&first, roster_xlsx(48)).unwrap();
+        let out = jiaxiao(
+            &t.url,
+            &["import", "roster", "--school", &s, first.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        let (pupils, units, links) = (
+            count(&t.db, "pupil").await,
+            count(&t.db, "org_unit").await,
+            count(&t.db, "guardianship").await,
+        );
+        // S00000 moves from (1)班 to (3)班; a new pupil in 三年级(9)班 (there are two); a
+        // second parent for S00002.
+        let next = dir.path().join("next.csv");
+        std::fs::write(
+            &next,
+            "学号,姓名,性别,年级,班级,家长姓名,关系,手机号\n\
+             S00000,学生0,男,1,3班,家长0,妈妈,13700000000\n\
+             S90000,新生,女,3,9班,新家长,爸爸,13911112222\n\
+             S00002,学生2,男,3,3班,王大伟,爸爸,13922223333\n",
+        )
+        .unwrap();
+        let n = next.to_str().unwrap();
+        let dry = jiaxiao(
+            &t.url,
+            &["import", "roster", "--school", &s, "--dry-run", n],
+        );
+        let msg = text(&dry);
+        // Refused without --create-classes, and says so with the class and its row.
+        assert!(!dry.status.success(), "{msg}");
+        assert!(msg.contains("--create-classes"), "{msg}");
+        assert!(msg.contains("row 3: new class 三年级(9)班"), "{msg}");
+        assert!(
+            msg.contains("S00000 学生0 moves from 一年级(1)班 to 一年级(3)班"),
+            "{msg}"
+        );
+        assert!(msg.contains("新家长 (father, new) linked to 新生"), "{msg}");
+        assert!(
+            msg.contains("王大伟 (father, new) linked to 学生2"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains("家长0 (mother"),
+            "an existing link is not new: {msg}"
+        );
+        let dry = jiaxiao(
+            &t.url,
+            &[
+                "import",
+                "roster",
+                "--school",
+                &s,
+                "--dry-run",
+                "--create-classes",
+                n,
+            ],
+        );
+        let msg = text(&dry);
+        assert!(dry.status.success(), "{msg}");
+        assert!(
+            msg.contains("would create 0 grades, 1 classes, 1 pupils, 2 parents"),
+            "{msg}"
+        );
+        assert!(msg.contains("dry run: nothing written"), "{msg}");
+        // Nothing written by either dry run, nor by the refused import.
+        let real = jiaxiao(&t.url, &["import", "roster", "--school", &s, n]);
+        assert!(!real.status.success(), "{}", text(&real));
+        assert_eq!(count(&t.db, "pupil").await, pupils);
+        assert_eq!(count(&t.db, "org_unit").await, units);
+        assert_eq!(count(&t.db, "guardianship").await, links);
+        // With the flag, the import does what the dry run said.
+        let real = jiaxiao(
+            &t.url,
+            &["import", "roster", "--school", &s, "--create-classes", n],
+        );
+        assert!(real.status.success(), "{}", text(&real));
+        assert_eq!(count(&t.db, "pupil").await, pupils + 1);
+        assert_eq!(count(&t.db, "org_unit").await, units + 1);
+        assert_eq!(count(&t.db, "guardianship").await, links + 2);
+    }
+);
+
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    let cwd = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut c = Command::new(BIN);
+    c.args(["migrate"])
+        .current_dir(cwd.path())
+        .env_remove("JIAXIAO_DATABASE_URL")
+        .env_remove("JIAXIAO_CONFIG")
+        .env("JIAXIAO_DATA_DIR", data.path())
+        .env("JIAXIAO_LOG", "info");
+    let out = c.output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Migrations log at info, so there is something to look at.
+    assert!(err.contains("INFO"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err}");
+}

@@ -3,6 +3,7 @@
 //! Nothing here touches a database, the network, or async.
 
 pub mod checkin_code;
+pub mod jobs;
 pub mod names;
 pub mod org;
 pub mod parent_school;

@@ -29,9 +29,33 @@ pub fn initials(name: &str) -> String {
     out
 }
 
+/// What typed pinyin is compared with the stored keys as: lower case, without the spaces,
+/// apostrophes and hyphens people type between syllables ("wang xiao ming", "Xi'an").
+pub fn query_key(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '\'' | '’' | '-' | '.' | '·'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_pinyin_meets_the_stored_keys() {
+        for typed in [
+            "wang xiao ming",
+            "Wang Xiaoming",
+            "wangxiaoming",
+            " wang-xiao-ming ",
+        ] {
+            assert_eq!(query_key(typed), full_pinyin("王小明"), "{typed}");
+        }
+        assert_eq!(query_key("W X M"), initials("王小明"));
+        assert_eq!(query_key("王 小明"), "王小明");
+    }
 
     #[test]
     fn pinyin_keys() {

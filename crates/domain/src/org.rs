@@ -13,7 +13,8 @@ macro_rules! coded_enum {
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn code(self) -> &'static str {
+            /// `const`, so the store's column constants are spelled from it.
+            pub const fn code(self) -> &'static str {
                 match self { $($name::$variant => $code),+ }
             }
             pub fn from_code(code: &str) -> Option<Self> {
@@ -70,6 +71,10 @@ coded_enum!(
         SeniorHigh => "senior_high",
         Vocational => "vocational",
         Special => "special",
+        // 完全中学: junior and senior secondary in one school (初一 to 高三).
+        CompleteSecondary => "complete_secondary",
+        // 十二年一贯制: primary through senior high (一年级 to 高三).
+        TwelveYear => "twelve_year",
     }
 );
 
@@ -83,6 +88,8 @@ impl SchoolType {
             SchoolType::NineYear => 1..=9,
             SchoolType::SeniorHigh | SchoolType::Vocational => 10..=12,
             SchoolType::Special => 1..=9,
+            SchoolType::CompleteSecondary => 7..=12,
+            SchoolType::TwelveYear => 1..=12,
         }
     }
 }
@@ -280,6 +287,21 @@ mod tests {
         for level in -2..=12 {
             assert_eq!(parse_grade(&grade_name(level)), Some(level), "{level}");
         }
+    }
+
+    #[rstest::rstest]
+    #[case(SchoolType::CompleteSecondary, "初一", "高三")]
+    #[case(SchoolType::TwelveYear, "一年级", "高三")]
+    #[case(SchoolType::NineYear, "一年级", "初三")]
+    fn a_school_type_has_its_grades(
+        #[case] t: SchoolType,
+        #[case] first: &str,
+        #[case] last: &str,
+    ) {
+        let levels = t.grade_levels();
+        assert_eq!(parse_grade(first), Some(*levels.start()), "{t}");
+        assert_eq!(parse_grade(last), Some(*levels.end()), "{t}");
+        assert_eq!(SchoolType::from_code(t.code()), Some(t));
     }
 
     #[test]

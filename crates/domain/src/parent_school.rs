@@ -118,6 +118,27 @@ coded_enum!(
 );
 
 coded_enum!(
+    /// Where an excellent-trainee round stands (`excellence_round.status`): computed by
+    /// the rule → reviewed by staff → on public notice → awarded.
+    RoundStatus {
+        Computed => "computed",
+        Reviewed => "reviewed",
+        Notice => "notice",
+        Awarded => "awarded",
+    }
+);
+
+coded_enum!(
+    /// What became of one nominee (`excellence_nominee.decision`).
+    NomineeDecision {
+        Nominated => "nominated",
+        Approved => "approved",
+        Rejected => "rejected",
+        Awarded => "awarded",
+    }
+);
+
+coded_enum!(
     SessionStatus {
         Planned => "planned",
         Held => "held",
@@ -368,6 +389,32 @@ pub fn default_topics(school_type: Option<SchoolType>) -> &'static [&'static str
             "实习就业与职业规划",
             "安全与法治教育",
         ],
+        // Both phases in one school: the junior topics, then what senior years add.
+        Some(SchoolType::CompleteSecondary) => &[
+            "更新家教观念，做智慧型父母",
+            "了解中学生活，读懂青春期孩子",
+            "构建良好的亲子关系，实现有效沟通",
+            "重视青春期教育，为成长护航",
+            "关注孩子心理健康",
+            "指导孩子有效学习，科学应对中考",
+            "网络素养与手机使用管理",
+            "生涯规划与选科指导",
+            "科学应对高考",
+        ],
+        // Primary to senior high: plan 1's primary topics first, then the secondary years'.
+        Some(SchoolType::TwelveYear) => &[
+            "更新家教观念，做智慧型父母",
+            "了解小学生活，读懂孩子心理",
+            "构建良好的亲子关系，营造温馨的家庭气氛",
+            "重视性启蒙教育，为青春护航",
+            "加强人格教育，让孩子学会做人",
+            "关注孩子心理健康",
+            "提供优质学习平台，指导孩子有效学习",
+            "读懂青春期孩子，重视青春期教育",
+            "网络素养与手机使用管理",
+            "生涯规划与选科指导",
+            "科学应对中考与高考",
+        ],
         Some(SchoolType::Special) => &[
             "接纳与支持，做智慧型父母",
             "了解孩子的特殊需要",
@@ -415,12 +462,41 @@ mod tests {
     }
 
     #[test]
+    fn status_codes_round_trip() {
+        for s in RoundStatus::ALL {
+            assert_eq!(RoundStatus::from_code(s.code()), Some(*s));
+        }
+        for d in NomineeDecision::ALL {
+            assert_eq!(NomineeDecision::from_code(d.code()), Some(*d));
+        }
+        for s in SessionStatus::ALL {
+            assert_eq!(SessionStatus::from_code(s.code()), Some(*s));
+        }
+        // The codes already in databases stay what they were.
+        assert_eq!(RoundStatus::Notice.code(), "notice");
+        assert_eq!(NomineeDecision::Awarded.code(), "awarded");
+        assert_eq!(RoundStatus::from_code("published"), None);
+    }
+
+    #[test]
     fn primary_schools_get_the_nine_topics_of_plan_one() {
         assert_eq!(default_topics(Some(SchoolType::Primary)).len(), 9);
         assert!(default_topics(Some(SchoolType::Primary))[4].contains("性启蒙"));
         for t in SchoolType::ALL {
             assert!(default_topics(Some(*t)).len() >= 6, "{t}");
         }
+        // Schools with senior years get the senior topics; a twelve-year school the primary ones too.
+        for t in [SchoolType::CompleteSecondary, SchoolType::TwelveYear] {
+            assert!(
+                default_topics(Some(t)).iter().any(|x| x.contains("高考")),
+                "{t}"
+            );
+        }
+        assert!(
+            default_topics(Some(SchoolType::TwelveYear))
+                .iter()
+                .any(|x| x.contains("小学"))
+        );
     }
 
     #[test]

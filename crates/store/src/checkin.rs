@@ -16,7 +16,7 @@
 //! connection rather than a task on the pool (decision 0009).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -41,15 +41,6 @@ const TTL: Duration = Duration::from_secs(10);
 const MAX_GROUP: usize = 64;
 /// Waiting check-ins beyond this make new requests wait for room (back-pressure).
 const QUEUE: usize = 4096;
-
-/// Bumped whenever a session's status or window changes in this process, so that cached
-/// sessions are reloaded before the next check-in is judged.
-static EPOCH: AtomicU64 = AtomicU64::new(0);
-
-/// Called by the session store after a change that affects check-in (status, window).
-pub(crate) fn sessions_changed() {
-    EPOCH.fetch_add(1, Ordering::SeqCst);
-}
 
 /// A check-in as a parent posts it.
 #[derive(Debug, Clone)]
@@ -211,14 +202,14 @@ impl Checkins {
 
     /// Forgets the cached state of every session (after a change made elsewhere).
     pub fn invalidate(&self) {
-        sessions_changed();
+        crate::parent_school::sessions::sessions_changed();
     }
 
     /// The session's state, from the cache when fresh enough. A stale entry is still
     /// served while one background task reloads it, so the burst never waits for a
     /// reload; an entry made stale by a change in this process is reloaded first.
     async fn session(&self, id: i64) -> StoreResult<Arc<Cached>> {
-        let epoch = EPOCH.load(Ordering::SeqCst);
+        let epoch = crate::parent_school::sessions::epoch();
         if let Some(c) = self.cached(id, epoch) {
             if c.loaded.elapsed() >= TTL && !c.refreshing.swap(true, Ordering::SeqCst) {
                 let me = self.clone();

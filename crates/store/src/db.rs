@@ -196,6 +196,25 @@ pub async fn scalar_i64<C: sea_orm::ConnectionTrait>(
         .unwrap_or(0))
 }
 
+/// Inserts rows 500 at a time, without reading ids back: for generated data (the demo
+/// county and its parent-school year). Here, below both demo modules, so neither imports
+/// the other for it.
+pub(crate) async fn bulk<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<()>
+where
+    C: sea_orm::ConnectionTrait,
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    use sea_orm::EntityTrait;
+    let mut it = rows.into_iter().peekable();
+    while it.peek().is_some() {
+        let chunk: Vec<A> = it.by_ref().take(500).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::sqlite_file;

@@ -514,20 +514,7 @@ async fn max_id<C: ConnectionTrait>(conn: &C, table: &str) -> StoreResult<i64> {
     .await
 }
 
-pub(crate) async fn bulk<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<()>
-where
-    C: ConnectionTrait,
-    A: ActiveModelTrait + Send,
-{
-    let mut it = rows.into_iter().peekable();
-    while it.peek().is_some() {
-        let chunk: Vec<A> = it.by_ref().take(500).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
-}
+use crate::db::bulk;
 
 trait ByUsername {
     fn filter_username(self, name: &str) -> Self;

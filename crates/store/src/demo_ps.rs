@@ -5,13 +5,13 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use jiaxiao_domain::SchoolType;
-use jiaxiao_domain::parent_school::{Form, Position, Settings, default_topics};
+use jiaxiao_domain::parent_school::{Form, Position, SessionStatus, Settings, default_topics};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ConnectionTrait, FromQueryResult, Set};
 
 use crate::StoreResult;
-use crate::demo::bulk as bulk_insert;
+use crate::db::bulk as bulk_insert;
 use crate::entities::{
     checkin, committee, committee_member, reflection, session_audience, teaching_session, topic,
 };
@@ -287,7 +287,13 @@ pub(crate) async fn create<C: ConnectionTrait>(
                 instructor_org: Set(iorg),
                 audience: Set(if per_grade { "units" } else { "school" }.into()),
                 capacity: Set(None),
-                status: Set(if held { "held" } else { "planned" }.into()),
+                status: Set(if held {
+                    SessionStatus::Held
+                } else {
+                    SessionStatus::Planned
+                }
+                .code()
+                .into()),
                 lesson_plan: Set((held || month < 4).then(|| LESSON_PLAN.to_owned())),
                 lesson_plan_at: Set((held || month < 4).then_some(now)),
                 summary: Set(held.then(|| SUMMARY.to_owned())),

@@ -126,7 +126,9 @@ fn like_conditions(raw: &str, cols: &[&str], exact: &[&str], values: &mut Vec<Va
     let mut parts = Vec::new();
     values.push(format!("%{}%", q.replace(['%', '_'], "")).into());
     let contains = values.len();
-    values.push(format!("{}%", q.replace(['%', '_'], "")).into());
+    // Pinyin typed with spaces between syllables ("wang xiao ming") meets the stored keys.
+    let key = jiaxiao_domain::names::query_key(&q);
+    values.push(format!("{}%", key.replace(['%', '_'], "")).into());
     let prefix = values.len();
     for (i, c) in cols.iter().enumerate() {
         // The name itself matches anywhere; pinyin keys match from the start.
@@ -150,12 +152,23 @@ pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<V
     let mut values: Vec<Value> = Vec::new();
     let mut conds = vec![pupil_visible(scope, &mut values)];
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        conds.push(like_conditions(
+        let mut c = like_conditions(
             q,
             &["p.name", "p.name_pinyin", "p.name_initials"],
             &["p.student_no"],
             &mut values,
-        ));
+        );
+        // A parent's whole mobile number finds their children (the search box says so);
+        // within the caller's reach like every other condition here.
+        if let Ok(phone) = jiaxiao_domain::PhoneNumber::parse(q) {
+            values.push(phone.as_str().to_owned().into());
+            c = format!(
+                "({c} OR p.id IN (SELECT gs_q.pupil_id FROM guardianship gs_q \
+                 JOIN guardian g_q ON g_q.id = gs_q.guardian_id WHERE g_q.phone = ${}))",
+                values.len()
+            );
+        }
+        conds.push(c);
     }
     if let Some(under) = query.under {
         conds.push(pupils_under(db, "p", under, year, &mut values).await?);

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
+use jiaxiao_domain::jobs::JobStatus;
 use jiaxiao_domain::roster::RosterRow;
 use jiaxiao_domain::{UnitKind, names};
 use sea_orm::{
@@ -47,6 +48,120 @@ impl ApplyReport {
     }
 }
 
+/// What an import would do, beyond its counts: the classes it would create, the pupils it
+/// would move to another class, the parents it would link. Read by running the import
+/// itself in a transaction that is rolled back ([`plan`]), so the preview and the import
+/// cannot disagree.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportPlan {
+    pub report: ApplyReport,
+    /// Whether the school had any class before this import: then a new class is more
+    /// likely a typing mistake (三年级(9)班 where there are four) than a new class.
+    pub school_had_classes: bool,
+    /// Classes that would be created, by name, in the order first met; with the first row.
+    pub new_classes: Vec<(usize, String)>,
+    pub moves: Vec<PlannedMove>,
+    pub links: Vec<PlannedLink>,
+}
+
+impl ImportPlan {
+    /// Creating classes in a school that has classes needs the importer's say-so
+    /// (`--create-classes`, or the box on the preview page).
+    pub fn needs_class_consent(&self) -> bool {
+        self.school_had_classes && !self.new_classes.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedMove {
+    pub row: usize,
+    pub student_no: String,
+    pub name: String,
+    pub from_class: String,
+    pub to_class: String,
+}
+
+/// A parent linked to a pupil; `new_parent` when the parent is not on file yet. No phone:
+/// the plan is printed and shown, and names are enough to check it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedLink {
+    pub row: usize,
+    pub pupil: String,
+    pub parent: String,
+    pub relation: String,
+    pub new_parent: bool,
+}
+
+/// What importing `rows` into `school_id` now would do, without doing it: the import runs
+/// in a transaction that is rolled back (on SQLite it holds the write lock meanwhile, as the
+/// import would).
+pub async fn plan(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    rows: &[RosterRow],
+) -> StoreResult<ImportPlan> {
+    let txn = db.begin().await?;
+    let year = crate::org::ensure_school_year(&txn, crate::org::today_date()).await?;
+    let mut plan = ImportPlan::default();
+    plan.report = apply_in(
+        &txn,
+        scope,
+        school_id,
+        year,
+        rows,
+        "",
+        |_, _| {},
+        Some(&mut plan),
+    )
+    .await?;
+    txn.rollback().await?;
+    Ok(plan)
+}
+
+/// The classes importing `rows` would create, with the row that first names each, and
+/// whether the school has any class now: the cheap part of [`plan`] (reads only the
+/// school's grades and classes), for the consent check before a real import, where a
+/// whole rolled-back import first would double its time.
+pub async fn classes_to_create(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    rows: &[RosterRow],
+) -> StoreResult<(bool, Vec<(usize, String)>)> {
+    crate::org::managed_unit(&db.conn, scope, school_id).await?;
+    let grades: HashMap<i64, i32> = org_unit::Entity::find()
+        .filter(org_unit::Column::ParentId.eq(school_id))
+        .filter(org_unit::Column::Kind.eq(UnitKind::Grade.code()))
+        .all(&db.conn)
+        .await?
+        .into_iter()
+        .filter_map(|g| g.grade_level.map(|l| (g.id, l)))
+        .collect();
+    let mut have: HashSet<(i32, i32)> = HashSet::new();
+    for c in org_unit::Entity::find()
+        .filter(org_unit::Column::ParentId.is_in(grades.keys().copied().collect::<Vec<_>>()))
+        .filter(org_unit::Column::Kind.eq(UnitKind::Class.code()))
+        .all(&db.conn)
+        .await?
+    {
+        if let (Some(p), Some(n)) = (c.parent_id, c.class_number)
+            && let Some(level) = grades.get(&p)
+        {
+            have.insert((*level, n));
+        }
+    }
+    let had_classes = !have.is_empty();
+    let mut new = Vec::new();
+    for r in rows {
+        // As `apply_in` names and finds them: by grade level and class number.
+        if have.insert((r.grade_level, r.class_number)) {
+            new.push((r.row, format!("{}{}", r.grade_name, r.class_name)));
+        }
+    }
+    Ok((had_classes, new))
+}
+
 /// Writes the rows to `school_id` for `school_year_id`. `progress(done, total)` is
 /// called after each chunk. Either everything is written or nothing is.
 pub async fn apply(
@@ -56,10 +171,45 @@ pub async fn apply(
     school_year_id: i64,
     rows: &[RosterRow],
     file_name: &str,
-    mut progress: impl FnMut(usize, usize) + Send,
+    progress: impl FnMut(usize, usize) + Send,
 ) -> StoreResult<ApplyReport> {
     let txn = db.begin().await?;
-    let school = crate::org::managed_unit(&txn, scope, school_id).await?;
+    let rep = apply_in(
+        &txn,
+        scope,
+        school_id,
+        school_year_id,
+        rows,
+        file_name,
+        progress,
+        None,
+    )
+    .await?;
+    let phase = std::time::Instant::now();
+    txn.commit().await?;
+    tracing::debug!(
+        phase = "commit",
+        ms = phase.elapsed().as_millis() as u64,
+        "roster import"
+    );
+    // A large import changes table sizes a lot: let the planner know.
+    db.optimize().await?;
+    Ok(rep)
+}
+
+/// The import, inside the caller's transaction; with `plan`, also what it did, row by row.
+#[allow(clippy::too_many_arguments)]
+async fn apply_in(
+    txn: &sea_orm::DatabaseTransaction,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+    rows: &[RosterRow],
+    file_name: &str,
+    mut progress: impl FnMut(usize, usize) + Send,
+    mut plan: Option<&mut ImportPlan>,
+) -> StoreResult<ApplyReport> {
+    let school = crate::org::managed_unit(txn, scope, school_id).await?;
     if school.kind != UnitKind::School.code() {
         return Err(StoreError::Invalid {
             code: "not_a_school",
@@ -78,7 +228,7 @@ pub async fn apply(
     for g in org_unit::Entity::find()
         .filter(org_unit::Column::ParentId.eq(school_id))
         .filter(org_unit::Column::Kind.eq(UnitKind::Grade.code()))
-        .all(&txn)
+        .all(txn)
         .await?
     {
         if let Some(l) = g.grade_level {
@@ -86,15 +236,23 @@ pub async fn apply(
         }
     }
     let grade_ids: Vec<i64> = grades.values().copied().collect();
+    // Class names by id, for the plan's moves.
+    let mut class_names: HashMap<i64, String> = HashMap::new();
     for c in org_unit::Entity::find()
         .filter(org_unit::Column::ParentId.is_in(grade_ids))
         .filter(org_unit::Column::Kind.eq(UnitKind::Class.code()))
-        .all(&txn)
+        .all(txn)
         .await?
     {
         if let (Some(p), Some(n)) = (c.parent_id, c.class_number) {
             classes.insert((p, n), c.id);
         }
+        if plan.is_some() {
+            class_names.insert(c.id, c.name);
+        }
+    }
+    if let Some(p) = plan.as_deref_mut() {
+        p.school_had_classes = !classes.is_empty();
     }
     let mut row_class: Vec<i64> = Vec::with_capacity(rows.len());
     for r in rows {
@@ -102,7 +260,7 @@ pub async fn apply(
             Some(id) => *id,
             None => {
                 let id = insert_unit(
-                    &txn,
+                    txn,
                     &NewUnit {
                         parent_id: Some(school_id),
                         kind: UnitKind::Grade,
@@ -122,12 +280,13 @@ pub async fn apply(
         let cid = match classes.get(&(gid, r.class_number)) {
             Some(id) => *id,
             None => {
+                let name = format!("{}{}", r.grade_name, r.class_name);
                 let id = insert_unit(
-                    &txn,
+                    txn,
                     &NewUnit {
                         parent_id: Some(gid),
                         kind: UnitKind::Class,
-                        name: format!("{}{}", r.grade_name, r.class_name),
+                        name: name.clone(),
                         code: None,
                         school_type: None,
                         grade_level: Some(r.grade_level),
@@ -136,6 +295,10 @@ pub async fn apply(
                 )
                 .await?;
                 rep.classes_created += 1;
+                if let Some(p) = plan.as_deref_mut() {
+                    p.new_classes.push((r.row, name.clone()));
+                    class_names.insert(id, name);
+                }
                 classes.insert((gid, r.class_number), id);
                 id
             }
@@ -152,7 +315,7 @@ pub async fn apply(
     // Pupils.
     let mut pupils: HashMap<String, pupil::Model> = pupil::Entity::find()
         .filter(pupil::Column::SchoolId.eq(school_id))
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .map(|p| (p.student_no.clone(), p))
@@ -178,7 +341,7 @@ pub async fn apply(
                 if gender.is_some() {
                     am.gender = Set(gender);
                 }
-                am.update(&txn).await?;
+                am.update(txn).await?;
                 rep.pupils_updated += 1;
             }
             None => new_pupils.push(pupil::ActiveModel {
@@ -200,7 +363,7 @@ pub async fn apply(
         done += chunk.len();
         // RETURNING gives the new ids in the same round trip (SQLite ≥ 3.35, PostgreSQL).
         for p in pupil::Entity::insert_many(chunk)
-            .exec_with_returning(&txn)
+            .exec_with_returning(txn)
             .await?
         {
             pupils.insert(p.student_no.clone(), p);
@@ -226,7 +389,7 @@ pub async fn apply(
         for m in class_membership::Entity::find()
             .filter(class_membership::Column::SchoolYearId.eq(school_year_id))
             .filter(class_membership::Column::PupilId.is_in(ids.to_vec()))
-            .all(&txn)
+            .all(txn)
             .await?
         {
             placed.insert(m.pupil_id, m.class_id);
@@ -241,12 +404,22 @@ pub async fn apply(
         }
         match placed.get(&pid) {
             Some(c) if c == cid => {}
-            Some(_) => {
+            Some(from) => {
+                if let Some(p) = plan.as_deref_mut() {
+                    let name_of = |id: &i64| class_names.get(id).cloned().unwrap_or_default();
+                    p.moves.push(PlannedMove {
+                        row: r.row,
+                        student_no: r.student_no.clone(),
+                        name: r.name.clone(),
+                        from_class: name_of(from),
+                        to_class: name_of(cid),
+                    });
+                }
                 class_membership::Entity::update_many()
                     .col_expr(class_membership::Column::ClassId, (*cid).into())
                     .filter(class_membership::Column::PupilId.eq(pid))
                     .filter(class_membership::Column::SchoolYearId.eq(school_year_id))
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
                 rep.placements_changed += 1;
             }
@@ -262,7 +435,7 @@ pub async fn apply(
     }
     for chunk in chunked(new_placements, 3) {
         class_membership::Entity::insert_many(chunk)
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
 
@@ -289,7 +462,7 @@ pub async fn apply(
     for ph in phones.chunks(CHUNK) {
         for g in guardian::Entity::find()
             .filter(guardian::Column::Phone.is_in(ph.to_vec()))
-            .all(&txn)
+            .all(txn)
             .await?
         {
             if let Some(p) = g.phone {
@@ -297,6 +470,11 @@ pub async fn apply(
             }
         }
     }
+    let existing_phones = if plan.is_some() {
+        by_phone.clone()
+    } else {
+        HashMap::new()
+    };
     let mut new_guardians = Vec::new();
     let mut queued = HashSet::new();
     for r in rows {
@@ -318,7 +496,7 @@ pub async fn apply(
     rep.guardians_created = new_guardians.len();
     for chunk in chunked(new_guardians, 5) {
         for g in guardian::Entity::insert_many(chunk)
-            .exec_with_returning(&txn)
+            .exec_with_returning(txn)
             .await?
         {
             if let Some(p) = g.phone {
@@ -339,7 +517,7 @@ pub async fn apply(
     for ids in existing_ids.chunks(CHUNK) {
         let rows = guardianship::Entity::find()
             .filter(guardianship::Column::PupilId.is_in(ids.to_vec()))
-            .find_also_related_guardian(&txn)
+            .find_also_related_guardian(txn)
             .await?;
         for (l, name) in rows {
             links.insert((l.guardian_id, l.pupil_id));
@@ -347,6 +525,14 @@ pub async fn apply(
         }
     }
     let mut new_links = Vec::new();
+    // Parents on file before this import, for the plan's "new parent".
+    let known_parents: HashSet<i64> = if plan.is_some() {
+        let mut known: HashSet<i64> = links.iter().map(|(g, _)| *g).collect();
+        known.extend(existing_phones.values().copied());
+        known
+    } else {
+        HashSet::new()
+    };
     for (i, r) in rows.iter().enumerate() {
         let Some(g) = &r.guardian else { continue };
         let pid = pupil_id(&r.student_no)?;
@@ -363,7 +549,7 @@ pub async fn apply(
                         created_at: Set(now),
                         ..Default::default()
                     }
-                    .insert(&txn)
+                    .insert(txn)
                     .await?
                     .id;
                     rep.guardians_created += 1;
@@ -373,6 +559,15 @@ pub async fn apply(
             },
         };
         if links.insert((gid, pid)) {
+            if let Some(p) = plan.as_deref_mut() {
+                p.links.push(PlannedLink {
+                    row: r.row,
+                    pupil: r.name.clone(),
+                    parent: g.name.clone(),
+                    relation: g.relation.code().to_owned(),
+                    new_parent: !known_parents.contains(&gid),
+                });
+            }
             new_links.push(guardianship::ActiveModel {
                 guardian_id: Set(gid),
                 pupil_id: Set(pid),
@@ -386,7 +581,7 @@ pub async fn apply(
     rep.links_created = new_links.len();
     for chunk in chunked(new_links, 3) {
         guardianship::Entity::insert_many(chunk)
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
 
@@ -395,9 +590,8 @@ pub async fn apply(
         ms = phase.elapsed().as_millis() as u64,
         "roster import"
     );
-    let phase = std::time::Instant::now();
     audit::record(
-        &txn,
+        txn,
         scope,
         Entry {
             unit_id: Some(school_id),
@@ -409,14 +603,6 @@ pub async fn apply(
         },
     )
     .await?;
-    txn.commit().await?;
-    tracing::debug!(
-        phase = "commit",
-        ms = phase.elapsed().as_millis() as u64,
-        "roster import"
-    );
-    // A large import changes table sizes a lot: let the planner know.
-    db.optimize().await?;
     progress(total, steps);
     Ok(rep)
 }
@@ -717,10 +903,10 @@ async fn sweep_previews_in<C: ConnectionTrait>(
 pub const KIND_ROSTER: &str = "roster";
 pub const KIND_DOSSIER: &str = "dossier";
 
-pub const STATUS_QUEUED: &str = "queued";
-pub const STATUS_RUNNING: &str = "running";
-pub const STATUS_DONE: &str = "done";
-pub const STATUS_FAILED: &str = "failed";
+pub const STATUS_QUEUED: &str = JobStatus::Queued.code();
+pub const STATUS_RUNNING: &str = JobStatus::Running.code();
+pub const STATUS_DONE: &str = JobStatus::Done.code();
+pub const STATUS_FAILED: &str = JobStatus::Failed.code();
 
 /// A job claimed this long ago and still running belonged to a process that died.
 pub const STALE_AFTER_MINUTES: i64 = 30;

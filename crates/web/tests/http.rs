@@ -1254,3 +1254,191 @@ both_dbs!(a_future_move_is_shown_pending, |t: TestDb| async move {
         sheet.rows
     );
 });
+
+fn token_of(html: &str) -> String {
+    html.split("name=\"token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+both_dbs!(
+    roster_preview_shows_what_the_import_would_do,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let c = login(&app, "school_a", "secret-pass").await;
+        let (_, html) = upload(&app, &c, w.school_a, "名单.csv", gbk(ROSTER)).await;
+        // The school's first roster creates its classes without asking.
+        assert!(html.contains("三年级(2)班"), "{html}");
+        assert!(!html.contains("create-classes"), "{html}");
+        let r = c
+            .post(app.url("/import/commit"))
+            .form(&[("csrf", csrf_of(&html)), ("token", token_of(&html))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let job = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(wait_for_job(&app, &c, &job).await.contains("导入完成"));
+
+        // H2 moves to 三年级(2)班; H9 names 三年级(9)班, which the school does not have.
+        let next = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\r\n\
+H2,王小红,女,三年级,2班,王建国,父亲,13800000001\r\n\
+H9,周小舟,男,三年级,9班,周大海,父亲,13900000009\r\n";
+        let (s, html) = upload(&app, &c, w.school_a, "next.csv", gbk(next)).await;
+        assert_eq!(s, StatusCode::OK);
+        let plan = html.split("id=\"plan\"").nth(1).expect("a plan");
+        assert!(plan.contains("<td>3</td><td>三年级(9)班</td>"), "{plan}");
+        assert!(
+            plan.contains("<td>2</td><td>H2 王小红</td><td>一年级(1)班</td><td>三年级(2)班</td>"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("周大海 <span class=\"badge\">新家长</span>"),
+            "{plan}"
+        );
+        assert!(plan.contains("id=\"create-classes\""), "{plan}");
+        // Confirmed without ticking the box: refused, the input kept, nothing written.
+        let r = c
+            .post(app.url("/import/commit"))
+            .form(&[("csrf", csrf_of(&html)), ("token", token_of(&html))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let again = r.text().await.unwrap();
+        assert!(again.contains("id=\"plan-error\""), "{again}");
+        let (_, people) = page(&c, &app.url("/people?q=H9")).await;
+        assert!(!people.contains("周小舟"), "{people}");
+        // Ticked: imported.
+        let r = c
+            .post(app.url("/import/commit"))
+            .form(&[
+                ("csrf", csrf_of(&again)),
+                ("token", token_of(&again)),
+                ("create_classes", "1".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let job = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(wait_for_job(&app, &c, &job).await.contains("导入完成"));
+        let (_, people) = page(&c, &app.url("/people?q=H9")).await;
+        assert!(people.contains("周小舟"), "{people}");
+    }
+);
+
+both_dbs!(tree_shows_each_schools_type, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    let w = world(&app.db).await;
+    for (name, ty) in [
+        (
+            "甲区第一中学",
+            jiaxiao_domain::SchoolType::CompleteSecondary,
+        ),
+        ("甲区实验学校", jiaxiao_domain::SchoolType::TwelveYear),
+    ] {
+        org::create_unit(
+            &app.db,
+            &Scope::system(),
+            org::NewUnit {
+                parent_id: Some(w.county_a),
+                kind: jiaxiao_domain::UnitKind::School,
+                name: name.into(),
+                code: None,
+                school_type: Some(ty),
+                grade_level: None,
+                class_number: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let c = login(&app, "county_a", "secret-pass").await;
+    let (s, html) = page(&c, &app.url(&format!("/org/{}", w.county_a))).await;
+    assert_eq!(s, StatusCode::OK);
+    for (name, label) in [
+        ("甲区第一中学", "完全中学"),
+        ("甲区实验学校", "十二年一贯制"),
+    ] {
+        let li = html.split(name).nth(1).expect(name);
+        let li = li.split("</li>").next().unwrap();
+        assert!(li.contains(label), "{name}: {li}");
+    }
+    // The form for a new school offers both types.
+    assert!(html.contains("value=\"complete_secondary\""), "{html}");
+    assert!(html.contains("value=\"twelve_year\""), "{html}");
+});
+
+/// Imports `ROSTER` into school A through the wizard.
+async fn import_roster_a(app: &TestApp, c: &Client, school: i64) {
+    let (_, html) = upload(app, c, school, "名单.csv", gbk(ROSTER)).await;
+    let r = c
+        .post(app.url("/import/commit"))
+        .form(&[("csrf", csrf_of(&html)), ("token", token_of(&html))])
+        .send()
+        .await
+        .unwrap();
+    let job = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(wait_for_job(app, c, &job).await.contains("导入完成"));
+}
+
+both_dbs!(
+    pupils_are_found_by_a_parents_phone_and_spaced_pinyin,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let c = login(&app, "school_a", "secret-pass").await;
+        import_roster_a(&app, &c, w.school_a).await;
+        let search = |c: Client, q: &'static str| {
+            let url = app.url(&format!("/people?kind=pupils&q={}", urlencoding::encode(q)));
+            async move { page(&c, &url).await.1 }
+        };
+        // 王建国 (13800000001) is the father of 王小明 (三年级) and 王小红 (一年级).
+        for q in ["13800000001", "138 0000 0001", "+86 138-0000-0001"] {
+            let html = search(c.clone(), q).await;
+            assert!(
+                html.contains("王小明") && html.contains("王小红"),
+                "{q}: {html}"
+            );
+        }
+        for q in [
+            "wang xiao ming",
+            "Wang Xiaoming",
+            "wangxiaoming",
+            "wxm",
+            "w x m",
+        ] {
+            let html = search(c.clone(), q).await;
+            assert!(html.contains("王小明"), "{q}: {html}");
+            assert!(!html.contains("王小红"), "{q}: {html}");
+        }
+        // Part of a number is not a search by phone.
+        assert!(!search(c.clone(), "00000001").await.contains("王小明"));
+        // A head teacher of 一年级(1)班 finds only their own class's child by that phone.
+        let sys = Scope::system();
+        let grades = org::children(&app.db, &sys, w.school_a, org::today_naive())
+            .await
+            .unwrap();
+        let grade1 = grades.iter().find(|g| g.name == "一年级").unwrap().id;
+        let class = org::children(&app.db, &sys, grade1, org::today_naive())
+            .await
+            .unwrap()[0]
+            .id;
+        staff_account(&app.db, "head_1_1", Role::HeadTeacher, class).await;
+        let ht = login(&app, "head_1_1", "secret-pass").await;
+        let html = search(ht.clone(), "13800000001").await;
+        assert!(html.contains("王小红"), "{html}");
+        assert!(!html.contains("王小明"), "{html}");
+        assert!(!search(ht, "wang xiao ming").await.contains("王小明"));
+        // The other county's school admin finds nobody by that phone.
+        let other = login(&app, "school_b", "secret-pass").await;
+        let html = search(other, "13800000001").await;
+        assert!(!html.contains("王小"), "{html}");
+    }
+);

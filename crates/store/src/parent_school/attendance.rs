@@ -7,8 +7,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use serde::Serialize;
 
-use super::sessions::SessionCounts;
 use super::{bind, rows};
 use crate::StoreResult;
 
@@ -44,7 +44,7 @@ pub(crate) struct Session {
 
 impl Session {
     fn held(&self) -> bool {
-        self.status == "held"
+        self.status == jiaxiao_domain::parent_school::SessionStatus::Held.code()
     }
 }
 
@@ -374,5 +374,33 @@ impl Attendance {
             }
         }
         by
+    }
+}
+
+/// Attendance figures of one session: invited parents and children, and how many of
+/// them came. A child counts as reached when any of their parents attended.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SessionCounts {
+    pub invited_parents: i64,
+    pub present: i64,
+    pub late: i64,
+    pub excused: i64,
+    pub absent: i64,
+    pub invited_children: i64,
+    pub children_reached: i64,
+    pub refusals: i64,
+}
+
+impl SessionCounts {
+    /// Share of invited children whose household came, 0–1: the attendance rate the
+    /// school reports (one household member attending counts for that child).
+    pub fn rate(&self) -> f64 {
+        if self.invited_children > 0 {
+            self.children_reached as f64 / self.invited_children as f64
+        } else if self.invited_parents > 0 {
+            (self.present + self.late) as f64 / self.invited_parents as f64
+        } else {
+            0.0
+        }
     }
 }

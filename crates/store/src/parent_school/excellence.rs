@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use jiaxiao_domain::parent_school::{ExcellenceRule, Nomination};
+use jiaxiao_domain::parent_school::{NomineeDecision, RoundStatus};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, Set, Value,
 };
@@ -14,14 +15,15 @@ use crate::audit;
 use crate::entities::{excellence_nominee, excellence_objection, excellence_round};
 use crate::{Db, Scope, StoreError, StoreResult};
 
-pub const COMPUTED: &str = "computed";
-pub const REVIEWED: &str = "reviewed";
-pub const NOTICE: &str = "notice";
-pub const AWARDED: &str = "awarded";
+// The column codes, spelled by the domain's enums (one code each).
+pub const COMPUTED: &str = RoundStatus::Computed.code();
+pub const REVIEWED: &str = RoundStatus::Reviewed.code();
+pub const NOTICE: &str = RoundStatus::Notice.code();
+pub const AWARDED: &str = RoundStatus::Awarded.code();
 
-pub const NOMINATED: &str = "nominated";
-pub const APPROVED: &str = "approved";
-pub const REJECTED: &str = "rejected";
+pub const NOMINATED: &str = NomineeDecision::Nominated.code();
+pub const APPROVED: &str = NomineeDecision::Approved.code();
+pub const REJECTED: &str = NomineeDecision::Rejected.code();
 
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
 pub struct NomineeRow {
@@ -622,7 +624,11 @@ pub async fn certificate_round(db: &Db, scope: &Scope, round_id: i64) -> StoreRe
         && !scope.is_staff()
     {
         view.nominees.retain(|n| n.guardian_id == g);
-        if view.nominees.iter().all(|n| n.decision != "awarded") {
+        if view
+            .nominees
+            .iter()
+            .all(|n| n.decision != NomineeDecision::Awarded.code())
+        {
             return Err(StoreError::NotFound);
         }
         return Ok(view);

@@ -17,6 +17,23 @@ use crate::audit::{self, Entry};
 use crate::entities::{session_audience, session_invitee, teaching_session};
 use crate::{Db, Scope, StoreError, StoreResult};
 
+pub use super::attendance::SessionCounts;
+
+/// Bumped whenever a session's status or window changes in this process, so that the
+/// check-in cache (`store::checkin`, which reads it through [`epoch`]) reloads cached
+/// sessions before the next check-in is judged. Kept here, below `checkin`, so the
+/// session store does not import the check-in module (issue 10: no import circles).
+static EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) fn sessions_changed() {
+    EPOCH.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// How many check-in-relevant session changes this process has made.
+pub(crate) fn epoch() -> u64 {
+    EPOCH.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct NewSession {
     pub school_id: i64,
@@ -453,7 +470,7 @@ pub async fn set_status(db: &Db, scope: &Scope, id: i64, status: SessionStatus) 
     )
     .await?;
     txn.commit().await?;
-    crate::checkin::sessions_changed();
+    sessions_changed();
     Ok(())
 }
 
@@ -485,7 +502,7 @@ pub async fn set_window(db: &Db, scope: &Scope, id: i64, w: Window) -> StoreResu
     )
     .await?;
     txn.commit().await?;
-    crate::checkin::sessions_changed();
+    sessions_changed();
     Ok(())
 }
 
@@ -706,34 +723,6 @@ async fn parent_sessions(
          {tail}"
     );
     rows(&db.conn, sql, values).await
-}
-
-/// Attendance figures of one session: invited parents and children, and how many of
-/// them came. A child counts as reached when any of their parents attended.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct SessionCounts {
-    pub invited_parents: i64,
-    pub present: i64,
-    pub late: i64,
-    pub excused: i64,
-    pub absent: i64,
-    pub invited_children: i64,
-    pub children_reached: i64,
-    pub refusals: i64,
-}
-
-impl SessionCounts {
-    /// Share of invited children whose household came, 0–1: the attendance rate the
-    /// school reports (one household member attending counts for that child).
-    pub fn rate(&self) -> f64 {
-        if self.invited_children > 0 {
-            self.children_reached as f64 / self.invited_children as f64
-        } else if self.invited_parents > 0 {
-            (self.present + self.late) as f64 / self.invited_parents as f64
-        } else {
-            0.0
-        }
-    }
 }
 
 impl SessionCounts {

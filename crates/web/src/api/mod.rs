@@ -257,7 +257,7 @@ pub struct Unit {
     kind: String,
     name: String,
     code: Option<String>,
-    /// For schools: kindergarten, primary, junior, nine_year, senior_high, vocational, special
+    /// For schools: kindergarten, primary, junior, nine_year, senior_high, vocational, special, complete_secondary, twelve_year
     school_type: Option<String>,
     grade_level: Option<i32>,
     class_number: Option<i32>,

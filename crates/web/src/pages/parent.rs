@@ -152,7 +152,7 @@ async fn show_session(
     let lang = ctx.lang;
     // Only sessions the parent is invited to (or attended): the same query as the home.
     let s = sessions::session_for_parent(&state.db, &user.scope, id).await?;
-    let cancelled = s.status == "cancelled";
+    let cancelled = s.status == jiaxiao_domain::parent_school::SessionStatus::Cancelled.code();
     let attended = matches!(s.my_status.as_deref(), Some("present") | Some("late"));
     let reflection = records::my_reflection(&state.db, &user.scope, id)
         .await?

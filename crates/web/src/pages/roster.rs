@@ -107,6 +107,76 @@ struct PreviewPage {
     ok: usize,
     rejected: Vec<(usize, String, String)>,
     duplicates: Vec<(usize, String, String)>,
+    plan: Option<PlanView>,
+    message: Option<String>,
+}
+
+/// Lines of a long plan shown on the page; the counts are always whole.
+const PLAN_LINES: usize = 100;
+
+/// What the import would do (`store::roster::plan`, the same the CLI's `--dry-run` prints).
+struct PlanView {
+    summary: String,
+    new_classes: Vec<(usize, String)>,
+    needs_consent: bool,
+    moves: Vec<jiaxiao_store::roster::PlannedMove>,
+    moves_total: usize,
+    /// Row, parent, relation in words, pupil, whether the parent is new.
+    links: Vec<(usize, String, String, String, bool)>,
+    links_total: usize,
+}
+
+impl PlanView {
+    fn new(lang: Lang, plan: jiaxiao_store::roster::ImportPlan) -> PlanView {
+        let r = &plan.report;
+        let summary = lang.tf(
+            "import.report",
+            &[
+                ("pupils", r.pupils_created.to_string()),
+                ("updated", r.pupils_updated.to_string()),
+                ("guardians", r.guardians_created.to_string()),
+                ("links", r.links_created.to_string()),
+                ("grades", r.grades_created.to_string()),
+                ("classes", r.classes_created.to_string()),
+                ("placements", r.placements_changed.to_string()),
+            ],
+        );
+        let needs_consent = plan.needs_class_consent();
+        let (moves_total, links_total) = (plan.moves.len(), plan.links.len());
+        PlanView {
+            summary,
+            new_classes: plan.new_classes,
+            needs_consent,
+            moves: plan.moves.into_iter().take(PLAN_LINES).collect(),
+            moves_total,
+            links: plan
+                .links
+                .into_iter()
+                .take(PLAN_LINES)
+                .map(|l| {
+                    let relation = lang.t(&format!("relation.{}", l.relation));
+                    (l.row, l.parent, relation, l.pupil, l.new_parent)
+                })
+                .collect(),
+            links_total,
+        }
+    }
+}
+
+/// The plan of `rows` for the school, when there is something to import.
+async fn plan_of(
+    state: &AppState,
+    s: &Staff,
+    school_id: i64,
+    guess: &roster::HeaderGuess,
+    parsed: &roster::ParsedRoster,
+) -> Result<Option<PlanView>, AppError> {
+    if !guess.missing_required().is_empty() || parsed.rows.is_empty() {
+        return Ok(None);
+    }
+    let plan =
+        jiaxiao_store::roster::plan(&state.db, &s.user.scope, school_id, &parsed.rows).await?;
+    Ok(Some(PlanView::new(s.lang, plan)))
 }
 
 fn issues(lang: Lang, v: &[roster::RowIssue]) -> Vec<(usize, String, String)> {
@@ -227,6 +297,8 @@ fn render_preview(
     file_name: String,
     guess: &roster::HeaderGuess,
     parsed: &roster::ParsedRoster,
+    plan: Option<PlanView>,
+    message: Option<String>,
 ) -> Result<Response, AppError> {
     let lang = s.lang;
     let fields = Field::ALL
@@ -237,21 +309,31 @@ fn render_preview(
             selected: guess.mapping.get(&f).copied(),
         })
         .collect();
-    Ok(Html(
-        PreviewPage {
-            c: Chrome::new(lang, Some(&s.user)),
-            file_name,
-            token,
-            need_mapping: !guess.missing_required().is_empty(),
-            fields,
-            columns: guess.columns.clone(),
-            ok: parsed.accepted,
-            rejected: issues(lang, &parsed.rejected),
-            duplicates: issues(lang, &parsed.duplicates),
-        }
-        .render()?,
+    let status = if message.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Html(
+            PreviewPage {
+                c: Chrome::new(lang, Some(&s.user)),
+                file_name,
+                token,
+                need_mapping: !guess.missing_required().is_empty(),
+                fields,
+                columns: guess.columns.clone(),
+                ok: parsed.accepted,
+                rejected: issues(lang, &parsed.rejected),
+                duplicates: issues(lang, &parsed.duplicates),
+                plan,
+                message,
+            }
+            .render()?,
+        ),
     )
-    .into_response())
+        .into_response())
 }
 
 enum Spool {
@@ -334,7 +416,8 @@ async fn preview(
         let bytes = read_spooled(spooled)
             .map_err(|e| AppError::Internal(format!("reading a spooled upload: {e}")))?;
         Ok::<_, AppError>(
-            roster::check_file(&bytes, None, false).map(|(guess, parsed)| {
+            // Rows kept: the preview shows what importing them would do.
+            roster::check_file(&bytes, None, true).map(|(guess, parsed)| {
                 let payload = pack(&bytes);
                 (guess, parsed, payload)
             }),
@@ -367,7 +450,8 @@ async fn preview(
         }
         Err(e) => return Err(e.into()),
     };
-    render_preview(&s, id.to_string(), file_name, &guess, &parsed)
+    let plan = plan_of(&state, &s, school_id, &guess, &parsed).await?;
+    render_preview(&s, id.to_string(), file_name, &guess, &parsed, plan, None)
 }
 
 fn chosen_mapping(form: &HashMap<String, String>) -> Mapping {
@@ -418,15 +502,18 @@ async fn remap(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     s.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
-    let Some((preview, guess, parsed)) = reread(&state, &s, &form, false).await? else {
+    let Some((preview, guess, parsed)) = reread(&state, &s, &form, true).await? else {
         return form_page(&state, &s, Some(s.lang.t("import.expired"))).await;
     };
+    let plan = plan_of(&state, &s, preview.school_id, &guess, &parsed).await?;
     render_preview(
         &s,
         preview.id.to_string(),
         preview.file_name,
         &guess,
         &parsed,
+        plan,
+        None,
     )
 }
 
@@ -441,6 +528,30 @@ async fn commit(
     };
     if !guess.missing_required().is_empty() || parsed.rows.is_empty() {
         return Err(AppError::Invalid("nothing_to_import".into()));
+    }
+    // New classes in a school that has classes need the box ticked (the CLI's
+    // --create-classes): a typo must not become a class.
+    if form.get("create_classes").map(String::as_str) != Some("1")
+        && let (true, new) = jiaxiao_store::roster::classes_to_create(
+            &state.db,
+            &s.user.scope,
+            preview.school_id,
+            &parsed.rows,
+        )
+        .await?
+        && !new.is_empty()
+    {
+        let plan = plan_of(&state, &s, preview.school_id, &guess, &parsed).await?;
+        let message = s.lang.t("import_plan.consent_needed");
+        return render_preview(
+            &s,
+            preview.id.to_string(),
+            preview.file_name,
+            &guess,
+            &parsed,
+            plan,
+            Some(message),
+        );
     }
     let year = org::ensure_school_year(&state.db.conn, org::today_date()).await?;
     let job = match jiaxiao_store::roster::enqueue_preview(

@@ -126,7 +126,10 @@ async fn school_home(
     let upcoming = sessions::list_sessions(&state.db, scope, Some(id), Some(year))
         .await?
         .into_iter()
-        .filter(|s| s.starts_at >= now && s.status != "cancelled")
+        .filter(|s| {
+            s.starts_at >= now
+                && s.status != jiaxiao_domain::parent_school::SessionStatus::Cancelled.code()
+        })
         .take(8)
         .map(|s| UpcomingRow {
             id: s.id,
