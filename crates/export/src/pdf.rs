@@ -123,8 +123,10 @@ pub struct Certificate {
     /// e.g. "荣誉证书".
     pub title: String,
     pub recipient: String,
-    /// Paragraphs separated by newlines, e.g. "在2025—2026学年家长学校学习中表现突出，被评为优秀学员。\n特发此证，以资鼓励。".
-    pub body: String,
+    /// The paragraphs, each printed as given, e.g. ["在2025-2026学年家长学校学习中表现突出，
+    /// 被评为优秀学员。", "特发此证，以资鼓励。"]. A list rather than one text with line
+    /// breaks, so no escape sequence of a translation file can reach the page.
+    pub body: Vec<String>,
     pub school: String,
     pub date: String,
     pub number: String,
@@ -145,6 +147,10 @@ pub struct CertificateLabels {
 
 /// One page per certificate, in order, in a single PDF for printing in a batch.
 pub fn certificates(certs: &[Certificate]) -> Result<Vec<u8>, PdfError> {
+    certificates_job(certs)?.render()
+}
+
+fn certificates_job(certs: &[Certificate]) -> Result<Job, PdfError> {
     #[derive(Serialize)]
     struct Cert<'a> {
         #[serde(flatten)]
@@ -184,7 +190,7 @@ pub fn certificates(certs: &[Certificate]) -> Result<Vec<u8>, PdfError> {
     for (bytes, path) in seals {
         job.add_file(&path, bytes.to_vec());
     }
-    job.render()
+    Ok(job)
 }
 
 fn image_ext(bytes: &[u8]) -> Option<&'static str> {
@@ -445,5 +451,51 @@ mod tests {
         assert_eq!(image_ext(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("jpg"));
         assert_eq!(image_ext(b"GIF89a"), None);
         assert_eq!(image_ext(b""), None);
+    }
+
+    /// Every laid-out glyph of the first page with the text it stands for.
+    fn glyphs(doc: &typst_layout::PagedDocument) -> Vec<(String, typst::layout::Em)> {
+        fn walk(frame: &typst::layout::Frame, out: &mut Vec<(String, typst::layout::Em)>) {
+            for (_, item) in frame.items() {
+                match item {
+                    typst::layout::FrameItem::Group(g) => walk(&g.frame, out),
+                    typst::layout::FrameItem::Text(t) => out.extend(
+                        t.glyphs
+                            .iter()
+                            .map(|g| (t.text[g.range()].to_string(), g.x_advance)),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&doc.pages()[0].frame, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_colon_after_the_salutation_keeps_its_full_width() {
+        // typst compresses a CJK colon that ends a line to half its width, and on the
+        // certificate "家长：" then read as "家长:" (issue 10).
+        let cert = Certificate {
+            title: "荣誉证书".into(),
+            recipient: "王建国".into(),
+            body: vec!["在2026-2027学年家长学校学习中表现突出。".into()],
+            school: "实验小学".into(),
+            date: "2027年6月30日".into(),
+            number: "JX-1".into(),
+            seal: None,
+            labels: CertificateLabels {
+                after_recipient: " 家长：".into(),
+                number: "证书编号：".into(),
+            },
+        };
+        let doc = certificates_job(&[cert]).unwrap().layout().unwrap();
+        let glyphs = glyphs(&doc);
+        let colon = glyphs
+            .iter()
+            .find(|(t, _)| t == "：")
+            .expect("the full-width colon is laid out");
+        assert_eq!(colon.1, typst::layout::Em::one(), "{glyphs:?}");
     }
 }

@@ -144,7 +144,7 @@ fn hostile_text_is_printed_as_typed() {
     assert!(text(&doc).contains(&squeeze(h)));
 
     let mut cert = samples::certificate(h, 1, None);
-    cert.body = h.into();
+    cert.body = vec![h.into()];
     cert.labels.number = h.into();
     let doc = parse(&pdf::certificates(&[cert]).unwrap());
     assert_eq!(pages(&doc), 1);

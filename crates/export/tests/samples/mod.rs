@@ -69,8 +69,10 @@ pub fn certificate(recipient: &str, number: usize, seal: Option<Vec<u8>>) -> Cer
     Certificate {
         title: "荣誉证书".into(),
         recipient: recipient.into(),
-        body: "在2025—2026学年家长学校学习中表现突出，被评为优秀学员。\n特发此证，以资鼓励。"
-            .into(),
+        body: vec![
+            "在2025—2026学年家长学校学习中表现突出，被评为优秀学员。".into(),
+            "特发此证，以资鼓励。".into(),
+        ],
         school: "西安市碑林区实验小学家长学校".into(),
         date: "二〇二六年六月三十日".into(),
         number: format!("JX2026-{number:04}"),

@@ -536,6 +536,8 @@ pub async fn certificates_pdf(
             )
         })
         .unwrap_or(date);
+    // The year's name is "2026-2027学年"; the sentence names the year in its own words.
+    let years = year_name.trim_end_matches("学年");
     let certs: Vec<Certificate> = view
         .nominees
         .iter()
@@ -543,7 +545,10 @@ pub async fn certificates_pdf(
         .map(|n| Certificate {
             title: lang.t("ps.certificate.title"),
             recipient: n.name.clone(),
-            body: lang.tf("ps.certificate.body", &[("year", year_name.clone())]),
+            body: vec![
+                lang.tf("exports.certificate.body", &[("years", years.to_owned())]),
+                lang.t("exports.certificate.closing"),
+            ],
             school: school_name.clone(),
             date: date.clone(),
             number: n.certificate_no.clone().unwrap_or_default(),
