@@ -3,15 +3,41 @@
 //! county roll-up XLSX, a session's check-ins as XLSX, and the PDF dossier rendered in
 //! a background job. Labels come from the translation files.
 
-use jiaxiao_export::Sheet;
+use jiaxiao_export::{Cell, Sheet};
 use jiaxiao_store::parent_school::{credits, sessions, stats};
 use jiaxiao_store::{Db, Scope};
 
 use crate::error::AppError;
-use crate::i18n::{Lang, local_time, percent};
+use crate::i18n::Lang;
 
 fn xlsx(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, AppError> {
     jiaxiao_export::xlsx(sheets).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// A UTC time as a date-and-time cell in Beijing time, as schools read it.
+pub(crate) fn time_cell(t: chrono::DateTime<chrono::Utc>) -> Cell {
+    use chrono::{Datelike, Timelike};
+    let t = t + chrono::Duration::hours(8);
+    Cell::DateTime {
+        y: t.year() as u16,
+        m: t.month() as u8,
+        d: t.day() as u8,
+        hh: t.hour() as u8,
+        mm: t.minute() as u8,
+    }
+}
+
+/// A `YYYY-MM-DD` text as a date cell; kept as text if it is not one.
+pub(crate) fn date_cell(v: &str) -> Cell {
+    use chrono::Datelike;
+    match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        Ok(d) => Cell::Date {
+            y: d.year() as u16,
+            m: d.month() as u8,
+            d: d.day() as u8,
+        },
+        Err(_) => v.into(),
+    }
 }
 
 fn headers(lang: Lang, keys: &[&str]) -> Vec<String> {
@@ -46,13 +72,13 @@ fn checkin_sheet<'a>(
             .iter()
             .map(|l| {
                 vec![
-                    local_time(l.starts_at),
-                    l.session_title.clone(),
-                    l.guardian_name.clone(),
-                    l.phone.clone().unwrap_or_default(),
-                    lang.t(&format!("ps.status.{}", l.status)),
-                    lang.t(&format!("ps.method.{}", l.method)),
-                    local_time(l.checked_at),
+                    time_cell(l.starts_at),
+                    l.session_title.clone().into(),
+                    l.guardian_name.clone().into(),
+                    l.phone.clone().into(),
+                    lang.t(&format!("ps.status.{}", l.status)).into(),
+                    lang.t(&format!("ps.method.{}", l.method)).into(),
+                    time_cell(l.checked_at),
                 ]
             })
             .collect(),
@@ -77,16 +103,15 @@ pub async fn checkins_xlsx(
         .filter(|l| l.status.is_some() && seen.insert(l.guardian_id))
         .map(|l| {
             vec![
-                local_time(session.starts_at),
-                session.title.clone(),
-                l.class_name.unwrap_or_default(),
-                l.guardian_name,
-                l.phone.unwrap_or_default(),
-                lang.t(&format!("ps.status.{}", l.status.unwrap_or_default())),
-                l.method
-                    .map(|m| lang.t(&format!("ps.method.{m}")))
-                    .unwrap_or_default(),
-                l.checked_at.map(local_time).unwrap_or_default(),
+                time_cell(session.starts_at),
+                session.title.clone().into(),
+                l.class_name.into(),
+                l.guardian_name.into(),
+                l.phone.into(),
+                lang.t(&format!("ps.status.{}", l.status.unwrap_or_default()))
+                    .into(),
+                l.method.map(|m| lang.t(&format!("ps.method.{m}"))).into(),
+                l.checked_at.map_or(Cell::Empty, time_cell),
             ]
         })
         .collect();
@@ -139,20 +164,20 @@ pub async fn ledger_xlsx(
         .collect::<Vec<_>>()
         .join(" ");
         session_rows.push(vec![
-            local_time(s.starts_at),
-            s.title.clone(),
-            lang.t(&format!("ps.form.{}", s.form)),
-            s.topic_title.clone().unwrap_or_default(),
-            instructor,
-            s.place.clone().or(s.online_url.clone()).unwrap_or_default(),
-            lang.t(&format!("ps.audience.{}", s.audience)),
-            lang.t(&format!("ps.session_status.{}", s.status)),
-            c.invited_parents.to_string(),
-            c.present.to_string(),
-            c.late.to_string(),
-            c.excused.to_string(),
-            c.absent.to_string(),
-            percent(c.rate()),
+            time_cell(s.starts_at),
+            s.title.clone().into(),
+            lang.t(&format!("ps.form.{}", s.form)).into(),
+            s.topic_title.clone().into(),
+            instructor.into(),
+            s.place.clone().or(s.online_url.clone()).into(),
+            lang.t(&format!("ps.audience.{}", s.audience)).into(),
+            lang.t(&format!("ps.session_status.{}", s.status)).into(),
+            Cell::from(c.invited_parents),
+            Cell::from(c.present),
+            Cell::from(c.late),
+            Cell::from(c.excused),
+            Cell::from(c.absent),
+            Cell::Percent(c.rate()),
             yes_no(lang, s.lesson_plan.is_some()),
             yes_no(lang, s.summary.is_some()),
         ]);
@@ -215,13 +240,13 @@ pub async fn ledger_xlsx(
                 .iter()
                 .map(|t| {
                     vec![
-                        t.name.clone(),
-                        t.phone.clone().unwrap_or_default(),
-                        t.invited.to_string(),
-                        t.attended.to_string(),
-                        percent(t.rate()),
-                        format!("{:.1}", t.hours),
-                        t.reflections.to_string(),
+                        t.name.clone().into(),
+                        t.phone.clone().into(),
+                        Cell::from(t.invited),
+                        Cell::from(t.attended),
+                        Cell::Percent(t.rate()),
+                        Cell::Hours(t.hours),
+                        Cell::from(t.reflections),
                         yes_no(lang, t.committee),
                     ]
                 })
@@ -238,11 +263,11 @@ pub async fn ledger_xlsx(
                 .iter()
                 .map(|r| {
                     vec![
-                        r.grade_name.clone().unwrap_or_default(),
-                        r.class_name.clone(),
-                        r.invited.to_string(),
-                        r.reached.to_string(),
-                        percent(if r.invited > 0 {
+                        r.grade_name.clone().into(),
+                        r.class_name.clone().into(),
+                        Cell::from(r.invited),
+                        Cell::from(r.reached),
+                        Cell::Percent(if r.invited > 0 {
                             r.reached as f64 / r.invited as f64
                         } else {
                             0.0
@@ -259,11 +284,11 @@ pub async fn ledger_xlsx(
                 .iter()
                 .map(|c| {
                     vec![
-                        c.committee_name.clone(),
-                        c.level_name.clone(),
-                        lang.t(&format!("position.{}", c.position)),
-                        c.person_name.clone(),
-                        c.phone.clone().unwrap_or_default(),
+                        c.committee_name.clone().into(),
+                        c.level_name.clone().into(),
+                        lang.t(&format!("position.{}", c.position)).into(),
+                        c.person_name.clone().into(),
+                        c.phone.clone().into(),
                     ]
                 })
                 .collect(),
@@ -271,8 +296,8 @@ pub async fn ledger_xlsx(
     ])
 }
 
-fn yes_no(lang: Lang, b: bool) -> String {
-    lang.t(if b { "ps.yes" } else { "ps.no" })
+fn yes_no(lang: Lang, b: bool) -> Cell {
+    lang.t(if b { "ps.yes" } else { "ps.no" }).into()
 }
 
 /// Every school under an office node: held sessions against the target of 100.
@@ -314,17 +339,17 @@ pub async fn rollup_xlsx(
             .iter()
             .map(|r| {
                 vec![
-                    r.school_name.clone(),
+                    r.school_name.clone().into(),
                     r.school_type
                         .as_deref()
                         .map(|t| lang.t(&format!("school_type.{t}")))
-                        .unwrap_or_default(),
-                    r.held.to_string(),
-                    r.lectures.to_string(),
-                    r.online.to_string(),
-                    r.planned.to_string(),
-                    r.checkins.to_string(),
-                    r.excellent.to_string(),
+                        .into(),
+                    Cell::from(r.held),
+                    Cell::from(r.lectures),
+                    Cell::from(r.online),
+                    Cell::from(r.planned),
+                    Cell::from(r.checkins),
+                    Cell::from(r.excellent),
                 ]
             })
             .collect(),

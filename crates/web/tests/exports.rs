@@ -60,3 +60,132 @@ both_dbs!(
         assert!(pdf_text(&pdf).contains(&sentence));
     }
 );
+
+/// A downloaded workbook.
+fn workbook(bytes: Vec<u8>) -> Xlsx<std::io::Cursor<Vec<u8>>> {
+    assert!(bytes.starts_with(b"PK"), "not an XLSX");
+    Xlsx::new(std::io::Cursor::new(bytes)).expect("XLSX opens")
+}
+
+/// The row of a sheet whose first cells hold `key` (as text), with the header row.
+fn row_of(
+    wb: &mut Xlsx<std::io::Cursor<Vec<u8>>>,
+    sheet: &str,
+    key: &str,
+) -> (Vec<String>, Vec<Data>, u32) {
+    let range = wb.worksheet_range(sheet).expect("sheet");
+    let rows: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    let header = rows[1].iter().map(|c| c.to_string()).collect();
+    let (i, row) = rows
+        .iter()
+        .enumerate()
+        .skip(2)
+        .find(|(_, r)| r.iter().any(|c| c == &Data::String(key.into())))
+        .unwrap_or_else(|| panic!("{key} in {sheet}: {rows:?}"));
+    (header, row.clone(), range.start().unwrap().0 + i as u32)
+}
+
+/// The cell under the header `col`.
+fn col<'a>(header: &[String], row: &'a [Data], col: &str) -> &'a Data {
+    let i = header
+        .iter()
+        .position(|h| h == col)
+        .unwrap_or_else(|| panic!("{col} in {header:?}"));
+    &row[i]
+}
+
+fn number_format(
+    wb: &mut Xlsx<std::io::Cursor<Vec<u8>>>,
+    sheet: &str,
+    row: u32,
+    header: &[String],
+    col: &str,
+) -> String {
+    let c = header.iter().position(|h| h == col).unwrap() as u32;
+    wb.worksheet_style(sheet)
+        .expect("styles")
+        .get((row, c))
+        .and_then(|s| s.number_format.as_ref())
+        .map(|f| f.format_code.clone())
+        .unwrap_or_default()
+}
+
+fn is_number(d: &Data) -> bool {
+    matches!(d, Data::Float(_) | Data::Int(_))
+}
+
+both_dbs!(
+    xlsx_counts_hours_rates_and_dates_are_typed,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = personal_data_world(&app.db).await;
+        let admin = login(&app, "admin_a").await;
+        let (st, _, x) = get_bytes(
+            &admin,
+            &app.url(&format!("/ps/schools/{}/ledger.xlsx", w.tree.school_a)),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        let mut wb = workbook(x);
+        // Sessions: the date is a date, the counts numbers, the rate a percentage.
+        let (h, r, at) = row_of(&mut wb, "课次", "家庭教育讲座甲");
+        assert!(
+            matches!(col(&h, &r, "日期时间"), Data::DateTime(_)),
+            "{r:?}"
+        );
+        for c in ["应到", "实到", "迟到", "请假", "缺席"] {
+            assert!(is_number(col(&h, &r, c)), "{c}: {r:?}");
+        }
+        assert_eq!(col(&h, &r, "应到"), &Data::Float(2.0));
+        assert_eq!(col(&h, &r, "出勤率"), &Data::Float(1.0));
+        assert_eq!(number_format(&mut wb, "课次", at, &h, "出勤率"), "0.0%");
+        // Trainees: hours with one decimal, counts, rate; the phone stays text.
+        let (h, r, at) = row_of(&mut wb, "学员学时", PEOPLE[0].name);
+        assert_eq!(col(&h, &r, "学时"), &Data::Float(1.0));
+        assert_eq!(number_format(&mut wb, "学员学时", at, &h, "学时"), "0.0");
+        assert!(is_number(col(&h, &r, "出勤次数")) && is_number(col(&h, &r, "心得")));
+        assert_eq!(number_format(&mut wb, "学员学时", at, &h, "出勤率"), "0.0%");
+        assert_eq!(col(&h, &r, "手机号"), &Data::String(PEOPLE[0].phone.into()));
+        // Check-ins: both times are dates.
+        let (h, r, _) = row_of(&mut wb, "签到明细", PEOPLE[0].name);
+        assert!(matches!(col(&h, &r, "日期时间"), Data::DateTime(_)));
+        assert!(matches!(col(&h, &r, "签到时间"), Data::DateTime(_)));
+        // Class rates.
+        let (h, r, at) = row_of(&mut wb, "班级出勤", "三年级(1)班");
+        assert!(is_number(col(&h, &r, "应到（学生家庭·次）")));
+        assert_eq!(number_format(&mut wb, "班级出勤", at, &h, "出勤率"), "0.0%");
+
+        // The county's roll-up: counts are numbers.
+        let county = login(&app, "county_a").await;
+        let (st, _, x) = get_bytes(
+            &county,
+            &app.url(&format!("/ps/units/{}/rollup.xlsx", w.tree.county_a)),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        let mut wb = workbook(x);
+        let (h, r, _) = row_of(&mut wb, "各校汇总", "甲小学");
+        assert_eq!(col(&h, &r, "已开课次"), &Data::Float(2.0), "{r:?}");
+        for c in ["讲座", "线上", "待开", "签到人次", "优秀学员"] {
+            assert!(is_number(col(&h, &r, c)), "{c}: {r:?}");
+        }
+
+        // A session's check-ins: its date and each time are dates.
+        let (st, _, x) = get_bytes(
+            &admin,
+            &app.url(&format!("/sessions/{}/checkins.xlsx", w.session_a)),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        let mut wb = workbook(x);
+        let (h, r, _) = row_of(&mut wb, "签到明细", PEOPLE[0].name);
+        assert!(
+            matches!(col(&h, &r, "日期时间"), Data::DateTime(_)),
+            "{r:?}"
+        );
+        assert!(
+            matches!(col(&h, &r, "签到时间"), Data::DateTime(_)),
+            "{r:?}"
+        );
+    }
+);
