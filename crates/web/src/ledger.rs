@@ -85,10 +85,12 @@ fn checkin_sheet<'a>(
     }
 }
 
-/// One session's check-ins as an XLSX: the lines of its roster that have a status, one
-/// per parent. The roster is the live board's read (`sessions::roster`), so the file
-/// holds exactly the parents the board shows the caller — a head teacher's class — with
-/// phones as the store lets them see them.
+/// One session's check-in sheet as an XLSX, the sheet a head teacher files: every
+/// invited household — one line per child, then the parents invited by name — with
+/// its status, including those who sent no word. A child's line names the parent who
+/// came (or was marked), otherwise all its parents. The roster is the live board's read
+/// (`sessions::roster`), so the file holds exactly the households the board shows the
+/// caller — a head teacher's class — with phones as the store lets them see them.
 pub async fn checkins_xlsx(
     db: &Db,
     scope: &Scope,
@@ -97,43 +99,104 @@ pub async fn checkins_xlsx(
 ) -> Result<Vec<u8>, AppError> {
     let session = sessions::get_session(db, scope, session_id).await?;
     let roster = sessions::roster(db, scope, session_id, None).await?;
-    let mut seen = std::collections::HashSet::new();
-    let rows = roster
+    let rows = households(&roster)
         .into_iter()
-        .filter(|l| l.status.is_some() && seen.insert(l.guardian_id))
-        .map(|l| {
+        .map(|h| {
+            let (names, phones): (Vec<_>, Vec<_>) = h
+                .parents
+                .iter()
+                .map(|l| (l.guardian_name.clone(), l.phone.clone().unwrap_or_default()))
+                .unzip();
+            let phones: Vec<_> = phones.into_iter().filter(|p| !p.is_empty()).collect();
+            let first = h.parents[0];
+            let status = match first.status.as_deref() {
+                Some(st) => lang.t(&format!("ps.status.{st}")),
+                None => lang.t("checkin.not_yet"),
+            };
             vec![
-                time_cell(session.starts_at),
-                session.title.clone().into(),
-                l.class_name.into(),
-                l.guardian_name.into(),
-                l.phone.into(),
-                lang.t(&format!("ps.status.{}", l.status.unwrap_or_default()))
+                first.class_name.clone().into(),
+                first.pupil_name.clone().into(),
+                names.join("、").into(),
+                phones.join("、").into(),
+                status.into(),
+                first
+                    .method
+                    .as_deref()
+                    .map(|m| lang.t(&format!("ps.method.{m}")))
                     .into(),
-                l.method.map(|m| lang.t(&format!("ps.method.{m}"))).into(),
-                l.checked_at.map_or(Cell::Empty, time_cell),
+                first.checked_at.map_or(Cell::Empty, time_cell),
+                first.recorded_by.clone().into(),
             ]
         })
         .collect();
     let name = lang.t("ledger.sheet.checkins");
+    let title = lang.tf(
+        "exports.checkins.title",
+        &[
+            ("session", session.title.clone()),
+            ("when", crate::i18n::local_time(session.starts_at)),
+        ],
+    );
+    let mut headers = headers(lang, &["class"]);
+    headers.push(lang.t("exports.checkins.child"));
+    headers.extend(crate::ledger::headers(
+        lang,
+        &["parent", "phone", "status", "method", "checked_at"],
+    ));
+    headers.push(lang.t("exports.checkins.recorded_by"));
     xlsx(&[Sheet {
         name: &name,
-        title: &name,
-        headers: headers(
-            lang,
-            &[
-                "date",
-                "session",
-                "class",
-                "parent",
-                "phone",
-                "status",
-                "method",
-                "checked_at",
-            ],
-        ),
+        title: &title,
+        headers,
         rows,
     }])
+}
+
+/// One line of the check-in sheet: a child's parents on the roster (the one whose
+/// record counts first), or one parent invited by name.
+struct Household<'a> {
+    parents: Vec<&'a sessions::RosterLine>,
+}
+
+/// The roster's lines grouped by child in roster order; within a child, the parent who
+/// came first, then one marked late, excused or absent, then those without a record.
+fn households(roster: &[sessions::RosterLine]) -> Vec<Household<'_>> {
+    fn rank(l: &sessions::RosterLine) -> u8 {
+        match l.status.as_deref() {
+            Some("present") => 0,
+            Some("late") => 1,
+            Some("excused") => 2,
+            Some(_) => 3,
+            None => 4,
+        }
+    }
+    let mut out: Vec<Household<'_>> = Vec::new();
+    let mut by_pupil = std::collections::HashMap::new();
+    for l in roster {
+        match l.pupil_id {
+            Some(p) => match by_pupil.get(&p) {
+                Some(&i) => {
+                    let h: &mut Household<'_> = &mut out[i];
+                    if !h.parents.iter().any(|g| g.guardian_id == l.guardian_id) {
+                        h.parents.push(l);
+                    }
+                }
+                None => {
+                    by_pupil.insert(p, out.len());
+                    out.push(Household { parents: vec![l] });
+                }
+            },
+            None => out.push(Household { parents: vec![l] }),
+        }
+    }
+    for h in &mut out {
+        h.parents.sort_by_key(|l| rank(l));
+        // Only the parent whose record counts is named once someone has a record.
+        if h.parents[0].status.is_some() {
+            h.parents.truncate(1);
+        }
+    }
+    out
 }
 
 /// The year's ledger of one school as one workbook.

@@ -170,7 +170,7 @@ both_dbs!(
             assert!(is_number(col(&h, &r, c)), "{c}: {r:?}");
         }
 
-        // A session's check-ins: its date and each time are dates.
+        // A session's check-ins: each time is a date.
         let (st, _, x) = get_bytes(
             &admin,
             &app.url(&format!("/sessions/{}/checkins.xlsx", w.session_a)),
@@ -180,12 +180,115 @@ both_dbs!(
         let mut wb = workbook(x);
         let (h, r, _) = row_of(&mut wb, "签到明细", PEOPLE[0].name);
         assert!(
-            matches!(col(&h, &r, "日期时间"), Data::DateTime(_)),
-            "{r:?}"
-        );
-        assert!(
             matches!(col(&h, &r, "签到时间"), Data::DateTime(_)),
             "{r:?}"
         );
+    }
+);
+
+/// The rows of the only sheet below the title and header, as text.
+fn sheet_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
+    let mut wb = workbook(bytes);
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).expect("sheet");
+    range
+        .rows()
+        .skip(2)
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+both_dbs!(
+    checkin_sheet_lists_every_invited_household,
+    |t: TestDb| async move {
+        use jiaxiao_domain::Role;
+        use jiaxiao_domain::parent_school::{AttendanceStatus, Audience};
+        use jiaxiao_store::checkin::{self, Mark};
+        use jiaxiao_store::parent_school::sessions::{self, NewSession};
+        let app = TestApp::spawn(t).await;
+        let w = personal_data_world(&app.db).await;
+        let sys = jiaxiao_store::Scope::system();
+        let sid = sessions::create_session(
+            &app.db,
+            &sys,
+            NewSession {
+                school_id: w.tree.school_a,
+                title: "期中家长会".into(),
+                starts_at: chrono::Utc::now() - chrono::Duration::hours(1),
+                duration_minutes: 60,
+                place: Some("各班教室".into()),
+                instructor_name: "班主任".into(),
+                audience: Some(Audience::School),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        // The head teacher of 1班 marks 欧阳甲一 excused; 司马乙二 sends no word.
+        let head = jiaxiao_testkit::fixtures::staff_scope(
+            &app.db,
+            "班主任王老师",
+            Role::HeadTeacher,
+            w.class_a1,
+        )
+        .await;
+        checkin::mark(
+            &app.db,
+            &head,
+            sid,
+            &[Mark {
+                guardian_id: w.guardians[0],
+                status: AttendanceStatus::Excused,
+            }],
+        )
+        .await
+        .unwrap();
+        let url = app.url(&format!("/sessions/{sid}/checkins.xlsx"));
+
+        let admin = login(&app, "admin_a").await;
+        let (st, _, x) = get_bytes(&admin, &url).await;
+        assert_eq!(st, StatusCode::OK);
+        let rows = sheet_rows(x);
+        assert_eq!(rows.len(), 2, "both households: {rows:?}");
+        let (p0, p1) = (&PEOPLE[0], &PEOPLE[1]);
+        assert_eq!(
+            rows[0][..6],
+            [
+                "三年级(1)班",
+                p0.child.unwrap(),
+                p0.name,
+                p0.phone,
+                "请假",
+                "教师代签"
+            ]
+        );
+        assert!(!rows[0][6].is_empty(), "the time it was marked");
+        assert_eq!(rows[0][7], "班主任王老师", "marked by");
+        assert_eq!(
+            rows[1][..6],
+            [
+                "三年级(2)班",
+                p1.child.unwrap(),
+                p1.name,
+                p1.phone,
+                "未签到",
+                ""
+            ]
+        );
+
+        // The head teacher of 1班 files their class only, with whole numbers.
+        let head = login(&app, "head_a1").await;
+        let (st, _, x) = get_bytes(&head, &url).await;
+        assert_eq!(st, StatusCode::OK);
+        let rows = sheet_rows(x);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0][1..4], [p0.child.unwrap(), p0.name, p0.phone]);
+
+        // A teacher of the school sees every household, phones masked.
+        let teacher = login(&app, "teacher_a").await;
+        let (_, _, x) = get_bytes(&teacher, &url).await;
+        let rows = sheet_rows(x);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[1][3], jiaxiao_domain::phone::mask(p1.phone));
     }
 );
