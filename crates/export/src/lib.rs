@@ -6,8 +6,9 @@ pub mod pdf;
 
 pub use pdf::{
     Attendance, Breakout, Certificate, CertificateLabels, Dossier, DossierLabels, DossierSession,
-    Duty, PdfError, ProgrammeItem, RunSheet, RunSheetLabels, SignInLabels, SignInRow, SignInSheet,
-    certificates, dossier, run_sheet, signin_sheet,
+    DossierTable, Duty, ExcellenceNotice, PdfError, ProgrammeItem, RunSheet, RunSheetLabels,
+    SignInLabels, SignInRow, SignInSheet, certificates, dossier, excellence_notice, run_sheet,
+    signin_sheet,
 };
 
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
@@ -47,6 +48,24 @@ pub enum Cell {
         mm: u8,
     },
     Empty,
+}
+
+impl std::fmt::Display for Cell {
+    /// The cell as printed in a PDF table: numbers formatted as the XLSX shows them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cell::Text(v) => f.write_str(v),
+            Cell::Int(v) => write!(f, "{v}"),
+            Cell::Number(v) => write!(f, "{v}"),
+            Cell::Percent(v) => write!(f, "{:.1}%", v * 100.0),
+            Cell::Hours(v) => write!(f, "{v:.1}"),
+            Cell::Date { y, m, d } => write!(f, "{y:04}-{m:02}-{d:02}"),
+            Cell::DateTime { y, m, d, hh, mm } => {
+                write!(f, "{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}")
+            }
+            Cell::Empty => Ok(()),
+        }
+    }
 }
 
 impl From<String> for Cell {

@@ -219,7 +219,22 @@ pub struct Dossier {
     // Serialised through the renderer's own type, which adds the photos' paths.
     #[serde(skip)]
     pub sessions: Vec<DossierSession>,
+    /// Chapters after the sessions, one table each: the parts of the year's ledger
+    /// its XLSX carries as sheets (trainees' hours, class rates, committees, excellent
+    /// trainees), so the printed dossier and the workbook hold the same sections.
+    pub tables: Vec<DossierTable>,
     pub labels: DossierLabels,
+}
+
+/// A chapter of the dossier that is one table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DossierTable {
+    pub title: String,
+    /// A line under the heading (e.g. the notice period); may be empty.
+    pub note: String,
+    pub headers: Vec<String>,
+    /// As many cells as headers each.
+    pub rows: Vec<Vec<String>>,
 }
 
 /// One session (one lesson of the parent school) and everything filed for it.
@@ -349,6 +364,48 @@ pub fn dossier(
     let pdf = engine::write_pdf(&doc)?;
     progress(total, total);
     Ok(pdf)
+}
+
+// ---------------------------------------------------------------------------------------
+// Public notice of excellent trainees
+
+/// The printed public notice (公示) of a round of excellent trainees, posted on the
+/// school's notice board for the notice period: heading, the list, the period and how
+/// to object, signed by the school.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExcellenceNotice {
+    pub school: String,
+    /// e.g. "2025-2026学年家长学校优秀学员评选结果公示".
+    pub title: String,
+    /// Paragraphs before the list.
+    pub intro: Vec<String>,
+    pub headers: Vec<String>,
+    /// As many cells as headers each.
+    pub rows: Vec<Vec<String>>,
+    /// Paragraphs after the list: the notice period, how to object.
+    pub closing: Vec<String>,
+    /// Signed by, e.g. "实验小学家长学校".
+    pub signature: String,
+    pub date: String,
+}
+
+/// A4 portrait; the list's header row repeats on every page.
+pub fn excellence_notice(notice: &ExcellenceNotice) -> Result<Vec<u8>, PdfError> {
+    #[derive(Serialize)]
+    struct Data<'a> {
+        #[serde(flatten)]
+        notice: &'a ExcellenceNotice,
+        fonts: &'a engine::Families,
+    }
+    let fonts = engine::fonts()?;
+    Job::new(
+        include_str!("pdf/notice.typ"),
+        &Data {
+            notice,
+            fonts: &fonts.families,
+        },
+    )?
+    .render()
 }
 
 // ---------------------------------------------------------------------------------------
