@@ -27,19 +27,6 @@ pub(crate) fn time_cell(t: chrono::DateTime<chrono::Utc>) -> Cell {
     }
 }
 
-/// A `YYYY-MM-DD` text as a date cell; kept as text if it is not one.
-pub(crate) fn date_cell(v: &str) -> Cell {
-    use chrono::Datelike;
-    match chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        Ok(d) => Cell::Date {
-            y: d.year() as u16,
-            m: d.month() as u8,
-            d: d.day() as u8,
-        },
-        Err(_) => v.into(),
-    }
-}
-
 fn headers(lang: Lang, keys: &[&str]) -> Vec<String> {
     keys.iter()
         .map(|k| lang.t(&format!("ledger.col.{k}")))
@@ -246,16 +233,21 @@ pub async fn ledger_xlsx(
         ]);
     }
     let lines = stats::checkin_lines(db, scope, school_id, year, None).await?;
-    let committees =
-        jiaxiao_store::parent_school::committees::roster_for_year(db, scope, school_id, year)
-            .await?;
+    let shared = sections(db, scope, lang, school_id, year, &trainees, &rates).await?;
     let title = lang.tf("ledger.title", &[("school", school.name.clone())]);
     let n_sessions = lang.t("ledger.sheet.sessions");
     let n_checkins = lang.t("ledger.sheet.checkins");
-    let n_trainees = lang.t("ledger.sheet.trainees");
-    let n_classes = lang.t("ledger.sheet.classes");
-    let n_committees = lang.t("ledger.sheet.committees");
-    xlsx(&[
+    let titles: Vec<String> = shared
+        .iter()
+        .map(|s| {
+            if s.note.is_empty() {
+                title.clone()
+            } else {
+                format!("{title} {}", s.note)
+            }
+        })
+        .collect();
+    let mut sheets = vec![
         Sheet {
             name: &n_sessions,
             title: &title,
@@ -283,9 +275,72 @@ pub async fn ledger_xlsx(
             rows: session_rows,
         },
         checkin_sheet(lang, &n_checkins, &title, &lines),
-        Sheet {
-            name: &n_trainees,
-            title: &title,
+    ];
+    sheets.extend(shared.iter().zip(&titles).map(|(s, t)| Sheet {
+        name: &s.name,
+        title: t,
+        headers: s.headers.clone(),
+        rows: s.rows.clone(),
+    }));
+    xlsx(&sheets)
+}
+
+/// A part of the year's ledger that both files carry: a sheet of the XLSX and a
+/// chapter (one table) of the PDF dossier, so the two cannot drift apart.
+pub(crate) struct Section {
+    pub name: String,
+    /// A line under the heading, e.g. the notice period; may be empty.
+    pub note: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    /// The phone column, left out of the printed dossier (the workbook keeps it, as
+    /// `reach::Phones` allowed it to the caller).
+    pub phone: Option<usize>,
+}
+
+impl Section {
+    /// The section as a chapter of the printed dossier.
+    pub fn table(&self) -> jiaxiao_export::DossierTable {
+        let keep = |i: &usize| Some(*i) != self.phone;
+        jiaxiao_export::DossierTable {
+            title: self.name.clone(),
+            note: self.note.clone(),
+            headers: (0..self.headers.len())
+                .filter(keep)
+                .map(|i| self.headers[i].clone())
+                .collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| {
+                    (0..self.headers.len())
+                        .filter(keep)
+                        .map(|i| r.get(i).map(Cell::to_string).unwrap_or_default())
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The ledger's sections after its sessions and check-ins: trainees' hours, class
+/// rates, committees and excellent trainees, in that order.
+pub(crate) async fn sections(
+    db: &Db,
+    scope: &Scope,
+    lang: Lang,
+    school_id: i64,
+    year: i64,
+    trainees: &[credits::TraineeSummary],
+    rates: &[credits::ClassRate],
+) -> Result<Vec<Section>, AppError> {
+    use jiaxiao_store::parent_school::{committees, excellence};
+    let committees = committees::roster_for_year(db, scope, school_id, year).await?;
+    let round = excellence::get_round(db, scope, school_id, year).await?;
+    let mut out = vec![
+        Section {
+            name: lang.t("ledger.sheet.trainees"),
+            note: String::new(),
             headers: headers(
                 lang,
                 &[
@@ -314,10 +369,11 @@ pub async fn ledger_xlsx(
                     ]
                 })
                 .collect(),
+            phone: Some(1),
         },
-        Sheet {
-            name: &n_classes,
-            title: &title,
+        Section {
+            name: lang.t("ledger.sheet.classes"),
+            note: String::new(),
             headers: headers(
                 lang,
                 &["grade", "class", "invited_children", "reached", "rate"],
@@ -338,10 +394,11 @@ pub async fn ledger_xlsx(
                     ]
                 })
                 .collect(),
+            phone: None,
         },
-        Sheet {
-            name: &n_committees,
-            title: &title,
+        Section {
+            name: lang.t("ledger.sheet.committees"),
+            note: String::new(),
             headers: headers(lang, &["body", "level", "position", "person", "phone"]),
             rows: committees
                 .iter()
@@ -355,8 +412,54 @@ pub async fn ledger_xlsx(
                     ]
                 })
                 .collect(),
+            phone: Some(4),
         },
-    ])
+    ];
+    // Excellent trainees: those the school approved for the notice or awarded.
+    let (note, rows) = match &round {
+        None => (String::new(), Vec::new()),
+        Some(r) => {
+            let note = match (&r.round.notice_from, &r.round.notice_to) {
+                (Some(from), Some(to)) => lang.tf(
+                    "exports.ledger.notice_period",
+                    &[("from", from.clone()), ("to", to.clone())],
+                ),
+                _ => String::new(),
+            };
+            let rows = r
+                .nominees
+                .iter()
+                .filter(|n| n.decision == excellence::APPROVED || n.decision == excellence::AWARDED)
+                .map(|n| {
+                    let why = n.reason();
+                    vec![
+                        n.name.clone().into(),
+                        n.phone.clone().into(),
+                        why.as_ref()
+                            .map_or(Cell::Empty, |w| Cell::Percent(w.attendance_rate)),
+                        why.as_ref().map_or(Cell::Empty, |w| Cell::Hours(w.hours)),
+                        why.as_ref()
+                            .map_or(Cell::Empty, |w| Cell::Int(w.reflections)),
+                        lang.t(&format!("ps.excellence.decision.{}", n.decision))
+                            .into(),
+                        n.certificate_no.clone().into(),
+                    ]
+                })
+                .collect();
+            (note, rows)
+        }
+    };
+    let mut h = headers(lang, &["parent", "phone", "rate", "hours", "reflections"]);
+    h.push(lang.t("exports.ledger.decision"));
+    h.push(lang.t("exports.ledger.certificate_no"));
+    out.push(Section {
+        name: lang.t("exports.ledger.excellence"),
+        note,
+        headers: h,
+        rows,
+        phone: Some(1),
+    });
+    Ok(out)
 }
 
 fn yes_no(lang: Lang, b: bool) -> Cell {

@@ -292,3 +292,172 @@ both_dbs!(
         assert_eq!(rows[1][3], jiaxiao_domain::phone::mask(p1.phone));
     }
 );
+
+/// The number after `prefix` in `html`.
+fn id_after(html: &str, prefix: &str) -> i64 {
+    let i = html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} in page"))
+        + prefix.len();
+    html[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+both_dbs!(
+    dossier_and_ledger_carry_the_same_sections,
+    |t: TestDb| async move {
+        use jiaxiao_testkit::fixtures::{csrf_of, get, post};
+        let app = TestApp::spawn(t).await;
+        let w = personal_data_world(&app.db).await;
+        let admin = login(&app, "admin_a").await;
+        let school = w.tree.school_a;
+        // The ledger's workbook: committees and excellent trainees with certificate numbers.
+        let (_, _, x) = get_bytes(
+            &admin,
+            &app.url(&format!("/ps/schools/{school}/ledger.xlsx")),
+        )
+        .await;
+        let mut wb = workbook(x);
+        let names = wb.sheet_names().to_vec();
+        assert!(
+            names.contains(&"组织机构".to_string()) && names.contains(&"优秀学员".to_string()),
+            "{names:?}"
+        );
+        let (h, r, at) = row_of(&mut wb, "优秀学员", PEOPLE[0].name);
+        assert_eq!(col(&h, &r, "评选结果"), &Data::String("已表彰".into()));
+        let cert_no = col(&h, &r, "证书编号").to_string();
+        assert!(!cert_no.is_empty(), "{r:?}");
+        assert_eq!(number_format(&mut wb, "优秀学员", at, &h, "出勤率"), "0.0%");
+        assert_eq!(col(&h, &r, "学时"), &Data::Float(1.0));
+        let (_, staff_row, _) = row_of(&mut wb, "组织机构", PEOPLE[3].name);
+        assert_eq!(staff_row[0], Data::String("家长学校领导小组".into()));
+
+        // The dossier, rendered in the background, has the same sections.
+        let ledger = app.url(&format!("/ps/schools/{school}/ledger"));
+        let (_, page) = get(&admin, &ledger).await;
+        let (st, _) = post(
+            &admin,
+            &app.url(&format!("/ps/schools/{school}/dossier")),
+            &[("csrf", csrf_of(&page))],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let mut link = None;
+        for _ in 0..600 {
+            let (_, page) = get(&admin, &ledger).await;
+            if page.contains("class=\"dossier-link\"") {
+                link = Some(id_after(&page, "<a href=\"/attachments/"));
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let (st, _, pdf) = get_bytes(
+            &admin,
+            &app.url(&format!("/attachments/{}", link.expect("dossier done"))),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        let text = pdf_text(&pdf);
+        for heading in ["学员学时", "班级出勤", "组织机构", "优秀学员"] {
+            assert!(text.contains(heading), "{heading} in the dossier");
+        }
+        let org = text
+            .find("组织机构机构层级职务姓名")
+            .expect("the committees' table");
+        assert!(
+            text[org..].contains(&format!("组长{}", PEOPLE[3].name)),
+            "{}",
+            &text[org..]
+        );
+        assert!(
+            text.contains(&format!("{}100.0%1.01已表彰{cert_no}", PEOPLE[0].name)),
+            "{text}"
+        );
+        assert!(text.contains("公示期："), "the notice period");
+        // The printed dossier names people but prints no phone numbers.
+        for p in &PEOPLE[..2] {
+            assert!(
+                !text.contains(p.phone) && !text.contains(&jiaxiao_domain::phone::mask(p.phone))
+            );
+        }
+    }
+);
+
+both_dbs!(
+    public_notice_prints_during_the_notice_period,
+    |t: TestDb| async move {
+        use jiaxiao_domain::parent_school::ExcellenceRule;
+        use jiaxiao_store::parent_school::excellence;
+        use jiaxiao_testkit::fixtures::get;
+        let app = TestApp::spawn(t).await;
+        let w = personal_data_world(&app.db).await;
+        let sys = jiaxiao_store::Scope::system();
+        let year =
+            jiaxiao_store::org::ensure_school_year(&app.db.conn, jiaxiao_store::org::today_date())
+                .await
+                .unwrap();
+        let round = excellence::compute(
+            &app.db,
+            &sys,
+            w.tree.school_b,
+            year,
+            &ExcellenceRule {
+                min_attendance_rate: 0.0,
+                min_hours: 0.0,
+                min_reflections: 0,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let admin = login(&app, "admin_b").await;
+        let url = app.url(&format!("/ps/excellence/{round}/notice.pdf"));
+        // Before its notice period there is no notice.
+        let (st, _, _) = get_bytes(&admin, &url).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        excellence::review(&app.db, &sys, round, &[w.guardians[2]])
+            .await
+            .unwrap();
+        excellence::start_notice(&app.db, &sys, round, 5)
+            .await
+            .unwrap();
+        let (_, page) = get(
+            &admin,
+            &app.url(&format!("/ps/schools/{}/excellence", w.tree.school_b)),
+        )
+        .await;
+        assert!(
+            page.contains(&format!("href=\"/ps/excellence/{round}/notice.pdf\"")),
+            "linked"
+        );
+        let (st, ct, pdf) = get_bytes(&admin, &url).await;
+        assert_eq!((st, ct.as_str()), (StatusCode::OK, "application/pdf"));
+        let text = pdf_text(&pdf);
+        let years = years_now();
+        let today = jiaxiao_store::org::today_date();
+        let day = |d: chrono::NaiveDate| d.format("%Y年%-m月%-d日").to_string();
+        for want in [
+            format!("{years}学年家长学校优秀学员评选结果公示"),
+            format!("拟评选以下1位家长为{years}学年家长学校“优秀学员”，现予以公示。"),
+            format!("1{}100.0%1.01", PEOPLE[2].name),
+            format!(
+                "公示期：{}至{}（共5天）。",
+                day(today),
+                day(today + chrono::Duration::days(4))
+            ),
+            "如对上述人选有异议，请以书面或当面方式向乙小学家长学校办公室实名反映".to_string(),
+            format!("乙小学家长学校{}", day(today)),
+        ] {
+            assert!(text.contains(&want), "{want} in {text}");
+        }
+        assert!(!text.contains(PEOPLE[2].phone));
+        // Another school's admin cannot print it.
+        let other = login(&app, "admin_a").await;
+        let (st, _, _) = get_bytes(&other, &url).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    }
+);
