@@ -196,6 +196,10 @@ test('excellent trainees: a rule computes nominees with reasons, then review, pu
   await page.click('#notice button[type=submit]');
   await page.waitForSelector('#award');
   assert.match(await page.textContent('#round-status'), /公示中/);
+  // The printable notice for the notice board.
+  const notice = await fetchBytes(page, await page.getAttribute('#notice-link', 'href'));
+  assert.equal(notice.status, 200);
+  assert.equal(notice.body.subarray(0, 5).toString('latin1'), '%PDF-');
   const objection = `e2e 异议 ${Date.now()}`;
   await page.click('details.card summary');
   const of = page.locator('form[action$="/objections"]');

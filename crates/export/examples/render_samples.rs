@@ -49,6 +49,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     println!("run_sheet.pdf: {:?}", t.elapsed());
 
+    let t = Instant::now();
+    std::fs::write(
+        dir.join("notice.pdf"),
+        pdf::excellence_notice(&samples::notice())?,
+    )?;
+    println!("notice.pdf: {:?}", t.elapsed());
+
     if let Some(names) = bench {
         let model = samples::dossier(40, names, 2);
         let t = Instant::now();

@@ -123,8 +123,10 @@ pub struct Certificate {
     /// e.g. "荣誉证书".
     pub title: String,
     pub recipient: String,
-    /// Paragraphs separated by newlines, e.g. "在2025—2026学年家长学校学习中表现突出，被评为优秀学员。\n特发此证，以资鼓励。".
-    pub body: String,
+    /// The paragraphs, each printed as given, e.g. ["在2025-2026学年家长学校学习中表现突出，
+    /// 被评为优秀学员。", "特发此证，以资鼓励。"]. A list rather than one text with line
+    /// breaks, so no escape sequence of a translation file can reach the page.
+    pub body: Vec<String>,
     pub school: String,
     pub date: String,
     pub number: String,
@@ -145,6 +147,10 @@ pub struct CertificateLabels {
 
 /// One page per certificate, in order, in a single PDF for printing in a batch.
 pub fn certificates(certs: &[Certificate]) -> Result<Vec<u8>, PdfError> {
+    certificates_job(certs)?.render()
+}
+
+fn certificates_job(certs: &[Certificate]) -> Result<Job, PdfError> {
     #[derive(Serialize)]
     struct Cert<'a> {
         #[serde(flatten)]
@@ -184,7 +190,7 @@ pub fn certificates(certs: &[Certificate]) -> Result<Vec<u8>, PdfError> {
     for (bytes, path) in seals {
         job.add_file(&path, bytes.to_vec());
     }
-    job.render()
+    Ok(job)
 }
 
 fn image_ext(bytes: &[u8]) -> Option<&'static str> {
@@ -213,7 +219,22 @@ pub struct Dossier {
     // Serialised through the renderer's own type, which adds the photos' paths.
     #[serde(skip)]
     pub sessions: Vec<DossierSession>,
+    /// Chapters after the sessions, one table each: the parts of the year's ledger
+    /// its XLSX carries as sheets (trainees' hours, class rates, committees, excellent
+    /// trainees), so the printed dossier and the workbook hold the same sections.
+    pub tables: Vec<DossierTable>,
     pub labels: DossierLabels,
+}
+
+/// A chapter of the dossier that is one table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DossierTable {
+    pub title: String,
+    /// A line under the heading (e.g. the notice period); may be empty.
+    pub note: String,
+    pub headers: Vec<String>,
+    /// As many cells as headers each.
+    pub rows: Vec<Vec<String>>,
 }
 
 /// One session (one lesson of the parent school) and everything filed for it.
@@ -346,6 +367,48 @@ pub fn dossier(
 }
 
 // ---------------------------------------------------------------------------------------
+// Public notice of excellent trainees
+
+/// The printed public notice (公示) of a round of excellent trainees, posted on the
+/// school's notice board for the notice period: heading, the list, the period and how
+/// to object, signed by the school.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExcellenceNotice {
+    pub school: String,
+    /// e.g. "2025-2026学年家长学校优秀学员评选结果公示".
+    pub title: String,
+    /// Paragraphs before the list.
+    pub intro: Vec<String>,
+    pub headers: Vec<String>,
+    /// As many cells as headers each.
+    pub rows: Vec<Vec<String>>,
+    /// Paragraphs after the list: the notice period, how to object.
+    pub closing: Vec<String>,
+    /// Signed by, e.g. "实验小学家长学校".
+    pub signature: String,
+    pub date: String,
+}
+
+/// A4 portrait; the list's header row repeats on every page.
+pub fn excellence_notice(notice: &ExcellenceNotice) -> Result<Vec<u8>, PdfError> {
+    #[derive(Serialize)]
+    struct Data<'a> {
+        #[serde(flatten)]
+        notice: &'a ExcellenceNotice,
+        fonts: &'a engine::Families,
+    }
+    let fonts = engine::fonts()?;
+    Job::new(
+        include_str!("pdf/notice.typ"),
+        &Data {
+            notice,
+            fonts: &fonts.families,
+        },
+    )?
+    .render()
+}
+
+// ---------------------------------------------------------------------------------------
 // Run sheet
 
 /// The printed programme of a parents' meeting day (家长会活动安排).
@@ -445,5 +508,51 @@ mod tests {
         assert_eq!(image_ext(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("jpg"));
         assert_eq!(image_ext(b"GIF89a"), None);
         assert_eq!(image_ext(b""), None);
+    }
+
+    /// Every laid-out glyph of the first page with the text it stands for.
+    fn glyphs(doc: &typst_layout::PagedDocument) -> Vec<(String, typst::layout::Em)> {
+        fn walk(frame: &typst::layout::Frame, out: &mut Vec<(String, typst::layout::Em)>) {
+            for (_, item) in frame.items() {
+                match item {
+                    typst::layout::FrameItem::Group(g) => walk(&g.frame, out),
+                    typst::layout::FrameItem::Text(t) => out.extend(
+                        t.glyphs
+                            .iter()
+                            .map(|g| (t.text[g.range()].to_string(), g.x_advance)),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&doc.pages()[0].frame, &mut out);
+        out
+    }
+
+    #[test]
+    fn the_colon_after_the_salutation_keeps_its_full_width() {
+        // typst compresses a CJK colon that ends a line to half its width, and on the
+        // certificate "家长：" then read as "家长:" (issue 10).
+        let cert = Certificate {
+            title: "荣誉证书".into(),
+            recipient: "王建国".into(),
+            body: vec!["在2026-2027学年家长学校学习中表现突出。".into()],
+            school: "实验小学".into(),
+            date: "2027年6月30日".into(),
+            number: "JX-1".into(),
+            seal: None,
+            labels: CertificateLabels {
+                after_recipient: " 家长：".into(),
+                number: "证书编号：".into(),
+            },
+        };
+        let doc = certificates_job(&[cert]).unwrap().layout().unwrap();
+        let glyphs = glyphs(&doc);
+        let colon = glyphs
+            .iter()
+            .find(|(t, _)| t == "：")
+            .expect("the full-width colon is laid out");
+        assert_eq!(colon.1, typst::layout::Em::one(), "{glyphs:?}");
     }
 }

@@ -144,7 +144,7 @@ fn hostile_text_is_printed_as_typed() {
     assert!(text(&doc).contains(&squeeze(h)));
 
     let mut cert = samples::certificate(h, 1, None);
-    cert.body = h.into();
+    cert.body = vec![h.into()];
     cert.labels.number = h.into();
     let doc = parse(&pdf::certificates(&[cert]).unwrap());
     assert_eq!(pages(&doc), 1);
@@ -168,4 +168,36 @@ fn hostile_text_is_printed_as_typed() {
     run.duties[0].person = h.into();
     let doc = parse(&pdf::run_sheet(&run).unwrap());
     assert!(text(&doc).contains(&squeeze(h)));
+}
+
+#[test]
+fn dossier_carries_the_ledgers_tables() {
+    let model = samples::dossier(1, 5, 0);
+    let doc = parse(&pdf::dossier(&model, &mut |_, _| {}).unwrap());
+    let text = text(&doc);
+    for t in &model.tables {
+        assert!(
+            text.contains(&squeeze(&t.title)),
+            "{} in the dossier",
+            t.title
+        );
+    }
+    assert!(text.contains("家长学校领导小组组长张校长"));
+    assert!(text.contains("公示期：2026-06-01至2026-06-05"));
+    assert!(text.contains(&samples::name(29)));
+}
+
+#[test]
+fn excellence_notice_prints_the_list_period_and_objections() {
+    let notice = samples::notice();
+    let doc = parse(&pdf::excellence_notice(&notice).unwrap());
+    assert_eq!(pages(&doc), 1);
+    assert_noto(&doc, "NotoSerifCJK");
+    let text = text(&doc);
+    for p in notice.intro.iter().chain(&notice.closing) {
+        assert!(text.contains(&squeeze(p)), "{p} in {text}");
+    }
+    assert!(text.contains(&squeeze(&notice.title)));
+    assert!(text.contains(&format!("12{}", samples::name(11))));
+    assert!(text.contains("西安市碑林区实验小学家长学校2026年6月1日"));
 }

@@ -1,5 +1,5 @@
 //! The PDF dossier of a school year (per session: notice, lesson plan, sign-in summary,
-//! photos, summary), rendered by a background job with progress and kept as an
+//! photos, summary; then the ledger's other sections as tables), rendered by a background job with progress and kept as an
 //! attachment of the school.
 
 use jiaxiao_export::pdf::{Attendance, Dossier, DossierLabels, DossierSession};
@@ -82,10 +82,26 @@ pub async fn run(
     let lines = stats::checkin_lines(&db, &scope, school_id, year, None)
         .await
         .map_err(code)?;
-    let counts = credits::year_figures(&db, &scope, school_id, year)
+    let credits::YearFigures {
+        counts,
+        trainees,
+        classes,
+    } = credits::year_figures(&db, &scope, school_id, year)
         .await
-        .map_err(code)?
-        .counts;
+        .map_err(code)?;
+    // The same sections as the ledger's workbook, from the same list.
+    let tables = crate::ledger::sections(&db, &scope, lang, school_id, year, &trainees, &classes)
+        .await
+        .map_err(|e| match e {
+            crate::error::AppError::NotFound => "not_found".to_string(),
+            other => {
+                tracing::warn!(error = %other, "dossier sections");
+                "internal".to_string()
+            }
+        })?
+        .iter()
+        .map(crate::ledger::Section::table)
+        .collect();
     // Gathering is a share of the work too: half the bar, rendering the other half.
     let total = list.len() * 2 + 2;
     let mut out = Vec::with_capacity(list.len());
@@ -150,6 +166,7 @@ pub async fn run(
         title: lang.t("ps.dossier.doc_title"),
         generated: local_time(chrono::Utc::now()),
         sessions: out,
+        tables,
         labels: labels(lang),
     };
     let bytes = tokio::task::spawn_blocking(move || {

@@ -3,15 +3,28 @@
 //! county roll-up XLSX, a session's check-ins as XLSX, and the PDF dossier rendered in
 //! a background job. Labels come from the translation files.
 
-use jiaxiao_export::Sheet;
+use jiaxiao_export::{Cell, Sheet};
 use jiaxiao_store::parent_school::{credits, sessions, stats};
 use jiaxiao_store::{Db, Scope};
 
 use crate::error::AppError;
-use crate::i18n::{Lang, local_time, percent};
+use crate::i18n::Lang;
 
 fn xlsx(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, AppError> {
     jiaxiao_export::xlsx(sheets).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// A UTC time as a date-and-time cell in Beijing time, as schools read it.
+pub(crate) fn time_cell(t: chrono::DateTime<chrono::Utc>) -> Cell {
+    use chrono::{Datelike, Timelike};
+    let t = t + chrono::Duration::hours(8);
+    Cell::DateTime {
+        y: t.year() as u16,
+        m: t.month() as u8,
+        d: t.day() as u8,
+        hh: t.hour() as u8,
+        mm: t.minute() as u8,
+    }
 }
 
 fn headers(lang: Lang, keys: &[&str]) -> Vec<String> {
@@ -46,23 +59,25 @@ fn checkin_sheet<'a>(
             .iter()
             .map(|l| {
                 vec![
-                    local_time(l.starts_at),
-                    l.session_title.clone(),
-                    l.guardian_name.clone(),
-                    l.phone.clone().unwrap_or_default(),
-                    lang.t(&format!("ps.status.{}", l.status)),
-                    lang.t(&format!("ps.method.{}", l.method)),
-                    local_time(l.checked_at),
+                    time_cell(l.starts_at),
+                    l.session_title.clone().into(),
+                    l.guardian_name.clone().into(),
+                    l.phone.clone().into(),
+                    lang.t(&format!("ps.status.{}", l.status)).into(),
+                    lang.t(&format!("ps.method.{}", l.method)).into(),
+                    time_cell(l.checked_at),
                 ]
             })
             .collect(),
     }
 }
 
-/// One session's check-ins as an XLSX: the lines of its roster that have a status, one
-/// per parent. The roster is the live board's read (`sessions::roster`), so the file
-/// holds exactly the parents the board shows the caller — a head teacher's class — with
-/// phones as the store lets them see them.
+/// One session's check-in sheet as an XLSX, the sheet a head teacher files: every
+/// invited household — one line per child, then the parents invited by name — with
+/// its status, including those who sent no word. A child's line names the parent who
+/// came (or was marked), otherwise all its parents. The roster is the live board's read
+/// (`sessions::roster`), so the file holds exactly the households the board shows the
+/// caller — a head teacher's class — with phones as the store lets them see them.
 pub async fn checkins_xlsx(
     db: &Db,
     scope: &Scope,
@@ -71,44 +86,104 @@ pub async fn checkins_xlsx(
 ) -> Result<Vec<u8>, AppError> {
     let session = sessions::get_session(db, scope, session_id).await?;
     let roster = sessions::roster(db, scope, session_id, None).await?;
-    let mut seen = std::collections::HashSet::new();
-    let rows = roster
+    let rows = households(&roster)
         .into_iter()
-        .filter(|l| l.status.is_some() && seen.insert(l.guardian_id))
-        .map(|l| {
+        .map(|h| {
+            let (names, phones): (Vec<_>, Vec<_>) = h
+                .parents
+                .iter()
+                .map(|l| (l.guardian_name.clone(), l.phone.clone().unwrap_or_default()))
+                .unzip();
+            let phones: Vec<_> = phones.into_iter().filter(|p| !p.is_empty()).collect();
+            let first = h.parents[0];
+            let status = match first.status.as_deref() {
+                Some(st) => lang.t(&format!("ps.status.{st}")),
+                None => lang.t("checkin.not_yet"),
+            };
             vec![
-                local_time(session.starts_at),
-                session.title.clone(),
-                l.class_name.unwrap_or_default(),
-                l.guardian_name,
-                l.phone.unwrap_or_default(),
-                lang.t(&format!("ps.status.{}", l.status.unwrap_or_default())),
-                l.method
+                first.class_name.clone().into(),
+                first.pupil_name.clone().into(),
+                names.join("、").into(),
+                phones.join("、").into(),
+                status.into(),
+                first
+                    .method
+                    .as_deref()
                     .map(|m| lang.t(&format!("ps.method.{m}")))
-                    .unwrap_or_default(),
-                l.checked_at.map(local_time).unwrap_or_default(),
+                    .into(),
+                first.checked_at.map_or(Cell::Empty, time_cell),
+                first.recorded_by.clone().into(),
             ]
         })
         .collect();
     let name = lang.t("ledger.sheet.checkins");
+    let title = lang.tf(
+        "exports.checkins.title",
+        &[
+            ("session", session.title.clone()),
+            ("when", crate::i18n::local_time(session.starts_at)),
+        ],
+    );
+    let mut headers = headers(lang, &["class"]);
+    headers.push(lang.t("exports.checkins.child"));
+    headers.extend(crate::ledger::headers(
+        lang,
+        &["parent", "phone", "status", "method", "checked_at"],
+    ));
+    headers.push(lang.t("exports.checkins.recorded_by"));
     xlsx(&[Sheet {
         name: &name,
-        title: &name,
-        headers: headers(
-            lang,
-            &[
-                "date",
-                "session",
-                "class",
-                "parent",
-                "phone",
-                "status",
-                "method",
-                "checked_at",
-            ],
-        ),
+        title: &title,
+        headers,
         rows,
     }])
+}
+
+/// One line of the check-in sheet: a child's parents on the roster (the one whose
+/// record counts first), or one parent invited by name.
+struct Household<'a> {
+    parents: Vec<&'a sessions::RosterLine>,
+}
+
+/// The roster's lines grouped by child in roster order; within a child, the parent who
+/// came first, then one marked late, excused or absent, then those without a record.
+fn households(roster: &[sessions::RosterLine]) -> Vec<Household<'_>> {
+    fn rank(l: &sessions::RosterLine) -> u8 {
+        match l.status.as_deref() {
+            Some("present") => 0,
+            Some("late") => 1,
+            Some("excused") => 2,
+            Some(_) => 3,
+            None => 4,
+        }
+    }
+    let mut out: Vec<Household<'_>> = Vec::new();
+    let mut by_pupil = std::collections::HashMap::new();
+    for l in roster {
+        match l.pupil_id {
+            Some(p) => match by_pupil.get(&p) {
+                Some(&i) => {
+                    let h: &mut Household<'_> = &mut out[i];
+                    if !h.parents.iter().any(|g| g.guardian_id == l.guardian_id) {
+                        h.parents.push(l);
+                    }
+                }
+                None => {
+                    by_pupil.insert(p, out.len());
+                    out.push(Household { parents: vec![l] });
+                }
+            },
+            None => out.push(Household { parents: vec![l] }),
+        }
+    }
+    for h in &mut out {
+        h.parents.sort_by_key(|l| rank(l));
+        // Only the parent whose record counts is named once someone has a record.
+        if h.parents[0].status.is_some() {
+            h.parents.truncate(1);
+        }
+    }
+    out
 }
 
 /// The year's ledger of one school as one workbook.
@@ -139,35 +214,40 @@ pub async fn ledger_xlsx(
         .collect::<Vec<_>>()
         .join(" ");
         session_rows.push(vec![
-            local_time(s.starts_at),
-            s.title.clone(),
-            lang.t(&format!("ps.form.{}", s.form)),
-            s.topic_title.clone().unwrap_or_default(),
-            instructor,
-            s.place.clone().or(s.online_url.clone()).unwrap_or_default(),
-            lang.t(&format!("ps.audience.{}", s.audience)),
-            lang.t(&format!("ps.session_status.{}", s.status)),
-            c.invited_parents.to_string(),
-            c.present.to_string(),
-            c.late.to_string(),
-            c.excused.to_string(),
-            c.absent.to_string(),
-            percent(c.rate()),
+            time_cell(s.starts_at),
+            s.title.clone().into(),
+            lang.t(&format!("ps.form.{}", s.form)).into(),
+            s.topic_title.clone().into(),
+            instructor.into(),
+            s.place.clone().or(s.online_url.clone()).into(),
+            lang.t(&format!("ps.audience.{}", s.audience)).into(),
+            lang.t(&format!("ps.session_status.{}", s.status)).into(),
+            Cell::from(c.invited_parents),
+            Cell::from(c.present),
+            Cell::from(c.late),
+            Cell::from(c.excused),
+            Cell::from(c.absent),
+            Cell::Percent(c.rate()),
             yes_no(lang, s.lesson_plan.is_some()),
             yes_no(lang, s.summary.is_some()),
         ]);
     }
     let lines = stats::checkin_lines(db, scope, school_id, year, None).await?;
-    let committees =
-        jiaxiao_store::parent_school::committees::roster_for_year(db, scope, school_id, year)
-            .await?;
+    let shared = sections(db, scope, lang, school_id, year, &trainees, &rates).await?;
     let title = lang.tf("ledger.title", &[("school", school.name.clone())]);
     let n_sessions = lang.t("ledger.sheet.sessions");
     let n_checkins = lang.t("ledger.sheet.checkins");
-    let n_trainees = lang.t("ledger.sheet.trainees");
-    let n_classes = lang.t("ledger.sheet.classes");
-    let n_committees = lang.t("ledger.sheet.committees");
-    xlsx(&[
+    let titles: Vec<String> = shared
+        .iter()
+        .map(|s| {
+            if s.note.is_empty() {
+                title.clone()
+            } else {
+                format!("{title} {}", s.note)
+            }
+        })
+        .collect();
+    let mut sheets = vec![
         Sheet {
             name: &n_sessions,
             title: &title,
@@ -195,9 +275,72 @@ pub async fn ledger_xlsx(
             rows: session_rows,
         },
         checkin_sheet(lang, &n_checkins, &title, &lines),
-        Sheet {
-            name: &n_trainees,
-            title: &title,
+    ];
+    sheets.extend(shared.iter().zip(&titles).map(|(s, t)| Sheet {
+        name: &s.name,
+        title: t,
+        headers: s.headers.clone(),
+        rows: s.rows.clone(),
+    }));
+    xlsx(&sheets)
+}
+
+/// A part of the year's ledger that both files carry: a sheet of the XLSX and a
+/// chapter (one table) of the PDF dossier, so the two cannot drift apart.
+pub(crate) struct Section {
+    pub name: String,
+    /// A line under the heading, e.g. the notice period; may be empty.
+    pub note: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    /// The phone column, left out of the printed dossier (the workbook keeps it, as
+    /// `reach::Phones` allowed it to the caller).
+    pub phone: Option<usize>,
+}
+
+impl Section {
+    /// The section as a chapter of the printed dossier.
+    pub fn table(&self) -> jiaxiao_export::DossierTable {
+        let keep = |i: &usize| Some(*i) != self.phone;
+        jiaxiao_export::DossierTable {
+            title: self.name.clone(),
+            note: self.note.clone(),
+            headers: (0..self.headers.len())
+                .filter(keep)
+                .map(|i| self.headers[i].clone())
+                .collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| {
+                    (0..self.headers.len())
+                        .filter(keep)
+                        .map(|i| r.get(i).map(Cell::to_string).unwrap_or_default())
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The ledger's sections after its sessions and check-ins: trainees' hours, class
+/// rates, committees and excellent trainees, in that order.
+pub(crate) async fn sections(
+    db: &Db,
+    scope: &Scope,
+    lang: Lang,
+    school_id: i64,
+    year: i64,
+    trainees: &[credits::TraineeSummary],
+    rates: &[credits::ClassRate],
+) -> Result<Vec<Section>, AppError> {
+    use jiaxiao_store::parent_school::{committees, excellence};
+    let committees = committees::roster_for_year(db, scope, school_id, year).await?;
+    let round = excellence::get_round(db, scope, school_id, year).await?;
+    let mut out = vec![
+        Section {
+            name: lang.t("ledger.sheet.trainees"),
+            note: String::new(),
             headers: headers(
                 lang,
                 &[
@@ -215,21 +358,22 @@ pub async fn ledger_xlsx(
                 .iter()
                 .map(|t| {
                     vec![
-                        t.name.clone(),
-                        t.phone.clone().unwrap_or_default(),
-                        t.invited.to_string(),
-                        t.attended.to_string(),
-                        percent(t.rate()),
-                        format!("{:.1}", t.hours),
-                        t.reflections.to_string(),
+                        t.name.clone().into(),
+                        t.phone.clone().into(),
+                        Cell::from(t.invited),
+                        Cell::from(t.attended),
+                        Cell::Percent(t.rate()),
+                        Cell::Hours(t.hours),
+                        Cell::from(t.reflections),
                         yes_no(lang, t.committee),
                     ]
                 })
                 .collect(),
+            phone: Some(1),
         },
-        Sheet {
-            name: &n_classes,
-            title: &title,
+        Section {
+            name: lang.t("ledger.sheet.classes"),
+            note: String::new(),
             headers: headers(
                 lang,
                 &["grade", "class", "invited_children", "reached", "rate"],
@@ -238,11 +382,11 @@ pub async fn ledger_xlsx(
                 .iter()
                 .map(|r| {
                     vec![
-                        r.grade_name.clone().unwrap_or_default(),
-                        r.class_name.clone(),
-                        r.invited.to_string(),
-                        r.reached.to_string(),
-                        percent(if r.invited > 0 {
+                        r.grade_name.clone().into(),
+                        r.class_name.clone().into(),
+                        Cell::from(r.invited),
+                        Cell::from(r.reached),
+                        Cell::Percent(if r.invited > 0 {
                             r.reached as f64 / r.invited as f64
                         } else {
                             0.0
@@ -250,29 +394,76 @@ pub async fn ledger_xlsx(
                     ]
                 })
                 .collect(),
+            phone: None,
         },
-        Sheet {
-            name: &n_committees,
-            title: &title,
+        Section {
+            name: lang.t("ledger.sheet.committees"),
+            note: String::new(),
             headers: headers(lang, &["body", "level", "position", "person", "phone"]),
             rows: committees
                 .iter()
                 .map(|c| {
                     vec![
-                        c.committee_name.clone(),
-                        c.level_name.clone(),
-                        lang.t(&format!("position.{}", c.position)),
-                        c.person_name.clone(),
-                        c.phone.clone().unwrap_or_default(),
+                        c.committee_name.clone().into(),
+                        c.level_name.clone().into(),
+                        lang.t(&format!("position.{}", c.position)).into(),
+                        c.person_name.clone().into(),
+                        c.phone.clone().into(),
                     ]
                 })
                 .collect(),
+            phone: Some(4),
         },
-    ])
+    ];
+    // Excellent trainees: those the school approved for the notice or awarded.
+    let (note, rows) = match &round {
+        None => (String::new(), Vec::new()),
+        Some(r) => {
+            let note = match (&r.round.notice_from, &r.round.notice_to) {
+                (Some(from), Some(to)) => lang.tf(
+                    "exports.ledger.notice_period",
+                    &[("from", from.clone()), ("to", to.clone())],
+                ),
+                _ => String::new(),
+            };
+            let rows = r
+                .nominees
+                .iter()
+                .filter(|n| n.decision == excellence::APPROVED || n.decision == excellence::AWARDED)
+                .map(|n| {
+                    let why = n.reason();
+                    vec![
+                        n.name.clone().into(),
+                        n.phone.clone().into(),
+                        why.as_ref()
+                            .map_or(Cell::Empty, |w| Cell::Percent(w.attendance_rate)),
+                        why.as_ref().map_or(Cell::Empty, |w| Cell::Hours(w.hours)),
+                        why.as_ref()
+                            .map_or(Cell::Empty, |w| Cell::Int(w.reflections)),
+                        lang.t(&format!("ps.excellence.decision.{}", n.decision))
+                            .into(),
+                        n.certificate_no.clone().into(),
+                    ]
+                })
+                .collect();
+            (note, rows)
+        }
+    };
+    let mut h = headers(lang, &["parent", "phone", "rate", "hours", "reflections"]);
+    h.push(lang.t("exports.ledger.decision"));
+    h.push(lang.t("exports.ledger.certificate_no"));
+    out.push(Section {
+        name: lang.t("exports.ledger.excellence"),
+        note,
+        headers: h,
+        rows,
+        phone: Some(1),
+    });
+    Ok(out)
 }
 
-fn yes_no(lang: Lang, b: bool) -> String {
-    lang.t(if b { "ps.yes" } else { "ps.no" })
+fn yes_no(lang: Lang, b: bool) -> Cell {
+    lang.t(if b { "ps.yes" } else { "ps.no" }).into()
 }
 
 /// Every school under an office node: the sessions the target counts against the
@@ -317,17 +508,17 @@ pub async fn rollup_xlsx(
             .iter()
             .map(|r| {
                 vec![
-                    r.school_name.clone(),
+                    r.school_name.clone().into(),
                     r.school_type
                         .as_deref()
                         .map(|t| lang.t(&format!("school_type.{t}")))
-                        .unwrap_or_default(),
-                    r.held.to_string(),
-                    r.counted.to_string(),
-                    r.online.to_string(),
-                    r.planned.to_string(),
-                    r.checkins.to_string(),
-                    r.excellent.to_string(),
+                        .into(),
+                    Cell::from(r.held),
+                    Cell::from(r.counted),
+                    Cell::from(r.online),
+                    Cell::from(r.planned),
+                    Cell::from(r.checkins),
+                    Cell::from(r.excellent),
                 ]
             })
             .collect(),

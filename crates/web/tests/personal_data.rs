@@ -152,6 +152,9 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
         "/attachments/{id}" => vec!["/attachments/1".into()],
         "/ps/schools/{id}/trainees" => schools(&|s| format!("/ps/schools/{s}/trainees")),
         "/ps/schools/{id}/excellence" => schools(&|s| format!("/ps/schools/{s}/excellence")),
+        "/ps/excellence/{round}/notice.pdf" => {
+            vec![format!("/ps/excellence/{}/notice.pdf", w.round_a)]
+        }
         "/ps/excellence/{round}/certificates.pdf" => {
             vec![format!("/ps/excellence/{}/certificates.pdf", w.round_a)]
         }
@@ -275,6 +278,12 @@ fn must_show(w: &PersonalWorld) -> Vec<(Role, String, usize, Sees)> {
         v.push((
             role,
             format!("/ps/excellence/{}/certificates.pdf", w.round_a),
+            person,
+            Sees::Nothing,
+        ));
+        v.push((
+            role,
+            format!("/ps/excellence/{}/notice.pdf", w.round_a),
             person,
             Sees::Nothing,
         ));

@@ -69,8 +69,10 @@ pub fn certificate(recipient: &str, number: usize, seal: Option<Vec<u8>>) -> Cer
     Certificate {
         title: "荣誉证书".into(),
         recipient: recipient.into(),
-        body: "在2025—2026学年家长学校学习中表现突出，被评为优秀学员。\n特发此证，以资鼓励。"
-            .into(),
+        body: vec![
+            "在2025—2026学年家长学校学习中表现突出，被评为优秀学员。".into(),
+            "特发此证，以资鼓励。".into(),
+        ],
         school: "西安市碑林区实验小学家长学校".into(),
         date: "二〇二六年六月三十日".into(),
         number: format!("JX2026-{number:04}"),
@@ -156,7 +158,62 @@ pub fn dossier(sessions: usize, attendees: usize, photos: usize) -> Dossier {
                 summary: SUMMARY.into(),
             })
             .collect(),
+        tables: vec![
+            DossierTable {
+                title: "组织机构".into(),
+                note: String::new(),
+                headers: vec!["机构".into(), "职务".into(), "姓名".into()],
+                rows: vec![vec![
+                    "家长学校领导小组".into(),
+                    "组长".into(),
+                    "张校长".into(),
+                ]],
+            },
+            DossierTable {
+                title: "优秀学员".into(),
+                note: "公示期：2026-06-01至2026-06-05".into(),
+                headers: vec!["家长".into(), "出勤率".into(), "学时".into()],
+                rows: (0..30)
+                    .map(|i| vec![name(i), "100.0%".into(), "12.5".into()])
+                    .collect(),
+            },
+        ],
         labels: dossier_labels(),
+    }
+}
+
+pub fn notice() -> ExcellenceNotice {
+    ExcellenceNotice {
+        school: "西安市碑林区实验小学".into(),
+        title: "2025-2026学年家长学校优秀学员评选结果公示".into(),
+        intro: vec![
+            "经班级推荐、学校审核，拟评选以下家长为2025-2026学年家长学校“优秀学员”，现予以公示。"
+                .into(),
+        ],
+        headers: vec![
+            "序号".into(),
+            "家长姓名".into(),
+            "学生及班级".into(),
+            "出勤率".into(),
+            "学时".into(),
+        ],
+        rows: (0..12)
+            .map(|i| {
+                vec![
+                    (i + 1).to_string(),
+                    name(i),
+                    format!("{}（三年级(2)班）", name(i + 50)),
+                    "100.0%".into(),
+                    "12.5".into(),
+                ]
+            })
+            .collect(),
+        closing: vec![
+            "公示期：2026年6月1日至2026年6月5日。".into(),
+            "公示期内如有异议，请向学校家长学校办公室反映。".into(),
+        ],
+        signature: "西安市碑林区实验小学家长学校".into(),
+        date: "2026年6月1日".into(),
     }
 }
 

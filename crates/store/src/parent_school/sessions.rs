@@ -585,6 +585,8 @@ pub struct RosterLine {
     pub status: Option<String>,
     pub method: Option<String>,
     pub checked_at: Option<DateTime<Utc>>,
+    /// Who marked it, when staff did (a parent's own check-in has none).
+    pub recorded_by: Option<String>,
 }
 
 /// The roster of a session, optionally for one class, ordered by class and child. A
@@ -612,15 +614,19 @@ pub async fn roster(
     let sql = format!(
         "SELECT g.id AS guardian_id, g.name AS guardian_name, g.phone, p.id AS pupil_id, p.name AS pupil_name, \
                 ip.class_id AS class_id, cu.name AS class_name, gs.relation AS relation, \
-                c.status AS status, c.method AS method, c.checked_at AS checked_at \
+                c.status AS status, c.method AS method, c.checked_at AS checked_at, \
+                u.display_name AS recorded_by \
          FROM ({ips}) ip JOIN pupil p ON p.id = ip.pupil_id JOIN org_unit cu ON cu.id = ip.class_id \
          JOIN guardianship gs ON gs.pupil_id = p.id JOIN guardian g ON g.id = gs.guardian_id \
          LEFT JOIN checkin c ON c.session_id = {sid} AND c.guardian_id = g.id \
+         LEFT JOIN user_account u ON u.id = c.recorded_by \
          WHERE {vis} {class_cond} \
          UNION ALL \
-         SELECT g.id, g.name, g.phone, NULL, NULL, NULL, NULL, NULL, c.status, c.method, c.checked_at \
+         SELECT g.id, g.name, g.phone, NULL, NULL, NULL, NULL, NULL, c.status, c.method, c.checked_at, \
+                u.display_name \
          FROM session_invitee si JOIN guardian g ON g.id = si.guardian_id \
          LEFT JOIN checkin c ON c.session_id = {sid} AND c.guardian_id = g.id \
+         LEFT JOIN user_account u ON u.id = c.recorded_by \
          WHERE si.session_id = {sid} AND {named_vis} \
          ORDER BY class_id, pupil_name, guardian_name",
         ips = invited_pupils_sql(&sid)
@@ -920,6 +926,7 @@ mod tests {
             status: st.map(str::to_owned),
             method: None,
             checked_at: None,
+            recorded_by: None,
         }
     }
 

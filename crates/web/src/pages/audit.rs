@@ -89,6 +89,7 @@ impl AuditQuery {
 /// One line of the log as shown and exported.
 pub struct AuditLine {
     pub at: String,
+    pub when: chrono::DateTime<chrono::Utc>,
     pub actor: String,
     pub unit: String,
     pub entity: String,
@@ -198,6 +199,7 @@ fn line(lang: Lang, r: AuditRow) -> AuditLine {
         })
         .collect();
     AuditLine {
+        when: r.at,
         at: r
             .at
             .with_timezone(&tz)
@@ -315,7 +317,7 @@ async fn export_audit(
     let filter = q.filter()?;
     let rows = audit::list(&state.db, scope, &filter, None, EXPORT_MAX).await?;
     let t = |k: &str| lang.t(&format!("audit.{k}"));
-    let lines: Vec<Vec<String>> = rows
+    let lines: Vec<Vec<jiaxiao_export::Cell>> = rows
         .into_iter()
         .map(|r| {
             let l = line(lang, r);
@@ -325,7 +327,15 @@ async fn export_audit(
                 .map(|c| format!("{}: {} → {}", c.field, c.before, c.after))
                 .collect::<Vec<_>>()
                 .join("\n");
-            vec![l.at, l.actor, l.unit, l.entity, l.object, l.action, changes]
+            vec![
+                crate::ledger::time_cell(l.when),
+                l.actor.into(),
+                l.unit.into(),
+                l.entity.into(),
+                l.object.into(),
+                l.action.into(),
+                changes.into(),
+            ]
         })
         .collect();
     let bytes = jiaxiao_export::xlsx(&[jiaxiao_export::Sheet {

@@ -589,7 +589,10 @@ async fn issue_invitations(
                     lang.t("people.phone"),
                     lang.t("login.code"),
                 ],
-                rows: rows.into_iter().map(|(n, p, c)| vec![n, p, c]).collect(),
+                rows: rows
+                    .into_iter()
+                    .map(|(n, p, c)| vec![n.into(), p.into(), c.into()])
+                    .collect(),
             }])
             .map_err(|e| AppError::Internal(e.to_string()))?;
             Ok((

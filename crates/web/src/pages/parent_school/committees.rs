@@ -404,12 +404,12 @@ async fn roster_xlsx(
             .into_iter()
             .map(|l| {
                 vec![
-                    l.committee_name,
-                    l.level_name,
-                    position_label(lang, &l.position),
-                    l.person_name,
-                    l.phone.unwrap_or_default(),
-                    l.note.unwrap_or_default(),
+                    l.committee_name.into(),
+                    l.level_name.into(),
+                    position_label(lang, &l.position).into(),
+                    l.person_name.into(),
+                    l.phone.into(),
+                    l.note.into(),
                 ]
             })
             .collect(),

@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
             )),
         )
         .route("/ps/excellence/{round}/certificates.pdf", get(certificates))
+        .route("/ps/excellence/{round}/notice.pdf", get(notice_pdf))
         .route("/ps/schools/{id}/ledger", get(show_ledger))
         .route("/ps/schools/{id}/ledger.xlsx", get(ledger_xlsx))
         .route("/ps/schools/{id}/dossier", post(start_dossier))
@@ -536,6 +537,8 @@ pub async fn certificates_pdf(
             )
         })
         .unwrap_or(date);
+    // The year's name is "2026-2027学年"; the sentence names the year in its own words.
+    let years = year_name.trim_end_matches("学年");
     let certs: Vec<Certificate> = view
         .nominees
         .iter()
@@ -543,7 +546,10 @@ pub async fn certificates_pdf(
         .map(|n| Certificate {
             title: lang.t("ps.certificate.title"),
             recipient: n.name.clone(),
-            body: lang.tf("ps.certificate.body", &[("year", year_name.clone())]),
+            body: vec![
+                lang.tf("exports.certificate.body", &[("years", years.to_owned())]),
+                lang.t("exports.certificate.closing"),
+            ],
             school: school_name.clone(),
             date: date.clone(),
             number: n.certificate_no.clone().unwrap_or_default(),
@@ -570,6 +576,114 @@ async fn certificates(
 ) -> Result<Response, AppError> {
     let bytes = certificates_pdf(&state, &s.user.scope, s.lang, round).await?;
     Ok(pdf_response(bytes, "certificates.pdf"))
+}
+
+/// A `YYYY-MM-DD` date as the school writes it on paper ("2026年6月1日").
+fn paper_date(lang: Lang, v: &str) -> String {
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map(|d| {
+            lang.tf(
+                "ps.certificate.date",
+                &[
+                    ("y", d.format("%Y").to_string()),
+                    ("m", d.format("%-m").to_string()),
+                    ("d", d.format("%-d").to_string()),
+                ],
+            )
+        })
+        .unwrap_or_else(|_| v.to_owned())
+}
+
+/// The printable public notice (公示) of a round once its notice period is set: the
+/// approved (or, later, awarded) parents with their figures, the period and how to
+/// object. No phone numbers: it goes on the notice board.
+async fn notice_pdf(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(round): Path<i64>,
+) -> Result<Response, AppError> {
+    let lang = s.lang;
+    let view = excellence::certificate_round(&state.db, &s.user.scope, round).await?;
+    let (Some(from), Some(to)) = (view.round.notice_from.clone(), view.round.notice_to.clone())
+    else {
+        // Not in (or past) its notice period: there is no notice to print.
+        return Err(AppError::NotFound);
+    };
+    let (school, year_name) = jiaxiao_store::parent_school::names(
+        &state.db,
+        view.round.school_id,
+        view.round.school_year_id,
+    )
+    .await?;
+    let years = year_name.trim_end_matches("学年").to_owned();
+    let listed: Vec<_> = view
+        .nominees
+        .iter()
+        .filter(|n| n.decision == excellence::APPROVED || n.decision == excellence::AWARDED)
+        .collect();
+    let days = match (
+        chrono::NaiveDate::parse_from_str(&from, "%Y-%m-%d"),
+        chrono::NaiveDate::parse_from_str(&to, "%Y-%m-%d"),
+    ) {
+        (Ok(f), Ok(t)) => (t - f).num_days() + 1,
+        _ => 0,
+    };
+    let notice = jiaxiao_export::ExcellenceNotice {
+        school: school.clone(),
+        title: lang.tf("exports.notice.title", &[("years", years.clone())]),
+        intro: vec![lang.tf(
+            "exports.notice.intro",
+            &[("years", years), ("n", listed.len().to_string())],
+        )],
+        headers: [
+            "exports.notice.number",
+            "ledger.col.parent",
+            "ledger.col.rate",
+            "ledger.col.hours",
+            "ledger.col.reflections",
+        ]
+        .iter()
+        .map(|k| lang.t(k))
+        .collect(),
+        rows: listed
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let why = n.reason();
+                vec![
+                    (i + 1).to_string(),
+                    n.name.clone(),
+                    why.as_ref()
+                        .map(|w| crate::i18n::percent(w.attendance_rate))
+                        .unwrap_or_default(),
+                    why.as_ref()
+                        .map(|w| format!("{:.1}", w.hours))
+                        .unwrap_or_default(),
+                    why.as_ref()
+                        .map(|w| w.reflections.to_string())
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect(),
+        closing: vec![
+            lang.tf(
+                "exports.notice.period",
+                &[
+                    ("from", paper_date(lang, &from)),
+                    ("to", paper_date(lang, &to)),
+                    ("days", days.to_string()),
+                ],
+            ),
+            lang.tf("exports.notice.objection", &[("school", school.clone())]),
+        ],
+        signature: lang.tf("exports.notice.signature", &[("school", school)]),
+        date: paper_date(lang, &from),
+    };
+    let bytes = tokio::task::spawn_blocking(move || jiaxiao_export::excellence_notice(&notice))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(pdf_response(bytes, "notice.pdf"))
 }
 
 pub struct JobLine {
