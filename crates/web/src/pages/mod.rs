@@ -4,6 +4,7 @@
 //! and the parent's check-in page).
 
 pub mod checkin;
+pub mod form;
 pub mod parent;
 pub mod parent_school;
 pub mod public;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roster::routes())
         .merge(checkin::routes())
         .merge(parent_school::routes())
+        .layer(axum::middleware::from_fn(form::clear_flash))
 }
 
 /// Static files, embedded in the binary.
@@ -92,6 +94,8 @@ pub struct Chrome {
     pub csrf: String,
     pub staff: bool,
     pub manage: bool,
+    /// The success message of the write that led here, shown once (`form::done`).
+    pub flash: Option<String>,
 }
 
 impl Chrome {
@@ -102,6 +106,9 @@ impl Chrome {
             csrf: user.map(|u| u.csrf.clone()).unwrap_or_default(),
             staff: user.is_some_and(|u| u.scope.is_staff()),
             manage: user.is_some_and(|u| u.scope.can_manage()),
+            flash: user
+                .and_then(|u| u.flash.as_deref())
+                .and_then(|k| form::flash_text(lang, k)),
         }
     }
 }

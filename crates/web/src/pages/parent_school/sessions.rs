@@ -22,6 +22,7 @@ use crate::auth::Staff;
 use crate::error::AppError;
 use crate::i18n::{Lang, local_time, percent};
 use crate::pages::Chrome;
+use crate::pages::form::{FieldErrors, input_message};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -112,36 +113,6 @@ struct NewPage {
     v: NewForm,
     errors: FieldErrors,
     message: Option<String>,
-}
-
-/// Messages shown beside the fields they are about, by field name.
-#[derive(Default)]
-pub struct FieldErrors(Vec<(&'static str, String)>);
-
-impl FieldErrors {
-    pub fn get(&self, field: &str) -> Option<&String> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m)
-    }
-
-    pub fn add(&mut self, field: &'static str, message: String) {
-        if self.get(field).is_none() {
-            self.0.push((field, message));
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// The message for an input rule's code (`domain::text`, the store's `Invalid` codes):
-/// the field's limit for a text that is too long.
-pub fn input_message(lang: Lang, code: &str, field: jiaxiao_domain::text::Field) -> String {
-    if code == jiaxiao_domain::text::TextError::TooLong.code() {
-        return lang.tf("input.too_long_n", [("n", field.max_chars().to_string())]);
-    }
-    lang.t_first(&[format!("input.{code}"), format!("ps.error.{code}")])
-        .unwrap_or_else(|| lang.t("error.invalid"))
 }
 
 async fn new_session_form(
@@ -416,7 +387,7 @@ async fn create_session(
         ..Default::default()
     };
     match sessions::create_session(&state.db, &s.user.scope, new).await {
-        Ok(sid) => Ok(Redirect::to(&format!("/sessions/{sid}")).into_response()),
+        Ok(sid) => Ok(crate::pages::form::done(&format!("/sessions/{sid}"), "session_created")),
         Err(jiaxiao_store::StoreError::Invalid { code }) => {
             let msg = input_message(lang, code, Field::Line);
             match field_of(code) {
