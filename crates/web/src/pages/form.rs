@@ -55,7 +55,7 @@ pub fn line_message(lang: Lang, line: usize, message: &str) -> String {
 /// What was posted to one of a page's forms and why it was refused, for showing the
 /// page again. A page with several forms names each (`"topic"`, `"course"`); only the
 /// form that was posted gets its values and messages back, the others show their
-/// defaults. Templates ask `p.val("topic", "title")`, `p.err("topic", "title")`.
+/// defaults. Templates ask `posted.val("topic", "title")`, `posted.err("topic", "title")`.
 #[derive(Default)]
 pub struct Posted {
     form: &'static str,
@@ -145,6 +145,17 @@ impl Posted {
     /// Adds a message beside `field`.
     pub fn add(&mut self, field: &'static str, message: String) {
         self.errors.add(field, message);
+    }
+
+    /// These values with the messages of `other` (a refusal built without them).
+    pub fn with_errors(mut self, other: Posted) -> Posted {
+        self.errors = other.errors;
+        self
+    }
+
+    /// What was typed, handed on to a refusal built later.
+    pub fn into_values(self) -> Vec<(String, String)> {
+        self.values
     }
 
     /// Whether form `form` is the one that was posted.
@@ -253,9 +264,7 @@ pub fn done(to: &str, key: &str) -> Response {
 /// The flash message for a cookie's key, if it is one of ours: the key only picks one
 /// of our own sentences, so a forged cookie can show nothing else.
 pub fn flash_text(lang: Lang, key: &str) -> Option<String> {
-    if key.is_empty()
-        || key.len() > 40
-        || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    if key.is_empty() || key.len() > 40 || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
     {
         return None;
     }

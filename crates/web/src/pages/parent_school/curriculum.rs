@@ -83,7 +83,7 @@ struct CurriculumPage {
     grid_topics: Vec<(i32, String)>,
     grid: Vec<GridRow>,
     /// A refused form, shown again with what was typed.
-    p: Posted,
+    posted: Posted,
 }
 
 async fn show_curriculum(
@@ -91,7 +91,9 @@ async fn show_curriculum(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
-    Ok(Html(render_curriculum(&state, &s, id, Posted::none()).await?))
+    Ok(Html(
+        render_curriculum(&state, &s, id, Posted::none()).await?,
+    ))
 }
 
 /// The curriculum page again with the refused form `p`: 422.
@@ -157,33 +159,33 @@ async fn render_curriculum(
         })
         .collect();
     Ok(CurriculumPage {
-            c: Chrome::new(lang, Some(&s.user)),
-            nav: SchoolNav {
-                school,
-                tab: "curriculum",
-            },
-            year_name,
-            can_write: may_write(scope),
-            stored: catalogue.stored,
-            active_topics: catalogue
-                .topics
-                .iter()
-                .filter(|t| t.active && t.id > 0)
-                .map(|t| (t.id, t.title.clone()))
-                .collect(),
-            topics: catalogue.topics,
-            courses,
-            grade_levels,
-            semesters: SEMESTERS.iter().map(|n| (*n, semester(*n))).collect(),
-            grid_topics: coverage
-                .topics
-                .iter()
-                .map(|t| (t.ordinal, t.title.clone()))
-                .collect(),
-            grid,
-            p,
-        }
-        .render()?)
+        c: Chrome::new(lang, Some(&s.user)),
+        nav: SchoolNav {
+            school,
+            tab: "curriculum",
+        },
+        year_name,
+        can_write: may_write(scope),
+        stored: catalogue.stored,
+        active_topics: catalogue
+            .topics
+            .iter()
+            .filter(|t| t.active && t.id > 0)
+            .map(|t| (t.id, t.title.clone()))
+            .collect(),
+        topics: catalogue.topics,
+        courses,
+        grade_levels,
+        semesters: SEMESTERS.iter().map(|n| (*n, semester(*n))).collect(),
+        grid_topics: coverage
+            .topics
+            .iter()
+            .map(|t| (t.ordinal, t.title.clone()))
+            .collect(),
+        grid,
+        posted: p,
+    }
+    .render()?)
 }
 
 fn to_curriculum(id: i64) -> Response {
