@@ -36,9 +36,11 @@ pub fn input_message(lang: Lang, code: &str, field: jiaxiao_domain::text::Field)
     if code == jiaxiao_domain::text::TextError::TooLong.code() {
         return lang.tf("input.too_long_n", [("n", field.max_chars().to_string())]);
     }
+    // The same order as the error page these messages replace: the roster's and
+    // accounts' reasons name the case more closely than the general input rules.
     lang.t_first(&[
-        format!("input.{code}"),
         format!("reason.{code}"),
+        format!("input.{code}"),
         format!("ps.error.{code}"),
     ])
     .unwrap_or_else(|| lang.t("error.invalid"))

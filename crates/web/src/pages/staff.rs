@@ -473,7 +473,7 @@ async fn people_page(
         })
         .flatten();
     let staff_units = if kind == "staff" && scope.can_manage() {
-        super::managed_units(&state, scope, &UnitKind::ALL[..4])
+        super::managed_units(state, scope, &UnitKind::ALL[..4])
             .await?
             .into_iter()
             .map(|u| (u.id, u.name))

@@ -589,11 +589,19 @@ async fn upload_seal(
     let (csrf, _, files) = read_upload(&mut mp).await?;
     s.check_csrf(&csrf)?;
     let school = school_of_round(&state, &s, round).await?;
-    let (name, bytes) = files
-        .into_iter()
-        .next()
-        .ok_or(AppError::Invalid("empty_file".into()))?;
-    let bytes = super::prepare_picture(records::KIND_SEAL, bytes).await?;
+    let picture = match files.into_iter().next() {
+        Some((name, bytes)) => super::prepare_picture(records::KIND_SEAL, bytes)
+            .await
+            .map(|b| (name, b)),
+        None => Err(AppError::Invalid("empty_file".into())),
+    };
+    let (name, bytes) = match picture {
+        Ok(p) => p,
+        Err(e) => {
+            let p = super::file_refused(s.lang, "seal", e)?;
+            return refused(&state, &s, school, p).await;
+        }
+    };
     let att = records::add_attachment(
         &state.db,
         &state.blobs,
@@ -608,7 +616,10 @@ async fn upload_seal(
     )
     .await?;
     excellence::set_seal(&state.db, &s.user.scope, round, att).await?;
-    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+    Ok(done(
+        &format!("/ps/schools/{school}/excellence"),
+        "uploaded",
+    ))
 }
 
 /// The awarded certificates of a round as one PDF (a parent gets only their own).
