@@ -702,3 +702,23 @@ both_dbs!(
         assert!(!page.contains("[dismissed]"));
     }
 );
+
+both_dbs!(undoing_asks_first, |t: TestDb| async move {
+    let app = TestApp::spawn(t).await;
+    let w = world(&app.db).await;
+    let (c, csrf) = client(
+        &app,
+        "school_a",
+        &format!("/ps/schools/{}/sessions/new", w.a),
+    )
+    .await;
+    let sid = new_session(&app, &c, &csrf, w.a).await;
+    let (_, page) = get(&c, &app.url(&format!("/sessions/{sid}"))).await;
+    // The cancel form carries its question; the script that asks it is served from our
+    // own origin (the CSP allows no inline script) and every page loads it.
+    assert!(page.contains("data-confirm=\"确定取消这次课吗？"), "{page}");
+    assert!(page.contains("<script src=\"/assets/confirm.js\" defer></script>"));
+    let (st, js) = get(&c, &app.url("/assets/confirm.js")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(js.contains("dataset.confirm") && js.contains("preventDefault"));
+});

@@ -531,8 +531,7 @@ async fn create_staff(
         Err(e) => {
             let fields: &FieldsOf = &[
                 ("phone_not_mobile", "phone"),
-                ("phone_bad_length", "phone"),
-                ("phone_bad_chars", "phone"),
+                ("phone_not_digits", "phone"),
                 ("phone_empty", "phone"),
                 ("position_text", "position"),
                 ("*", "name"),
