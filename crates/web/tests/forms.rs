@@ -421,8 +421,12 @@ both_dbs!(
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let (_, body) = get(&c, &u("")).await;
-        assert!(body.contains("已上传"), "{body}");
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        let (_, body) = get(&c, &app.url(&to)).await;
+        assert!(
+            body.contains("文件已上传") && body.contains("a.txt"),
+            "{body}"
+        );
     }
 );
 

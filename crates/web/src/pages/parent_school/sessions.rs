@@ -790,7 +790,7 @@ async fn upload(
         )
         .await?;
     }
-    Ok(done(&format!("/sessions/{id}"), "uploaded"))
+    Ok(Redirect::to(&format!("/sessions/{id}?msg=uploaded")).into_response())
 }
 
 /// A file of the caller's scope; images inline, everything else as a download.
