@@ -387,10 +387,7 @@ async fn create_session(
         ..Default::default()
     };
     match sessions::create_session(&state.db, &s.user.scope, new).await {
-        Ok(sid) => Ok(crate::pages::form::done(
-            &format!("/sessions/{sid}"),
-            "session_created",
-        )),
+        Ok(sid) => Ok(done(&format!("/sessions/{sid}"), "session_created")),
         Err(jiaxiao_store::StoreError::Invalid { code }) => {
             let msg = input_message(lang, code, Field::Line);
             match field_of(code) {
