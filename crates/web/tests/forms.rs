@@ -726,3 +726,74 @@ both_dbs!(undoing_asks_first, |t: TestDb| async move {
     assert_eq!(st, StatusCode::OK);
     assert!(js.contains("dataset.confirm") && js.contains("preventDefault"));
 });
+
+both_dbs!(
+    an_attachment_is_deleted_with_its_file,
+    |t: TestDb| async move {
+        let app = TestApp::spawn(t).await;
+        let w = world(&app.db).await;
+        let (c, csrf) = client(
+            &app,
+            "school_a",
+            &format!("/ps/schools/{}/sessions/new", w.a),
+        )
+        .await;
+        let sid = new_session(&app, &c, &csrf, w.a).await;
+        let part = reqwest::multipart::Part::bytes(b"agenda".to_vec()).file_name("议程.txt");
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("kind", "material")
+            .part("file", part);
+        let r = c
+            .post(app.url(&format!("/sessions/{sid}/attachments")))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, page) = get(&c, &app.url(&format!("/sessions/{sid}"))).await;
+        let aid = id_after(&page, "<a href=\"/attachments/");
+        assert!(page.contains(&format!("action=\"/attachments/{aid}/delete\"")));
+        let a = jiaxiao_store::parent_school::records::get_attachment(&app.db, &scope(), aid)
+            .await
+            .unwrap();
+        let file = app.uploads.join(&a.storage_key);
+        assert!(file.exists(), "{file:?}");
+        // Another county's admin cannot delete it: 404, and it stays.
+        jiaxiao_testkit::fixtures::staff_account(&app.db, "school_b", Role::SchoolAdmin, w.b).await;
+        let (other, ocsrf) = client(&app, "school_b", &format!("/ps/schools/{}", w.b)).await;
+        let (st, _) = post(
+            &other,
+            &app.url(&format!("/attachments/{aid}/delete")),
+            &[("csrf", ocsrf)],
+        )
+        .await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        assert!(file.exists());
+        // Its school's admin can: gone from the page and the disk, and the audit keeps it.
+        let (st, to) = post(
+            &c,
+            &app.url(&format!("/attachments/{aid}/delete")),
+            &[("csrf", csrf.clone())],
+        )
+        .await;
+        assert_eq!(
+            (st, to.as_str()),
+            (StatusCode::SEE_OTHER, format!("/sessions/{sid}").as_str())
+        );
+        let (_, page) = get(&c, &app.url(&to)).await;
+        assert!(
+            page.contains("已删除") && !page.contains("议程.txt"),
+            "{page}"
+        );
+        assert!(!file.exists());
+        let audited = jiaxiao_store::db::scalar_i64(
+            &app.db.conn,
+            "SELECT COUNT(*) AS n FROM audit_log WHERE entity = 'attachment' AND action = 'delete'",
+            vec![],
+        )
+        .await
+        .unwrap();
+        assert_eq!(audited, 1);
+    }
+);

@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/sessions/{id}/checkins.xlsx", get(checkins_xlsx))
         .route("/attachments/{id}", get(download))
+        .route("/attachments/{id}/delete", post(delete_attachment))
 }
 
 pub struct SessionLine {
@@ -788,6 +789,20 @@ async fn upload(
         .await?;
     }
     Ok(Redirect::to(&format!("/sessions/{id}?msg=uploaded")).into_response())
+}
+
+/// Deletes a photo or material of a session, back to the session's page.
+async fn delete_attachment(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let session = records::delete_attachment(&state.db, &state.blobs, &s.user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(done(&format!("/sessions/{session}"), "deleted"))
 }
 
 /// A file of the caller's scope; images inline, everything else as a download.
