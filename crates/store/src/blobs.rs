@@ -50,6 +50,16 @@ impl Blobs {
         }
     }
 
+    /// Removes the file of `key`; one already gone is fine.
+    pub async fn remove(&self, key: &str) -> StoreResult<()> {
+        let path = self.path_of(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io(e)),
+        }
+    }
+
     /// Keys are ours (`{prefix}/{hex}`); anything else is refused so a key read from
     /// the database can never walk out of the root.
     fn path_of(&self, key: &str) -> StoreResult<PathBuf> {

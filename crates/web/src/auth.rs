@@ -47,6 +47,8 @@ pub struct LoggedIn {
     pub scope: Scope,
     pub principal: Principal,
     pub csrf: String,
+    /// The key of a success message waiting for this page (`pages::form::done`).
+    pub flash: Option<String>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -62,6 +64,9 @@ impl FromRequestParts<AppState> for Ctx {
                 scope: s.scope,
                 principal: s.principal,
                 csrf: s.csrf_token,
+                flash: cookie(parts, crate::pages::form::FLASH_COOKIE)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
             }),
             None => None,
         };

@@ -52,6 +52,7 @@ const WRITES: &[&str] = &[
     "/api/v1/auth/login",
     "/api/v1/auth/token",
     "/api/v1/sessions/{id}/checkins",
+    "/attachments/{id}/delete",
     "/import/commit",
     "/logout",
     "/org/{id}/children",

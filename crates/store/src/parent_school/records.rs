@@ -167,6 +167,51 @@ pub async fn get_attachment(db: &Db, scope: &Scope, id: i64) -> StoreResult<Atta
     .await
 }
 
+/// Deletes a session's photo or material (issue 10 item 13) and then its bytes; the
+/// session it belonged to comes back. Scans, seals and dossiers are pointed at by their
+/// sheet, round or job and stay (`attachment_in_use`). Another school's, or one the
+/// caller may only read, is `NotFound`.
+pub async fn delete_attachment(
+    db: &Db,
+    blobs: &Blobs,
+    scope: &Scope,
+    id: i64,
+) -> StoreResult<Option<i64>> {
+    let txn = db.begin().await?;
+    let from = format!("SELECT {ATT_COLS} FROM attachment a");
+    let a: AttachmentRow =
+        school_row(&txn, scope, Access::Write, &from, "a.id", "a.school_id", id).await?;
+    if a.kind != KIND_PHOTO && a.kind != KIND_MATERIAL {
+        return Err(StoreError::Invalid {
+            code: "attachment_in_use",
+        });
+    }
+    attachment::Entity::delete_by_id(id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        scope,
+        audit::Entry {
+            unit_id: Some(a.school_id),
+            entity: "attachment",
+            entity_id: Some(id.to_string()),
+            action: "delete",
+            before: Some(serde_json::json!({
+                "kind": a.kind,
+                "session": a.session_id,
+                "file_name": a.file_name,
+                "bytes": a.size_bytes,
+            })),
+            after: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    // After the commit: a crash in between leaves an unread file, never a row without
+    // its bytes.
+    blobs.remove(&a.storage_key).await?;
+    Ok(a.session_id)
+}
+
 /// Attachments of a school by kind (seals, dossiers), newest first.
 pub async fn school_attachments(
     db: &Db,

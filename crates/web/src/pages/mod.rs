@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod checkin;
+pub mod form;
 pub mod parent;
 pub mod parent_school;
 pub mod public;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(roster::routes())
         .merge(checkin::routes())
         .merge(parent_school::routes())
+        .layer(axum::middleware::from_fn(form::clear_flash))
 }
 
 /// Static files, embedded in the binary.
@@ -94,6 +96,8 @@ pub struct Chrome {
     pub csrf: String,
     pub staff: bool,
     pub manage: bool,
+    /// The success message of the write that led here, shown once (`form::done`).
+    pub flash: Option<String>,
 }
 
 impl Chrome {
@@ -104,6 +108,9 @@ impl Chrome {
             csrf: user.map(|u| u.csrf.clone()).unwrap_or_default(),
             staff: user.is_some_and(|u| u.scope.is_staff()),
             manage: user.is_some_and(|u| u.scope.can_manage()),
+            flash: user
+                .and_then(|u| u.flash.as_deref())
+                .and_then(|k| form::flash_text(lang, k)),
         }
     }
 }

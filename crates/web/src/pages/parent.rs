@@ -4,8 +4,8 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::extract::{Path, State};
+use axum::response::{Html, Response};
 use axum::routing::{get, post};
 use jiaxiao_store::parent_school::excellence::{self, MyCertificate, PublicNotice};
 use jiaxiao_store::parent_school::{credits, records, sessions};
@@ -13,6 +13,7 @@ use jiaxiao_store::people::{self, ChildLink};
 use serde::Deserialize;
 
 use super::Chrome;
+use super::form::{FieldsOf, Posted, Submitted, done, unprocessable};
 use crate::app::AppState;
 use crate::auth::{Ctx, LoggedIn, constant_eq};
 use crate::error::AppError;
@@ -56,6 +57,8 @@ struct Home {
     hours: Vec<HoursCard>,
     certificates: Vec<MyCertificate>,
     notices: Vec<PublicNotice>,
+    /// A refused objection, shown again with what was typed.
+    posted: Posted,
 }
 
 fn parent(ctx: &Ctx) -> Result<&LoggedIn, AppError> {
@@ -65,7 +68,11 @@ fn parent(ctx: &Ctx) -> Result<&LoggedIn, AppError> {
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Html<String>, AppError> {
-    let user = parent(&ctx)?;
+    Ok(Html(render_home(&state, &ctx, Posted::none()).await?))
+}
+
+async fn render_home(state: &AppState, ctx: &Ctx, posted: Posted) -> Result<String, AppError> {
+    let user = parent(ctx)?;
     let lang = ctx.lang;
     let gid = user.scope.guardian_id().ok_or(AppError::NotFound)?;
     let children = match people::children_of(&state.db, &user.scope, gid).await {
@@ -117,18 +124,17 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Html<String>, A
             rate: percent(y.summary.rate()),
         })
         .collect();
-    Ok(Html(
-        Home {
-            c: Chrome::new(lang, Some(user)),
-            children,
-            upcoming,
-            past,
-            hours,
-            certificates: excellence::my_certificates(&state.db, &user.scope).await?,
-            notices: excellence::public_notices(&state.db, &user.scope).await?,
-        }
-        .render()?,
-    ))
+    Ok(Home {
+        c: Chrome::new(lang, Some(user)),
+        children,
+        upcoming,
+        past,
+        hours,
+        certificates: excellence::my_certificates(&state.db, &user.scope).await?,
+        notices: excellence::public_notices(&state.db, &user.scope).await?,
+        posted,
+    }
+    .render()?)
 }
 
 #[derive(Template)]
@@ -141,6 +147,8 @@ struct SessionPage {
     attended: bool,
     reflection: String,
     cancelled: bool,
+    /// A refused reflection, shown again with what was typed.
+    posted: Posted,
 }
 
 async fn show_session(
@@ -148,7 +156,18 @@ async fn show_session(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
-    let user = parent(&ctx)?;
+    Ok(Html(
+        render_session(&state, &ctx, id, Posted::none()).await?,
+    ))
+}
+
+async fn render_session(
+    state: &AppState,
+    ctx: &Ctx,
+    id: i64,
+    posted: Posted,
+) -> Result<String, AppError> {
+    let user = parent(ctx)?;
     let lang = ctx.lang;
     // Only sessions the parent is invited to (or attended): the same query as the home.
     let s = sessions::session_for_parent(&state.db, &user.scope, id).await?;
@@ -157,35 +176,34 @@ async fn show_session(
     let reflection = records::my_reflection(&state.db, &user.scope, id)
         .await?
         .unwrap_or_default();
-    Ok(Html(
-        SessionPage {
-            c: Chrome::new(lang, Some(user)),
-            instructor: s.instructor_name.clone(),
-            online_url: s.online_url.clone(),
-            card: SessionCard {
-                id: s.id,
-                title: s.title.clone(),
-                when: local_time(s.starts_at),
-                place: s.place.clone().unwrap_or_default(),
-                form: lang.t(&format!("ps.form.{}", s.form)),
-                school: s.school_name.clone(),
-                mine: s.my_status.as_ref().map(|st| {
-                    format!(
-                        "{} {}",
-                        lang.t(&format!("ps.status.{st}")),
-                        s.my_checked_at
-                            .map(crate::i18n::local_clock)
-                            .unwrap_or_default()
-                    )
-                }),
-                soon: false,
-            },
-            attended,
-            reflection,
-            cancelled,
-        }
-        .render()?,
-    ))
+    Ok(SessionPage {
+        c: Chrome::new(lang, Some(user)),
+        instructor: s.instructor_name.clone(),
+        online_url: s.online_url.clone(),
+        card: SessionCard {
+            id: s.id,
+            title: s.title.clone(),
+            when: local_time(s.starts_at),
+            place: s.place.clone().unwrap_or_default(),
+            form: lang.t(&format!("ps.form.{}", s.form)),
+            school: s.school_name.clone(),
+            mine: s.my_status.as_ref().map(|st| {
+                format!(
+                    "{} {}",
+                    lang.t(&format!("ps.status.{st}")),
+                    s.my_checked_at
+                        .map(crate::i18n::local_clock)
+                        .unwrap_or_default()
+                )
+            }),
+            soon: false,
+        },
+        attended,
+        reflection,
+        cancelled,
+        posted,
+    }
+    .render()?)
 }
 
 #[derive(Deserialize)]
@@ -198,14 +216,26 @@ async fn hand_in_reflection(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
-    Form(f): Form<ReflectionForm>,
+    Submitted { form: f, raw }: Submitted<ReflectionForm>,
 ) -> Result<Response, AppError> {
     let user = parent(&ctx)?;
     if !constant_eq(f.csrf.as_bytes(), user.csrf.as_bytes()) {
         return Err(AppError::Csrf);
     }
-    records::hand_in_reflection(&state.db, &user.scope, id, &f.body).await?;
-    Ok(Redirect::to(&format!("/p/sessions/{id}")).into_response())
+    match records::hand_in_reflection(&state.db, &user.scope, id, &f.body).await {
+        Ok(_) => Ok(done(&format!("/p/sessions/{id}"), "reflection_saved")),
+        Err(e) => {
+            let p = Posted::refused(
+                ctx.lang,
+                "reflection",
+                raw,
+                e.into(),
+                &[("*", "body")],
+                |_| {},
+            )?;
+            Ok(unprocessable(render_session(&state, &ctx, id, p).await?))
+        }
+    }
 }
 
 async fn certificate(
@@ -238,12 +268,20 @@ async fn object(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(round): Path<i64>,
-    Form(f): Form<ObjectionForm>,
+    Submitted { form: f, raw }: Submitted<ObjectionForm>,
 ) -> Result<Response, AppError> {
     let user = parent(&ctx)?;
     if !constant_eq(f.csrf.as_bytes(), user.csrf.as_bytes()) {
         return Err(AppError::Csrf);
     }
-    excellence::raise_objection(&state.db, &user.scope, round, f.guardian_id, &f.body).await?;
-    Ok(Redirect::to("/p?objection=1").into_response())
+    match excellence::raise_objection(&state.db, &user.scope, round, f.guardian_id, &f.body).await {
+        Ok(_) => Ok(done("/p", "objection_received")),
+        Err(e) => {
+            let fields: &FieldsOf = &[("not_a_nominee", "guardian_id"), ("*", "body")];
+            let p = Posted::refused(ctx.lang, "objection", raw, e.into(), fields, |_| {})?;
+            Ok(unprocessable(
+                render_home(&state, &ctx, p.about(round)).await?,
+            ))
+        }
+    }
 }

@@ -13,6 +13,7 @@ use jiaxiao_store::people;
 use serde::Deserialize;
 
 use super::Chrome;
+use super::form::{FieldsOf, Posted, Submitted, done, unprocessable};
 use crate::app::AppState;
 use crate::auth::{Ctx, Staff};
 use crate::error::AppError;
@@ -57,13 +58,14 @@ struct TreePage {
     as_of: Option<String>,
     /// Moves on file that are not in force yet on the date read.
     pending: Vec<org::PendingMove>,
-    message: Option<String>,
+    /// A refused form, shown again with what was typed.
+    posted: Posted,
 }
 
 async fn tree_roots(State(state): State<AppState>, s: Staff) -> Result<Html<String>, AppError> {
     let roots = org::roots(&state.db, &s.user.scope).await?;
     if roots.len() == 1 {
-        return tree_page(&state, &s, roots[0].id, None).await;
+        return tree_page(&state, &s, roots[0].id, Posted::none()).await;
     }
     let children = roots
         .into_iter()
@@ -88,7 +90,7 @@ async fn tree_roots(State(state): State<AppState>, s: Staff) -> Result<Html<Stri
             today: jiaxiao_store::today(),
             as_of: None,
             pending: Vec::new(),
-            message: None,
+            posted: Posted::none(),
         }
         .render()?,
     ))
@@ -100,16 +102,16 @@ async fn tree_unit(
     Path(id): Path<i64>,
     Query(q): Query<crate::pages::AsOfQuery>,
 ) -> Result<Html<String>, AppError> {
-    tree_page_as_of(&state, &s, id, None, q.date()?).await
+    tree_page_as_of(&state, &s, id, Posted::none(), q.date()?).await
 }
 
 async fn tree_page(
     state: &AppState,
     s: &Staff,
     id: i64,
-    message: Option<String>,
+    posted: Posted,
 ) -> Result<Html<String>, AppError> {
-    tree_page_as_of(state, s, id, message, org::today_naive()).await
+    tree_page_as_of(state, s, id, posted, org::today_naive()).await
 }
 
 /// The tree around `id` as it stands on `as_of`, with the moves on file for later dates
@@ -118,7 +120,7 @@ async fn tree_page_as_of(
     state: &AppState,
     s: &Staff,
     id: i64,
-    message: Option<String>,
+    posted: Posted,
     as_of: chrono::NaiveDate,
 ) -> Result<Html<String>, AppError> {
     let scope = &s.user.scope;
@@ -182,7 +184,7 @@ async fn tree_page_as_of(
             today: jiaxiao_store::today(),
             as_of: (as_of != today).then(|| as_of.format("%Y-%m-%d").to_string()),
             pending,
-            message,
+            posted,
         }
         .render()?,
     ))
@@ -198,33 +200,46 @@ pub struct NewUnitForm {
     #[serde(default)]
     school_type: String,
     #[serde(default)]
-    number: Option<i32>,
+    number: String,
 }
 
 async fn create_unit(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<NewUnitForm>,
+    Submitted { form: f, raw }: Submitted<NewUnitForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     match add_child(&state, &s, id, f).await {
-        Ok(()) => Ok(Redirect::to(&format!("/org/{id}")).into_response()),
-        Err(e) => refused(&state, &s, id, e).await,
+        Ok(()) => Ok(done(&format!("/org/{id}"), "added")),
+        Err(e) => {
+            let fields: &FieldsOf = &[
+                ("bad_grade", "number"),
+                ("bad_class", "number"),
+                ("bad_number", "number"),
+                ("bad_school_type", "school_type"),
+                ("conflict", "name"),
+                ("missing_name", "name"),
+                ("text_too_long", "name"),
+                ("text_control_char", "name"),
+                ("text_bidi_override", "name"),
+            ];
+            refused(
+                &state,
+                &s,
+                id,
+                Posted::refused(s.lang, "unit", raw, e, fields, |_| {})?,
+            )
+            .await
+        }
     }
 }
 
-/// A refused change to the tree shows the tree again with the reason; anything else
-/// is an ordinary error.
-async fn refused(state: &AppState, s: &Staff, id: i64, e: AppError) -> Result<Response, AppError> {
-    match e {
-        AppError::Invalid(code) => {
-            let msg = s.lang.reason(&code);
-            let page = tree_page(state, s, id, Some(msg)).await?;
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-        }
-        other => Err(other),
-    }
+/// A refused change to the tree shows the tree again with the form as it was typed and
+/// the reason beside its field: 422.
+async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
+    let page = tree_page(state, s, id, p).await?;
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 /// A unit's or a person's name as it is kept (`domain::text`: no control or bidi
@@ -239,16 +254,14 @@ async fn add_child(state: &AppState, s: &Staff, id: i64, f: NewUnitForm) -> Resu
     let kind = UnitKind::from_code(&parent.kind)
         .and_then(|k| k.child())
         .ok_or(AppError::NotFound)?;
+    let number = f.number.trim().parse::<i32>().ok();
     let (name, grade_level, class_number) = match kind {
         UnitKind::Grade => {
-            let l = f
-                .number
-                .ok_or_else(|| AppError::Invalid("bad_grade".into()))?;
+            let l = number.ok_or_else(|| AppError::Invalid("bad_grade".into()))?;
             (jiaxiao_domain::org::grade_name(l), Some(l), None)
         }
         UnitKind::Class => {
-            let n = f
-                .number
+            let n = number
                 .filter(|n| (1..=99).contains(n))
                 .ok_or_else(|| AppError::Invalid("bad_class".into()))?;
             let grade = parent
@@ -301,7 +314,7 @@ async fn move_unit(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<MoveForm>,
+    Submitted { form: f, raw }: Submitted<MoveForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     match org::move_unit(
@@ -313,8 +326,12 @@ async fn move_unit(
     )
     .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/org/{id}")).into_response()),
-        Err(e) => refused(&state, &s, id, e.into()).await,
+        Ok(()) => Ok(done(&format!("/org/{id}"), "moved")),
+        Err(e) => {
+            let fields: &FieldsOf = &[("bad_date", "effective"), ("*", "parent_id")];
+            let p = Posted::refused(s.lang, "move", raw, e.into(), fields, |_| {})?;
+            refused(&state, &s, id, p).await
+        }
     }
 }
 
@@ -341,6 +358,8 @@ struct PeoplePage {
     invite_under: Option<i64>,
     /// Where the caller may add staff (empty: no form).
     staff_units: Vec<(i64, String)>,
+    /// A refused form, shown again with what was typed.
+    posted: Posted,
 }
 
 const PAGE: u64 = 50;
@@ -352,6 +371,15 @@ async fn list_people(
     State(state): State<AppState>,
     s: Staff,
     Query(pq): Query<PeopleQuery>,
+) -> Result<Html<String>, AppError> {
+    people_page(&state, &s, pq, Posted::none()).await
+}
+
+async fn people_page(
+    state: &AppState,
+    s: &Staff,
+    pq: PeopleQuery,
+    posted: Posted,
 ) -> Result<Html<String>, AppError> {
     let lang = s.lang;
     let kind = pq.kind.clone().unwrap_or_else(|| "pupils".into());
@@ -467,7 +495,7 @@ async fn list_people(
         })
         .flatten();
     let staff_units = if kind == "staff" && scope.can_manage() {
-        super::managed_units(&state, scope, &UnitKind::ALL[..4])
+        super::managed_units(state, scope, &UnitKind::ALL[..4])
             .await?
             .into_iter()
             .map(|u| (u.id, u.name))
@@ -487,6 +515,7 @@ async fn list_people(
     Ok(Html(
         PeoplePage {
             c: Chrome::new(lang, Some(&s.user)),
+            posted,
             invite_under,
             staff_units,
             kind,
@@ -515,9 +544,36 @@ pub struct NewStaffForm {
 async fn create_staff(
     State(state): State<AppState>,
     s: Staff,
-    Form(f): Form<NewStaffForm>,
+    Submitted { form: f, raw }: Submitted<NewStaffForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
+    let unit = f.unit_id;
+    match add_staff(&state, &s, f).await {
+        Ok(()) => Ok(done(&format!("/people?kind=staff&under={unit}"), "added")),
+        Err(e) => {
+            let fields: &FieldsOf = &[
+                ("phone_not_mobile", "phone"),
+                ("phone_not_digits", "phone"),
+                ("phone_empty", "phone"),
+                ("position_text", "position"),
+                ("*", "name"),
+            ];
+            let p = Posted::refused(s.lang, "staff", raw, e, fields, |_| {})?;
+            let pq = PeopleQuery {
+                kind: Some("staff".into()),
+                under: Some(unit),
+                ..Default::default()
+            };
+            Ok(unprocessable(people_page(&state, &s, pq, p).await?.0))
+        }
+    }
+}
+
+async fn add_staff(state: &AppState, s: &Staff, f: NewStaffForm) -> Result<(), AppError> {
+    // The unit before the body: a unit out of reach is 404 whatever was typed.
+    if !org::manages(&state.db, &s.user.scope, f.unit_id).await? {
+        return Err(AppError::NotFound);
+    }
     let name = name_text(&f.name)?;
     if name.is_empty() {
         return Err(AppError::Invalid("missing_name".into()));
@@ -530,11 +586,12 @@ async fn create_staff(
                 .to_string(),
         ),
     };
+    // Named apart from the name's codes, so the message lands beside the position.
     let position = jiaxiao_domain::text::clean_opt(
         jiaxiao_domain::text::Field::Line,
         Some(f.position.as_str()),
     )
-    .map_err(|e| AppError::Invalid(e.code().into()))?;
+    .map_err(|_| AppError::Invalid("position_text".into()))?;
     people::create_staff(
         &state.db,
         &s.user.scope,
@@ -546,7 +603,7 @@ async fn create_staff(
         },
     )
     .await?;
-    Ok(Redirect::to(&format!("/people?kind=staff&under={}", f.unit_id)).into_response())
+    Ok(())
 }
 
 #[derive(Template)]
@@ -701,12 +758,15 @@ struct AccountsPage {
     grants: Vec<UserGrantRow>,
     roles: Vec<(String, String)>,
     units: Vec<(i64, String)>,
+    /// A refused form, shown again with what was typed (never the password).
+    posted: Posted,
 }
 
 async fn accounts_page(
     state: &AppState,
     s: &Staff,
     message: Option<String>,
+    posted: Posted,
 ) -> Result<Html<String>, AppError> {
     if !s.user.scope.can_manage() {
         return Err(AppError::NotFound);
@@ -731,6 +791,7 @@ async fn accounts_page(
             grants,
             roles,
             units,
+            posted,
         }
         .render()?,
     ))
@@ -748,7 +809,7 @@ async fn list_accounts(
     Query(q): Query<AccountsQuery>,
 ) -> Result<Html<String>, AppError> {
     let msg = q.created.then(|| s.lang.t("accounts.created"));
-    accounts_page(&state, &s, msg).await
+    accounts_page(&state, &s, msg, Posted::none()).await
 }
 
 #[derive(Deserialize)]
@@ -764,10 +825,25 @@ pub struct NewAccountForm {
 async fn create_account(
     State(state): State<AppState>,
     s: Staff,
-    Form(f): Form<NewAccountForm>,
+    Submitted { form: f, raw }: Submitted<NewAccountForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    let role = Role::from_code(&f.role).ok_or_else(|| AppError::Invalid("bad_role".into()))?;
+    let raw: Vec<_> = raw.into_iter().filter(|(k, _)| k != "password").collect();
+    let fields: &FieldsOf = &[
+        ("bad_role", "role"),
+        ("password_too_short", "password"),
+        ("weak_password", "password"),
+        ("display_name_missing", "display_name"),
+        ("text_too_long", "display_name"),
+        ("text_control_char", "display_name"),
+        ("text_bidi_override", "display_name"),
+        ("*", "unit_id"),
+    ];
+    let Some(role) = Role::from_code(&f.role) else {
+        let e = AppError::Invalid("bad_role".into());
+        let p = Posted::refused(s.lang, "account", raw, e, fields, |_| {})?;
+        return Ok(unprocessable(accounts_page(&state, &s, None, p).await?.0));
+    };
     let created = accounts::create_user(
         &state.db,
         &s.user.scope,
@@ -790,11 +866,17 @@ async fn create_account(
             if !state.username_refusal_allowed(s.user.principal.user_id) {
                 return Err(AppError::TooMany);
             }
-            let msg = s.lang.t("account_security.username_unavailable");
-            let page = accounts_page(&state, &s, Some(msg)).await?;
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            let mut p = Posted::new("account", raw);
+            p.add(
+                "username",
+                s.lang.t("account_security.username_unavailable"),
+            );
+            Ok(unprocessable(accounts_page(&state, &s, None, p).await?.0))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "account", raw, e.into(), fields, |_| {})?;
+            Ok(unprocessable(accounts_page(&state, &s, None, p).await?.0))
+        }
     }
 }
 
@@ -808,10 +890,10 @@ async fn revoke_grant(
     s: Staff,
     Path(id): Path<i64>,
     Form(f): Form<CsrfOnly>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     accounts::revoke_role(&state.db, &s.user.scope, id).await?;
-    Ok(Redirect::to("/accounts"))
+    Ok(done("/accounts", "revoked"))
 }
 
 #[derive(Template)]
@@ -819,6 +901,9 @@ async fn revoke_grant(
 struct PasswordPage {
     c: Chrome,
     message: Option<String>,
+    /// A refused change: the message beside the password it is about (the passwords
+    /// themselves are never sent back).
+    posted: Posted,
 }
 
 #[derive(Deserialize)]
@@ -835,6 +920,7 @@ async fn password_form(ctx: Ctx, Query(q): Query<PasswordQuery>) -> Result<Html<
             message: q
                 .changed
                 .then(|| ctx.lang.t("account_security.password_changed")),
+            posted: Posted::none(),
         }
         .render()?,
     ))
@@ -861,13 +947,19 @@ async fn change_password(
     if !crate::auth::constant_eq(f.csrf.as_bytes(), user.csrf.as_bytes()) {
         return Err(AppError::Csrf);
     }
-    let refuse = |status: axum::http::StatusCode, key: &str| -> Result<Response, AppError> {
+    let refuse = |status: axum::http::StatusCode,
+                  field: &'static str,
+                  key: &str|
+     -> Result<Response, AppError> {
+        let mut posted = Posted::new("password", Vec::new());
+        posted.add(field, lang.t(key));
         Ok((
             status,
             Html(
                 PasswordPage {
                     c: Chrome::new(lang, Some(&user)),
-                    message: Some(lang.t(key)),
+                    message: None,
+                    posted,
                 }
                 .render()?,
             ),
@@ -875,7 +967,11 @@ async fn change_password(
             .into_response())
     };
     if !state.password_check_allowed(user.principal.user_id) {
-        return refuse(axum::http::StatusCode::TOO_MANY_REQUESTS, "login.limited");
+        return refuse(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "old",
+            "login.limited",
+        );
     }
     let current = crate::auth::session_token(&headers);
     match accounts::change_password(&state.db, &user.scope, &f.old, &f.new, current).await {
@@ -883,14 +979,21 @@ async fn change_password(
             state.tokens.forget_user(user.principal.user_id);
             Ok(Redirect::to("/account/password?changed=true").into_response())
         }
-        Err(jiaxiao_store::StoreError::Invalid { code }) => refuse(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        Err(jiaxiao_store::StoreError::Invalid { code }) => {
             if code == "wrong_password" {
-                "password.wrong"
+                refuse(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "old",
+                    "password.wrong",
+                )
             } else {
-                "password.short"
-            },
-        ),
+                refuse(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "new",
+                    "password.short",
+                )
+            }
+        }
         Err(e) => Err(e.into()),
     }
 }

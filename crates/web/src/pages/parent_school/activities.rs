@@ -19,12 +19,13 @@ use jiaxiao_store::people;
 use serde::Deserialize;
 
 use super::opt_text;
-use super::{SchoolNav, back, local_parts, may_write, parse_local, this_year};
+use super::{SchoolNav, local_parts, may_write, parse_local, this_year};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
 use crate::i18n::{Lang, local_time};
 use crate::pages::Chrome;
+use crate::pages::form::{FieldsOf, Posted, Submitted, done, unprocessable};
 
 pub fn routes() -> Router<AppState> {
     let a = "/ps/schools/{id}/activities/{aid}";
@@ -89,6 +90,8 @@ struct ActivitiesPage {
     can_write: bool,
     activities: Vec<HeaderView>,
     today: String,
+    /// A refused form, shown again with what was typed.
+    posted: Posted,
 }
 
 async fn list_activities(
@@ -96,24 +99,59 @@ async fn list_activities(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
+    Ok(Html(render_list(&state, &s, id, Posted::none()).await?))
+}
+
+async fn render_list(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    posted: Posted,
+) -> Result<String, AppError> {
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = this_year(&state).await?;
+    let (year, year_name) = this_year(state).await?;
     let list = activities::list_activities(&state.db, scope, id, year).await?;
-    Ok(Html(
-        ActivitiesPage {
-            c: Chrome::new(s.lang, Some(&s.user)),
-            nav: SchoolNav {
-                school,
-                tab: "activities",
-            },
-            year_name,
-            can_write: may_write(scope),
-            activities: list.iter().map(|a| header_view(s.lang, a)).collect(),
-            today: jiaxiao_store::today(),
+    Ok(ActivitiesPage {
+        c: Chrome::new(s.lang, Some(&s.user)),
+        nav: SchoolNav {
+            school,
+            tab: "activities",
+        },
+        year_name,
+        can_write: may_write(scope),
+        activities: list.iter().map(|a| header_view(s.lang, a)).collect(),
+        today: jiaxiao_store::today(),
+        posted,
+    }
+    .render()?)
+}
+
+/// Where a refusal of the activity's header form is shown.
+const ACTIVITY_FIELDS: &FieldsOf = &[("bad_date", "date"), ("bad_time", "start"), ("*", "theme")];
+
+/// The text rules on the header form, each beside its field.
+fn check_activity(p: &mut Posted, lang: Lang, f: &ActivityForm) {
+    use crate::pages::form::input_message;
+    use jiaxiao_domain::text::Field;
+    for (name, kind, value) in [
+        ("theme", Field::Title, &f.theme),
+        ("place", Field::Line, &f.place),
+        ("participants", Field::Line, &f.participants),
+        ("organiser", Field::Line, &f.organiser),
+        ("venue_notes", Field::Note, &f.venue_notes),
+        ("survey_ref", Field::Line, &f.survey_ref),
+    ] {
+        p.check(lang, name, kind, value);
+    }
+    if parse_local(&f.date, "00:00").is_err() {
+        p.add("date", input_message(lang, "bad_date", Field::Line));
+    }
+    for (name, t) in [("start", &f.start), ("end", &f.end)] {
+        if parse_local("2000-01-01", t).is_err() {
+            p.add(name, input_message(lang, "bad_time", Field::Line));
         }
-        .render()?,
-    ))
+    }
 }
 
 #[derive(Deserialize)]
@@ -155,13 +193,29 @@ async fn create_activity(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<ActivityForm>,
+    Submitted { form: f, raw }: Submitted<ActivityForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     // The school before the form: out of reach is 404, not a complaint about the date.
     jiaxiao_store::parent_school::check_writable(&state.db, &s.user.scope, id).await?;
-    let aid = activities::create_activity(&state.db, &s.user.scope, f.to_new(id)?).await?;
-    Ok(back(format!("/ps/schools/{id}/activities/{aid}")))
+    let r = match f.to_new(id) {
+        Ok(new) => activities::create_activity(&state.db, &s.user.scope, new)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(aid) => Ok(done(
+            &format!("/ps/schools/{id}/activities/{aid}"),
+            "created",
+        )),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "activity", raw, e, ACTIVITY_FIELDS, |p| {
+                check_activity(p, s.lang, &f)
+            })?;
+            Ok(unprocessable(render_list(&state, &s, id, p).await?))
+        }
+    }
 }
 
 /// The activity, when it belongs to the school in the path (404 otherwise).
@@ -182,12 +236,36 @@ async fn update_activity(
     State(state): State<AppState>,
     s: Staff,
     Path((id, aid)): Path<(i64, i64)>,
-    Form(f): Form<ActivityForm>,
+    Submitted { form: f, raw }: Submitted<ActivityForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     activity_of(&state, &s, id, aid).await?;
-    activities::update_activity(&state.db, &s.user.scope, aid, f.to_new(id)?).await?;
-    Ok(back(format!("/ps/schools/{id}/activities/{aid}")))
+    let r = match f.to_new(id) {
+        Ok(new) => activities::update_activity(&state.db, &s.user.scope, aid, new)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(_) => Ok(done(&format!("/ps/schools/{id}/activities/{aid}"), "saved")),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "activity", raw, e, ACTIVITY_FIELDS, |p| {
+                check_activity(p, s.lang, &f)
+            })?;
+            refused(&state, &s, id, aid, p).await
+        }
+    }
+}
+
+/// The activity's page again with the refused form `p`: 422.
+async fn refused(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    aid: i64,
+    p: Posted,
+) -> Result<Response, AppError> {
+    Ok(unprocessable(render_activity(state, s, id, aid, p).await?))
 }
 
 pub struct ItemView {
@@ -278,6 +356,8 @@ struct ActivityPage {
     p: Programme,
     classes: Vec<(i64, String)>,
     staff: Vec<(i64, String)>,
+    /// A refused form, shown again with what was typed.
+    posted: Posted,
 }
 
 async fn show_activity(
@@ -285,10 +365,22 @@ async fn show_activity(
     s: Staff,
     Path((id, aid)): Path<(i64, i64)>,
 ) -> Result<Html<String>, AppError> {
+    Ok(Html(
+        render_activity(&state, &s, id, aid, Posted::none()).await?,
+    ))
+}
+
+async fn render_activity(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    aid: i64,
+    posted: Posted,
+) -> Result<String, AppError> {
     let scope = &s.user.scope;
-    activity_of(&state, &s, id, aid).await?;
+    activity_of(state, s, id, aid).await?;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (row, p) = programme(&state, &s, aid).await?;
+    let (row, p) = programme(state, s, aid).await?;
     let can_write = may_write(scope);
     let (mut classes, mut staff) = (Vec::new(), Vec::new());
     if can_write {
@@ -318,24 +410,23 @@ async fn show_activity(
     }
     let (date, start) = local_parts(row.starts_at);
     let end = local_parts(row.ends_at).1;
-    Ok(Html(
-        ActivityPage {
-            c: Chrome::new(s.lang, Some(&s.user)),
-            nav: SchoolNav {
-                school,
-                tab: "activities",
-            },
-            can_write,
-            a: header_view(s.lang, &row),
-            date,
-            start,
-            end,
-            p,
-            classes,
-            staff,
-        }
-        .render()?,
-    ))
+    Ok(ActivityPage {
+        c: Chrome::new(s.lang, Some(&s.user)),
+        nav: SchoolNav {
+            school,
+            tab: "activities",
+        },
+        can_write,
+        a: header_view(s.lang, &row),
+        date,
+        start,
+        end,
+        p,
+        classes,
+        staff,
+        posted,
+    }
+    .render()?)
 }
 
 #[derive(Template)]
@@ -474,26 +565,38 @@ async fn create_item(
     State(state): State<AppState>,
     s: Staff,
     Path((id, aid)): Path<(i64, i64)>,
-    Form(f): Form<ItemForm>,
+    Submitted { form: f, raw }: Submitted<ItemForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     let a = activity_of(&state, &s, id, aid).await?;
-    // An unknown part is refused: defaulting it would file a line where nobody put it.
-    let part =
-        ActivityPart::from_code(&f.part).ok_or_else(|| AppError::Invalid("bad_part".into()))?;
-    activities::add_item(
-        &state.db,
-        &s.user.scope,
-        aid,
-        NewItem {
+    let r = async {
+        // An unknown part is refused: defaulting it would file a line where nobody put it.
+        let part =
+            ActivityPart::from_code(&f.part).ok_or_else(|| AppError::Invalid("bad_part".into()))?;
+        let new = NewItem {
             part,
-            title: f.title,
+            title: f.title.clone(),
             speaker: opt_text(&f.speaker),
             starts_at: at_time(&a, &f.time)?,
-        },
-    )
-    .await?;
-    Ok(back(format!("/ps/schools/{id}/activities/{aid}#programme")))
+        };
+        Ok::<_, AppError>(activities::add_item(&state.db, &s.user.scope, aid, new).await?)
+    }
+    .await;
+    match r {
+        Ok(_) => Ok(done(
+            &format!("/ps/schools/{id}/activities/{aid}#programme"),
+            "added",
+        )),
+        Err(e) => {
+            let fields: &FieldsOf = &[("bad_part", "part"), ("bad_time", "time"), ("*", "title")];
+            let p = Posted::refused(s.lang, "item", raw, e, fields, |p| {
+                use jiaxiao_domain::text::Field;
+                p.check(s.lang, "title", Field::Title, &f.title);
+                p.check(s.lang, "speaker", Field::Name, &f.speaker);
+            })?;
+            refused(&state, &s, id, aid, p).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -521,13 +624,46 @@ async fn create_breakouts(
     State(state): State<AppState>,
     s: Staff,
     Path((id, aid)): Path<(i64, i64)>,
-    crate::pages::parent_school::ManyForm(f): crate::pages::parent_school::ManyForm<BreakoutForm>,
+    Submitted { form: f, raw }: Submitted<BreakoutForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    let lang = s.lang;
     let a = activity_of(&state, &s, id, aid).await?;
-    let starts_at = at_time(&a, &f.time)?;
-    let names = class_names(&state, &s, id).await?;
+    match add_breakouts(&state, &s, id, &a, &f).await {
+        Ok(()) => Ok(done(
+            &format!("/ps/schools/{id}/activities/{aid}#programme"),
+            "added",
+        )),
+        Err(e) => {
+            let fields: &FieldsOf = &[
+                ("audience_empty", "class_id"),
+                ("class_outside_school", "class_id"),
+                ("staff_not_at_school", "instructor_staff_id"),
+                ("bad_time", "time"),
+                ("bad_duration", "duration_minutes"),
+                ("*", "title"),
+            ];
+            let p = Posted::refused(s.lang, "breakout", raw, e, fields, |p| {
+                use jiaxiao_domain::text::Field;
+                p.check(s.lang, "title", Field::Title, &f.title);
+                p.check(s.lang, "instructor_name", Field::Name, &f.instructor_name);
+                p.check(s.lang, "place", Field::Line, &f.place);
+            })?;
+            refused(&state, &s, id, aid, p).await
+        }
+    }
+}
+
+async fn add_breakouts(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    a: &ActivityRow,
+    f: &BreakoutForm,
+) -> Result<(), AppError> {
+    let lang = s.lang;
+    let aid = a.id;
+    let starts_at = at_time(a, &f.time)?;
+    let names = class_names(state, s, id).await?;
     let breakouts = f
         .class_id
         .iter()
@@ -559,7 +695,7 @@ async fn create_breakouts(
         })
         .collect();
     activities::add_breakouts(&state.db, &s.user.scope, aid, breakouts).await?;
-    Ok(back(format!("/ps/schools/{id}/activities/{aid}#programme")))
+    Ok(())
 }
 
 fn default_text(lang: Lang, key: &str, class: &str) -> String {
@@ -598,7 +734,10 @@ async fn delete_item(
     s.check_csrf(&f.csrf)?;
     activity_of(&state, &s, id, aid).await?;
     activities::remove_item(&state.db, &s.user.scope, iid).await?;
-    Ok(back(format!("/ps/schools/{id}/activities/{aid}#programme")))
+    Ok(done(
+        &format!("/ps/schools/{id}/activities/{aid}#programme"),
+        "removed",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -616,23 +755,39 @@ async fn create_duty(
     State(state): State<AppState>,
     s: Staff,
     Path((id, aid)): Path<(i64, i64)>,
-    Form(f): Form<DutyForm>,
+    Submitted { form: f, raw }: Submitted<DutyForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     activity_of(&state, &s, id, aid).await?;
-    activities::add_duty(
+    let r = activities::add_duty(
         &state.db,
         &s.user.scope,
         aid,
         NewDuty {
-            person: f.person,
-            duty: f.duty,
+            person: f.person.clone(),
+            duty: f.duty.clone(),
             place: opt_text(&f.place),
             time_text: opt_text(&f.time_text),
         },
     )
-    .await?;
-    Ok(back(format!("/ps/schools/{id}/activities/{aid}#duties")))
+    .await;
+    match r {
+        Ok(_) => Ok(done(
+            &format!("/ps/schools/{id}/activities/{aid}#duties"),
+            "added",
+        )),
+        Err(e) => {
+            let fields: &FieldsOf = &[("person_missing", "person"), ("*", "duty")];
+            let p = Posted::refused(s.lang, "duty", raw, e.into(), fields, |p| {
+                use jiaxiao_domain::text::Field;
+                p.check(s.lang, "person", Field::Name, &f.person);
+                p.check(s.lang, "duty", Field::Line, &f.duty);
+                p.check(s.lang, "place", Field::Line, &f.place);
+                p.check(s.lang, "time_text", Field::Line, &f.time_text);
+            })?;
+            refused(&state, &s, id, aid, p).await
+        }
+    }
 }
 
 async fn delete_duty(
@@ -644,5 +799,8 @@ async fn delete_duty(
     s.check_csrf(&f.csrf)?;
     activity_of(&state, &s, id, aid).await?;
     activities::remove_duty(&state.db, &s.user.scope, did).await?;
-    Ok(back(format!("/ps/schools/{id}/activities/{aid}#duties")))
+    Ok(done(
+        &format!("/ps/schools/{id}/activities/{aid}#duties"),
+        "removed",
+    ))
 }

@@ -19,12 +19,13 @@ use serde::Deserialize;
 
 use super::home::xlsx_response;
 use super::opt_text;
-use super::{SchoolNav, back, may_write, this_year};
+use super::{SchoolNav, may_write, this_year};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::pages::Chrome;
+use crate::pages::form::{FieldsOf, Posted, Submitted, done, unprocessable};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -133,6 +134,8 @@ struct CommitteesPage {
     /// The search text and its hits, shown under the committee being searched.
     q: String,
     candidates: Vec<(i64, String, String)>,
+    /// A refused form, shown again with what was typed.
+    posted: Posted,
 }
 
 #[derive(Deserialize, Default)]
@@ -148,10 +151,26 @@ async fn list_committees(
     Path(id): Path<i64>,
     Query(sq): Query<SearchQuery>,
 ) -> Result<Html<String>, AppError> {
+    Ok(Html(render_list(&state, &s, id, sq, Posted::none()).await?))
+}
+
+/// The committees page again with the refused form `p`: 422.
+async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
+    let page = render_list(state, s, id, SearchQuery::default(), p).await?;
+    Ok(unprocessable(page))
+}
+
+async fn render_list(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    sq: SearchQuery,
+    p: Posted,
+) -> Result<String, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = this_year(&state).await?;
+    let (year, year_name) = this_year(state).await?;
     let bodies = committees::bodies(&state.db, scope, id, year).await?;
     // The forms list the school's grades, classes and staff: only for those whose reach
     // is the whole school. A head teacher reads their class's committee.
@@ -211,24 +230,39 @@ async fn list_committees(
     for b in &mut bodies {
         b.searching = Some(b.id) == search_in;
     }
-    Ok(Html(
-        CommitteesPage {
-            c: Chrome::new(lang, Some(&s.user)),
-            nav: SchoolNav {
-                school,
-                tab: "committees",
-            },
-            year_name,
-            can_write,
-            levels,
-            bodies,
-            staff,
-            q,
-            candidates,
-        }
-        .render()?,
-    ))
+    Ok(CommitteesPage {
+        c: Chrome::new(lang, Some(&s.user)),
+        nav: SchoolNav {
+            school,
+            tab: "committees",
+        },
+        year_name,
+        can_write,
+        levels,
+        bodies,
+        staff,
+        q,
+        candidates,
+        posted: p,
+    }
+    .render()?)
 }
+
+/// Where a committee's or a member's refusal is shown.
+const COMMITTEE_FIELDS: &FieldsOf = &[
+    ("bad_kind", "kind"),
+    ("leadership_at_school_only", "unit_id"),
+    ("unit_outside_school", "unit_id"),
+    ("*", "name"),
+];
+const MEMBER_FIELDS: &FieldsOf = &[
+    ("position_not_in_body", "position"),
+    ("position_taken", "position"),
+    ("staff_not_at_school", "staff_id"),
+    ("text_too_long", "note"),
+    ("text_control_char", "note"),
+    ("text_bidi_override", "note"),
+];
 
 #[derive(Deserialize)]
 pub struct NewCommitteeForm {
@@ -243,10 +277,30 @@ async fn create_committee(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<NewCommitteeForm>,
+    Submitted { form: f, raw }: Submitted<NewCommitteeForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     jiaxiao_store::parent_school::check_writable(&state.db, &s.user.scope, id).await?;
+    match create_committee_in(&state, &s, id, &f).await {
+        Ok(cid) => Ok(done(
+            &format!("/ps/schools/{id}/committees#c{cid}"),
+            "created",
+        )),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "committee", raw, e, COMMITTEE_FIELDS, |p| {
+                p.check(s.lang, "name", jiaxiao_domain::text::Field::Title, &f.name)
+            })?;
+            refused(&state, &s, id, p).await
+        }
+    }
+}
+
+async fn create_committee_in(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    f: &NewCommitteeForm,
+) -> Result<i64, AppError> {
     let lang = s.lang;
     let kind =
         CommitteeKind::from_code(&f.kind).ok_or_else(|| AppError::Invalid("bad_kind".into()))?;
@@ -260,7 +314,7 @@ async fn create_committee(
         }
         None => lang.t(&format!("committee_kind.{}", kind.code())),
     };
-    let cid = committees::create_committee(
+    Ok(committees::create_committee(
         &state.db,
         &s.user.scope,
         NewCommittee {
@@ -270,8 +324,7 @@ async fn create_committee(
             name,
         },
     )
-    .await?;
-    Ok(back(format!("/ps/schools/{id}/committees#c{cid}")))
+    .await?)
 }
 
 #[derive(Deserialize)]
@@ -290,24 +343,39 @@ async fn add_member(
     State(state): State<AppState>,
     s: Staff,
     Path((id, cid)): Path<(i64, i64)>,
-    Form(f): Form<NewMemberForm>,
+    Submitted { form: f, raw }: Submitted<NewMemberForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    let position = Position::from_code(&f.position)
-        .ok_or_else(|| AppError::Invalid("position_not_in_body".into()))?;
-    committees::add_member(
-        &state.db,
-        &s.user.scope,
-        cid,
-        NewMember {
-            position,
-            staff_id: f.staff_id,
-            guardian_id: f.guardian_id,
-            note: opt_text(&f.note),
-        },
-    )
-    .await?;
-    Ok(back(format!("/ps/schools/{id}/committees#c{cid}")))
+    let r = match Position::from_code(&f.position) {
+        Some(position) => committees::add_member(
+            &state.db,
+            &s.user.scope,
+            cid,
+            NewMember {
+                position,
+                staff_id: f.staff_id,
+                guardian_id: f.guardian_id,
+                note: opt_text(&f.note),
+            },
+        )
+        .await
+        .map_err(AppError::from),
+        None => Err(AppError::Invalid("position_not_in_body".into())),
+    };
+    match r {
+        Ok(_) => Ok(done(
+            &format!("/ps/schools/{id}/committees#c{cid}"),
+            "added",
+        )),
+        Err(e) => {
+            // The body before the body of the form: another school's committee is 404.
+            committees::get_committee(&state.db, &s.user.scope, cid).await?;
+            let p = Posted::refused(s.lang, "member", raw, e, MEMBER_FIELDS, |p| {
+                p.check(s.lang, "note", jiaxiao_domain::text::Field::Line, &f.note)
+            })?;
+            refused(&state, &s, id, p.about(cid)).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -323,7 +391,7 @@ async fn remove_member(
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     committees::remove_member(&state.db, &s.user.scope, mid).await?;
-    Ok(back(format!("/ps/schools/{id}/committees")))
+    Ok(done(&format!("/ps/schools/{id}/committees"), "removed"))
 }
 
 async fn delete_committee(
@@ -334,7 +402,7 @@ async fn delete_committee(
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     committees::delete_committee(&state.db, &s.user.scope, cid).await?;
-    Ok(back(format!("/ps/schools/{id}/committees")))
+    Ok(done(&format!("/ps/schools/{id}/committees"), "deleted"))
 }
 
 #[derive(Template)]

@@ -21,6 +21,7 @@ use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
 use crate::pages::Chrome;
+use crate::pages::form::{FieldsOf, Posted, Submitted, done, unprocessable};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -81,6 +82,8 @@ struct CurriculumPage {
     /// (ordinal, title) heading each column of the grid.
     grid_topics: Vec<(i32, String)>,
     grid: Vec<GridRow>,
+    /// A refused form, shown again with what was typed.
+    posted: Posted,
 }
 
 async fn show_curriculum(
@@ -88,10 +91,26 @@ async fn show_curriculum(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
+    Ok(Html(
+        render_curriculum(&state, &s, id, Posted::none()).await?,
+    ))
+}
+
+/// The curriculum page again with the refused form `p`: 422.
+async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
+    Ok(unprocessable(render_curriculum(state, s, id, p).await?))
+}
+
+async fn render_curriculum(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    p: Posted,
+) -> Result<String, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = this_year(&state).await?;
+    let (year, year_name) = this_year(state).await?;
     let catalogue = curriculum::list_topics(&state.db, scope, id).await?;
     let coverage = curriculum::coverage(&state.db, scope, id, year).await?;
     let semester = |n: i32| lang.t(&format!("ps_curriculum.semester_{n}"));
@@ -139,40 +158,48 @@ async fn show_curriculum(
                 .collect(),
         })
         .collect();
-    Ok(Html(
-        CurriculumPage {
-            c: Chrome::new(lang, Some(&s.user)),
-            nav: SchoolNav {
-                school,
-                tab: "curriculum",
-            },
-            year_name,
-            can_write: may_write(scope),
-            stored: catalogue.stored,
-            active_topics: catalogue
-                .topics
-                .iter()
-                .filter(|t| t.active && t.id > 0)
-                .map(|t| (t.id, t.title.clone()))
-                .collect(),
-            topics: catalogue.topics,
-            courses,
-            grade_levels,
-            semesters: SEMESTERS.iter().map(|n| (*n, semester(*n))).collect(),
-            grid_topics: coverage
-                .topics
-                .iter()
-                .map(|t| (t.ordinal, t.title.clone()))
-                .collect(),
-            grid,
-        }
-        .render()?,
-    ))
+    Ok(CurriculumPage {
+        c: Chrome::new(lang, Some(&s.user)),
+        nav: SchoolNav {
+            school,
+            tab: "curriculum",
+        },
+        year_name,
+        can_write: may_write(scope),
+        stored: catalogue.stored,
+        active_topics: catalogue
+            .topics
+            .iter()
+            .filter(|t| t.active && t.id > 0)
+            .map(|t| (t.id, t.title.clone()))
+            .collect(),
+        topics: catalogue.topics,
+        courses,
+        grade_levels,
+        semesters: SEMESTERS.iter().map(|n| (*n, semester(*n))).collect(),
+        grid_topics: coverage
+            .topics
+            .iter()
+            .map(|t| (t.ordinal, t.title.clone()))
+            .collect(),
+        grid,
+        posted: p,
+    }
+    .render()?)
 }
 
 fn to_curriculum(id: i64) -> Response {
     back(format!("/ps/schools/{id}/curriculum"))
 }
+
+/// Where a topic's or a course's refusal is shown: text rules beside the title.
+const TOPIC_FIELDS: &FieldsOf = &[("*", "title")];
+const COURSE_FIELDS: &FieldsOf = &[
+    ("topic_outside_school", "topic_id"),
+    ("bad_grade", "grade_level"),
+    ("bad_semester", "semester"),
+    ("*", "title"),
+];
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
@@ -187,7 +214,7 @@ async fn seed_topics(
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     curriculum::seed_topics(&state.db, &s.user.scope, id).await?;
-    Ok(to_curriculum(id))
+    Ok(done(&format!("/ps/schools/{id}/curriculum"), "saved"))
 }
 
 #[derive(Deserialize)]
@@ -198,40 +225,62 @@ pub struct TopicForm {
     description: String,
 }
 
+fn check_topic(p: &mut Posted, lang: crate::i18n::Lang, f: &TopicForm) {
+    use jiaxiao_domain::text::Field;
+    p.check(lang, "title", Field::Title, &f.title);
+    p.check(lang, "description", Field::Note, &f.description);
+}
+
 async fn create_topic(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<TopicForm>,
+    Submitted { form: f, raw }: Submitted<TopicForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    curriculum::add_topic(
+    match curriculum::add_topic(
         &state.db,
         &s.user.scope,
         id,
         &f.title,
         opt_text(&f.description),
     )
-    .await?;
-    Ok(to_curriculum(id))
+    .await
+    {
+        Ok(_) => Ok(done(&format!("/ps/schools/{id}/curriculum"), "added")),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "topic", raw, e.into(), TOPIC_FIELDS, |p| {
+                check_topic(p, s.lang, &f)
+            })?;
+            refused(&state, &s, id, p).await
+        }
+    }
 }
 
 async fn update_topic(
     State(state): State<AppState>,
     s: Staff,
     Path((id, tid)): Path<(i64, i64)>,
-    Form(f): Form<TopicForm>,
+    Submitted { form: f, raw }: Submitted<TopicForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    curriculum::update_topic(
+    match curriculum::update_topic(
         &state.db,
         &s.user.scope,
         tid,
         &f.title,
         opt_text(&f.description),
     )
-    .await?;
-    Ok(to_curriculum(id))
+    .await
+    {
+        Ok(_) => Ok(done(&format!("/ps/schools/{id}/curriculum"), "saved")),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "topic_edit", raw, e.into(), TOPIC_FIELDS, |p| {
+                check_topic(p, s.lang, &f)
+            })?;
+            refused(&state, &s, id, p.about(tid)).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -268,7 +317,7 @@ async fn set_topic_active(
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     curriculum::set_topic_active(&state.db, &s.user.scope, tid, f.active == "1").await?;
-    Ok(to_curriculum(id))
+    Ok(done(&format!("/ps/schools/{id}/curriculum"), "saved"))
 }
 
 #[derive(Deserialize)]
@@ -285,10 +334,10 @@ async fn create_course(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<CourseForm>,
+    Submitted { form: f, raw }: Submitted<CourseForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    curriculum::create_course(
+    match curriculum::create_course(
         &state.db,
         &s.user.scope,
         NewCourse {
@@ -299,8 +348,14 @@ async fn create_course(
             title: f.title,
         },
     )
-    .await?;
-    Ok(to_curriculum(id))
+    .await
+    {
+        Ok(_) => Ok(done(&format!("/ps/schools/{id}/curriculum"), "added")),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "course", raw, e.into(), COURSE_FIELDS, |_| {})?;
+            refused(&state, &s, id, p).await
+        }
+    }
 }
 
 async fn delete_course(
@@ -311,5 +366,5 @@ async fn delete_course(
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     curriculum::delete_course(&state.db, &s.user.scope, cid).await?;
-    Ok(to_curriculum(id))
+    Ok(done(&format!("/ps/schools/{id}/curriculum"), "deleted"))
 }

@@ -94,6 +94,26 @@ pub async fn prepare_picture(kind: &str, bytes: Vec<u8>) -> Result<Vec<u8>, AppE
     .map_err(|_| AppError::Invalid("not_an_image".into()))
 }
 
+/// A refused upload as a message beside its file field (`file`): a file that is not a
+/// picture, or none chosen. Other errors pass through.
+pub fn file_refused(
+    lang: crate::i18n::Lang,
+    form: &'static str,
+    e: AppError,
+) -> Result<crate::pages::form::Posted, AppError> {
+    let key = match &e {
+        AppError::Invalid(c) if c == "not_an_image" => "form.not_an_image",
+        AppError::Invalid(c) if c == "empty_file" => "form.empty_file",
+        _ => {
+            let fields: &crate::pages::form::FieldsOf = &[("*", "file")];
+            return crate::pages::form::Posted::refused(lang, form, Vec::new(), e, fields, |_| {});
+        }
+    };
+    let mut p = crate::pages::form::Posted::new(form, Vec::new());
+    p.add("file", lang.t(key));
+    Ok(p)
+}
+
 /// Empty strings from a form mean "not given".
 pub fn opt_text(s: &str) -> Option<String> {
     let t = s.trim();

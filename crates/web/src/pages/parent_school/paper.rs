@@ -14,14 +14,15 @@ use jiaxiao_store::parent_school::records::{self, NewAttachment};
 use jiaxiao_store::parent_school::sessions::{self, RosterLine, SessionRow};
 use serde::Deserialize;
 
+use super::SchoolNav;
 use super::home::pdf_response;
 use super::sessions::read_upload;
-use super::{ManyForm, SchoolNav};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
 use crate::i18n::{Lang, local_time};
 use crate::pages::Chrome;
+use crate::pages::form::{Posted, Submitted, done, unprocessable};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -200,6 +201,8 @@ struct SheetPage {
     marks: Vec<MarkView>,
     statuses: Vec<(String, String)>,
     message: Option<String>,
+    /// Refused marks or a refused scan, shown again with what was chosen.
+    posted: Posted,
 }
 
 #[derive(Deserialize, Default)]
@@ -218,6 +221,29 @@ async fn show_sheet(
     Path(sheet_id): Path<i64>,
     Query(q): Query<SheetQuery>,
 ) -> Result<Html<String>, AppError> {
+    Ok(Html(
+        render_sheet(&state, &s, sheet_id, q, Posted::none()).await?,
+    ))
+}
+
+/// The sheet's page again with the refused form `p`: 422.
+async fn refused(
+    state: &AppState,
+    s: &Staff,
+    sheet_id: i64,
+    p: Posted,
+) -> Result<Response, AppError> {
+    let page = render_sheet(state, s, sheet_id, SheetQuery::default(), p).await?;
+    Ok(unprocessable(page))
+}
+
+async fn render_sheet(
+    state: &AppState,
+    s: &Staff,
+    sheet_id: i64,
+    q: SheetQuery,
+    posted: Posted,
+) -> Result<String, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let marks: Vec<MarkLine> = paper::marks(&state.db, scope, sheet_id).await?;
@@ -251,7 +277,13 @@ async fn show_sheet(
                 ),
                 _ => String::new(),
             },
-            entered: entered(l.guardian_id),
+            entered: if posted.is("marks") {
+                posted
+                    .val("marks", &format!("g_{}", l.guardian_id))
+                    .to_owned()
+            } else {
+                entered(l.guardian_id)
+            },
         })
         .collect();
     let message = q.added.map(|a| {
@@ -264,55 +296,54 @@ async fn show_sheet(
             ],
         )
     });
-    Ok(Html(
-        SheetPage {
-            c: Chrome::new(lang, Some(&s.user)),
-            nav: SchoolNav::new(school, "sessions"),
-            sheet_id,
-            code: sh.sheet.code.clone(),
-            class_id: sh.sheet.class_id,
-            class_name: sh.class_name.clone(),
-            scanned: sh.sheet.scan_attachment_id,
-            lines,
-            marks: marks
-                .iter()
-                .map(|m| MarkView {
-                    guardian_id: m.guardian_id,
-                    parent: m.guardian_name.clone(),
-                    paper: lang.t(&format!("ps.status.{}", m.paper_status)),
-                    online: match (&m.online_status, &m.online_method) {
-                        (Some(_), Some(meth)) => {
-                            format!(
-                                "{} · {}",
-                                st(&m.online_status),
-                                lang.t(&format!("ps.method.{meth}"))
-                            )
-                        }
-                        _ => st(&m.online_status),
-                    },
-                    state: lang.t(&format!(
-                        "ps.sheet.state.{}",
-                        m.resolution.as_deref().unwrap_or("added")
-                    )),
-                    conflict: m.resolution.as_deref() == Some("conflict"),
-                })
-                .collect(),
-            statuses: AttendanceStatus::ALL
-                .iter()
-                .map(|a| (a.code().to_owned(), lang.t(&format!("ps.status.{a}"))))
-                .collect(),
-            message,
-            s: row,
-        }
-        .render()?,
-    ))
+    Ok(SheetPage {
+        c: Chrome::new(lang, Some(&s.user)),
+        nav: SchoolNav::new(school, "sessions"),
+        sheet_id,
+        code: sh.sheet.code.clone(),
+        class_id: sh.sheet.class_id,
+        class_name: sh.class_name.clone(),
+        scanned: sh.sheet.scan_attachment_id,
+        lines,
+        marks: marks
+            .iter()
+            .map(|m| MarkView {
+                guardian_id: m.guardian_id,
+                parent: m.guardian_name.clone(),
+                paper: lang.t(&format!("ps.status.{}", m.paper_status)),
+                online: match (&m.online_status, &m.online_method) {
+                    (Some(_), Some(meth)) => {
+                        format!(
+                            "{} · {}",
+                            st(&m.online_status),
+                            lang.t(&format!("ps.method.{meth}"))
+                        )
+                    }
+                    _ => st(&m.online_status),
+                },
+                state: lang.t(&format!(
+                    "ps.sheet.state.{}",
+                    m.resolution.as_deref().unwrap_or("added")
+                )),
+                conflict: m.resolution.as_deref() == Some("conflict"),
+            })
+            .collect(),
+        statuses: AttendanceStatus::ALL
+            .iter()
+            .map(|a| (a.code().to_owned(), lang.t(&format!("ps.status.{a}"))))
+            .collect(),
+        message,
+        posted,
+        s: row,
+    }
+    .render()?)
 }
 
 async fn enter_marks(
     State(state): State<AppState>,
     s: Staff,
     Path(sheet_id): Path<i64>,
-    ManyForm(pairs): ManyForm<Vec<(String, String)>>,
+    Submitted { form: pairs, raw }: Submitted<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let csrf = pairs
         .iter()
@@ -320,25 +351,36 @@ async fn enter_marks(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     s.check_csrf(&csrf)?;
-    let mut marks = Vec::new();
-    for (k, v) in &pairs {
-        if let Some(g) = k.strip_prefix("g_")
-            && !v.is_empty()
-        {
-            let g: i64 = g
-                .parse()
-                .map_err(|_| AppError::Invalid("bad_form".into()))?;
-            let st =
-                AttendanceStatus::from_code(v).ok_or(AppError::Invalid("bad_status".into()))?;
-            marks.push((g, st));
+    // The sheet before the marks: another class's sheet is 404 whatever was ticked.
+    paper::sheet_by_id(&state.db, &s.user.scope, sheet_id).await?;
+    let r = async {
+        let mut marks = Vec::new();
+        for (k, v) in &pairs {
+            if let Some(g) = k.strip_prefix("g_")
+                && !v.is_empty()
+            {
+                let g: i64 = g
+                    .parse()
+                    .map_err(|_| AppError::Invalid("bad_form".into()))?;
+                let st =
+                    AttendanceStatus::from_code(v).ok_or(AppError::Invalid("bad_status".into()))?;
+                marks.push((g, st));
+            }
+        }
+        Ok::<_, AppError>(paper::enter_marks(&state.db, &s.user.scope, sheet_id, &marks).await?)
+    }
+    .await;
+    match r {
+        Ok(rec) => Ok(Redirect::to(&format!(
+            "/paper/{sheet_id}?added={}&agrees={}&conflicts={}",
+            rec.added, rec.agrees, rec.conflicts
+        ))
+        .into_response()),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "marks", raw, e, &[], |_| {})?;
+            refused(&state, &s, sheet_id, p).await
         }
     }
-    let rec = paper::enter_marks(&state.db, &s.user.scope, sheet_id, &marks).await?;
-    Ok(Redirect::to(&format!(
-        "/paper/{sheet_id}?added={}&agrees={}&conflicts={}",
-        rec.added, rec.agrees, rec.conflicts
-    ))
-    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -377,11 +419,19 @@ async fn upload_scan(
     let scope = &s.user.scope;
     let sh = paper::sheet_by_id(&state.db, scope, sheet_id).await?;
     let row = sessions::get_session(&state.db, scope, sh.sheet.session_id).await?;
-    let (name, bytes) = files
-        .into_iter()
-        .next()
-        .ok_or(AppError::Invalid("empty_file".into()))?;
-    let bytes = super::prepare_picture(records::KIND_SCAN, bytes).await?;
+    let picture = match files.into_iter().next() {
+        Some((name, bytes)) => super::prepare_picture(records::KIND_SCAN, bytes)
+            .await
+            .map(|b| (name, b)),
+        None => Err(AppError::Invalid("empty_file".into())),
+    };
+    let (name, bytes) = match picture {
+        Ok(p) => p,
+        Err(e) => {
+            let p = super::file_refused(s.lang, "scan", e)?;
+            return refused(&state, &s, sheet_id, p).await;
+        }
+    };
     let att = records::add_attachment(
         &state.db,
         &state.blobs,
@@ -396,5 +446,5 @@ async fn upload_scan(
     )
     .await?;
     paper::attach_scan(&state.db, scope, sheet_id, att).await?;
-    Ok(Redirect::to(&format!("/paper/{sheet_id}")).into_response())
+    Ok(done(&format!("/paper/{sheet_id}"), "uploaded"))
 }

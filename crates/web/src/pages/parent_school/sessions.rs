@@ -22,6 +22,7 @@ use crate::auth::Staff;
 use crate::error::AppError;
 use crate::i18n::{Lang, local_time, percent};
 use crate::pages::Chrome;
+use crate::pages::form::{FieldErrors, Posted, Submitted, done, input_message, unprocessable};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/sessions/{id}/checkins.xlsx", get(checkins_xlsx))
         .route("/attachments/{id}", get(download))
+        .route("/attachments/{id}/delete", post(delete_attachment))
 }
 
 pub struct SessionLine {
@@ -112,36 +114,6 @@ struct NewPage {
     v: NewForm,
     errors: FieldErrors,
     message: Option<String>,
-}
-
-/// Messages shown beside the fields they are about, by field name.
-#[derive(Default)]
-pub struct FieldErrors(Vec<(&'static str, String)>);
-
-impl FieldErrors {
-    pub fn get(&self, field: &str) -> Option<&String> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m)
-    }
-
-    pub fn add(&mut self, field: &'static str, message: String) {
-        if self.get(field).is_none() {
-            self.0.push((field, message));
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// The message for an input rule's code (`domain::text`, the store's `Invalid` codes):
-/// the field's limit for a text that is too long.
-pub fn input_message(lang: Lang, code: &str, field: jiaxiao_domain::text::Field) -> String {
-    if code == jiaxiao_domain::text::TextError::TooLong.code() {
-        return lang.tf("input.too_long_n", [("n", field.max_chars().to_string())]);
-    }
-    lang.t_first(&[format!("input.{code}"), format!("ps.error.{code}")])
-        .unwrap_or_else(|| lang.t("error.invalid"))
 }
 
 async fn new_session_form(
@@ -418,7 +390,7 @@ async fn create_session(
         ..Default::default()
     };
     match sessions::create_session(&state.db, &s.user.scope, new).await {
-        Ok(sid) => Ok(Redirect::to(&format!("/sessions/{sid}")).into_response()),
+        Ok(sid) => Ok(done(&format!("/sessions/{sid}"), "session_created")),
         Err(jiaxiao_store::StoreError::Invalid { code }) => {
             let msg = input_message(lang, code, Field::Line);
             match field_of(code) {
@@ -480,6 +452,8 @@ struct ShowPage {
     reflections: Vec<ReflectionView>,
     can_write: bool,
     message: Option<String>,
+    /// A refused form, shown again with what was typed.
+    posted: Posted,
 }
 
 #[derive(Deserialize, Default)]
@@ -496,6 +470,22 @@ async fn show_session(
     Path(id): Path<i64>,
     Query(q): Query<MsgQuery>,
 ) -> Result<Html<String>, AppError> {
+    Ok(Html(render_show(&state, &s, id, q, Posted::none()).await?))
+}
+
+/// The session's page again with the refused form `p`: 422.
+async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
+    let page = render_show(state, s, id, MsgQuery::default(), p).await?;
+    Ok(unprocessable(page))
+}
+
+async fn render_show(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    q: MsgQuery,
+    posted: Posted,
+) -> Result<String, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let row = sessions::get_session(&state.db, scope, id).await?;
@@ -524,43 +514,42 @@ async fn show_session(
                 [("n", q.n.unwrap_or(0).to_string())],
             )
         });
-    Ok(Html(
-        ShowPage {
-            c: Chrome::new(lang, Some(&s.user)),
-            nav: SchoolNav::new(school, "sessions"),
-            when: local_time(row.starts_at),
-            ends: crate::i18n::local_clock(row.ends_at()),
-            form: lang.t(&format!("ps.form.{}", row.form)),
-            audience: lang.t(&format!("ps.audience.{}", row.audience)),
-            audience_units: units
-                .iter()
-                .map(|u| u.name.clone())
-                .collect::<Vec<_>>()
-                .join("、"),
-            status: lang.t(&format!("ps.session_status.{}", row.status)),
-            invited_parents: counts.invited_parents,
-            invited_children: counts.invited_children,
-            attended: counts.present + counts.late,
-            excused: counts.excused,
-            absent: counts.absent,
-            refusals: counts.refusals,
-            rate: percent(counts.rate()),
-            photos: photos.into_iter().map(view).collect(),
-            materials: materials.into_iter().map(view).collect(),
-            reflections: reflections
-                .into_iter()
-                .map(|r| ReflectionView {
-                    name: r.guardian_name,
-                    body: r.body,
-                    when: local_time(r.created_at),
-                })
-                .collect(),
-            can_write,
-            message,
-            s: row,
-        }
-        .render()?,
-    ))
+    Ok(ShowPage {
+        c: Chrome::new(lang, Some(&s.user)),
+        nav: SchoolNav::new(school, "sessions"),
+        when: local_time(row.starts_at),
+        ends: crate::i18n::local_clock(row.ends_at()),
+        form: lang.t(&format!("ps.form.{}", row.form)),
+        audience: lang.t(&format!("ps.audience.{}", row.audience)),
+        audience_units: units
+            .iter()
+            .map(|u| u.name.clone())
+            .collect::<Vec<_>>()
+            .join("、"),
+        status: lang.t(&format!("ps.session_status.{}", row.status)),
+        invited_parents: counts.invited_parents,
+        invited_children: counts.invited_children,
+        attended: counts.present + counts.late,
+        excused: counts.excused,
+        absent: counts.absent,
+        refusals: counts.refusals,
+        rate: percent(counts.rate()),
+        photos: photos.into_iter().map(view).collect(),
+        materials: materials.into_iter().map(view).collect(),
+        reflections: reflections
+            .into_iter()
+            .map(|r| ReflectionView {
+                name: r.guardian_name,
+                body: r.body,
+                when: local_time(r.created_at),
+            })
+            .collect(),
+        can_write,
+        message,
+        posted,
+        s: row,
+    }
+    .render()?)
 }
 
 #[derive(Deserialize)]
@@ -573,22 +562,43 @@ async fn file_lesson_plan(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<TextForm>,
+    Submitted { form: f, raw }: Submitted<TextForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    sessions::file_lesson_plan(&state.db, &s.user.scope, id, &f.text).await?;
-    Ok(Redirect::to(&format!("/sessions/{id}?msg=lesson_plan_filed")).into_response())
+    match sessions::file_lesson_plan(&state.db, &s.user.scope, id, &f.text).await {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/sessions/{id}?msg=lesson_plan_filed")).into_response())
+        }
+        Err(e) => {
+            let p = Posted::refused(
+                s.lang,
+                "lesson_plan",
+                raw,
+                e.into(),
+                &[("*", "text")],
+                |p| p.check(s.lang, "text", jiaxiao_domain::text::Field::Note, &f.text),
+            )?;
+            refused(&state, &s, id, p).await
+        }
+    }
 }
 
 async fn file_summary(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<TextForm>,
+    Submitted { form: f, raw }: Submitted<TextForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    sessions::file_summary(&state.db, &s.user.scope, id, &f.text).await?;
-    Ok(Redirect::to(&format!("/sessions/{id}?msg=summary_filed")).into_response())
+    match sessions::file_summary(&state.db, &s.user.scope, id, &f.text).await {
+        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}?msg=summary_filed")).into_response()),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "summary", raw, e.into(), &[("*", "text")], |p| {
+                p.check(s.lang, "text", jiaxiao_domain::text::Field::Note, &f.text)
+            })?;
+            refused(&state, &s, id, p).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -661,30 +671,46 @@ async fn remind(
 #[derive(Deserialize)]
 struct WindowForm {
     csrf: String,
-    opens_before_minutes: i32,
-    closes_after_minutes: i32,
-    late_after_minutes: i32,
+    #[serde(default)]
+    opens_before_minutes: String,
+    #[serde(default)]
+    closes_after_minutes: String,
+    #[serde(default)]
+    late_after_minutes: String,
 }
 
 async fn set_window(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<WindowForm>,
+    Submitted { form: f, raw }: Submitted<WindowForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    sessions::set_window(
-        &state.db,
-        &s.user.scope,
-        id,
-        Window {
-            opens_before_minutes: f.opens_before_minutes,
-            closes_after_minutes: f.closes_after_minutes,
-            late_after_minutes: f.late_after_minutes,
-        },
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/sessions/{id}?msg=window_saved")).into_response())
+    // The session before the numbers: another school's session is 404.
+    sessions::session_secret(&state.db, &s.user.scope, id).await?;
+    let mut p = Posted::new("window", raw);
+    let mut minutes = |field: &'static str, v: &str| match v.trim().parse::<i32>() {
+        Ok(n) if n >= 0 => n,
+        _ => {
+            p.add(field, s.lang.t("form.bad_number"));
+            0
+        }
+    };
+    let window = Window {
+        opens_before_minutes: minutes("opens_before_minutes", &f.opens_before_minutes),
+        closes_after_minutes: minutes("closes_after_minutes", &f.closes_after_minutes),
+        late_after_minutes: minutes("late_after_minutes", &f.late_after_minutes),
+    };
+    if !p.errors.is_empty() {
+        return refused(&state, &s, id, p).await;
+    }
+    match sessions::set_window(&state.db, &s.user.scope, id, window).await {
+        Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}?msg=window_saved")).into_response()),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "window", p.into_values(), e.into(), &[], |_| {})?;
+            refused(&state, &s, id, p).await
+        }
+    }
 }
 
 /// Reads a multipart upload: the CSRF token, a kind, and one or more files.
@@ -729,11 +755,27 @@ async fn upload(
         _ => records::KIND_MATERIAL,
     };
     let row = sessions::get_session(&state.db, &s.user.scope, id).await?;
-    if files.is_empty() {
-        return Err(AppError::Invalid("empty_file".into()));
-    }
+    // Every file is checked before any is kept: a refusal keeps none, so the form can
+    // simply be sent again.
+    let mut ready = Vec::with_capacity(files.len());
+    let mut refusal = files
+        .is_empty()
+        .then(|| AppError::Invalid("empty_file".into()));
     for (name, bytes) in files {
-        let bytes = super::prepare_picture(kind, bytes).await?;
+        match super::prepare_picture(kind, bytes).await {
+            Ok(b) => ready.push((name, b)),
+            Err(e) => {
+                refusal = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(e) = refusal {
+        let mut p = super::file_refused(s.lang, "upload", e)?;
+        p = Posted::new("upload", vec![("kind".into(), kind.to_owned())]).with_errors(p);
+        return refused(&state, &s, id, p).await;
+    }
+    for (name, bytes) in ready {
         records::add_attachment(
             &state.db,
             &state.blobs,
@@ -749,6 +791,20 @@ async fn upload(
         .await?;
     }
     Ok(Redirect::to(&format!("/sessions/{id}?msg=uploaded")).into_response())
+}
+
+/// Deletes a photo or material of a session, back to the session's page.
+async fn delete_attachment(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let session = records::delete_attachment(&state.db, &state.blobs, &s.user.scope, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(done(&format!("/sessions/{session}"), "deleted"))
 }
 
 /// A file of the caller's scope; images inline, everything else as a download.

@@ -16,13 +16,14 @@ use serde::Deserialize;
 
 use super::home::{pdf_response, xlsx_response};
 use super::sessions::read_upload;
-use super::{ManyForm, SchoolNav, current_year};
+use super::{SchoolNav, current_year};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::charts;
 use crate::error::AppError;
 use crate::i18n::{Lang, local_time, percent};
 use crate::pages::Chrome;
+use crate::pages::form::{FieldsOf, Posted, Submitted, done, unprocessable};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -220,6 +221,25 @@ struct ExcellencePage {
     objections: Vec<ObjectionLine>,
     has_seal: bool,
     can_write: bool,
+    /// A refused form, shown again with what was typed.
+    posted: Posted,
+}
+
+/// An objection's outcome in words: the store files it as `[upheld] …` or
+/// `[dismissed] …` before the reply.
+pub fn outcome_text(lang: Lang, resolution: &str) -> String {
+    for code in ["upheld", "dismissed"] {
+        if let Some(rest) = resolution.strip_prefix(&format!("[{code}] ")) {
+            return lang.tf(
+                "form.objection_outcome",
+                [
+                    ("outcome", lang.t(&format!("form.objection_{code}"))),
+                    ("reply", rest.to_owned()),
+                ],
+            );
+        }
+    }
+    resolution.to_owned()
 }
 
 fn reason_text(lang: Lang, n: &excellence::NomineeRow) -> String {
@@ -250,10 +270,26 @@ async fn show_excellence(
     s: Staff,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
+    Ok(Html(
+        render_excellence(&state, &s, id, Posted::none()).await?,
+    ))
+}
+
+/// The excellent-trainee page again with the refused form `p`: 422.
+async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
+    Ok(unprocessable(render_excellence(state, s, id, p).await?))
+}
+
+async fn render_excellence(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    posted: Posted,
+) -> Result<String, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let year = current_year(&state).await?;
+    let year = current_year(state).await?;
     let round: Option<Round> = excellence::get_round(&state.db, scope, id, year).await?;
     let can_write = sessions::form_choices(&state.db, scope, id).await.is_ok();
     let rule = round.as_ref().map(|r| r.rule.clone()).unwrap_or_default();
@@ -309,49 +345,91 @@ async fn show_excellence(
                         id: o.id,
                         nominee: o.nominee_name.clone(),
                         body: o.body.clone(),
-                        resolution: o.resolution.clone(),
+                        resolution: o.resolution.as_deref().map(|r| outcome_text(lang, r)),
                         when: local_time(o.created_at),
                     })
                     .collect()
             })
             .unwrap_or_default(),
         can_write,
+        posted,
     };
-    Ok(Html(page.render()?))
+    Ok(page.render()?)
 }
 
 #[derive(Deserialize)]
 struct RuleForm {
     csrf: String,
-    min_rate_pct: f64,
-    min_hours: f64,
-    min_reflections: i64,
+    #[serde(default)]
+    min_rate_pct: String,
+    #[serde(default)]
+    min_hours: String,
+    #[serde(default)]
+    min_reflections: String,
     #[serde(default)]
     require_committee: Option<String>,
     #[serde(default)]
-    max_nominees: Option<usize>,
+    max_nominees: String,
 }
 
 async fn compute(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<RuleForm>,
+    Submitted { form: f, raw }: Submitted<RuleForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    if !(0.0..=100.0).contains(&f.min_rate_pct) || f.min_hours < 0.0 || f.min_reflections < 0 {
-        return Err(AppError::Invalid("bad_rule".into()));
-    }
+    // The school before the form: out of reach is 404 whatever was typed.
+    jiaxiao_store::parent_school::check_writable(&state.db, &s.user.scope, id).await?;
+    let lang = s.lang;
+    let mut p = Posted::new("rule", raw);
+    let bad = |p: &mut Posted, field: &'static str| p.add(field, lang.t("form.bad_number"));
+    let rate = f
+        .min_rate_pct
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|r| (0.0..=100.0).contains(r));
+    let hours = f.min_hours.trim().parse::<f64>().ok().filter(|h| *h >= 0.0);
+    let reflections = f
+        .min_reflections
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0);
+    let max = match f.max_nominees.trim() {
+        "" => Some(0),
+        m => m.parse::<usize>().ok(),
+    };
+    let (Some(rate), Some(hours), Some(reflections), Some(max)) = (rate, hours, reflections, max)
+    else {
+        for (field, ok) in [
+            ("min_rate_pct", rate.is_some()),
+            ("min_hours", hours.is_some()),
+            ("min_reflections", reflections.is_some()),
+            ("max_nominees", max.is_some()),
+        ] {
+            if !ok {
+                bad(&mut p, field);
+            }
+        }
+        return refused(&state, &s, id, p).await;
+    };
     let rule = ExcellenceRule {
-        min_attendance_rate: f.min_rate_pct / 100.0,
-        min_hours: f.min_hours,
-        min_reflections: f.min_reflections,
+        min_attendance_rate: rate / 100.0,
+        min_hours: hours,
+        min_reflections: reflections,
         require_committee: f.require_committee.is_some(),
-        max_nominees: f.max_nominees.unwrap_or(0),
+        max_nominees: max,
     };
     let year = current_year(&state).await?;
-    excellence::compute(&state.db, &s.user.scope, id, year, &rule).await?;
-    Ok(Redirect::to(&format!("/ps/schools/{id}/excellence")).into_response())
+    match excellence::compute(&state.db, &s.user.scope, id, year, &rule).await {
+        Ok(_) => Ok(done(&format!("/ps/schools/{id}/excellence"), "saved")),
+        Err(e) => {
+            let p = Posted::refused(lang, "rule", p.into_values(), e.into(), &[], |_| {})?;
+            refused(&state, &s, id, p).await
+        }
+    }
 }
 
 async fn school_of_round(state: &AppState, s: &Staff, round: i64) -> Result<i64, AppError> {
@@ -374,30 +452,48 @@ async fn review(
     State(state): State<AppState>,
     s: Staff,
     Path(round): Path<i64>,
-    ManyForm(f): ManyForm<ReviewForm>,
+    Submitted { form: f, raw }: Submitted<ReviewForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    excellence::review(&state.db, &s.user.scope, round, &f.approve).await?;
     let school = school_of_round(&state, &s, round).await?;
-    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+    match excellence::review(&state.db, &s.user.scope, round, &f.approve).await {
+        Ok(()) => Ok(done(&format!("/ps/schools/{school}/excellence"), "saved")),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "review", raw, e.into(), &[], |_| {})?;
+            refused(&state, &s, school, p).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct NoticeForm {
     csrf: String,
-    days: i64,
+    #[serde(default)]
+    days: String,
 }
 
 async fn start_notice(
     State(state): State<AppState>,
     s: Staff,
     Path(round): Path<i64>,
-    Form(f): Form<NoticeForm>,
+    Submitted { form: f, raw }: Submitted<NoticeForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    excellence::start_notice(&state.db, &s.user.scope, round, f.days).await?;
     let school = school_of_round(&state, &s, round).await?;
-    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+    let r = match f.days.trim().parse::<i64>() {
+        Ok(days) => excellence::start_notice(&state.db, &s.user.scope, round, days)
+            .await
+            .map_err(AppError::from),
+        Err(_) => Err(AppError::Invalid("bad_days".into())),
+    };
+    match r {
+        Ok(()) => Ok(done(&format!("/ps/schools/{school}/excellence"), "saved")),
+        Err(e) => {
+            let fields: &FieldsOf = &[("bad_days", "days"), ("bad_notice_days", "days")];
+            let p = Posted::refused(s.lang, "notice", raw, e, fields, |_| {})?;
+            refused(&state, &s, school, p).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -411,12 +507,19 @@ async fn record_objection(
     State(state): State<AppState>,
     s: Staff,
     Path(round): Path<i64>,
-    Form(f): Form<ObjectionForm>,
+    Submitted { form: f, raw }: Submitted<ObjectionForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    excellence::raise_objection(&state.db, &s.user.scope, round, f.guardian_id, &f.body).await?;
     let school = school_of_round(&state, &s, round).await?;
-    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+    match excellence::raise_objection(&state.db, &s.user.scope, round, f.guardian_id, &f.body).await
+    {
+        Ok(_) => Ok(done(&format!("/ps/schools/{school}/excellence"), "added")),
+        Err(e) => {
+            let fields: &FieldsOf = &[("not_a_nominee", "guardian_id"), ("*", "body")];
+            let p = Posted::refused(s.lang, "objection", raw, e.into(), fields, |_| {})?;
+            refused(&state, &s, school, p).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -432,19 +535,26 @@ async fn resolve_objection(
     State(state): State<AppState>,
     s: Staff,
     Path(id): Path<i64>,
-    Form(f): Form<ResolveForm>,
+    Submitted { form: f, raw }: Submitted<ResolveForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    excellence::resolve_objection(
+    let school = school_of_round(&state, &s, f.round).await?;
+    match excellence::resolve_objection(
         &state.db,
         &s.user.scope,
         id,
         &f.resolution,
         f.upheld.is_some(),
     )
-    .await?;
-    let school = school_of_round(&state, &s, f.round).await?;
-    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+    .await
+    {
+        Ok(_) => Ok(done(&format!("/ps/schools/{school}/excellence"), "saved")),
+        Err(e) => {
+            let fields: &FieldsOf = &[("*", "resolution")];
+            let p = Posted::refused(s.lang, "resolve", raw, e.into(), fields, |_| {})?;
+            refused(&state, &s, school, p.about(id)).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -458,12 +568,17 @@ async fn award(
     State(state): State<AppState>,
     s: Staff,
     Path(round): Path<i64>,
-    Form(f): Form<AwardForm>,
+    Submitted { form: f, raw }: Submitted<AwardForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    excellence::award(&state.db, &s.user.scope, round, f.end_early.is_some()).await?;
     let school = school_of_round(&state, &s, round).await?;
-    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+    match excellence::award(&state.db, &s.user.scope, round, f.end_early.is_some()).await {
+        Ok(_) => Ok(done(&format!("/ps/schools/{school}/excellence"), "saved")),
+        Err(e) => {
+            let p = Posted::refused(s.lang, "award", raw, e.into(), &[], |_| {})?;
+            refused(&state, &s, school, p).await
+        }
+    }
 }
 
 async fn upload_seal(
@@ -475,11 +590,19 @@ async fn upload_seal(
     let (csrf, _, files) = read_upload(&mut mp).await?;
     s.check_csrf(&csrf)?;
     let school = school_of_round(&state, &s, round).await?;
-    let (name, bytes) = files
-        .into_iter()
-        .next()
-        .ok_or(AppError::Invalid("empty_file".into()))?;
-    let bytes = super::prepare_picture(records::KIND_SEAL, bytes).await?;
+    let picture = match files.into_iter().next() {
+        Some((name, bytes)) => super::prepare_picture(records::KIND_SEAL, bytes)
+            .await
+            .map(|b| (name, b)),
+        None => Err(AppError::Invalid("empty_file".into())),
+    };
+    let (name, bytes) = match picture {
+        Ok(p) => p,
+        Err(e) => {
+            let p = super::file_refused(s.lang, "seal", e)?;
+            return refused(&state, &s, school, p).await;
+        }
+    };
     let att = records::add_attachment(
         &state.db,
         &state.blobs,
@@ -494,7 +617,10 @@ async fn upload_seal(
     )
     .await?;
     excellence::set_seal(&state.db, &s.user.scope, round, att).await?;
-    Ok(Redirect::to(&format!("/ps/schools/{school}/excellence")).into_response())
+    Ok(done(
+        &format!("/ps/schools/{school}/excellence"),
+        "uploaded",
+    ))
 }
 
 /// The awarded certificates of a round as one PDF (a parent gets only their own).
