@@ -134,6 +134,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/assets/{*path}", get(crate::pages::assets))
+        // Browsers ask for /favicon.ico whatever the page links: the same icon, not a 404.
+        .route(
+            "/favicon.ico",
+            get(|| crate::pages::assets(axum::extract::Path("favicon.svg".to_owned()))),
+        )
         .merge(crate::pages::routes())
         .merge(crate::api::routes())
         .layer(TimeoutLayer::with_status_code(

@@ -166,7 +166,7 @@ both_dbs!(
         let mut wb = workbook(x);
         let (h, r, _) = row_of(&mut wb, "各校汇总", "甲小学");
         assert_eq!(col(&h, &r, "已开课次"), &Data::Float(2.0), "{r:?}");
-        for c in ["讲座", "线上", "待开", "签到人次", "优秀学员"] {
+        for c in ["讲座和家长课堂", "线上", "待开", "签到人次", "优秀学员"] {
             assert!(is_number(col(&h, &r, c)), "{c}: {r:?}");
         }
 

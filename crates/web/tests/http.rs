@@ -104,6 +104,10 @@ both_dbs!(health_login_and_logout, |t: TestDb| async move {
     world(&app.db).await;
     let anon = app.client();
     assert_eq!(page(&anon, &app.url("/healthz")).await.0, StatusCode::OK);
+    // The icon browsers ask for on every page is there, for anyone (issue 10).
+    let icon = anon.get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
     // Anonymous visitors are sent to the login page.
     let r = anon.get(app.url("/org")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

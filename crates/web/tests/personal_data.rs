@@ -23,6 +23,7 @@ const NO_PERSONAL_DATA: &[(&str, &str)] = &[
     ("/healthz", "database up or down"),
     ("/metrics", "counts by route template and status"),
     ("/assets/{*path}", "the embedded CSS and scripts"),
+    ("/favicon.ico", "the app's icon"),
     ("/api/openapi.json", "the API's description"),
     ("/account/password", "the caller's own password form"),
     (
@@ -119,6 +120,7 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
         }
         "/accounts" => vec!["/accounts".into()],
         "/audit" => vec!["/audit".into()],
+        "/audit.xlsx" => vec!["/audit.xlsx".into()],
         "/import/jobs/{id}" => vec!["/import/jobs/1".into()],
         "/import/jobs/{id}/status" => vec!["/import/jobs/1/status".into()],
         "/sessions/{id}/projector" => each(sessions(), &|s| format!("/sessions/{s}/projector")),

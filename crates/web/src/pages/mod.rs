@@ -45,6 +45,8 @@ pub async fn assets(Path(path): Path<String>) -> Response {
                 "text/css; charset=utf-8"
             } else if path.ends_with(".js") {
                 "text/javascript; charset=utf-8"
+            } else if path.ends_with(".svg") {
+                "image/svg+xml"
             } else {
                 "application/octet-stream"
             };
