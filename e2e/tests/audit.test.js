@@ -33,10 +33,12 @@ test('the audit log shows a renamed topic before and after, filtered and exporte
   ]);
   const item = page.locator('ol.topics > li', { hasText: title });
   await item.locator('summary').click();
-  await item.locator('form input[name=title]').fill(renamed);
+  // The edit form is the one with a title field; move/retire are forms of their own.
+  const edit = item.locator('form', { has: page.locator('input[name=title]') });
+  await edit.locator('input[name=title]').fill(renamed);
   await Promise.all([
     page.waitForURL((u) => u.pathname.endsWith('/curriculum')),
-    item.locator('form button[type=submit]').click(),
+    edit.locator('button[type=submit]').click(),
   ]);
 
   await page.goto(`${BASE}/audit`);
