@@ -237,7 +237,7 @@ both_dbs!(
             "{page}"
         );
         assert!(
-            page.contains("<td>班主任</td><td>甲小学 二年级(2)班</td>"),
+            page.contains("<strong>班主任</strong><span>甲小学 二年级(2)班</span>"),
             "{page}"
         );
         // The list links the name to the page.
@@ -259,7 +259,10 @@ both_dbs!(
         assert_eq!(to, format!("/accounts/users/{user}"));
         let (_, page) = get(&c, &app.url(&to)).await;
         assert!(page.contains("已授予角色"), "{page}");
-        assert!(page.contains("<td>教师</td><td>甲小学</td>"), "{page}");
+        assert!(
+            page.contains("<strong>教师</strong><span>甲小学</span>"),
+            "{page}"
+        );
         // And head teacher of a second class.
         let (st, _) = post(
             &c,
@@ -345,8 +348,8 @@ both_dbs!(
         assert_eq!(to, format!("/accounts/users/{user}"));
         let (_, page) = get(&c, &app.url(&to)).await;
         assert!(page.contains("已撤销"), "{page}");
-        assert!(!page.contains("<td>教师</td>"), "{page}");
-        assert!(page.contains("<td>班主任</td><td>甲小学 二年级(2)班</td>"));
+        assert!(!page.contains("<strong>教师</strong>"), "{page}");
+        assert!(page.contains("<strong>班主任</strong><span>甲小学 二年级(2)班</span>"));
         let roles: Vec<String> = grants_of(&app.db, user)
             .await
             .into_iter()
