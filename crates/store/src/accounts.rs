@@ -669,14 +669,29 @@ pub async fn create_user(db: &Db, scope: &Scope, u: NewUser) -> StoreResult<i64>
     Ok(user.id)
 }
 
+/// Adds `role` at `unit_id` to an account; the caller's right to grant it is checked
+/// first, and a grant the account already holds is refused by name (`grant_exists`)
+/// rather than left to the UNIQUE constraint, so the form can say what is wrong.
 async fn grant_in<C: ConnectionTrait>(
     conn: &C,
     scope: &Scope,
     user_id: i64,
     role: Role,
     unit_id: i64,
-) -> StoreResult<()> {
-    check_grant(conn, scope, role, unit_id).await?;
+) -> StoreResult<crate::org::UnitRow> {
+    let unit = check_grant(conn, scope, role, unit_id).await?;
+    let held = role_grant::Entity::find()
+        .filter(role_grant::Column::UserId.eq(user_id))
+        .filter(role_grant::Column::Role.eq(role.code()))
+        .filter(role_grant::Column::UnitId.eq(unit_id))
+        .one(conn)
+        .await?
+        .is_some();
+    if held {
+        return Err(StoreError::Invalid {
+            code: "grant_exists",
+        });
+    }
     role_grant::ActiveModel {
         user_id: Set(user_id),
         role: Set(role.code().to_owned()),
@@ -686,7 +701,7 @@ async fn grant_in<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?;
-    Ok(())
+    Ok(unit)
 }
 
 /// Whether the caller may grant `role` at `unit_id`: the node first (`NotFound` outside
@@ -696,7 +711,7 @@ async fn check_grant<C: ConnectionTrait>(
     scope: &Scope,
     role: Role,
     unit_id: i64,
-) -> StoreResult<()> {
+) -> StoreResult<crate::org::UnitRow> {
     let unit = crate::org::managed_unit(conn, scope, unit_id).await?;
     let kind = UnitKind::from_code(&unit.kind).ok_or(StoreError::Invalid { code: "bad_kind" })?;
     if !role.granted_at().contains(&kind) {
@@ -704,6 +719,12 @@ async fn check_grant<C: ConnectionTrait>(
             code: "role_not_at_this_kind",
         });
     }
+    check_may_grant(scope, role)?;
+    Ok(unit)
+}
+
+/// Whether the caller's own roles let them grant (and so revoke) `role`.
+fn check_may_grant(scope: &Scope, role: Role) -> StoreResult<()> {
     if !scope.is_system() && !scope.manage_roles().iter().any(|r| r.may_grant(role)) {
         return Err(StoreError::Invalid {
             code: "role_not_grantable",
@@ -712,7 +733,92 @@ async fn check_grant<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Adds a role to an existing account the caller can see.
+/// An account the caller manages: one holding a grant inside the caller's managed
+/// subtree; any other is `NotFound`, like one that does not exist.
+async fn managed_user<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    user_id: i64,
+) -> StoreResult<user_account::Model> {
+    let mut values: Vec<Value> = Vec::new();
+    let cond = scope.sql_in_managed_subtree("unit_id", &mut values);
+    values.push(user_id.into());
+    let n = crate::db::scalar_i64(
+        conn,
+        format!(
+            "SELECT COUNT(*) AS n FROM role_grant WHERE {cond} AND user_id = ${}",
+            values.len()
+        ),
+        values,
+    )
+    .await?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    user_account::Entity::find_by_id(user_id)
+        .one(conn)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// The name of the school above a grade or a class today, for naming the unit with its
+/// path ("甲小学 三年级(2)班"); `None` for a school or an office.
+async fn school_above<C: ConnectionTrait>(conn: &C, unit_id: i64) -> StoreResult<Option<String>> {
+    #[derive(FromQueryResult)]
+    struct Name {
+        name: String,
+    }
+    let today = crate::today();
+    Ok(Name::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "SELECT s.name FROM org_closure k JOIN org_unit s ON s.id = k.ancestor_id \
+         WHERE k.descendant_id = $1 AND k.depth > 0 AND s.kind = $2 AND k.valid_from <= $3 AND k.valid_to > $4",
+        [
+            unit_id.into(),
+            UnitKind::School.code().into(),
+            today.clone().into(),
+            today.into(),
+        ],
+    ))
+    .one(conn)
+    .await?
+    .map(|r| r.name))
+}
+
+/// A unit's name with its school in front when it has one.
+fn with_school(school: Option<&str>, name: &str) -> String {
+    match school {
+        Some(s) if !s.is_empty() => format!("{s} {name}"),
+        _ => name.to_owned(),
+    }
+}
+
+/// The audit summary of one grant: whose, which role, where.
+async fn grant_summary<C: ConnectionTrait>(
+    conn: &C,
+    user: &user_account::Model,
+    role: &str,
+    unit: &crate::org::UnitRow,
+) -> StoreResult<serde_json::Value> {
+    let school = school_above(conn, unit.id).await?;
+    Ok(serde_json::json!({
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": role,
+        "unit_id": unit.id,
+        "unit": with_school(school.as_deref(), &unit.name),
+    }))
+}
+
+/// The audit summary of an account without the grant: the other side of a grant's or a
+/// revocation's before/after.
+fn user_summary(user: &user_account::Model) -> serde_json::Value {
+    serde_json::json!({"username": user.username, "display_name": user.display_name})
+}
+
+/// Adds a role to an account the caller manages (see [`managed_user`]). A grant the
+/// account already holds is `Invalid{grant_exists}`; a role at a kind of unit it is not
+/// held at is `Invalid{role_not_at_this_kind}`.
 pub async fn grant_role(
     db: &Db,
     scope: &Scope,
@@ -721,11 +827,9 @@ pub async fn grant_role(
     unit_id: i64,
 ) -> StoreResult<()> {
     let txn = db.begin().await?;
-    user_account::Entity::find_by_id(user_id)
-        .one(&txn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    grant_in(&txn, scope, user_id, role, unit_id).await?;
+    let user = managed_user(&txn, scope, user_id).await?;
+    let unit = grant_in(&txn, scope, user_id, role, unit_id).await?;
+    let after = grant_summary(&txn, &user, role.code(), &unit).await?;
     audit::record(
         &txn,
         scope,
@@ -734,8 +838,8 @@ pub async fn grant_role(
             entity: "role_grant",
             entity_id: Some(user_id.to_string()),
             action: "grant",
-            before: None,
-            after: Some(serde_json::json!({"role": role.code()})),
+            before: Some(user_summary(&user)),
+            after: Some(after),
         },
     )
     .await?;
@@ -743,8 +847,14 @@ pub async fn grant_role(
     Ok(())
 }
 
-/// Removes a role grant inside the caller's managed subtree.
-pub async fn revoke_role(db: &Db, scope: &Scope, grant_id: i64) -> StoreResult<()> {
+/// Removes a role grant inside the caller's managed subtree, of a role the caller may
+/// grant; with `of_user`, only a grant of that account. Returns the account's id.
+pub async fn revoke_role(
+    db: &Db,
+    scope: &Scope,
+    grant_id: i64,
+    of_user: Option<i64>,
+) -> StoreResult<i64> {
     let txn = db.begin().await?;
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_in_managed_subtree("unit_id", &mut values);
@@ -760,7 +870,21 @@ pub async fn revoke_role(db: &Db, scope: &Scope, grant_id: i64) -> StoreResult<(
         ))
         .one(&txn)
         .await?
+        .filter(|g| of_user.is_none_or(|u| u == g.user_id))
         .ok_or(StoreError::NotFound)?;
+    if let Some(role) = Role::from_code(&g.role) {
+        check_may_grant(scope, role)?;
+    } else if !scope.is_system() {
+        return Err(StoreError::Invalid {
+            code: "role_not_grantable",
+        });
+    }
+    let user = user_account::Entity::find_by_id(g.user_id)
+        .one(&txn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let unit = crate::org::managed_unit(&txn, scope, g.unit_id).await?;
+    let before = grant_summary(&txn, &user, &g.role, &unit).await?;
     role_grant::Entity::delete_by_id(grant_id)
         .exec(&txn)
         .await?;
@@ -772,13 +896,193 @@ pub async fn revoke_role(db: &Db, scope: &Scope, grant_id: i64) -> StoreResult<(
             entity: "role_grant",
             entity_id: Some(g.user_id.to_string()),
             action: "revoke",
-            before: Some(serde_json::json!({"role": g.role})),
-            after: None,
+            before: Some(before),
+            after: Some(user_summary(&user)),
         },
     )
     .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(g.user_id)
+}
+
+/// An account as its page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountUser {
+    pub id: i64,
+    pub username: Option<String>,
+    pub display_name: String,
+    pub active: bool,
+}
+
+/// One of an account's grants, its unit named with its school.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct GrantDetail {
+    pub grant_id: i64,
+    pub role: String,
+    pub unit_id: i64,
+    pub unit_kind: String,
+    pub unit_name: String,
+    pub school_name: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl GrantDetail {
+    /// "甲小学 三年级(2)班" for a class, the name alone for a school or an office.
+    pub fn unit_label(&self) -> String {
+        with_school(self.school_name.as_deref(), &self.unit_name)
+    }
+}
+
+/// An account the caller manages and its grants inside the caller's managed subtree,
+/// oldest first: one read of the grants, their units and the school above each.
+/// Grants elsewhere in the tree are not the caller's business and are left out.
+pub async fn account_with_grants(
+    db: &Db,
+    scope: &Scope,
+    user_id: i64,
+) -> StoreResult<(AccountUser, Vec<GrantDetail>)> {
+    let today = crate::today();
+    let mut values: Vec<Value> = vec![
+        UnitKind::School.code().into(),
+        today.clone().into(),
+        today.into(),
+        user_id.into(),
+    ];
+    let cond = scope.sql_in_managed_subtree("r.unit_id", &mut values);
+    let sql = format!(
+        "SELECT r.id AS grant_id, r.role, r.unit_id, o.kind AS unit_kind, o.name AS unit_name, \
+           (SELECT s.name FROM org_closure k JOIN org_unit s ON s.id = k.ancestor_id \
+             WHERE k.descendant_id = o.id AND k.depth > 0 AND s.kind = $1 AND k.valid_from <= $2 AND k.valid_to > $3) AS school_name, \
+           r.created_at \
+         FROM role_grant r JOIN org_unit o ON o.id = r.unit_id \
+         WHERE r.user_id = $4 AND {cond} ORDER BY r.created_at, r.id"
+    );
+    let grants = GrantDetail::find_by_statement(Statement::from_sql_and_values(
+        db.db_backend(),
+        sql,
+        values,
+    ))
+    .all(&db.conn)
+    .await?;
+    if grants.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    let u = user_account::Entity::find_by_id(user_id)
+        .one(&db.conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok((
+        AccountUser {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            active: u.active,
+        },
+        grants,
+    ))
+}
+
+/// A unit of the caller's managed subtree placed in the tree, for the unit choice of
+/// the accounts forms.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeUnit {
+    pub id: i64,
+    pub kind: UnitKind,
+    pub name: String,
+    /// Steps below the top of the caller's subtree (0 for a root).
+    pub depth: usize,
+    /// The school above a grade or a class.
+    pub school: Option<String>,
+}
+
+impl TreeUnit {
+    /// The name with its school in front, for a grade or a class.
+    pub fn label(&self) -> String {
+        with_school(self.school.as_deref(), &self.name)
+    }
+}
+
+/// Every unit of the caller's managed subtree today in tree order — each unit followed
+/// by its children: offices and schools by name, grades by their level (一, 二, 三 … not
+/// the character order 一, 三, 二), classes by number. One read; the order is made here.
+pub async fn managed_tree(db: &Db, scope: &Scope) -> StoreResult<Vec<TreeUnit>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        parent_id: Option<i64>,
+        kind: String,
+        name: String,
+        grade_level: Option<i32>,
+        class_number: Option<i32>,
+    }
+    let today = crate::today();
+    let mut values: Vec<Value> = vec![today.clone().into(), today.into()];
+    let cond = scope.sql_in_managed_subtree("u.id", &mut values);
+    // The parent as the tree stands today: `org_unit.parent_id` may already hold the
+    // parent of a move dated later.
+    let sql = format!(
+        "SELECT u.id, c.ancestor_id AS parent_id, u.kind, u.name, u.grade_level, u.class_number \
+         FROM org_unit u LEFT JOIN org_closure c ON c.descendant_id = u.id AND c.depth = 1 \
+           AND c.valid_from <= $1 AND c.valid_to > $2 \
+         WHERE {cond}"
+    );
+    let rows = Row::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
+        .all(&db.conn)
+        .await?;
+    let nodes: Vec<(UnitKind, Row)> = rows
+        .into_iter()
+        .filter_map(|r| UnitKind::from_code(&r.kind).map(|k| (k, r)))
+        .collect();
+    let present: std::collections::HashSet<i64> = nodes.iter().map(|(_, r)| r.id).collect();
+    let mut children: std::collections::HashMap<Option<i64>, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, (_, r)) in nodes.iter().enumerate() {
+        // A unit whose parent is outside the caller's subtree is one of its tops.
+        let parent = r.parent_id.filter(|p| present.contains(p));
+        children.entry(parent).or_default().push(i);
+    }
+    let key = |i: &usize| {
+        let (k, r) = &nodes[*i];
+        (
+            UnitKind::ALL.iter().position(|x| x == k),
+            r.grade_level.unwrap_or(i32::MAX),
+            r.class_number.unwrap_or(i32::MAX),
+            r.name.clone(),
+            r.id,
+        )
+    };
+    for list in children.values_mut() {
+        list.sort_by_key(key);
+    }
+    let mut out = Vec::with_capacity(nodes.len());
+    // Depth-first, children in order: (index, depth, school above).
+    let mut stack: Vec<(usize, usize, Option<String>)> = children
+        .get(&None)
+        .map(|tops| tops.iter().rev().map(|i| (*i, 0, None)).collect())
+        .unwrap_or_default();
+    while let Some((i, depth, school)) = stack.pop() {
+        let (kind, r) = &nodes[i];
+        let below_school = if *kind == UnitKind::School {
+            Some(r.name.clone())
+        } else {
+            school.clone()
+        };
+        if let Some(list) = children.get(&Some(r.id)) {
+            for c in list.iter().rev() {
+                stack.push((*c, depth + 1, below_school.clone()));
+            }
+        }
+        out.push(TreeUnit {
+            id: r.id,
+            kind: *kind,
+            name: r.name.clone(),
+            depth,
+            school: matches!(kind, UnitKind::Grade | UnitKind::Class)
+                .then_some(school)
+                .flatten(),
+        });
+    }
+    Ok(out)
 }
 
 /// Stores a new password hash, ends every session of the account but `keep_session`

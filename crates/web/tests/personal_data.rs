@@ -50,6 +50,8 @@ const WRITES_WITH_PERSONAL_DATA: &[(&str, &str)] = &[
 const WRITES: &[&str] = &[
     "/account/tokens/{id}/revoke",
     "/accounts/grants/{id}/revoke",
+    "/accounts/users/{id}/grants",
+    "/accounts/users/{id}/grants/{grant}/revoke",
     "/api/v1/auth/login",
     "/api/v1/auth/token",
     "/api/v1/sessions/{id}/checkins",
@@ -119,6 +121,8 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
             each(w.guardians.to_vec(), &|g| format!("/people/guardians/{g}"))
         }
         "/accounts" => vec!["/accounts".into()],
+        // Every account of the fixture: staff of both schools and counties, and parents.
+        "/accounts/users/{id}" => (1..=10).map(|u| format!("/accounts/users/{u}")).collect(),
         "/audit" => vec!["/audit".into()],
         "/audit.xlsx" => vec!["/audit.xlsx".into()],
         "/import/jobs/{id}" => vec!["/import/jobs/1".into()],

@@ -157,7 +157,9 @@ fn link_of(entity: &str, id: Option<&str>, unit: Option<i64>) -> Option<String> 
         }
         ("parent_school_settings", _, Some(u)) => format!("/ps/schools/{u}/trainees"),
         ("import_job", Some(i), _) => format!("/import/jobs/{i}"),
-        ("user_account" | "role_grant", _, _) => "/accounts".into(),
+        // Both are filed under the account's id: its page lists its grants.
+        ("user_account" | "role_grant", Some(i), _) => format!("/accounts/users/{i}"),
+        ("user_account" | "role_grant", None, _) => "/accounts".into(),
         _ => return None,
     })
 }

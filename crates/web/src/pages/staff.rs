@@ -32,6 +32,12 @@ pub fn routes() -> Router<AppState> {
         .route("/people/staff", post(create_staff))
         .route("/accounts", get(list_accounts).post(create_account))
         .route("/accounts/grants/{id}/revoke", post(revoke_grant))
+        .route("/accounts/users/{id}", get(show_account_user))
+        .route("/accounts/users/{id}/grants", post(grant_to_user))
+        .route(
+            "/accounts/users/{id}/grants/{grant}/revoke",
+            post(revoke_user_grant),
+        )
         .route(
             "/account/password",
             get(password_form).post(change_password),
@@ -756,10 +762,120 @@ struct AccountsPage {
     c: Chrome,
     message: Option<String>,
     grants: Vec<UserGrantRow>,
-    roles: Vec<(String, String)>,
-    units: Vec<(i64, String)>,
+    choice: UnitChoice,
     /// A refused form, shown again with what was typed (never the password).
     posted: Posted,
+}
+
+/// A role the caller may grant, with the kinds of unit it is held at (for
+/// `assets/grant.js`, which narrows the unit choice to them).
+pub struct RoleOption {
+    code: &'static str,
+    label: String,
+    kinds: String,
+}
+
+/// A unit that can be chosen, with its kind for `assets/grant.js`.
+pub struct UnitOption {
+    id: i64,
+    kind: &'static str,
+    text: String,
+}
+
+/// A run of the unit choice: a grade's classes under the grade's name (`<optgroup>`),
+/// or units shown on their own, indented by depth.
+pub struct UnitGroup {
+    label: Option<String>,
+    options: Vec<UnitOption>,
+}
+
+/// The role and unit choice of the accounts forms: the roles the caller may grant where
+/// some unit of their subtree can hold them, and those units in tree order (issue 10
+/// item 8).
+pub struct UnitChoice {
+    roles: Vec<RoleOption>,
+    groups: Vec<UnitGroup>,
+}
+
+fn unit_choice(
+    lang: Lang,
+    scope: &jiaxiao_store::Scope,
+    tree: &[accounts::TreeUnit],
+) -> UnitChoice {
+    let mine = scope.manage_roles();
+    let present = |k: &UnitKind| tree.iter().any(|u| u.kind == *k);
+    let roles: Vec<(Role, RoleOption)> = Role::ALL
+        .iter()
+        .filter(|r| mine.iter().any(|m| m.may_grant(**r)))
+        .filter(|r| r.granted_at().iter().any(present))
+        .map(|r| {
+            let kinds: Vec<&str> = r.granted_at().iter().map(|k| k.code()).collect();
+            (
+                *r,
+                RoleOption {
+                    code: r.code(),
+                    label: lang.t(&format!("role.{}", r.code())),
+                    kinds: kinds.join(" "),
+                },
+            )
+        })
+        .collect();
+    let grantable = |k: UnitKind| roles.iter().any(|(r, _)| r.granted_at().contains(&k));
+    // With one school the grade and class names say enough; with several they need the
+    // school in front.
+    let many_schools = tree.iter().filter(|u| u.kind == UnitKind::School).count() > 1;
+    let named = |u: &accounts::TreeUnit| {
+        if many_schools {
+            u.label()
+        } else {
+            u.name.clone()
+        }
+    };
+    let mut groups: Vec<UnitGroup> = Vec::new();
+    for u in tree {
+        let option = || UnitOption {
+            id: u.id,
+            kind: u.kind.code(),
+            text: named(u),
+        };
+        match u.kind {
+            UnitKind::Grade => groups.push(UnitGroup {
+                label: Some(named(u)),
+                options: Vec::new(),
+            }),
+            UnitKind::Class if grantable(UnitKind::Class) => match groups.last_mut() {
+                Some(g) if g.label.is_some() => g.options.push(option()),
+                _ => groups.push(UnitGroup {
+                    label: None,
+                    options: vec![option()],
+                }),
+            },
+            k if grantable(k) => {
+                let indented = UnitOption {
+                    text: format!("{}{}", "\u{3000}".repeat(u.depth), named(u)),
+                    ..option()
+                };
+                match groups.last_mut() {
+                    Some(g) if g.label.is_none() => g.options.push(indented),
+                    _ => groups.push(UnitGroup {
+                        label: None,
+                        options: vec![indented],
+                    }),
+                }
+            }
+            _ => {}
+        }
+    }
+    groups.retain(|g| !g.options.is_empty());
+    UnitChoice {
+        roles: roles.into_iter().map(|(_, o)| o).collect(),
+        groups,
+    }
+}
+
+async fn load_choice(state: &AppState, s: &Staff) -> Result<UnitChoice, AppError> {
+    let tree = accounts::managed_tree(&state.db, &s.user.scope).await?;
+    Ok(unit_choice(s.lang, &s.user.scope, &tree))
 }
 
 async fn accounts_page(
@@ -773,24 +889,12 @@ async fn accounts_page(
     }
     let scope = &s.user.scope;
     let grants = accounts::list_grants(&state.db, scope, 500).await?;
-    let mine = scope.manage_roles();
-    let roles = Role::ALL
-        .iter()
-        .filter(|r| **r != Role::Parent && mine.iter().any(|m| m.may_grant(**r)))
-        .map(|r| (r.code().to_owned(), s.lang.t(&format!("role.{}", r.code()))))
-        .collect();
-    let units = super::managed_units(state, scope, &UnitKind::ALL[..5])
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
     Ok(Html(
         AccountsPage {
             c: Chrome::new(s.lang, Some(&s.user)),
             message,
             grants,
-            roles,
-            units,
+            choice: load_choice(state, s).await?,
             posted,
         }
         .render()?,
@@ -857,7 +961,7 @@ async fn create_account(
     )
     .await;
     match created {
-        Ok(_) => Ok(Redirect::to("/accounts?created=true").into_response()),
+        Ok(id) => Ok(done(&format!("/accounts/users/{id}"), "account_created")),
         // One answer for a malformed name and a name taken anywhere; counted, so that
         // trying names is no way to list other counties' accounts (see `create_user`).
         Err(jiaxiao_store::StoreError::Invalid {
@@ -892,8 +996,142 @@ async fn revoke_grant(
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    accounts::revoke_role(&state.db, &s.user.scope, id).await?;
+    accounts::revoke_role(&state.db, &s.user.scope, id, None).await?;
     Ok(done("/accounts", "revoked"))
+}
+
+/// One grant on an account's page.
+struct GrantLine {
+    grant_id: i64,
+    role: String,
+    unit: String,
+    /// The day it was granted (Beijing).
+    since: String,
+    /// Whether the caller may revoke it (a role they may grant).
+    revocable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account_user.html")]
+struct AccountUserPage {
+    c: Chrome,
+    user: accounts::AccountUser,
+    grants: Vec<GrantLine>,
+    choice: UnitChoice,
+    posted: Posted,
+}
+
+/// An account's page: its grants in the caller's subtree, a form to grant another role,
+/// and revoke buttons (issue 10 item 9). Only an account with a grant inside the
+/// caller's managed subtree has one for the caller; any other id is 404.
+async fn account_user_page(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    posted: Posted,
+) -> Result<Html<String>, AppError> {
+    let scope = &s.user.scope;
+    if !scope.can_manage() {
+        return Err(AppError::NotFound);
+    }
+    let (user, grants) = accounts::account_with_grants(&state.db, scope, id).await?;
+    let mine = scope.manage_roles();
+    let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    let grants = grants
+        .into_iter()
+        .map(|g| GrantLine {
+            grant_id: g.grant_id,
+            role: s.lang.t(&format!("role.{}", g.role)),
+            unit: g.unit_label(),
+            since: g
+                .created_at
+                .with_timezone(&tz)
+                .format("%Y-%m-%d")
+                .to_string(),
+            revocable: Role::from_code(&g.role)
+                .is_some_and(|r| mine.iter().any(|m| m.may_grant(r))),
+        })
+        .collect();
+    Ok(Html(
+        AccountUserPage {
+            c: Chrome::new(s.lang, Some(&s.user)),
+            user,
+            grants,
+            choice: load_choice(state, s).await?,
+            posted,
+        }
+        .render()?,
+    ))
+}
+
+async fn show_account_user(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, AppError> {
+    account_user_page(&state, &s, id, Posted::none()).await
+}
+
+#[derive(Deserialize)]
+pub struct GrantForm {
+    csrf: String,
+    role: String,
+    unit_id: i64,
+}
+
+async fn grant_to_user(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    Submitted { form: f, raw }: Submitted<GrantForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let fields: &FieldsOf = &[
+        ("bad_role", "role"),
+        ("role_not_grantable", "role"),
+        ("*", "unit_id"),
+    ];
+    let granted = match Role::from_code(&f.role).filter(|r| *r != Role::Parent) {
+        Some(role) => accounts::grant_role(&state.db, &s.user.scope, id, role, f.unit_id)
+            .await
+            .map_err(AppError::from),
+        None => Err(AppError::Invalid("bad_role".into())),
+    };
+    match granted {
+        Ok(()) => Ok(done(&format!("/accounts/users/{id}"), "granted")),
+        // A second grant of the same role at the same unit: said in words beside the
+        // unit, not as the database's "duplicate record".
+        Err(AppError::Invalid(code)) if code == "grant_exists" => {
+            let mut p = Posted::new("grant", raw);
+            let role = s.lang.t(&format!("role.{}", f.role));
+            p.add(
+                "unit_id",
+                s.lang.tf("accounts.grant_exists", [("role", role)]),
+            );
+            Ok(unprocessable(account_user_page(&state, &s, id, p).await?.0))
+        }
+        Err(e) => {
+            let p = Posted::refused(s.lang, "grant", raw, e, fields, |_| {})?;
+            Ok(unprocessable(account_user_page(&state, &s, id, p).await?.0))
+        }
+    }
+}
+
+async fn revoke_user_grant(
+    State(state): State<AppState>,
+    s: Staff,
+    Path((id, grant)): Path<(i64, i64)>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    accounts::revoke_role(&state.db, &s.user.scope, grant, Some(id)).await?;
+    // An account left with no grant in the caller's subtree has no page for them now.
+    let to = match accounts::account_with_grants(&state.db, &s.user.scope, id).await {
+        Ok(_) => format!("/accounts/users/{id}"),
+        Err(jiaxiao_store::StoreError::NotFound) => "/accounts".into(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(done(&to, "revoked"))
 }
 
 #[derive(Template)]
