@@ -599,12 +599,7 @@ pub struct Edited {
 /// session into another school year is refused once anyone has checked in, since the
 /// year decides which classes its audience means. One audit row holds the before and
 /// after of every changed field, the audience in names.
-pub async fn update_session(
-    db: &Db,
-    scope: &Scope,
-    id: i64,
-    s: NewSession,
-) -> StoreResult<Edited> {
+pub async fn update_session(db: &Db, scope: &Scope, id: i64, s: NewSession) -> StoreResult<Edited> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let txn = db.begin().await?;
     let m = writable_session(&txn, scope, id).await?;
@@ -713,7 +708,11 @@ pub async fn update_session(
         json!(m.instructor_title),
         json!(c.instructor_title),
     );
-    field("instructor_org", json!(m.instructor_org), json!(c.instructor_org));
+    field(
+        "instructor_org",
+        json!(m.instructor_org),
+        json!(c.instructor_org),
+    );
     if let Some((b, a)) = topics {
         field("topic", b, a);
     }
@@ -950,7 +949,8 @@ pub async fn uninvited_checkins(
     let sid = bind(&mut values, s.id);
     let school = bind(&mut values, s.school_id);
     let year = bind(&mut values, s.school_year_id);
-    let vis = super::reach::guardian_visible_sql(scope, "c.guardian_id", &school, &year, &mut values);
+    let vis =
+        super::reach::guardian_visible_sql(scope, "c.guardian_id", &school, &year, &mut values);
     rows(
         &db.conn,
         format!(
