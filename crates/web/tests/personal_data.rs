@@ -153,6 +153,7 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
         "/ps/schools/{id}/sessions" => schools(&|s| format!("/ps/schools/{s}/sessions")),
         "/ps/schools/{id}/sessions/new" => schools(&|s| format!("/ps/schools/{s}/sessions/new")),
         "/sessions/{id}" => each(sessions(), &|s| format!("/sessions/{s}")),
+        "/sessions/{id}/edit" => each(sessions(), &|s| format!("/sessions/{s}/edit")),
         "/sessions/{id}/checkins.xlsx" => {
             each(sessions(), &|s| format!("/sessions/{s}/checkins.xlsx"))
         }

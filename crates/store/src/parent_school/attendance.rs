@@ -319,6 +319,8 @@ impl Attendance {
             refusals: self.refusals.get(&s.id).copied().unwrap_or(0),
             ..Default::default()
         };
+        let invited = self.invited_guardians(s, &pupils);
+        c.uninvited = attended.iter().filter(|g| !invited.contains(g)).count() as i64;
         for (_, st) in self.checkins.get(&s.id).into_iter().flatten() {
             match st.as_str() {
                 "present" => c.present += 1,
@@ -389,6 +391,10 @@ pub struct SessionCounts {
     pub invited_children: i64,
     pub children_reached: i64,
     pub refusals: i64,
+    /// Of those present or late, parents the session does not invite: they checked in
+    /// before its audience was changed. Counted in `present`/`late` (they came), never
+    /// in `invited_parents`.
+    pub uninvited: i64,
 }
 
 impl SessionCounts {

@@ -127,9 +127,89 @@ pub(crate) async fn create_session_in(
     scope: &Scope,
     s: NewSession,
 ) -> StoreResult<i64> {
-    use jiaxiao_domain::text::Field;
     // The school first: a school the caller may not write to is 404 whatever the body.
     writable_school(txn, scope, s.school_id).await?;
+    if let Some(a) = s.activity_id
+        && !belongs_to_school(txn, "activity", a, s.school_id).await?
+    {
+        return Err(StoreError::Invalid {
+            code: "activity_outside_school",
+        });
+    }
+    let c = check(txn, s.school_id, s.activity_id, &s).await?;
+    let date = (c.starts_at + chrono::Duration::hours(8)).date_naive();
+    let year = crate::org::ensure_school_year(txn, date).await?;
+    let settings = super::settings(txn, s.school_id, year).await?;
+    let m = teaching_session::ActiveModel {
+        school_id: Set(s.school_id),
+        school_year_id: Set(year),
+        course_id: Set(c.course_id),
+        topic_id: Set(c.topic_id),
+        activity_id: Set(s.activity_id),
+        title: Set(c.title),
+        form: Set(c.form.code().into()),
+        starts_at: Set(c.starts_at),
+        duration_minutes: Set(c.duration_minutes),
+        place: Set(c.place),
+        online_url: Set(c.online_url),
+        instructor_staff_id: Set(c.instructor_staff_id),
+        instructor_name: Set(c.instructor_name),
+        instructor_title: Set(c.instructor_title),
+        instructor_org: Set(c.instructor_org),
+        audience: Set(c.audience.code().into()),
+        capacity: Set(c.capacity),
+        status: Set(SessionStatus::Planned.code().into()),
+        lesson_plan: Set(None),
+        lesson_plan_at: Set(None),
+        summary: Set(None),
+        summary_at: Set(None),
+        checkin_secret: Set(new_secret()),
+        opens_before_minutes: Set(settings.opens_before_minutes),
+        closes_after_minutes: Set(settings.closes_after_minutes),
+        late_after_minutes: Set(settings.late_after_minutes),
+        created_by: Set(scope.user_id()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    put_audience(txn, m.id, c.audience, &c.units, &c.invitees).await?;
+    audit::note(txn, scope, s.school_id, "teaching_session", m.id, "create", Some(serde_json::json!({"title": m.title, "form": m.form, "starts_at": m.starts_at, "audience": m.audience}))).await?;
+    Ok(m.id)
+}
+
+/// A session's fields as typed, checked against the text rules and resolved against
+/// its school: what creating and editing both store.
+struct Checked {
+    title: String,
+    form: Form,
+    starts_at: DateTime<Utc>,
+    duration_minutes: i32,
+    place: Option<String>,
+    online_url: Option<String>,
+    topic_id: Option<i64>,
+    course_id: Option<i64>,
+    instructor_staff_id: Option<i64>,
+    instructor_name: String,
+    instructor_title: Option<String>,
+    instructor_org: Option<String>,
+    audience: Audience,
+    /// Sorted, without repeats; empty unless the audience is `units`.
+    units: Vec<i64>,
+    /// Sorted, without repeats; empty unless the audience is `parents`.
+    invitees: Vec<i64>,
+    capacity: Option<i32>,
+}
+
+/// The rules a session's fields must meet, for a session of `school_id` that belongs to
+/// meeting day `activity_id` (if any). The caller has checked the school is writable.
+async fn check<C: ConnectionTrait>(
+    txn: &C,
+    school_id: i64,
+    activity_id: Option<i64>,
+    s: &NewSession,
+) -> StoreResult<Checked> {
+    use jiaxiao_domain::text::Field;
     let title = text_required(Field::Title, &s.title, "title_missing")?;
     let place = text_opt(Field::Line, s.place.as_deref())?;
     let instructor_name = text(Field::Name, &s.instructor_name)?;
@@ -161,7 +241,7 @@ pub(crate) async fn create_session_in(
     let form = s.form.unwrap_or(Form::Lecture);
     // A breakout belongs to its meeting day: planned alone it would be a lecture under
     // another name, counted where the meeting day's are not.
-    if !form.plannable() && s.activity_id.is_none() {
+    if !form.plannable() && activity_id.is_none() {
         return Err(StoreError::Invalid {
             code: "breakout_without_meeting_day",
         });
@@ -175,43 +255,33 @@ pub(crate) async fn create_session_in(
     // Every id the caller names must be this school's: a foreign or unknown one is
     // refused alike, so nothing of another school is linked or shown on this session.
     if let Some(t) = s.topic_id
-        && !belongs_to_school(txn, "topic", t, s.school_id).await?
+        && !belongs_to_school(txn, "topic", t, school_id).await?
     {
         return Err(StoreError::Invalid {
             code: "topic_outside_school",
         });
     }
     if let Some(c) = s.course_id
-        && !belongs_to_school(txn, "course", c, s.school_id).await?
+        && !belongs_to_school(txn, "course", c, school_id).await?
     {
         return Err(StoreError::Invalid {
             code: "course_outside_school",
         });
     }
-    if let Some(a) = s.activity_id
-        && !belongs_to_school(txn, "activity", a, s.school_id).await?
-    {
-        return Err(StoreError::Invalid {
-            code: "activity_outside_school",
-        });
-    }
     if let Some(st) = s.instructor_staff_id
-        && !staff_at_school(txn, st, s.school_id).await?
+        && !staff_at_school(txn, st, school_id).await?
     {
         return Err(StoreError::Invalid {
             code: "staff_not_at_school",
         });
     }
-    let date = (s.starts_at + chrono::Duration::hours(8)).date_naive();
-    let year = crate::org::ensure_school_year(txn, date).await?;
-    let settings = super::settings(txn, s.school_id, year).await?;
     // Audience units must be grades or classes of this very school.
     for u in &s.audience_units {
         let n = crate::db::scalar_i64(
             txn,
             "SELECT COUNT(*) AS n FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id \
              WHERE c.ancestor_id = $1 AND c.descendant_id = $2 AND c.valid_to = $3 AND u.kind IN ('grade', 'class')",
-            vec![s.school_id.into(), (*u).into(), crate::OPEN_END.into()],
+            vec![school_id.into(), (*u).into(), crate::OPEN_END.into()],
         )
         .await?;
         if n == 0 {
@@ -226,7 +296,7 @@ pub(crate) async fn create_session_in(
             txn,
             "SELECT COUNT(*) AS n FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id \
              WHERE gs.guardian_id = $1 AND p.school_id = $2",
-            vec![(*g).into(), s.school_id.into()],
+            vec![(*g).into(), school_id.into()],
         )
         .await?;
         if n == 0 {
@@ -243,77 +313,82 @@ pub(crate) async fn create_session_in(
         });
     }
     let instructor_name = match (s.instructor_staff_id, instructor_name.as_str()) {
-        (Some(id), "") => crate::entities::staff::Entity::find_by_id(id)
-            .one(txn)
-            .await?
-            .map(|st| st.name)
-            .ok_or(StoreError::Invalid {
-                code: "instructor_missing",
-            })?,
+        (Some(id), "") => {
+            use sea_orm::EntityTrait;
+            crate::entities::staff::Entity::find_by_id(id)
+                .one(txn)
+                .await?
+                .map(|st| st.name)
+                .ok_or(StoreError::Invalid {
+                    code: "instructor_missing",
+                })?
+        }
         _ => instructor_name,
     };
+    let sorted = |ids: &[i64]| {
+        let mut v = ids.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    Ok(Checked {
+        title,
+        form,
+        starts_at: s.starts_at,
+        duration_minutes: s.duration_minutes,
+        place,
+        online_url,
+        topic_id: s.topic_id,
+        course_id: s.course_id,
+        instructor_staff_id: s.instructor_staff_id,
+        instructor_name,
+        instructor_title,
+        instructor_org,
+        units: if audience == Audience::Units {
+            sorted(&s.audience_units)
+        } else {
+            Vec::new()
+        },
+        invitees: if audience == Audience::Parents {
+            sorted(&s.invitees)
+        } else {
+            Vec::new()
+        },
+        audience,
+        capacity: s.capacity,
+    })
+}
+
+/// Writes the invited grades/classes or named parents of a session.
+async fn put_audience<C: ConnectionTrait>(
+    txn: &C,
+    session_id: i64,
+    audience: Audience,
+    units: &[i64],
+    invitees: &[i64],
+) -> StoreResult<()> {
     use sea_orm::EntityTrait;
-    let m = teaching_session::ActiveModel {
-        school_id: Set(s.school_id),
-        school_year_id: Set(year),
-        course_id: Set(s.course_id),
-        topic_id: Set(s.topic_id),
-        activity_id: Set(s.activity_id),
-        title: Set(title),
-        form: Set(form.code().into()),
-        starts_at: Set(s.starts_at),
-        duration_minutes: Set(s.duration_minutes),
-        place: Set(place),
-        online_url: Set(online_url),
-        instructor_staff_id: Set(s.instructor_staff_id),
-        instructor_name: Set(instructor_name),
-        instructor_title: Set(instructor_title),
-        instructor_org: Set(instructor_org),
-        audience: Set(audience.code().into()),
-        capacity: Set(s.capacity),
-        status: Set(SessionStatus::Planned.code().into()),
-        lesson_plan: Set(None),
-        lesson_plan_at: Set(None),
-        summary: Set(None),
-        summary_at: Set(None),
-        checkin_secret: Set(new_secret()),
-        opens_before_minutes: Set(settings.opens_before_minutes),
-        closes_after_minutes: Set(settings.closes_after_minutes),
-        late_after_minutes: Set(settings.late_after_minutes),
-        created_by: Set(scope.user_id()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    if audience == Audience::Units {
-        let mut units = s.audience_units.clone();
-        units.sort_unstable();
-        units.dedup();
-        session_audience::Entity::insert_many(units.into_iter().map(|u| {
+    if audience == Audience::Units && !units.is_empty() {
+        session_audience::Entity::insert_many(units.iter().map(|u| {
             session_audience::ActiveModel {
-                session_id: Set(m.id),
-                unit_id: Set(u),
+                session_id: Set(session_id),
+                unit_id: Set(*u),
             }
         }))
         .exec_without_returning(txn)
         .await?;
     }
-    if audience == Audience::Parents {
-        let mut ids = s.invitees.clone();
-        ids.sort_unstable();
-        ids.dedup();
-        session_invitee::Entity::insert_many(ids.into_iter().map(|g| {
+    if audience == Audience::Parents && !invitees.is_empty() {
+        session_invitee::Entity::insert_many(invitees.iter().map(|g| {
             session_invitee::ActiveModel {
-                session_id: Set(m.id),
-                guardian_id: Set(g),
+                session_id: Set(session_id),
+                guardian_id: Set(*g),
             }
         }))
         .exec_without_returning(txn)
         .await?;
     }
-    audit::note(txn, scope, s.school_id, "teaching_session", m.id, "create", Some(serde_json::json!({"title": m.title, "form": m.form, "starts_at": m.starts_at, "audience": m.audience}))).await?;
-    Ok(m.id)
+    Ok(())
 }
 
 /// A session the caller may see (staff of its school or above, a head teacher of one
@@ -506,6 +581,448 @@ pub async fn set_window(db: &Db, scope: &Scope, id: i64, w: Window) -> StoreResu
     Ok(())
 }
 
+/// What an edit did, for the message the page shows afterwards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Edited {
+    /// Whether anything changed; nothing is written or audited otherwise.
+    pub changed: bool,
+    pub audience_changed: bool,
+    /// Check-ins on file for the session: all kept, whatever the audience became.
+    pub checkins: i64,
+}
+
+/// Changes a session's date and time, place, instructor, form, topic, course, audience
+/// and capacity: `s` is the session as it should be (its `school_id` and `activity_id`
+/// are the session's own and not read). Writable by whoever may plan sessions at its
+/// school; a cancelled session is not edited. Changing the audience keeps every check-in
+/// (a parent no longer invited still attended) and recomputes who is invited; moving the
+/// session into another school year is refused once anyone has checked in, since the
+/// year decides which classes its audience means. One audit row holds the before and
+/// after of every changed field, the audience in names.
+pub async fn update_session(db: &Db, scope: &Scope, id: i64, s: NewSession) -> StoreResult<Edited> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let txn = db.begin().await?;
+    let m = writable_session(&txn, scope, id).await?;
+    if m.status == SessionStatus::Cancelled.code() {
+        return Err(StoreError::Invalid {
+            code: "session_cancelled",
+        });
+    }
+    let c = check(&txn, m.school_id, m.activity_id, &s).await?;
+    // A meeting day's breakout stays its class's breakout: the day's programme line and
+    // its counting as a breakout point at it.
+    if m.activity_id.is_some() && c.form.code() != m.form {
+        return Err(StoreError::Invalid {
+            code: "breakout_form_fixed",
+        });
+    }
+    let checkins = crate::db::scalar_i64(
+        &txn,
+        "SELECT COUNT(*) AS n FROM checkin WHERE session_id = $1",
+        vec![id.into()],
+    )
+    .await?;
+    let date = (c.starts_at + chrono::Duration::hours(8)).date_naive();
+    let year = crate::org::ensure_school_year(&txn, date).await?;
+    if year != m.school_year_id && checkins > 0 {
+        return Err(StoreError::Invalid {
+            code: "year_change_with_checkins",
+        });
+    }
+    let (old_units, old_invitees) = audience_ids(&txn, id).await?;
+    let audience_changed =
+        c.audience.code() != m.audience || c.units != old_units || c.invitees != old_invitees;
+    let old_audience = match audience_changed {
+        true => audience_text(&txn, m.school_id, &m.audience, &old_units, &old_invitees).await?,
+        false => String::new(),
+    };
+    let new_audience = match audience_changed {
+        true => audience_text(&txn, m.school_id, c.audience.code(), &c.units, &c.invitees).await?,
+        false => String::new(),
+    };
+    let title_of = |table: &'static str, v: Option<i64>| {
+        let txn = &txn;
+        async move {
+            let Some(v) = v else {
+                return Ok::<_, StoreError>(serde_json::Value::Null);
+            };
+            let r: Vec<Choice> = rows(
+                txn,
+                format!("SELECT id, title AS name FROM {table} WHERE id = $1"),
+                vec![v.into()],
+            )
+            .await?;
+            Ok(r.into_iter().next().map(|c| c.name).into())
+        }
+    };
+    let topics = match m.topic_id != c.topic_id {
+        true => Some((
+            title_of("topic", m.topic_id).await?,
+            title_of("topic", c.topic_id).await?,
+        )),
+        false => None,
+    };
+    let courses = match m.course_id != c.course_id {
+        true => Some((
+            title_of("course", m.course_id).await?,
+            title_of("course", c.course_id).await?,
+        )),
+        false => None,
+    };
+
+    let mut before = serde_json::Map::new();
+    let mut after = serde_json::Map::new();
+    let mut field = |k: &str, b: serde_json::Value, a: serde_json::Value| {
+        if b != a {
+            before.insert(k.into(), b);
+            after.insert(k.into(), a);
+        }
+    };
+    use serde_json::json;
+    field("title", json!(m.title), json!(c.title));
+    field("form", json!(m.form), json!(c.form.code()));
+    field(
+        "starts_at",
+        json!(beijing_text(m.starts_at)),
+        json!(beijing_text(c.starts_at)),
+    );
+    field(
+        "duration_minutes",
+        json!(m.duration_minutes),
+        json!(c.duration_minutes),
+    );
+    field("place", json!(m.place), json!(c.place));
+    field("online_url", json!(m.online_url), json!(c.online_url));
+    field(
+        "instructor",
+        json!(m.instructor_name),
+        json!(c.instructor_name),
+    );
+    field(
+        "instructor_staff_id",
+        json!(m.instructor_staff_id),
+        json!(c.instructor_staff_id),
+    );
+    field(
+        "instructor_title",
+        json!(m.instructor_title),
+        json!(c.instructor_title),
+    );
+    field(
+        "instructor_org",
+        json!(m.instructor_org),
+        json!(c.instructor_org),
+    );
+    if let Some((b, a)) = topics {
+        field("topic", b, a);
+    }
+    if let Some((b, a)) = courses {
+        field("course", b, a);
+    }
+    field("audience", json!(old_audience), json!(new_audience));
+    field("capacity", json!(m.capacity), json!(c.capacity));
+    if before.is_empty() {
+        return Ok(Edited {
+            changed: false,
+            audience_changed: false,
+            checkins,
+        });
+    }
+    let school = m.school_id;
+    let mut am: teaching_session::ActiveModel = m.into();
+    am.school_year_id = Set(year);
+    am.course_id = Set(c.course_id);
+    am.topic_id = Set(c.topic_id);
+    am.title = Set(c.title);
+    am.form = Set(c.form.code().into());
+    am.starts_at = Set(c.starts_at);
+    am.duration_minutes = Set(c.duration_minutes);
+    am.place = Set(c.place);
+    am.online_url = Set(c.online_url);
+    am.instructor_staff_id = Set(c.instructor_staff_id);
+    am.instructor_name = Set(c.instructor_name);
+    am.instructor_title = Set(c.instructor_title);
+    am.instructor_org = Set(c.instructor_org);
+    am.audience = Set(c.audience.code().into());
+    am.capacity = Set(c.capacity);
+    am.update(&txn).await?;
+    if audience_changed {
+        // Only who is invited changes: the check-in rows stay as they are.
+        session_audience::Entity::delete_many()
+            .filter(session_audience::Column::SessionId.eq(id))
+            .exec(&txn)
+            .await?;
+        session_invitee::Entity::delete_many()
+            .filter(session_invitee::Column::SessionId.eq(id))
+            .exec(&txn)
+            .await?;
+        put_audience(&txn, id, c.audience, &c.units, &c.invitees).await?;
+    }
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(school),
+            entity: "teaching_session",
+            entity_id: Some(id.to_string()),
+            action: "update",
+            before: Some(serde_json::Value::Object(before)),
+            after: Some(serde_json::Value::Object(after)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    // The check-in cache holds the time, window and invited parents of the session.
+    sessions_changed();
+    Ok(Edited {
+        changed: true,
+        audience_changed,
+        checkins,
+    })
+}
+
+/// A Beijing date and clock time, as the audit log shows a session's start.
+fn beijing_text(t: DateTime<Utc>) -> String {
+    (t + chrono::Duration::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The invited grades/classes and the named parents of a session, each sorted.
+async fn audience_ids<C: ConnectionTrait>(
+    conn: &C,
+    session_id: i64,
+) -> StoreResult<(Vec<i64>, Vec<i64>)> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: i64,
+    }
+    let ids = |sql: &str| {
+        let sql = sql.to_owned();
+        async move {
+            Ok::<Vec<i64>, StoreError>(
+                rows::<Id, _>(conn, sql, vec![session_id.into()])
+                    .await?
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect(),
+            )
+        }
+    };
+    Ok((
+        ids("SELECT unit_id AS id FROM session_audience WHERE session_id = $1 ORDER BY unit_id")
+            .await?,
+        ids("SELECT guardian_id AS id FROM session_invitee WHERE session_id = $1 ORDER BY guardian_id")
+            .await?,
+    ))
+}
+
+/// An audience in names, for the audit log: the school's name for the whole school,
+/// the grades and classes ("三年级、四年级(2)班"), or the named parents.
+async fn audience_text<C: ConnectionTrait>(
+    conn: &C,
+    school_id: i64,
+    audience: &str,
+    units: &[i64],
+    invitees: &[i64],
+) -> StoreResult<String> {
+    let mut values: Vec<Value> = Vec::new();
+    let sql = match audience {
+        "units" => {
+            let ps: Vec<String> = units.iter().map(|u| bind(&mut values, *u)).collect();
+            format!(
+                "SELECT u.id, {UNIT_LABEL} AS name FROM org_unit u {UNIT_GRADE} WHERE u.id IN ({}) \
+                 ORDER BY COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id",
+                ps.join(", ")
+            )
+        }
+        "parents" => {
+            let ps: Vec<String> = invitees.iter().map(|g| bind(&mut values, *g)).collect();
+            format!(
+                "SELECT id, name FROM guardian WHERE id IN ({}) ORDER BY name, id",
+                ps.join(", ")
+            )
+        }
+        _ => format!(
+            "SELECT id, name FROM org_unit WHERE id = {}",
+            bind(&mut values, school_id)
+        ),
+    };
+    if values.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(rows::<Choice, _>(conn, sql, values)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join("、"))
+}
+
+/// A grade's or class's name as people say it: a class with its grade ("三年级(2)班"),
+/// since class names alone repeat in every grade. Needs `org_unit u` and [`UNIT_GRADE`].
+const UNIT_LABEL: &str = "CASE WHEN u.kind = 'class' AND g.kind = 'grade' \
+     AND substr(u.name, 1, length(g.name)) <> g.name THEN g.name || u.name ELSE u.name END";
+const UNIT_GRADE: &str = "LEFT JOIN org_unit g ON g.id = u.parent_id";
+
+/// A session as its edit form shows it.
+#[derive(Debug, Clone)]
+pub struct EditView {
+    pub row: SessionRow,
+    /// The invited grades and classes.
+    pub units: Vec<i64>,
+    /// The named parents the caller may see, phones as [`super::reach::Phones`] shows them.
+    pub invitees: Vec<Invitee>,
+    /// Named parents outside the caller's reach: kept as they are by an edit.
+    pub hidden_invitees: Vec<i64>,
+    /// Check-ins on file, which an audience change keeps.
+    pub checkins: i64,
+}
+
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct Invitee {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+/// What the edit form of a session needs; `NotFound` unless the caller may edit it.
+pub async fn edit_view(db: &Db, scope: &Scope, id: i64) -> StoreResult<EditView> {
+    let m = writable_session(&db.conn, scope, id).await?;
+    let row = get_session(db, scope, id).await?;
+    let (units, all_invitees) = audience_ids(&db.conn, id).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let sid = bind(&mut values, id);
+    let school = bind(&mut values, m.school_id);
+    let year = bind(&mut values, m.school_year_id);
+    let vis = super::reach::guardian_visible_sql(scope, "g.id", &school, &year, &mut values);
+    let phones = super::reach::Phones::of(&db.conn, scope, m.school_id).await?;
+    let mut invitees: Vec<Invitee> = rows(
+        &db.conn,
+        format!(
+            "SELECT g.id, g.name, g.phone FROM session_invitee si JOIN guardian g ON g.id = si.guardian_id \
+             WHERE si.session_id = {sid} AND {vis} ORDER BY g.name, g.id"
+        ),
+        values,
+    )
+    .await?;
+    for i in &mut invitees {
+        i.phone = phones.show(i.phone.take());
+    }
+    let hidden_invitees = all_invitees
+        .into_iter()
+        .filter(|g| !invitees.iter().any(|i| i.id == *g))
+        .collect();
+    let checkins = crate::db::scalar_i64(
+        &db.conn,
+        "SELECT COUNT(*) AS n FROM checkin WHERE session_id = $1",
+        vec![id.into()],
+    )
+    .await?;
+    Ok(EditView {
+        row,
+        units,
+        invitees,
+        hidden_invitees,
+        checkins,
+    })
+}
+
+/// A check-in by a parent the session no longer invites (its audience was changed
+/// after they checked in): kept, and shown apart from the invited.
+#[derive(Debug, Clone, FromQueryResult, Serialize)]
+pub struct UninvitedCheckin {
+    pub guardian_name: String,
+    pub status: String,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// The check-ins of a session by parents it does not invite, as far as the caller may
+/// see them.
+pub async fn uninvited_checkins(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+) -> StoreResult<Vec<UninvitedCheckin>> {
+    let s = get_session(db, scope, id).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let sid = bind(&mut values, s.id);
+    let school = bind(&mut values, s.school_id);
+    let year = bind(&mut values, s.school_year_id);
+    let vis =
+        super::reach::guardian_visible_sql(scope, "c.guardian_id", &school, &year, &mut values);
+    rows(
+        &db.conn,
+        format!(
+            "SELECT g.name AS guardian_name, c.status, c.checked_at FROM checkin c \
+             JOIN guardian g ON g.id = c.guardian_id \
+             WHERE c.session_id = {sid} AND c.guardian_id NOT IN ({invited}) AND {vis} \
+             ORDER BY c.checked_at, c.id",
+            invited = invited_guardians_sql(&sid)
+        ),
+        values,
+    )
+    .await
+}
+
+/// Who a session of the list invites: its grades and classes by name, or how many
+/// parents it names (nothing for the whole school).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AudienceLabel {
+    pub units: Vec<String>,
+    pub invitees: i64,
+}
+
+/// [`AudienceLabel`] of every session of a school year, by session id.
+pub async fn audience_labels(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<HashMap<i64, AudienceLabel>> {
+    visible_school(&db.conn, scope, school_id).await?;
+    #[derive(FromQueryResult)]
+    struct Unit {
+        session_id: i64,
+        name: String,
+    }
+    #[derive(FromQueryResult)]
+    struct Named {
+        session_id: i64,
+        n: i64,
+    }
+    let values = || -> Vec<Value> { vec![school_id.into(), school_year_id.into()] };
+    let units: Vec<Unit> = rows(
+        &db.conn,
+        format!(
+            "SELECT a.session_id, {UNIT_LABEL} AS name FROM session_audience a \
+             JOIN teaching_session s ON s.id = a.session_id JOIN org_unit u ON u.id = a.unit_id {UNIT_GRADE} \
+             WHERE s.school_id = $1 AND s.school_year_id = $2 AND s.audience = 'units' \
+             ORDER BY a.session_id, COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id"
+        ),
+        values(),
+    )
+    .await?;
+    let named: Vec<Named> = rows(
+        &db.conn,
+        "SELECT si.session_id, COUNT(*) AS n FROM session_invitee si \
+         JOIN teaching_session s ON s.id = si.session_id \
+         WHERE s.school_id = $1 AND s.school_year_id = $2 AND s.audience = 'parents' \
+         GROUP BY si.session_id"
+            .into(),
+        values(),
+    )
+    .await?;
+    let mut out: HashMap<i64, AudienceLabel> = HashMap::new();
+    for u in units {
+        out.entry(u.session_id).or_default().units.push(u.name);
+    }
+    for n in named {
+        out.entry(n.session_id).or_default().invitees = n.n;
+    }
+    Ok(out)
+}
+
 /// `SELECT pupil_id, class_id` of the pupils whose parents are invited to the session
 /// `sid` (a placeholder or a column): every class of the school, or the classes under
 /// the invited grades and classes, in the session's school year.
@@ -563,10 +1080,11 @@ pub struct AudienceUnit {
 }
 
 pub async fn audience_units(db: &Db, session_id: i64) -> StoreResult<Vec<AudienceUnit>> {
-    let sql =
-        "SELECT u.id, u.name, u.kind FROM session_audience a JOIN org_unit u ON u.id = a.unit_id \
-               WHERE a.session_id = $1 ORDER BY u.grade_level, u.class_number, u.id"
-            .to_string();
+    let sql = format!(
+        "SELECT u.id, {UNIT_LABEL} AS name, u.kind FROM session_audience a JOIN org_unit u ON u.id = a.unit_id \
+         {UNIT_GRADE} WHERE a.session_id = $1 \
+         ORDER BY COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id"
+    );
     rows(&db.conn, sql, vec![session_id.into()]).await
 }
 
@@ -833,15 +1351,50 @@ pub async fn form_choices(
     .await?;
     let units = rows(
         &db.conn,
-        "SELECT u.id, u.name \
-         FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id LEFT JOIN org_unit g ON g.id = u.parent_id \
-         WHERE c.ancestor_id = $1 AND c.valid_to = $2 AND u.kind IN ('grade', 'class') \
-         ORDER BY COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id"
-            .into(),
+        format!(
+            "SELECT u.id, {UNIT_LABEL} AS name \
+             FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id {UNIT_GRADE} \
+             WHERE c.ancestor_id = $1 AND c.valid_to = $2 AND u.kind IN ('grade', 'class') \
+             ORDER BY COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id"
+        ),
         vec![school_id.into(), crate::OPEN_END.into()],
     )
     .await?;
     Ok((topics, staff, units))
+}
+
+/// (id, "三年级 · title") of the school's courses in a school year, for the session form.
+pub async fn course_choices(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<Vec<Choice>> {
+    writable_school(&db.conn, scope, school_id).await?;
+    #[derive(FromQueryResult)]
+    struct C {
+        id: i64,
+        grade_level: i32,
+        title: String,
+    }
+    Ok(rows::<C, _>(
+        &db.conn,
+        "SELECT id, grade_level, title FROM course WHERE school_id = $1 AND school_year_id = $2 \
+         ORDER BY grade_level, semester, id"
+            .into(),
+        vec![school_id.into(), school_year_id.into()],
+    )
+    .await?
+    .into_iter()
+    .map(|c| Choice {
+        id: c.id,
+        name: format!(
+            "{} · {}",
+            jiaxiao_domain::org::grade_name(c.grade_level),
+            c.title
+        ),
+    })
+    .collect())
 }
 
 /// Parents of the school by mobile number, for a session with named invitees; unknown

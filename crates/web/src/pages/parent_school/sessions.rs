@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/ps/schools/{id}/sessions/new", get(new_session_form))
         .route("/sessions/{id}", get(show_session))
+        .route("/sessions/{id}/edit", get(edit_form).post(update_session))
         .route("/sessions/{id}/lesson-plan", post(file_lesson_plan))
         .route("/sessions/{id}/summary", post(file_summary))
         .route("/sessions/{id}/status", post(set_status))
@@ -56,9 +57,41 @@ pub struct SessionLine {
     pub status: String,
     pub instructor: String,
     pub topic: String,
+    /// Who is invited: 全校 / 三年级、三年级(2)班 / 指定家长 3 人.
+    pub audience: String,
 }
 
-fn line(lang: Lang, s: &SessionRow) -> SessionLine {
+/// How many grades and classes the list names before it says "等 N 个".
+const LISTED_UNITS: usize = 3;
+
+fn audience_label(lang: Lang, s: &SessionRow, label: Option<&sessions::AudienceLabel>) -> String {
+    match s.audience.as_str() {
+        "units" => {
+            let units = label.map(|l| l.units.as_slice()).unwrap_or_default();
+            let shown = units
+                .iter()
+                .take(LISTED_UNITS)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(&lang.t("ps.list_sep"));
+            if units.len() > LISTED_UNITS {
+                lang.tf(
+                    "ps.audience_col.more",
+                    [("units", shown), ("n", units.len().to_string())],
+                )
+            } else {
+                shown
+            }
+        }
+        "parents" => lang.tf(
+            "ps.audience_col.parents",
+            [("n", label.map_or(0, |l| l.invitees).to_string())],
+        ),
+        _ => lang.t("ps.audience_col.school"),
+    }
+}
+
+fn line(lang: Lang, s: &SessionRow, label: Option<&sessions::AudienceLabel>) -> SessionLine {
     SessionLine {
         id: s.id,
         when: local_time(s.starts_at),
@@ -67,6 +100,7 @@ fn line(lang: Lang, s: &SessionRow) -> SessionLine {
         status: lang.t(&format!("ps.session_status.{}", s.status)),
         instructor: s.instructor_name.clone(),
         topic: s.topic_title.clone().unwrap_or_default(),
+        audience: audience_label(lang, s, label),
     }
 }
 
@@ -85,11 +119,12 @@ async fn list_sessions(
 ) -> Result<Html<String>, AppError> {
     let school = sessions::school(&state.db, &s.user.scope, id).await?;
     let year = current_year(&state).await?;
+    let labels = sessions::audience_labels(&state.db, &s.user.scope, id, year).await?;
     let rows = sessions::list_sessions(&state.db, &s.user.scope, Some(id), Some(year))
         .await?
         .iter()
         .rev()
-        .map(|r| line(s.lang, r))
+        .map(|r| line(s.lang, r, labels.get(&r.id)))
         .collect();
     Ok(Html(
         ListPage {
@@ -101,19 +136,38 @@ async fn list_sessions(
     ))
 }
 
+/// The session form, for a new session or to edit one (the same fields and widgets).
 #[derive(Template)]
-#[template(path = "parent_school/session_new.html")]
-struct NewPage {
+#[template(path = "parent_school/session_form.html")]
+struct FormPage {
     c: Chrome,
     nav: SchoolNav,
+    /// Where the form posts, and its heading.
+    action: String,
+    heading: String,
     forms: Vec<(String, String)>,
     topics: Vec<Choice>,
+    courses: Vec<Choice>,
     staff: Vec<Choice>,
     units: Vec<Choice>,
-    /// What the form shows: the defaults, or what was posted when it is shown again.
+    /// What the form shows: the defaults, the session's values, or what was posted
+    /// when it is shown again.
     v: NewForm,
     errors: FieldErrors,
     message: Option<String>,
+    edit: Option<EditNotes>,
+}
+
+/// What the edit form says beside the fields of the new-session form.
+pub struct EditNotes {
+    pub session_id: i64,
+    /// Named parents the caller may see, each with a box to keep them.
+    pub invitees: Vec<sessions::Invitee>,
+    /// Named parents outside the caller's reach, kept as they are.
+    pub hidden: usize,
+    pub checkins: i64,
+    pub held: bool,
+    pub cancelled: bool,
 }
 
 async fn new_session_form(
@@ -132,34 +186,63 @@ async fn new_session_form(
         audience: Audience::School.code().into(),
         ..Default::default()
     };
-    render_new(&state, &s, id, v, FieldErrors::default(), None).await
+    let year = current_year(&state).await?;
+    render_form(&state, &s, id, year, None, v, FieldErrors::default(), None).await
 }
 
-async fn render_new(
+/// The form for a new session of school `id` (`edit` None) or for editing one, its
+/// courses those of school year `year`.
+#[allow(clippy::too_many_arguments)]
+async fn render_form(
     state: &AppState,
     s: &Staff,
     id: i64,
+    year: i64,
+    edit: Option<EditNotes>,
     v: NewForm,
     errors: FieldErrors,
     message: Option<String>,
 ) -> Result<Html<String>, AppError> {
     let school = sessions::school(&state.db, &s.user.scope, id).await?;
     let (topics, staff, units) = sessions::form_choices(&state.db, &s.user.scope, id).await?;
+    let courses = sessions::course_choices(&state.db, &s.user.scope, id, year).await?;
+    // A meeting day's breakout keeps its form; other sessions choose among the plannable.
+    let forms = LearningForm::ALL
+        .iter()
+        .filter(|f| {
+            if v.form == LearningForm::Breakout.code() && edit.is_some() {
+                f.code() == v.form
+            } else {
+                f.plannable()
+            }
+        })
+        .map(|f| (f.code().to_owned(), s.lang.t(&format!("ps.form.{f}"))))
+        .collect();
+    let (action, heading) = match &edit {
+        Some(e) => (
+            format!("/sessions/{}/edit", e.session_id),
+            s.lang.t("ps.session_edit.title"),
+        ),
+        None => (
+            format!("/ps/schools/{id}/sessions"),
+            s.lang.t("ps.session.new"),
+        ),
+    };
     Ok(Html(
-        NewPage {
+        FormPage {
             c: Chrome::new(s.lang, Some(&s.user)),
             nav: SchoolNav::new(school, "sessions"),
-            forms: LearningForm::ALL
-                .iter()
-                .filter(|f| f.plannable())
-                .map(|f| (f.code().to_owned(), s.lang.t(&format!("ps.form.{f}"))))
-                .collect(),
+            action,
+            heading,
+            forms,
             topics,
+            courses,
             staff,
             units,
             v,
             errors,
             message,
+            edit,
         }
         .render()?,
     ))
@@ -188,6 +271,8 @@ pub struct NewForm {
     #[serde(default)]
     pub topic_id: String,
     #[serde(default)]
+    pub course_id: String,
+    #[serde(default)]
     pub instructor_staff_id: String,
     #[serde(default)]
     pub instructor_name: String,
@@ -201,6 +286,9 @@ pub struct NewForm {
     pub units: Vec<String>,
     #[serde(default)]
     pub phones: String,
+    /// Named parents kept on an edited session (their ids).
+    #[serde(default)]
+    pub keep: Vec<String>,
     #[serde(default)]
     pub capacity: String,
 }
@@ -210,6 +298,12 @@ impl NewForm {
     pub fn has_unit(&self, id: &i64) -> bool {
         let id = id.to_string();
         self.units.contains(&id)
+    }
+
+    /// Whether named parent `id` is kept, for showing the edit form again.
+    pub fn keeps(&self, id: &i64) -> bool {
+        let id = id.to_string();
+        self.keep.contains(&id)
     }
 }
 
@@ -236,6 +330,9 @@ fn field_of(code: &str) -> Option<&'static str> {
         "breakout_without_meeting_day" => "form",
         "online_url_missing" | "url_not_http" => "online_url",
         "topic_outside_school" => "topic_id",
+        "course_outside_school" => "course_id",
+        "breakout_form_fixed" => "form",
+        "year_change_with_checkins" => "date",
         "staff_not_at_school" => "instructor_staff_id",
         "audience_outside_school" | "audience_empty" => "audience",
         "guardian_not_at_school" => "phones",
@@ -258,13 +355,47 @@ async fn create_session(
     Path(id): Path<i64>,
     ManyForm(f): ManyForm<NewForm>,
 ) -> Result<Response, AppError> {
-    use jiaxiao_domain::text::{Field, clean, http_url};
     s.check_csrf(&f.csrf)?;
     // The school before the body: a school the caller may not plan for is 404 whatever
     // the form holds.
     jiaxiao_store::parent_school::check_writable(&state.db, &s.user.scope, id).await?;
-    let lang = s.lang;
+    let year = current_year(&state).await?;
     let mut errors = FieldErrors::default();
+    let Some(new) = read_form(&state, &s, id, &f, Vec::new(), &mut errors).await? else {
+        return invalid_form(&state, &s, id, year, None, f, errors).await;
+    };
+    match sessions::create_session(&state.db, &s.user.scope, new).await {
+        Ok(sid) => Ok(done(&format!("/sessions/{sid}"), "session_created")),
+        Err(jiaxiao_store::StoreError::Invalid { code }) => {
+            store_refusal(s.lang, code, &mut errors);
+            invalid_form(&state, &s, id, year, None, f, errors).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A store's refusal beside the field it is about, or above the form.
+fn store_refusal(lang: Lang, code: &'static str, errors: &mut FieldErrors) {
+    let msg = input_message(lang, code, jiaxiao_domain::text::Field::Line);
+    match field_of(code) {
+        Some(field) => errors.add(field, msg),
+        None => errors.add("form_top", msg),
+    }
+}
+
+/// The session form of school `id` read into a [`NewSession`], or `None` with each
+/// mistake in `errors`. `named` are parents invited whatever the form says (those of
+/// an edited session the caller cannot see).
+async fn read_form(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    f: &NewForm,
+    named: Vec<i64>,
+    errors: &mut FieldErrors,
+) -> Result<Option<NewSession>, AppError> {
+    use jiaxiao_domain::text::{Field, clean, http_url};
+    let lang = s.lang;
     for (name, field, value) in [
         ("title", Field::Title, &f.title),
         ("place", Field::Line, &f.place),
@@ -321,6 +452,10 @@ async fn create_session(
         errors.add("topic_id", lang.t("input.bad_id"));
         None
     });
+    let course_id = opt_id(&f.course_id).unwrap_or_else(|_| {
+        errors.add("course_id", lang.t("input.bad_id"));
+        None
+    });
     let instructor_staff_id = opt_id(&f.instructor_staff_id).unwrap_or_else(|_| {
         errors.add("instructor_staff_id", lang.t("input.bad_id"));
         None
@@ -334,6 +469,13 @@ async fn create_session(
     }
     let mut invitees = Vec::new();
     if audience == Some(Audience::Parents) {
+        invitees = named;
+        for k in &f.keep {
+            match k.trim().parse::<i64>() {
+                Ok(n) => invitees.push(n),
+                Err(_) => errors.add("phones", lang.t("input.bad_id")),
+            }
+        }
         let mut phones = Vec::new();
         for p in f
             .phones
@@ -359,20 +501,21 @@ async fn create_session(
                     ),
                 );
             }
-            invitees = found;
+            invitees.extend(found);
         }
     }
     let (Some(form), Some(audience), Some(starts_at), Some(duration)) =
         (form, audience, starts_at, duration)
     else {
-        return invalid_new(&state, &s, id, f, errors).await;
+        return Ok(None);
     };
     if !errors.is_empty() {
-        return invalid_new(&state, &s, id, f, errors).await;
+        return Ok(None);
     }
-    let new = NewSession {
+    Ok(Some(NewSession {
         school_id: id,
         topic_id,
+        course_id,
         title: f.title.clone(),
         form: Some(form),
         starts_at,
@@ -388,31 +531,142 @@ async fn create_session(
         invitees,
         capacity,
         ..Default::default()
+    }))
+}
+
+/// The notes of the edit form, from the session as it is.
+fn edit_notes(ev: &sessions::EditView) -> EditNotes {
+    EditNotes {
+        session_id: ev.row.id,
+        invitees: ev.invitees.clone(),
+        hidden: ev.hidden_invitees.len(),
+        checkins: ev.checkins,
+        held: ev.row.status == SessionStatus::Held.code(),
+        cancelled: ev.row.status == SessionStatus::Cancelled.code(),
+    }
+}
+
+/// The edit form of a session, filled with its current values; 404 unless the caller
+/// may plan sessions at its school.
+async fn edit_form(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let ev = sessions::edit_view(&state.db, &s.user.scope, id).await?;
+    let (_, staff, _) = sessions::form_choices(&state.db, &s.user.scope, ev.row.school_id).await?;
+    let r = &ev.row;
+    let (date, time) = super::local_parts(r.starts_at);
+    // A staff instructor's own name is left blank, so choosing another staff member
+    // takes that one's name instead of keeping the old one.
+    let staff_name = r
+        .instructor_staff_id
+        .and_then(|sid| staff.iter().find(|c| c.id == sid))
+        .map(|c| c.name.as_str());
+    let instructor_name = if staff_name == Some(r.instructor_name.as_str()) {
+        String::new()
+    } else {
+        r.instructor_name.clone()
     };
-    match sessions::create_session(&state.db, &s.user.scope, new).await {
-        Ok(sid) => Ok(done(&format!("/sessions/{sid}"), "session_created")),
+    let id_text = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let v = NewForm {
+        title: r.title.clone(),
+        form: r.form.clone(),
+        date,
+        time,
+        duration_minutes: r.duration_minutes.to_string(),
+        place: r.place.clone().unwrap_or_default(),
+        online_url: r.online_url.clone().unwrap_or_default(),
+        topic_id: id_text(r.topic_id),
+        course_id: id_text(r.course_id),
+        instructor_staff_id: id_text(r.instructor_staff_id),
+        instructor_name,
+        instructor_title: r.instructor_title.clone().unwrap_or_default(),
+        instructor_org: r.instructor_org.clone().unwrap_or_default(),
+        audience: r.audience.clone(),
+        units: ev.units.iter().map(i64::to_string).collect(),
+        keep: ev.invitees.iter().map(|i| i.id.to_string()).collect(),
+        capacity: r.capacity.map(|c| c.to_string()).unwrap_or_default(),
+        ..Default::default()
+    };
+    let notes = edit_notes(&ev);
+    let mut errors = FieldErrors::default();
+    let mut status = axum::http::StatusCode::OK;
+    if notes.cancelled {
+        errors.add("form_top", s.lang.t("ps.error.session_cancelled"));
+        status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    let page = render_form(
+        &state,
+        &s,
+        r.school_id,
+        r.school_year_id,
+        Some(notes),
+        v,
+        errors,
+        None,
+    )
+    .await?;
+    Ok((status, page).into_response())
+}
+
+/// Saves an edited session: back to its page with a message, which says the check-ins
+/// were kept when the audience of a session with check-ins changed.
+async fn update_session(
+    State(state): State<AppState>,
+    s: Staff,
+    Path(id): Path<i64>,
+    ManyForm(f): ManyForm<NewForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    // The session before the body: one the caller may not edit is 404 whatever was posted.
+    let ev = sessions::edit_view(&state.db, &s.user.scope, id).await?;
+    let (school, year) = (ev.row.school_id, ev.row.school_year_id);
+    let mut errors = FieldErrors::default();
+    let read = read_form(
+        &state,
+        &s,
+        school,
+        &f,
+        ev.hidden_invitees.clone(),
+        &mut errors,
+    )
+    .await?;
+    let notes = edit_notes(&ev);
+    let Some(changes) = read else {
+        return invalid_form(&state, &s, school, year, Some(notes), f, errors).await;
+    };
+    match sessions::update_session(&state.db, &s.user.scope, id, changes).await {
+        Ok(e) => {
+            let key = if e.audience_changed && e.checkins > 0 {
+                "session_updated_checkins_kept"
+            } else if e.changed {
+                "session_updated"
+            } else {
+                "session_unchanged"
+            };
+            Ok(done(&format!("/sessions/{id}"), key))
+        }
         Err(jiaxiao_store::StoreError::Invalid { code }) => {
-            let msg = input_message(lang, code, Field::Line);
-            match field_of(code) {
-                Some(field) => errors.add(field, msg),
-                None => errors.add("form_top", msg),
-            }
-            invalid_new(&state, &s, id, f, errors).await
+            store_refusal(s.lang, code, &mut errors);
+            invalid_form(&state, &s, school, year, Some(notes), f, errors).await
         }
         Err(e) => Err(e.into()),
     }
 }
 
 /// The session form again with what was typed, each message beside its field: 422.
-async fn invalid_new(
+async fn invalid_form(
     state: &AppState,
     s: &Staff,
     id: i64,
+    year: i64,
+    edit: Option<EditNotes>,
     f: NewForm,
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
     let message = Some(s.lang.t("input.fix_below"));
-    let page = render_new(state, s, id, f, errors, message).await?;
+    let page = render_form(state, s, id, year, edit, f, errors, message).await?;
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
@@ -420,6 +674,12 @@ pub struct AttachmentView {
     pub id: i64,
     pub name: String,
     pub image: bool,
+}
+
+pub struct CheckinView {
+    pub name: String,
+    pub status: String,
+    pub when: String,
 }
 
 pub struct ReflectionView {
@@ -447,6 +707,9 @@ struct ShowPage {
     absent: i64,
     refusals: i64,
     rate: String,
+    /// Check-ins by parents the session no longer invites (its audience changed).
+    uninvited: i64,
+    uninvited_lines: Vec<CheckinView>,
     photos: Vec<AttachmentView>,
     materials: Vec<AttachmentView>,
     reflections: Vec<ReflectionView>,
@@ -494,6 +757,11 @@ async fn render_show(
     let units = sessions::audience_units(&state.db, id).await?;
     let files = records::session_attachments(&state.db, scope, id).await?;
     let reflections = records::session_reflections(&state.db, scope, id).await?;
+    let uninvited = if counts.uninvited > 0 {
+        sessions::uninvited_checkins(&state.db, scope, id).await?
+    } else {
+        Vec::new()
+    };
     let can_write = sessions::session_secret(&state.db, scope, id).await.is_ok();
     let (photos, materials): (Vec<_>, Vec<_>) = files
         .into_iter()
@@ -534,6 +802,15 @@ async fn render_show(
         absent: counts.absent,
         refusals: counts.refusals,
         rate: percent(counts.rate()),
+        uninvited: counts.uninvited,
+        uninvited_lines: uninvited
+            .into_iter()
+            .map(|u| CheckinView {
+                name: u.guardian_name,
+                status: lang.t(&format!("ps.status.{}", u.status)),
+                when: local_time(u.checked_at),
+            })
+            .collect(),
         photos: photos.into_iter().map(view).collect(),
         materials: materials.into_iter().map(view).collect(),
         reflections: reflections
