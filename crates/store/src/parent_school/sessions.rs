@@ -204,6 +204,7 @@ pub(crate) async fn create_session_in(
     }
     let date = (s.starts_at + chrono::Duration::hours(8)).date_naive();
     let year = crate::org::ensure_school_year(txn, date).await?;
+    super::writable_year(txn, s.school_id, year).await?;
     let settings = super::settings(txn, s.school_id, year).await?;
     // Audience units must be grades or classes of this very school.
     for u in &s.audience_units {
@@ -385,6 +386,7 @@ async fn writable_session<C: ConnectionTrait>(
         .await?
         .ok_or(StoreError::NotFound)?;
     writable_school(conn, scope, m.school_id).await?;
+    super::writable_year(conn, m.school_id, m.school_year_id).await?;
     Ok(m)
 }
 

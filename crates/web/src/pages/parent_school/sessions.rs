@@ -16,7 +16,7 @@ use jiaxiao_store::parent_school::sessions::{self, Choice, NewSession, SessionRo
 use serde::Deserialize;
 
 use super::home::xlsx_response;
-use super::{ManyForm, SchoolNav, current_year, opt_text};
+use super::{ManyForm, SchoolNav, SchoolYear, opt_text};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
@@ -81,10 +81,11 @@ struct ListPage {
 async fn list_sessions(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     let school = sessions::school(&state.db, &s.user.scope, id).await?;
-    let year = current_year(&state).await?;
+    let year = y.id;
     let rows = sessions::list_sessions(&state.db, &s.user.scope, Some(id), Some(year))
         .await?
         .iter()
@@ -94,7 +95,7 @@ async fn list_sessions(
     Ok(Html(
         ListPage {
             c: Chrome::new(s.lang, Some(&s.user)),
-            nav: SchoolNav::new(school, "sessions"),
+            nav: SchoolNav::new(school, "sessions").with_year(&y),
             rows,
         }
         .render()?,
@@ -494,7 +495,14 @@ async fn render_show(
     let units = sessions::audience_units(&state.db, id).await?;
     let files = records::session_attachments(&state.db, scope, id).await?;
     let reflections = records::session_reflections(&state.db, scope, id).await?;
-    let can_write = sessions::session_secret(&state.db, scope, id).await.is_ok();
+    // A session of a closed school year shows no forms: the store would refuse them.
+    let can_write = sessions::session_secret(&state.db, scope, id).await.is_ok()
+        && jiaxiao_store::parent_school::year_open(
+            &state.db.conn,
+            row.school_id,
+            row.school_year_id,
+        )
+        .await?;
     let (photos, materials): (Vec<_>, Vec<_>) = files
         .into_iter()
         .filter(|a| a.kind == records::KIND_PHOTO || a.kind == records::KIND_MATERIAL)
