@@ -525,6 +525,17 @@ pub async fn school_year_named<C: ConnectionTrait>(
         .await?)
 }
 
+/// The name of the school year with id `id`, if there is one.
+pub async fn school_year_name<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> StoreResult<Option<String>> {
+    Ok(school_year::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(|y| y.name))
+}
+
 /// A school year as links carry it (`?year=2025-2026`): its name without 学年.
 pub fn year_param(name: &str) -> &str {
     name.trim_end_matches("学年")
@@ -544,6 +555,12 @@ pub fn year_name_of_param(param: &str) -> Option<String> {
         && jiaxiao_domain::text::plausible_year(a)
         && jiaxiao_domain::text::plausible_year(b))
     .then(|| format!("{a}-{b}学年"))
+}
+
+/// The first day of the school year called `name` ("2024-2025学年": 2024-09-01).
+pub fn school_year_start(name: &str) -> Option<chrono::NaiveDate> {
+    let first: i32 = name.get(..4)?.parse().ok()?;
+    chrono::NaiveDate::from_ymd_opt(first, 9, 1)
 }
 
 /// Whether a school year is over: its last day lies before today (Beijing time). Past

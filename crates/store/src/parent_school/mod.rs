@@ -341,14 +341,16 @@ pub async fn year_open<C: ConnectionTrait>(
     )
 }
 
-/// Reopens (`open`) or closes again a past school year for one school; only for those
-/// who manage the school (its admin, or an office above it). Only a past year can be
-/// reopened or closed: the current one is always open.
+/// Reopens (`open`) or closes again, for one school, the past school year that `day`
+/// falls in; only for those who manage the school (its admin, or an office above it).
+/// Only a past year can be reopened or closed: the current one is always open. A year
+/// not on file yet is made when it is reopened, so a school can record a year it
+/// never used the system in.
 pub async fn set_year_open(
     db: &crate::Db,
     scope: &Scope,
     school_id: i64,
-    school_year_id: i64,
+    day: chrono::NaiveDate,
     open: bool,
 ) -> StoreResult<()> {
     use crate::entities::school_year_reopened as reopened;
@@ -358,15 +360,25 @@ pub async fn set_year_open(
     if school.kind != jiaxiao_domain::UnitKind::School.code() {
         return Err(StoreError::NotFound);
     }
-    let year = crate::entities::school_year::Entity::find_by_id(school_year_id)
-        .one(&txn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    if !crate::org::year_is_past(&year) {
+    let (name, _, ends_on) = crate::org::school_year_of(day);
+    if ends_on >= crate::today() {
         return Err(StoreError::Invalid {
             code: "year_not_past",
         });
     }
+    let year = match crate::org::school_year_named(&txn, &name).await? {
+        Some(y) => y,
+        // Closing a year never reopened: nothing to do.
+        None if !open => return Ok(()),
+        None => {
+            let id = crate::org::ensure_school_year(&txn, day).await?;
+            crate::entities::school_year::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or(StoreError::NotFound)?
+        }
+    };
+    let school_year_id = year.id;
     let row = reopened::Entity::find_by_id((school_id, school_year_id))
         .one(&txn)
         .await?;

@@ -109,6 +109,8 @@ pub struct SchoolYear {
     /// create it, and `-1` matches no row).
     pub id: i64,
     pub name: String,
+    /// Its first day (1 September).
+    pub starts_on: chrono::NaiveDate,
     pub current: bool,
     /// Its last day lies before today.
     pub past: bool,
@@ -138,6 +140,14 @@ impl SchoolYear {
         jiaxiao_store::org::year_param(name)
     }
 
+    /// The school year with id `id` (a session's, a meeting day's), for `school`.
+    pub async fn of_id(state: &AppState, id: i64, school: i64) -> Result<SchoolYear, AppError> {
+        let name = jiaxiao_store::org::school_year_name(&state.db.conn, id)
+            .await?
+            .unwrap_or_default();
+        SchoolYear::resolve(state, jiaxiao_store::org::year_param(&name), Some(school)).await
+    }
+
     /// The year `param` names (empty: the current one), for `school` when given.
     pub async fn resolve(
         state: &AppState,
@@ -146,32 +156,45 @@ impl SchoolYear {
     ) -> Result<SchoolYear, AppError> {
         use jiaxiao_store::org;
         let conn = &state.db.conn;
-        let today_name = org::school_year_of(org::today_date()).0;
+        let today = org::today_date();
+        let today_name = org::school_year_of(today).0;
         let name = match param.trim() {
             "" => today_name.clone(),
             p => org::year_name_of_param(p).ok_or_else(|| AppError::Invalid("bad_year".into()))?,
         };
+        let start =
+            org::school_year_start(&name).ok_or_else(|| AppError::Invalid("bad_year".into()))?;
+        let (_, _, ends_on) = org::school_year_of(start);
+        let past = ends_on < jiaxiao_store::today();
+        // Last year is always offered, on file or not: a school new to the system can
+        // reopen it to record what it did.
+        let last_name = org::school_year_of(
+            org::school_year_start(&today_name).unwrap_or(today) - chrono::Duration::days(1),
+        )
+        .0;
         let years = org::school_years(conn).await?;
         let mut choices: Vec<String> = years.iter().map(|y| y.name.clone()).collect();
-        if !choices.contains(&today_name) {
-            choices.push(today_name.clone());
+        for n in [&today_name, &last_name] {
+            if !choices.contains(n) {
+                choices.push(n.clone());
+            }
         }
         // Names sort as their first calendar year does: newest first.
         choices.sort_unstable_by(|a, b| b.cmp(a));
-        let found = years.iter().find(|y| y.name == name);
-        let (id, past) = match found {
-            Some(y) => (y.id, org::year_is_past(y)),
-            None if name == today_name => (-1, false),
+        let id = match years.iter().find(|y| y.name == name) {
+            Some(y) => y.id,
+            None if name == today_name || name == last_name => -1,
             None => return Err(AppError::Invalid("unknown_year".into())),
         };
         let open = match school {
-            Some(s) => jiaxiao_store::parent_school::year_open(conn, s, id).await?,
-            None => !past,
+            Some(s) if id > 0 => jiaxiao_store::parent_school::year_open(conn, s, id).await?,
+            _ => !past,
         };
         Ok(SchoolYear {
             id,
             current: name == today_name,
             name,
+            starts_on: start,
             past,
             open,
             choices,

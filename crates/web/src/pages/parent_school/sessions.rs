@@ -496,13 +496,8 @@ async fn render_show(
     let files = records::session_attachments(&state.db, scope, id).await?;
     let reflections = records::session_reflections(&state.db, scope, id).await?;
     // A session of a closed school year shows no forms: the store would refuse them.
-    let can_write = sessions::session_secret(&state.db, scope, id).await.is_ok()
-        && jiaxiao_store::parent_school::year_open(
-            &state.db.conn,
-            row.school_id,
-            row.school_year_id,
-        )
-        .await?;
+    let y = SchoolYear::of_id(state, row.school_year_id, row.school_id).await?;
+    let can_write = y.open && sessions::session_secret(&state.db, scope, id).await.is_ok();
     let (photos, materials): (Vec<_>, Vec<_>) = files
         .into_iter()
         .filter(|a| a.kind == records::KIND_PHOTO || a.kind == records::KIND_MATERIAL)
@@ -524,7 +519,7 @@ async fn render_show(
         });
     Ok(ShowPage {
         c: Chrome::new(lang, Some(&s.user)),
-        nav: SchoolNav::new(school, "sessions"),
+        nav: SchoolNav::new(school, "sessions").with_year(&y),
         when: local_time(row.starts_at),
         ends: crate::i18n::local_clock(row.ends_at()),
         form: lang.t(&format!("ps.form.{}", row.form)),

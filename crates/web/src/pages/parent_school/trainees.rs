@@ -217,7 +217,8 @@ async fn set_year_open(
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     let open = f.open == "1";
-    jiaxiao_store::parent_school::set_year_open(&state.db, &s.user.scope, id, y.id, open).await?;
+    jiaxiao_store::parent_school::set_year_open(&state.db, &s.user.scope, id, y.starts_on, open)
+        .await?;
     Ok(done(
         &format!("/ps/schools/{id}/trainees{}", y.q()),
         if open { "year_reopened" } else { "year_closed" },
