@@ -159,7 +159,7 @@ both_dbs!(
         let app = TestApp::spawn(t).await;
         let w = world(&app).await;
         let admin = login(&app, "admin").await;
-        let (day, param, _) = last_year();
+        let (day, param, name) = last_year();
         let (_, page) = get(
             &admin,
             &app.url(&format!("/ps/schools/{}/sessions", w.school)),
@@ -201,10 +201,9 @@ both_dbs!(
         )
         .await;
         assert_eq!(st, StatusCode::OK);
-        assert!(
-            sessions_sheet(x).contains("去年的家长课"),
-            "last year's session"
-        );
+        let sheet = sessions_sheet(x);
+        assert!(sheet.contains("去年的家长课"), "last year's session");
+        assert!(sheet.contains(&name), "the title names the year");
         let (st, _, x) = get_bytes(
             &admin,
             &app.url(&format!("/ps/schools/{}/ledger.xlsx", w.school)),
