@@ -880,6 +880,7 @@ pub async fn mark(db: &Db, scope: &Scope, session_id: i64, marks: &[Mark]) -> St
     if s.status == SessionStatus::Cancelled.code() {
         return Err(invalid(Refusal::Cancelled));
     }
+    crate::parent_school::writable_year(&txn, s.school_id, s.school_year_id).await?;
     if marks.is_empty() {
         return Ok(0);
     }

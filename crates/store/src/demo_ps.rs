@@ -108,6 +108,10 @@ pub(crate) async fn create<C: ConnectionTrait>(
     let (mut checkins, mut reflections) = (Vec::new(), Vec::new());
     let today = now;
     let forms = [Form::Lecture, Form::Forum, Form::OpenDay, Form::Online];
+    // Last school year, so the year selector has an earlier year to show (issue 10
+    // item 11): one held lecture per school in its spring term.
+    let last_year_day = year_starts - Duration::days(120);
+    let last_year = crate::org::ensure_school_year(conn, last_year_day).await?;
     for (si, school) in schools.iter().enumerate() {
         let stype = school
             .school_type
@@ -211,6 +215,43 @@ pub(crate) async fn create<C: ConnectionTrait>(
                 created_at: Set(now),
             });
             next_member += 1;
+        }
+        {
+            let (tid, ttitle) = topic_ids[si % topic_ids.len()];
+            let e = EXPERTS[si % EXPERTS.len()];
+            let starts = bj(last_year_day + Duration::days(si as i64 % 20), 19, 0);
+            sessions.push(teaching_session::ActiveModel {
+                id: Set(next_session),
+                school_id: Set(school.id),
+                school_year_id: Set(last_year),
+                course_id: Set(None),
+                topic_id: Set(Some(tid)),
+                activity_id: Set(None),
+                title: Set(ttitle.to_owned()),
+                form: Set(Form::Lecture.code().into()),
+                starts_at: Set(starts),
+                duration_minutes: Set(60),
+                place: Set(Some("学校报告厅".to_owned())),
+                online_url: Set(None),
+                instructor_staff_id: Set(None),
+                instructor_name: Set(e.0.to_owned()),
+                instructor_title: Set(Some(e.1.to_owned())),
+                instructor_org: Set(Some(e.2.to_owned())),
+                audience: Set("school".into()),
+                capacity: Set(None),
+                status: Set(SessionStatus::Held.code().into()),
+                lesson_plan: Set(Some(LESSON_PLAN.to_owned())),
+                lesson_plan_at: Set(Some(starts)),
+                summary: Set(Some(SUMMARY.to_owned())),
+                summary_at: Set(Some(starts + Duration::days(1))),
+                checkin_secret: Set(crate::parent_school::sessions::new_secret()),
+                opens_before_minutes: Set(settings.opens_before_minutes),
+                closes_after_minutes: Set(settings.closes_after_minutes),
+                late_after_minutes: Set(settings.late_after_minutes),
+                created_by: Set(None),
+                created_at: Set(starts - Duration::days(14)),
+            });
+            next_session += 1;
         }
         // A session in each month of the school year: whole-school talks in odd months,
         // grade forums and open days in even ones; online now and then.

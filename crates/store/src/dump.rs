@@ -54,6 +54,7 @@ macro_rules! each_table {
         $m!(excellence_round, true);
         $m!(excellence_nominee, false);
         $m!(excellence_objection, true);
+        $m!(school_year_reopened, false);
     };
 }
 
@@ -97,6 +98,7 @@ pub const TABLES: &[&str] = &[
     "excellence_round",
     "excellence_nominee",
     "excellence_objection",
+    "school_year_reopened",
 ];
 
 /// Writes every row of every table; returns the number of rows.

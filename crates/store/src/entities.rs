@@ -852,3 +852,24 @@ pub mod excellence_objection {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod school_year_reopened {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "school_year_reopened")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub school_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub school_year_id: i64,
+        pub reopened_by: Option<i64>,
+        pub reopened_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -38,6 +38,10 @@ impl MigratorTrait for Migrator {
                 name: "m0007_breakout_form",
                 sql: include_str!("../migrations/0007_breakout_form.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0008_school_year_reopened",
+                sql: include_str!("../migrations/0008_school_year_reopened.sql"),
+            }),
         ]
     }
 }

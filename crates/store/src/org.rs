@@ -505,6 +505,70 @@ pub async fn ensure_school_year<C: ConnectionTrait>(
     Ok(m.id)
 }
 
+/// The school years on file, newest first: the choices of the year selector.
+pub async fn school_years<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<school_year::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(school_year::Entity::find()
+        .order_by_desc(school_year::Column::StartsOn)
+        .all(conn)
+        .await?)
+}
+
+/// The school year called `name` ("2025-2026学年"), if one is on file.
+pub async fn school_year_named<C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+) -> StoreResult<Option<school_year::Model>> {
+    Ok(school_year::Entity::find()
+        .filter_by_name(name)
+        .one(conn)
+        .await?)
+}
+
+/// The name of the school year with id `id`, if there is one.
+pub async fn school_year_name<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> StoreResult<Option<String>> {
+    Ok(school_year::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(|y| y.name))
+}
+
+/// A school year as links carry it (`?year=2025-2026`): its name without 学年.
+pub fn year_param(name: &str) -> &str {
+    name.trim_end_matches("学年")
+}
+
+/// The school-year name a `?year=` value stands for: `2025-2026` (or the whole name),
+/// two consecutive years within `domain::text::YEARS`; `None` for anything else.
+pub fn year_name_of_param(param: &str) -> Option<String> {
+    let p = param.trim();
+    let (a, b) = p.trim_end_matches("学年").split_once('-')?;
+    let ok = |s: &str| s.len() == 4 && s.bytes().all(|c| c.is_ascii_digit());
+    if !ok(a) || !ok(b) {
+        return None;
+    }
+    let (a, b): (i32, i32) = (a.parse().ok()?, b.parse().ok()?);
+    (b == a + 1
+        && jiaxiao_domain::text::plausible_year(a)
+        && jiaxiao_domain::text::plausible_year(b))
+    .then(|| format!("{a}-{b}学年"))
+}
+
+/// The first day of the school year called `name` ("2024-2025学年": 2024-09-01).
+pub fn school_year_start(name: &str) -> Option<chrono::NaiveDate> {
+    let first: i32 = name.get(..4)?.parse().ok()?;
+    chrono::NaiveDate::from_ymd_opt(first, 9, 1)
+}
+
+/// Whether a school year is over: its last day lies before today (Beijing time). Past
+/// years are read-only unless a school reopens them.
+pub fn year_is_past(y: &school_year::Model) -> bool {
+    y.ends_on.as_str() < crate::today().as_str()
+}
+
 trait ByName {
     fn filter_by_name(self, name: &str) -> Self;
 }
@@ -540,5 +604,29 @@ mod tests {
         let d = |s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert_eq!(school_year_of(d("2026-08-31")).0, "2025-2026学年");
         assert_eq!(school_year_of(d("2026-09-01")).0, "2026-2027学年");
+    }
+
+    #[test]
+    fn year_parameters_name_two_consecutive_years() {
+        assert_eq!(
+            year_name_of_param("2024-2025").as_deref(),
+            Some("2024-2025学年")
+        );
+        assert_eq!(
+            year_name_of_param("2024-2025学年").as_deref(),
+            Some("2024-2025学年")
+        );
+        assert_eq!(year_param("2024-2025学年"), "2024-2025");
+        for bad in [
+            "",
+            "2024",
+            "2024-2026",
+            "1999-2000",
+            "abcd-efgh",
+            "+202-2025",
+            "2024-2025x",
+        ] {
+            assert_eq!(year_name_of_param(bad), None, "{bad}");
+        }
     }
 }

@@ -633,7 +633,11 @@ both_dbs!(topics_courses_and_coverage, |t: TestDb| async move {
     )
     .await
     .unwrap();
-    // Last year: a held session for class 一年级1班 on topic 1 — A1's class then.
+    // Last year: a held session for class 一年级1班 on topic 1 — A1's class then. Last
+    // year is over: the school reopens it to record the session.
+    jiaxiao_store::parent_school::set_year_open(db, &admin, tr.school_a, last_year_date, true)
+        .await
+        .unwrap();
     held(ids[0], vec![class11], Utc::now() - Duration::days(365)).await;
 
     let cov = curriculum::coverage(db, &admin, tr.school_a, year)

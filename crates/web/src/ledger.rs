@@ -234,7 +234,14 @@ pub async fn ledger_xlsx(
     }
     let lines = stats::checkin_lines(db, scope, school_id, year, None).await?;
     let shared = sections(db, scope, lang, school_id, year, &trainees, &rates).await?;
-    let title = lang.tf("ledger.title", &[("school", school.name.clone())]);
+    // The year in every sheet's title: last year's ledger is downloaded this year too.
+    let year_name = jiaxiao_store::org::school_year_name(&db.conn, year)
+        .await?
+        .unwrap_or_else(|| jiaxiao_store::org::school_year_of(jiaxiao_store::org::today_date()).0);
+    let title = format!(
+        "{} {year_name}",
+        lang.tf("ledger.title", &[("school", school.name.clone())])
+    );
     let n_sessions = lang.t("ledger.sheet.sessions");
     let n_checkins = lang.t("ledger.sheet.checkins");
     let titles: Vec<String> = shared

@@ -89,6 +89,7 @@ const WRITES: &[&str] = &[
     "/ps/schools/{id}/curriculum/topics/{tid}/move",
     "/ps/schools/{id}/dossier",
     "/ps/schools/{id}/settings",
+    "/ps/schools/{id}/year-open",
     "/sessions/{id}/attachments",
     "/sessions/{id}/lesson-plan",
     "/sessions/{id}/remind",

@@ -163,6 +163,7 @@ pub async fn create_activity(db: &Db, scope: &Scope, a: NewActivity) -> StoreRes
     let h = checked(&a)?;
     let date = (a.starts_at + chrono::Duration::hours(8)).date_naive();
     let year = crate::org::ensure_school_year(&txn, date).await?;
+    super::writable_year(&txn, a.school_id, year).await?;
     let m = activity::ActiveModel {
         school_id: Set(a.school_id),
         school_year_id: Set(year),
@@ -249,7 +250,12 @@ async fn activity_where<C: ConnectionTrait>(
     let access = if write { Access::Write } else { Access::Read };
     let from =
         format!("SELECT {ACTIVITY_COLS} FROM activity a JOIN org_unit o ON o.id = a.school_id");
-    school_row(conn, scope, access, &from, "a.id", "a.school_id", id).await
+    let row: ActivityRow =
+        school_row(conn, scope, access, &from, "a.id", "a.school_id", id).await?;
+    if write {
+        super::writable_year(conn, row.school_id, row.school_year_id).await?;
+    }
+    Ok(row)
 }
 
 pub async fn get_activity(db: &Db, scope: &Scope, id: i64) -> StoreResult<ActivityRow> {

@@ -123,6 +123,7 @@ pub async fn create_committee(db: &Db, scope: &Scope, c: NewCommittee) -> StoreR
         });
     }
     let year = crate::org::ensure_school_year(&txn, crate::org::today_date()).await?;
+    super::writable_year(&txn, c.school_id, year).await?;
     let m = committee::ActiveModel {
         school_id: Set(c.school_id),
         school_year_id: Set(year),
@@ -218,7 +219,12 @@ async fn committee_where<C: ConnectionTrait>(
     let access = if write { Access::Write } else { Access::Read };
     let from =
         format!("SELECT {COMMITTEE_COLS} FROM committee c JOIN org_unit u ON u.id = c.unit_id");
-    school_row(conn, scope, access, &from, "c.id", "c.school_id", id).await
+    let row: CommitteeRow =
+        school_row(conn, scope, access, &from, "c.id", "c.school_id", id).await?;
+    if write {
+        super::writable_year(conn, row.school_id, row.school_year_id).await?;
+    }
+    Ok(row)
 }
 
 const MEMBER_COLS: &str = "m.id, m.committee_id, m.position, m.staff_id, m.guardian_id, \

@@ -360,6 +360,7 @@ pub async fn create_course(db: &Db, scope: &Scope, c: NewCourse) -> StoreResult<
         s => s.to_owned(),
     };
     let year = crate::org::ensure_school_year(&txn, crate::org::today_date()).await?;
+    super::writable_year(&txn, c.school_id, year).await?;
     let m = course::ActiveModel {
         school_id: Set(c.school_id),
         school_year_id: Set(year),
@@ -427,6 +428,7 @@ pub async fn delete_course(db: &Db, scope: &Scope, id: i64) -> StoreResult<()> {
         id,
     )
     .await?;
+    super::writable_year(&txn, m.school_id, m.school_year_id).await?;
     let used = crate::db::scalar_i64(
         &txn,
         "SELECT COUNT(*) AS n FROM teaching_session WHERE course_id = $1",

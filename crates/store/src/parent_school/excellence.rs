@@ -153,6 +153,7 @@ pub async fn compute(
 ) -> StoreResult<i64> {
     let txn = db.begin().await?;
     writable_school(&txn, scope, school_id).await?;
+    super::writable_year(&txn, school_id, year).await?;
     let trainees = super::credits::trainees_of(&txn, school_id, year).await?;
     let years: Vec<_> = trainees.iter().map(|t| t.as_year()).collect();
     let nominations = rule.nominate(&years);
@@ -232,6 +233,7 @@ async fn writable_round<C: sea_orm::ConnectionTrait>(
         .await?
         .ok_or(StoreError::NotFound)?;
     writable_school(conn, scope, r.school_id).await?;
+    super::writable_year(conn, r.school_id, r.school_year_id).await?;
     Ok(r)
 }
 
@@ -406,6 +408,7 @@ pub async fn raise_objection(
             });
         }
     }
+    super::writable_year(&db.conn, r.school_id, r.school_year_id).await?;
     let body = super::text(jiaxiao_domain::text::Field::Note, body)?;
     if body.chars().count() < 5 {
         return Err(StoreError::Invalid {

@@ -86,6 +86,7 @@ pub async fn save_settings(
     use sea_orm::{ActiveModelTrait, Set};
     let txn = db.begin().await?;
     writable_school(&txn, scope, school_id).await?;
+    writable_year(&txn, school_id, school_year_id).await?;
     let json = serde_json::to_string(s).map_err(|e| StoreError::Other(e.to_string()))?;
     let existing = parent_school_settings::Entity::find_by_id((school_id, school_year_id))
         .one(&txn)
@@ -297,4 +298,121 @@ pub async fn check_writable(db: &crate::Db, scope: &Scope, school_id: i64) -> St
     writable_school(&db.conn, scope, school_id)
         .await
         .map(|_| ())
+}
+
+/// The one check every write into a school year passes (issue 10 item 11): a year whose
+/// last day has passed is read-only for the school unless its admin has reopened it.
+/// `Invalid { code: "year_closed" }` otherwise. The caller has checked the school.
+pub(crate) async fn writable_year<C: ConnectionTrait>(
+    conn: &C,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<()> {
+    if year_open(conn, school_id, school_year_id).await? {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid {
+            code: "year_closed",
+        })
+    }
+}
+
+/// Whether the school may write into the year: it has not ended, or the school has
+/// reopened it. A year not on file (`-1`, nothing written yet) is today's: open.
+pub async fn year_open<C: ConnectionTrait>(
+    conn: &C,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<bool> {
+    let Some(y) = crate::entities::school_year::Entity::find_by_id(school_year_id)
+        .one(conn)
+        .await?
+    else {
+        return Ok(true);
+    };
+    if !crate::org::year_is_past(&y) {
+        return Ok(true);
+    }
+    Ok(
+        crate::entities::school_year_reopened::Entity::find_by_id((school_id, school_year_id))
+            .one(conn)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Reopens (`open`) or closes again, for one school, the past school year that `day`
+/// falls in; only for those who manage the school (its admin, or an office above it).
+/// Only a past year can be reopened or closed: the current one is always open. A year
+/// not on file yet is made when it is reopened, so a school can record a year it
+/// never used the system in.
+pub async fn set_year_open(
+    db: &crate::Db,
+    scope: &Scope,
+    school_id: i64,
+    day: chrono::NaiveDate,
+    open: bool,
+) -> StoreResult<()> {
+    use crate::entities::school_year_reopened as reopened;
+    use sea_orm::{ActiveModelTrait, ModelTrait, Set};
+    let txn = db.begin().await?;
+    let school = crate::org::managed_unit(&txn, scope, school_id).await?;
+    if school.kind != jiaxiao_domain::UnitKind::School.code() {
+        return Err(StoreError::NotFound);
+    }
+    let (name, _, ends_on) = crate::org::school_year_of(day);
+    if ends_on >= crate::today() {
+        return Err(StoreError::Invalid {
+            code: "year_not_past",
+        });
+    }
+    let year = match crate::org::school_year_named(&txn, &name).await? {
+        Some(y) => y,
+        // Closing a year never reopened: nothing to do.
+        None if !open => return Ok(()),
+        None => {
+            let id = crate::org::ensure_school_year(&txn, day).await?;
+            crate::entities::school_year::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or(StoreError::NotFound)?
+        }
+    };
+    let school_year_id = year.id;
+    let row = reopened::Entity::find_by_id((school_id, school_year_id))
+        .one(&txn)
+        .await?;
+    let was_open = row.is_some();
+    match (row, open) {
+        (None, true) => {
+            reopened::ActiveModel {
+                school_id: Set(school_id),
+                school_year_id: Set(school_year_id),
+                reopened_by: Set(scope.user_id()),
+                reopened_at: Set(chrono::Utc::now()),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        (Some(r), false) => {
+            r.delete(&txn).await?;
+        }
+        // Already as asked: nothing to write or to audit.
+        _ => return Ok(()),
+    }
+    crate::audit::record(
+        &txn,
+        scope,
+        crate::audit::Entry {
+            unit_id: Some(school_id),
+            entity: "school_year_reopened",
+            entity_id: Some(format!("{school_id}/{school_year_id}")),
+            action: if open { "reopen" } else { "close" },
+            before: Some(serde_json::json!({"year": year.name, "open": was_open})),
+            after: Some(serde_json::json!({"year": year.name, "open": open})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -78,6 +78,7 @@ pub async fn sheet_for(
                 });
             }
             let txn = db.begin().await?;
+            super::writable_year(&txn, s.school_id, s.school_year_id).await?;
             let m = paper_sheet::ActiveModel {
                 session_id: Set(session_id),
                 class_id: Set(class_id),
@@ -168,6 +169,7 @@ pub async fn enter_marks(
         .await?
         .ok_or(StoreError::NotFound)?;
     let txn = db.begin().await?;
+    super::writable_year(&txn, session.school_id, session.school_year_id).await?;
     let mut rec = Reconciliation {
         added: 0,
         agrees: 0,
@@ -311,6 +313,7 @@ pub async fn resolve(
         .ok_or(StoreError::NotFound)?;
     let txn = db.begin().await?;
     let session = writable_session(&txn, scope, sh.session_id).await?;
+    super::writable_year(&txn, session.school_id, session.school_year_id).await?;
     let mark = paper_mark::Entity::find_by_id((sheet_id, guardian_id))
         .one(&txn)
         .await?
@@ -365,6 +368,7 @@ pub async fn attach_scan(
         .ok_or(StoreError::NotFound)?;
     let txn = db.begin().await?;
     let session = writable_session(&txn, scope, sh.session_id).await?;
+    super::writable_year(&txn, session.school_id, session.school_year_id).await?;
     // The scan must be a file of this school: another school's would be shown and
     // printed as this sheet's evidence.
     if !super::belongs_to_school(&txn, "attachment", attachment_id, session.school_id).await? {

@@ -91,6 +91,7 @@ pub async fn add_attachment(
         if s.school_id != a.school_id {
             return Err(StoreError::NotFound);
         }
+        super::writable_year(&db.conn, s.school_id, s.school_year_id).await?;
     }
     // The bytes first: a crash between the two leaves an unreferenced file, never a
     // row without its file.
@@ -185,6 +186,13 @@ pub async fn delete_attachment(
         return Err(StoreError::Invalid {
             code: "attachment_in_use",
         });
+    }
+    if let Some(sid) = a.session_id
+        && let Some(s) = crate::entities::teaching_session::Entity::find_by_id(sid)
+            .one(&txn)
+            .await?
+    {
+        super::writable_year(&txn, s.school_id, s.school_year_id).await?;
     }
     attachment::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(
@@ -283,11 +291,12 @@ pub async fn hand_in_reflection(
             code: "not_attended",
         });
     }
-    let school_id = crate::entities::teaching_session::Entity::find_by_id(session_id)
+    let session = crate::entities::teaching_session::Entity::find_by_id(session_id)
         .one(&db.conn)
         .await?
-        .ok_or(StoreError::NotFound)?
-        .school_id;
+        .ok_or(StoreError::NotFound)?;
+    super::writable_year(&db.conn, session.school_id, session.school_year_id).await?;
+    let school_id = session.school_id;
     let txn = db.begin().await?;
     use sea_orm::{ColumnTrait, QueryFilter};
     let existing = reflection::Entity::find()

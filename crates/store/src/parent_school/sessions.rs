@@ -139,6 +139,7 @@ pub(crate) async fn create_session_in(
     let c = check(txn, s.school_id, s.activity_id, &s).await?;
     let date = (c.starts_at + chrono::Duration::hours(8)).date_naive();
     let year = crate::org::ensure_school_year(txn, date).await?;
+    super::writable_year(txn, s.school_id, year).await?;
     let settings = super::settings(txn, s.school_id, year).await?;
     let m = teaching_session::ActiveModel {
         school_id: Set(s.school_id),
@@ -460,6 +461,7 @@ async fn writable_session<C: ConnectionTrait>(
         .await?
         .ok_or(StoreError::NotFound)?;
     writable_school(conn, scope, m.school_id).await?;
+    super::writable_year(conn, m.school_id, m.school_year_id).await?;
     Ok(m)
 }
 
@@ -624,6 +626,9 @@ pub async fn update_session(db: &Db, scope: &Scope, id: i64, s: NewSession) -> S
     .await?;
     let date = (c.starts_at + chrono::Duration::hours(8)).date_naive();
     let year = crate::org::ensure_school_year(&txn, date).await?;
+    // A closed year is neither edited nor moved into.
+    super::writable_year(&txn, m.school_id, m.school_year_id).await?;
+    super::writable_year(&txn, m.school_id, year).await?;
     if year != m.school_year_id && checkins > 0 {
         return Err(StoreError::Invalid {
             code: "year_change_with_checkins",

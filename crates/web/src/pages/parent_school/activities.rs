@@ -19,7 +19,7 @@ use jiaxiao_store::people;
 use serde::Deserialize;
 
 use super::opt_text;
-use super::{SchoolNav, local_parts, may_write, parse_local, this_year};
+use super::{SchoolNav, SchoolYear, local_parts, may_write, parse_local};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
@@ -97,29 +97,28 @@ struct ActivitiesPage {
 async fn list_activities(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
-    Ok(Html(render_list(&state, &s, id, Posted::none()).await?))
+    Ok(Html(render_list(&state, &s, &y, id, Posted::none()).await?))
 }
 
 async fn render_list(
     state: &AppState,
     s: &Staff,
+    y: &SchoolYear,
     id: i64,
     posted: Posted,
 ) -> Result<String, AppError> {
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = this_year(state).await?;
+    let (year, year_name) = (y.id, y.name.clone());
     let list = activities::list_activities(&state.db, scope, id, year).await?;
     Ok(ActivitiesPage {
         c: Chrome::new(s.lang, Some(&s.user)),
-        nav: SchoolNav {
-            school,
-            tab: "activities",
-        },
+        nav: SchoolNav::new(school, "activities").with_year(y),
         year_name,
-        can_write: may_write(scope),
+        can_write: y.open && may_write(scope),
         activities: list.iter().map(|a| header_view(s.lang, a)).collect(),
         today: jiaxiao_store::today(),
         posted,
@@ -213,7 +212,9 @@ async fn create_activity(
             let p = Posted::refused(s.lang, "activity", raw, e, ACTIVITY_FIELDS, |p| {
                 check_activity(p, s.lang, &f)
             })?;
-            Ok(unprocessable(render_list(&state, &s, id, p).await?))
+            // A new day's year comes from its date: the page shows the current one.
+            let y = SchoolYear::resolve(&state, "", Some(id)).await?;
+            Ok(unprocessable(render_list(&state, &s, &y, id, p).await?))
         }
     }
 }
@@ -381,7 +382,9 @@ async fn render_activity(
     activity_of(state, s, id, aid).await?;
     let school = sessions::school(&state.db, scope, id).await?;
     let (row, p) = programme(state, s, aid).await?;
-    let can_write = may_write(scope);
+    // A day of a closed year shows no forms: the store would refuse them.
+    let can_write = may_write(scope)
+        && jiaxiao_store::parent_school::year_open(&state.db.conn, id, row.school_year_id).await?;
     let (mut classes, mut staff) = (Vec::new(), Vec::new());
     if can_write {
         let mut units = org::units_under(
@@ -412,10 +415,7 @@ async fn render_activity(
     let end = local_parts(row.ends_at).1;
     Ok(ActivityPage {
         c: Chrome::new(s.lang, Some(&s.user)),
-        nav: SchoolNav {
-            school,
-            tab: "activities",
-        },
+        nav: SchoolNav::new(school, "activities"),
         can_write,
         a: header_view(s.lang, &row),
         date,

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::home::xlsx_response;
 use super::opt_text;
-use super::{SchoolNav, may_write, this_year};
+use super::{SchoolNav, SchoolYear, may_write};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
@@ -148,21 +148,27 @@ pub struct SearchQuery {
 async fn list_committees(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
     Query(sq): Query<SearchQuery>,
 ) -> Result<Html<String>, AppError> {
-    Ok(Html(render_list(&state, &s, id, sq, Posted::none()).await?))
+    Ok(Html(
+        render_list(&state, &s, &y, id, sq, Posted::none()).await?,
+    ))
 }
 
 /// The committees page again with the refused form `p`: 422.
 async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
-    let page = render_list(state, s, id, SearchQuery::default(), p).await?;
+    // Bodies are made in the current year, where their forms post.
+    let y = SchoolYear::resolve(state, "", Some(id)).await?;
+    let page = render_list(state, s, &y, id, SearchQuery::default(), p).await?;
     Ok(unprocessable(page))
 }
 
 async fn render_list(
     state: &AppState,
     s: &Staff,
+    y: &SchoolYear,
     id: i64,
     sq: SearchQuery,
     p: Posted,
@@ -170,11 +176,12 @@ async fn render_list(
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = this_year(state).await?;
+    let (year, year_name) = (y.id, y.name.clone());
     let bodies = committees::bodies(&state.db, scope, id, year).await?;
     // The forms list the school's grades, classes and staff: only for those whose reach
     // is the whole school. A head teacher reads their class's committee.
-    let can_write = may_write(scope) && sessions::sees_whole_school(&state.db, scope, id).await?;
+    let can_write =
+        y.open && may_write(scope) && sessions::sees_whole_school(&state.db, scope, id).await?;
     let phones = Phones::of(&state.db.conn, scope, id).await?;
     let mut levels = vec![(school.id, school.name.clone())];
     let mut staff = Vec::new();
@@ -232,10 +239,7 @@ async fn render_list(
     }
     Ok(CommitteesPage {
         c: Chrome::new(lang, Some(&s.user)),
-        nav: SchoolNav {
-            school,
-            tab: "committees",
-        },
+        nav: SchoolNav::new(school, "committees").with_year(y),
         year_name,
         can_write,
         levels,
@@ -419,11 +423,12 @@ struct RosterPrint {
 async fn print_roster(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = this_year(&state).await?;
+    let (year, year_name) = (y.id, y.name.clone());
     let bodies = committees::bodies(&state.db, scope, id, year).await?;
     Ok(Html(
         RosterPrint {
@@ -441,12 +446,13 @@ async fn print_roster(
 async fn roster_xlsx(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = this_year(&state).await?;
+    let (year, year_name) = (y.id, y.name.clone());
     let lines = committees::roster_for_year(&state.db, scope, id, year).await?;
     let sheet = lang.t("ps_org.title");
     let title = format!(

@@ -16,7 +16,7 @@ use jiaxiao_store::parent_school::sessions;
 use serde::Deserialize;
 
 use super::opt_text;
-use super::{SchoolNav, back, may_write, this_year};
+use super::{SchoolNav, SchoolYear, back, may_write};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
@@ -89,28 +89,32 @@ struct CurriculumPage {
 async fn show_curriculum(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     Ok(Html(
-        render_curriculum(&state, &s, id, Posted::none()).await?,
+        render_curriculum(&state, &s, &y, id, Posted::none()).await?,
     ))
 }
 
 /// The curriculum page again with the refused form `p`: 422.
 async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
-    Ok(unprocessable(render_curriculum(state, s, id, p).await?))
+    // Topics are the school's and courses are planned in the current year.
+    let y = SchoolYear::resolve(state, "", Some(id)).await?;
+    Ok(unprocessable(render_curriculum(state, s, &y, id, p).await?))
 }
 
 async fn render_curriculum(
     state: &AppState,
     s: &Staff,
+    y: &SchoolYear,
     id: i64,
     p: Posted,
 ) -> Result<String, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = this_year(state).await?;
+    let (year, year_name) = (y.id, y.name.clone());
     let catalogue = curriculum::list_topics(&state.db, scope, id).await?;
     let coverage = curriculum::coverage(&state.db, scope, id, year).await?;
     let semester = |n: i32| lang.t(&format!("ps_curriculum.semester_{n}"));
@@ -160,12 +164,9 @@ async fn render_curriculum(
         .collect();
     Ok(CurriculumPage {
         c: Chrome::new(lang, Some(&s.user)),
-        nav: SchoolNav {
-            school,
-            tab: "curriculum",
-        },
+        nav: SchoolNav::new(school, "curriculum").with_year(y),
         year_name,
-        can_write: may_write(scope),
+        can_write: y.open && may_write(scope),
         stored: catalogue.stored,
         active_topics: catalogue
             .topics

@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use jiaxiao_store::parent_school::{credits, sessions, stats};
 
-use super::{SchoolNav, current_year};
+use super::{SchoolNav, SchoolYear};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::charts;
@@ -72,12 +72,13 @@ struct SchoolHome {
 async fn school_home(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let year = current_year(&state).await?;
+    let year = y.id;
     let st = stats::school_stats(&state.db, scope, id, year).await?;
     let credits::YearFigures {
         trainees,
@@ -142,7 +143,8 @@ async fn school_home(
     let can_write = jiaxiao_store::parent_school::visible_school(&state.db.conn, scope, id)
         .await
         .is_ok()
-        && !scope.has_role(jiaxiao_domain::Role::Inspector);
+        && !scope.has_role(jiaxiao_domain::Role::Inspector)
+        && y.open;
     Ok(Html(
         SchoolHome {
             c: Chrome::new(lang, Some(&s.user)),
@@ -164,7 +166,7 @@ async fn school_home(
             ),
             upcoming,
             can_write,
-            nav: SchoolNav::new(school, "home"),
+            nav: SchoolNav::new(school, "home").with_year(&y),
         }
         .render()?,
     ))
@@ -201,11 +203,14 @@ struct UnitOverview {
     rows: Vec<RollupRow>,
     chart_target: String,
     chart_schools: String,
+    /// The school year counted, with its selector.
+    year: SchoolYear,
 }
 
 async fn unit_overview(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
     Query(q): Query<crate::pages::AsOfQuery>,
 ) -> Result<Html<String>, AppError> {
@@ -214,7 +219,7 @@ async fn unit_overview(
     let as_of = q.date()?;
     let today = jiaxiao_store::org::today_naive();
     let unit = jiaxiao_store::org::get_unit(&state.db, scope, id).await?;
-    let year = current_year(&state).await?;
+    let year = y.id;
     let roll = stats::rollup(&state.db, scope, id, year, as_of).await?;
     let held: i64 = roll.iter().map(|r| r.held).sum();
     let counted: i64 = roll.iter().map(|r| r.counted).sum();
@@ -235,6 +240,7 @@ async fn unit_overview(
             c: Chrome::new(lang, Some(&s.user)),
             unit_id: id,
             unit_name: unit.name,
+            year: y.clone(),
             held,
             counted,
             target,
@@ -278,10 +284,11 @@ async fn unit_overview(
 async fn rollup_xlsx(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
     Query(q): Query<crate::pages::AsOfQuery>,
 ) -> Result<Response, AppError> {
-    let year = current_year(&state).await?;
+    let year = y.id;
     let bytes =
         crate::ledger::rollup_xlsx(&state.db, &s.user.scope, s.lang, id, year, q.date()?).await?;
     Ok(xlsx_response(bytes, "rollup.xlsx"))

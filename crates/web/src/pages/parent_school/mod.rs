@@ -33,21 +33,199 @@ pub fn routes() -> Router<AppState> {
         .merge(activities::routes())
 }
 
-/// The school year pages show by default: the one today falls in, made on the first
-/// write if it does not exist yet (reads never create it: -1 then, and lists are empty).
+/// The school year today falls in, made on the first write if it does not exist yet
+/// (reads never create it: -1 then, and lists are empty). Year-scoped pages take a
+/// [`SchoolYear`] instead, so they can show an earlier year.
 pub async fn current_year(state: &AppState) -> Result<i64, AppError> {
     Ok(jiaxiao_store::org::current_school_year(&state.db.conn).await?)
 }
 
-/// What the header of every school page needs: the school and which tab is open.
+/// What the header of every school page needs: the school, which tab is open and, on
+/// the year-scoped pages, the school year shown with its selector.
 pub struct SchoolNav {
     pub school: UnitRow,
     pub tab: &'static str,
+    pub year: Option<SchoolYear>,
 }
 
 impl SchoolNav {
     pub fn new(school: UnitRow, tab: &'static str) -> SchoolNav {
-        SchoolNav { school, tab }
+        SchoolNav {
+            school,
+            tab,
+            year: None,
+        }
+    }
+
+    /// The nav of a page showing school year `y`: the selector, the year in the crumbs
+    /// and the banner of a past year.
+    pub fn with_year(mut self, y: &SchoolYear) -> SchoolNav {
+        self.year = Some(y.clone());
+        self
+    }
+
+    /// What links on the page append to keep the year: `?year=2024-2025`, or nothing
+    /// for the current year (the default).
+    pub fn q(&self) -> String {
+        self.year.as_ref().map(SchoolYear::q).unwrap_or_default()
+    }
+
+    /// `&year=…` for links that already carry a query.
+    pub fn amp(&self) -> String {
+        self.q().replacen('?', "&", 1)
+    }
+
+    /// " · 2024-2025学年" for page titles.
+    pub fn title_year(&self) -> String {
+        self.year
+            .as_ref()
+            .map(|y| format!(" · {}", y.name))
+            .unwrap_or_default()
+    }
+
+    /// Whether the year shown takes writes (a page without a year: yes, the store decides).
+    pub fn writable(&self) -> bool {
+        self.year.as_ref().is_none_or(|y| y.open)
+    }
+
+    /// The tab's own page, where the selector sends the chosen year.
+    pub fn here(&self) -> String {
+        let id = self.school.id;
+        match self.tab {
+            "home" => format!("/ps/schools/{id}"),
+            tab => format!("/ps/schools/{id}/{tab}"),
+        }
+    }
+}
+
+/// The school year a page shows and writes into (issue 10 item 11): `?year=2024-2025`,
+/// absent (or empty) for the one today falls in. A malformed value is 422 `bad_year`,
+/// a year not on file 422 `unknown_year`. `open` says whether the school in the path
+/// (`/ps/schools/{id}/…`) may write into it — the store checks again on every write;
+/// without a school in the path it is whether the year has not ended.
+#[derive(Clone, Debug)]
+pub struct SchoolYear {
+    /// `-1` for the current year while nothing has been written in it (reads never
+    /// create it, and `-1` matches no row).
+    pub id: i64,
+    pub name: String,
+    /// Its first day (1 September).
+    pub starts_on: chrono::NaiveDate,
+    pub current: bool,
+    /// Its last day lies before today.
+    pub past: bool,
+    pub open: bool,
+    /// The names the selector offers, newest first; the current year always among them.
+    pub choices: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct YearQuery {
+    #[serde(default)]
+    year: String,
+}
+
+impl SchoolYear {
+    /// `?year=…` for a past or future year, nothing for the current one.
+    pub fn q(&self) -> String {
+        if self.current {
+            String::new()
+        } else {
+            format!("?year={}", jiaxiao_store::org::year_param(&self.name))
+        }
+    }
+
+    /// The value a choice carries in the selector's form.
+    pub fn param(name: &str) -> &str {
+        jiaxiao_store::org::year_param(name)
+    }
+
+    /// The school year with id `id` (a session's, a meeting day's), for `school`.
+    pub async fn of_id(state: &AppState, id: i64, school: i64) -> Result<SchoolYear, AppError> {
+        let name = jiaxiao_store::org::school_year_name(&state.db.conn, id)
+            .await?
+            .unwrap_or_default();
+        SchoolYear::resolve(state, jiaxiao_store::org::year_param(&name), Some(school)).await
+    }
+
+    /// The year `param` names (empty: the current one), for `school` when given.
+    pub async fn resolve(
+        state: &AppState,
+        param: &str,
+        school: Option<i64>,
+    ) -> Result<SchoolYear, AppError> {
+        use jiaxiao_store::org;
+        let conn = &state.db.conn;
+        let today = org::today_date();
+        let today_name = org::school_year_of(today).0;
+        let name = match param.trim() {
+            "" => today_name.clone(),
+            p => org::year_name_of_param(p).ok_or_else(|| AppError::Invalid("bad_year".into()))?,
+        };
+        let start =
+            org::school_year_start(&name).ok_or_else(|| AppError::Invalid("bad_year".into()))?;
+        let (_, _, ends_on) = org::school_year_of(start);
+        let past = ends_on < jiaxiao_store::today();
+        // Last year is always offered, on file or not: a school new to the system can
+        // reopen it to record what it did.
+        let last_name = org::school_year_of(
+            org::school_year_start(&today_name).unwrap_or(today) - chrono::Duration::days(1),
+        )
+        .0;
+        let years = org::school_years(conn).await?;
+        let mut choices: Vec<String> = years.iter().map(|y| y.name.clone()).collect();
+        for n in [&today_name, &last_name] {
+            if !choices.contains(n) {
+                choices.push(n.clone());
+            }
+        }
+        // Names sort as their first calendar year does: newest first.
+        choices.sort_unstable_by(|a, b| b.cmp(a));
+        let id = match years.iter().find(|y| y.name == name) {
+            Some(y) => y.id,
+            None if name == today_name || name == last_name => -1,
+            None => return Err(AppError::Invalid("unknown_year".into())),
+        };
+        let open = match school {
+            Some(s) if id > 0 => jiaxiao_store::parent_school::year_open(conn, s, id).await?,
+            _ => !past,
+        };
+        Ok(SchoolYear {
+            id,
+            current: name == today_name,
+            name,
+            starts_on: start,
+            past,
+            open,
+            choices,
+        })
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for SchoolYear {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, AppError> {
+        use axum::extract::{MatchedPath, Query, RawPathParams};
+        let q = Query::<YearQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::Invalid("bad_year".into()))?;
+        // Only under `/ps/schools/{id}` is the path's id a school.
+        let under_school = parts
+            .extensions
+            .get::<MatchedPath>()
+            .is_some_and(|m| m.as_str().starts_with("/ps/schools/{id}"));
+        let mut school = None;
+        if under_school && let Ok(params) = RawPathParams::from_request_parts(parts, state).await {
+            school = params
+                .iter()
+                .find(|(k, _)| *k == "id")
+                .and_then(|(_, v)| v.parse::<i64>().ok());
+        }
+        SchoolYear::resolve(state, &q.year, school).await
     }
 }
 
@@ -118,14 +296,6 @@ pub fn file_refused(
 pub fn opt_text(s: &str) -> Option<String> {
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_owned())
-}
-
-/// The school year the pages show: the one today falls in (`-1`, matching nothing,
-/// until something has been written in it: reads never create it) and its name.
-pub async fn this_year(state: &AppState) -> Result<(i64, String), AppError> {
-    let id = jiaxiao_store::org::current_school_year(&state.db.conn).await?;
-    let name = jiaxiao_store::org::school_year_of(jiaxiao_store::org::today_date()).0;
-    Ok((id, name))
 }
 
 /// Whether to show the forms that change things: inspectors only look. The store

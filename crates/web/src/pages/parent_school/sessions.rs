@@ -16,7 +16,7 @@ use jiaxiao_store::parent_school::sessions::{self, Choice, NewSession, SessionRo
 use serde::Deserialize;
 
 use super::home::xlsx_response;
-use super::{ManyForm, SchoolNav, current_year, opt_text};
+use super::{ManyForm, SchoolNav, SchoolYear, current_year, opt_text};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::error::AppError;
@@ -115,10 +115,11 @@ struct ListPage {
 async fn list_sessions(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     let school = sessions::school(&state.db, &s.user.scope, id).await?;
-    let year = current_year(&state).await?;
+    let year = y.id;
     let labels = sessions::audience_labels(&state.db, &s.user.scope, id, year).await?;
     let rows = sessions::list_sessions(&state.db, &s.user.scope, Some(id), Some(year))
         .await?
@@ -129,7 +130,7 @@ async fn list_sessions(
     Ok(Html(
         ListPage {
             c: Chrome::new(s.lang, Some(&s.user)),
-            nav: SchoolNav::new(school, "sessions"),
+            nav: SchoolNav::new(school, "sessions").with_year(&y),
             rows,
         }
         .render()?,
@@ -762,7 +763,9 @@ async fn render_show(
     } else {
         Vec::new()
     };
-    let can_write = sessions::session_secret(&state.db, scope, id).await.is_ok();
+    // A session of a closed school year shows no forms: the store would refuse them.
+    let y = SchoolYear::of_id(state, row.school_year_id, row.school_id).await?;
+    let can_write = y.open && sessions::session_secret(&state.db, scope, id).await.is_ok();
     let (photos, materials): (Vec<_>, Vec<_>) = files
         .into_iter()
         .filter(|a| a.kind == records::KIND_PHOTO || a.kind == records::KIND_MATERIAL)
@@ -784,7 +787,7 @@ async fn render_show(
         });
     Ok(ShowPage {
         c: Chrome::new(lang, Some(&s.user)),
-        nav: SchoolNav::new(school, "sessions"),
+        nav: SchoolNav::new(school, "sessions").with_year(&y),
         when: local_time(row.starts_at),
         ends: crate::i18n::local_clock(row.ends_at()),
         form: lang.t(&format!("ps.form.{}", row.form)),

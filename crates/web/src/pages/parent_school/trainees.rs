@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::home::{pdf_response, xlsx_response};
 use super::sessions::read_upload;
-use super::{SchoolNav, current_year};
+use super::{SchoolNav, SchoolYear};
 use crate::app::AppState;
 use crate::auth::Staff;
 use crate::charts;
@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ps/schools/{id}/trainees", get(list_trainees))
         .route("/ps/schools/{id}/settings", post(save_settings))
+        .route("/ps/schools/{id}/year-open", post(set_year_open))
         .route(
             "/ps/schools/{id}/excellence",
             get(show_excellence).post(compute),
@@ -82,17 +83,21 @@ struct TraineesPage {
     chart_grade: String,
     settings: Settings,
     can_write: bool,
+    /// A past year on view and the caller manages the school: it may be reopened or
+    /// closed again.
+    may_reopen: bool,
 }
 
 async fn list_trainees(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let year = current_year(&state).await?;
+    let year = y.id;
     let credits::YearFigures {
         trainees,
         classes: rates,
@@ -100,11 +105,12 @@ async fn list_trainees(
     } = credits::year_figures(&state.db, scope, id, year).await?;
     let grades = credits::grade_rates(&rates);
     let settings = jiaxiao_store::parent_school::settings(&state.db.conn, id, year).await?;
-    let can_write = sessions::form_choices(&state.db, scope, id).await.is_ok();
+    let can_write = y.open && sessions::form_choices(&state.db, scope, id).await.is_ok();
+    let may_reopen = y.past && jiaxiao_store::org::manages(&state.db, scope, id).await?;
     Ok(Html(
         TraineesPage {
             c: Chrome::new(lang, Some(&s.user)),
-            nav: SchoolNav::new(school, "trainees"),
+            nav: SchoolNav::new(school, "trainees").with_year(&y),
             school_rate: percent(credits::school_rate(&rates).rate()),
             chart_grade: charts::rate_bars(
                 &lang.t("ps.chart.by_grade"),
@@ -142,6 +148,7 @@ async fn list_trainees(
                 .collect(),
             settings,
             can_write,
+            may_reopen,
         }
         .render()?,
     ))
@@ -162,6 +169,7 @@ struct SettingsForm {
 async fn save_settings(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
     Form(f): Form<SettingsForm>,
 ) -> Result<Response, AppError> {
@@ -171,9 +179,13 @@ async fn save_settings(
             return Err(AppError::Invalid("bad_weight".into()));
         }
     }
-    let year =
+    // The current year is made on its first write; an earlier one is on file already.
+    let year = if y.current {
         jiaxiao_store::org::ensure_school_year(&state.db.conn, jiaxiao_store::org::today_date())
-            .await?;
+            .await?
+    } else {
+        y.id
+    };
     let mut settings = Settings {
         opens_before_minutes: f.opens_before_minutes.max(0),
         closes_after_minutes: f.closes_after_minutes.max(0),
@@ -186,7 +198,31 @@ async fn save_settings(
     settings.weights.insert("online".into(), f.online);
     jiaxiao_store::parent_school::save_settings(&state.db, &s.user.scope, id, year, &settings)
         .await?;
-    Ok(Redirect::to(&format!("/ps/schools/{id}/trainees")).into_response())
+    Ok(Redirect::to(&format!("/ps/schools/{id}/trainees{}", y.q())).into_response())
+}
+
+#[derive(Deserialize)]
+struct YearOpenForm {
+    csrf: String,
+    open: String,
+}
+
+/// A school admin reopens a past year for the school (or closes it again).
+async fn set_year_open(
+    State(state): State<AppState>,
+    s: Staff,
+    y: SchoolYear,
+    Path(id): Path<i64>,
+    Form(f): Form<YearOpenForm>,
+) -> Result<Response, AppError> {
+    s.check_csrf(&f.csrf)?;
+    let open = f.open == "1";
+    jiaxiao_store::parent_school::set_year_open(&state.db, &s.user.scope, id, y.starts_on, open)
+        .await?;
+    Ok(done(
+        &format!("/ps/schools/{id}/trainees{}", y.q()),
+        if open { "year_reopened" } else { "year_closed" },
+    ))
 }
 
 pub struct NomineeLine {
@@ -268,34 +304,44 @@ fn reason_text(lang: Lang, n: &excellence::NomineeRow) -> String {
 async fn show_excellence(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     Ok(Html(
-        render_excellence(&state, &s, id, Posted::none()).await?,
+        render_excellence(&state, &s, &y, id, Posted::none()).await?,
     ))
 }
 
 /// The excellent-trainee page again with the refused form `p`: 422.
-async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
-    Ok(unprocessable(render_excellence(state, s, id, p).await?))
+async fn refused(
+    state: &AppState,
+    s: &Staff,
+    y: &SchoolYear,
+    id: i64,
+    p: Posted,
+) -> Result<Response, AppError> {
+    // A round's form carries no school in its path: the year is read for this school.
+    let y = SchoolYear::resolve(state, super::SchoolYear::param(&y.name), Some(id)).await?;
+    Ok(unprocessable(render_excellence(state, s, &y, id, p).await?))
 }
 
 async fn render_excellence(
     state: &AppState,
     s: &Staff,
+    y: &SchoolYear,
     id: i64,
     posted: Posted,
 ) -> Result<String, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let year = current_year(state).await?;
+    let year = y.id;
     let round: Option<Round> = excellence::get_round(&state.db, scope, id, year).await?;
-    let can_write = sessions::form_choices(&state.db, scope, id).await.is_ok();
+    let can_write = y.open && sessions::form_choices(&state.db, scope, id).await.is_ok();
     let rule = round.as_ref().map(|r| r.rule.clone()).unwrap_or_default();
     let page = ExcellencePage {
         c: Chrome::new(lang, Some(&s.user)),
-        nav: SchoolNav::new(school, "excellence"),
+        nav: SchoolNav::new(school, "excellence").with_year(y),
         rate_pct: format!("{:.0}", rule.min_attendance_rate * 100.0),
         rule,
         round_id: round.as_ref().map(|r| r.round.id),
@@ -375,6 +421,7 @@ struct RuleForm {
 async fn compute(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
     Submitted { form: f, raw }: Submitted<RuleForm>,
 ) -> Result<Response, AppError> {
@@ -413,7 +460,7 @@ async fn compute(
                 bad(&mut p, field);
             }
         }
-        return refused(&state, &s, id, p).await;
+        return refused(&state, &s, &y, id, p).await;
     };
     let rule = ExcellenceRule {
         min_attendance_rate: rate / 100.0,
@@ -422,12 +469,20 @@ async fn compute(
         require_committee: f.require_committee.is_some(),
         max_nominees: max,
     };
-    let year = current_year(&state).await?;
+    let year = if y.current {
+        jiaxiao_store::org::ensure_school_year(&state.db.conn, jiaxiao_store::org::today_date())
+            .await?
+    } else {
+        y.id
+    };
     match excellence::compute(&state.db, &s.user.scope, id, year, &rule).await {
-        Ok(_) => Ok(done(&format!("/ps/schools/{id}/excellence"), "saved")),
+        Ok(_) => Ok(done(
+            &format!("/ps/schools/{id}/excellence{}", y.q()),
+            "saved",
+        )),
         Err(e) => {
             let p = Posted::refused(lang, "rule", p.into_values(), e.into(), &[], |_| {})?;
-            refused(&state, &s, id, p).await
+            refused(&state, &s, &y, id, p).await
         }
     }
 }
@@ -451,16 +506,20 @@ struct ReviewForm {
 async fn review(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(round): Path<i64>,
     Submitted { form: f, raw }: Submitted<ReviewForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     let school = school_of_round(&state, &s, round).await?;
     match excellence::review(&state.db, &s.user.scope, round, &f.approve).await {
-        Ok(()) => Ok(done(&format!("/ps/schools/{school}/excellence"), "saved")),
+        Ok(()) => Ok(done(
+            &format!("/ps/schools/{school}/excellence{}", y.q()),
+            "saved",
+        )),
         Err(e) => {
             let p = Posted::refused(s.lang, "review", raw, e.into(), &[], |_| {})?;
-            refused(&state, &s, school, p).await
+            refused(&state, &s, &y, school, p).await
         }
     }
 }
@@ -475,6 +534,7 @@ struct NoticeForm {
 async fn start_notice(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(round): Path<i64>,
     Submitted { form: f, raw }: Submitted<NoticeForm>,
 ) -> Result<Response, AppError> {
@@ -487,11 +547,14 @@ async fn start_notice(
         Err(_) => Err(AppError::Invalid("bad_days".into())),
     };
     match r {
-        Ok(()) => Ok(done(&format!("/ps/schools/{school}/excellence"), "saved")),
+        Ok(()) => Ok(done(
+            &format!("/ps/schools/{school}/excellence{}", y.q()),
+            "saved",
+        )),
         Err(e) => {
             let fields: &FieldsOf = &[("bad_days", "days"), ("bad_notice_days", "days")];
             let p = Posted::refused(s.lang, "notice", raw, e, fields, |_| {})?;
-            refused(&state, &s, school, p).await
+            refused(&state, &s, &y, school, p).await
         }
     }
 }
@@ -506,6 +569,7 @@ struct ObjectionForm {
 async fn record_objection(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(round): Path<i64>,
     Submitted { form: f, raw }: Submitted<ObjectionForm>,
 ) -> Result<Response, AppError> {
@@ -513,11 +577,14 @@ async fn record_objection(
     let school = school_of_round(&state, &s, round).await?;
     match excellence::raise_objection(&state.db, &s.user.scope, round, f.guardian_id, &f.body).await
     {
-        Ok(_) => Ok(done(&format!("/ps/schools/{school}/excellence"), "added")),
+        Ok(_) => Ok(done(
+            &format!("/ps/schools/{school}/excellence{}", y.q()),
+            "added",
+        )),
         Err(e) => {
             let fields: &FieldsOf = &[("not_a_nominee", "guardian_id"), ("*", "body")];
             let p = Posted::refused(s.lang, "objection", raw, e.into(), fields, |_| {})?;
-            refused(&state, &s, school, p).await
+            refused(&state, &s, &y, school, p).await
         }
     }
 }
@@ -534,6 +601,7 @@ struct ResolveForm {
 async fn resolve_objection(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
     Submitted { form: f, raw }: Submitted<ResolveForm>,
 ) -> Result<Response, AppError> {
@@ -548,11 +616,14 @@ async fn resolve_objection(
     )
     .await
     {
-        Ok(_) => Ok(done(&format!("/ps/schools/{school}/excellence"), "saved")),
+        Ok(_) => Ok(done(
+            &format!("/ps/schools/{school}/excellence{}", y.q()),
+            "saved",
+        )),
         Err(e) => {
             let fields: &FieldsOf = &[("*", "resolution")];
             let p = Posted::refused(s.lang, "resolve", raw, e.into(), fields, |_| {})?;
-            refused(&state, &s, school, p.about(id)).await
+            refused(&state, &s, &y, school, p.about(id)).await
         }
     }
 }
@@ -567,16 +638,20 @@ struct AwardForm {
 async fn award(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(round): Path<i64>,
     Submitted { form: f, raw }: Submitted<AwardForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     let school = school_of_round(&state, &s, round).await?;
     match excellence::award(&state.db, &s.user.scope, round, f.end_early.is_some()).await {
-        Ok(_) => Ok(done(&format!("/ps/schools/{school}/excellence"), "saved")),
+        Ok(_) => Ok(done(
+            &format!("/ps/schools/{school}/excellence{}", y.q()),
+            "saved",
+        )),
         Err(e) => {
             let p = Posted::refused(s.lang, "award", raw, e.into(), &[], |_| {})?;
-            refused(&state, &s, school, p).await
+            refused(&state, &s, &y, school, p).await
         }
     }
 }
@@ -584,6 +659,7 @@ async fn award(
 async fn upload_seal(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(round): Path<i64>,
     mut mp: Multipart,
 ) -> Result<Response, AppError> {
@@ -600,7 +676,7 @@ async fn upload_seal(
         Ok(p) => p,
         Err(e) => {
             let p = super::file_refused(s.lang, "seal", e)?;
-            return refused(&state, &s, school, p).await;
+            return refused(&state, &s, &y, school, p).await;
         }
     };
     let att = records::add_attachment(
@@ -618,7 +694,7 @@ async fn upload_seal(
     .await?;
     excellence::set_seal(&state.db, &s.user.scope, round, att).await?;
     Ok(done(
-        &format!("/ps/schools/{school}/excellence"),
+        &format!("/ps/schools/{school}/excellence{}", y.q()),
         "uploaded",
     ))
 }
@@ -863,6 +939,7 @@ fn job_line(
 async fn show_ledger(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     let scope = &s.user.scope;
@@ -874,7 +951,7 @@ async fn show_ledger(
     Ok(Html(
         LedgerPage {
             c: Chrome::new(s.lang, Some(&s.user)),
-            nav: SchoolNav::new(school, "ledger"),
+            nav: SchoolNav::new(school, "ledger").with_year(&y),
             jobs: jobs.iter().map(|j| job_line(&state, s.lang, j)).collect(),
             can_write,
         }
@@ -885,9 +962,10 @@ async fn show_ledger(
 async fn ledger_xlsx(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let year = current_year(&state).await?;
+    let year = y.id;
     let bytes = crate::ledger::ledger_xlsx(&state.db, &s.user.scope, s.lang, id, year).await?;
     Ok(xlsx_response(bytes, &format!("ledger-{id}.xlsx")))
 }
@@ -900,13 +978,14 @@ struct CsrfForm {
 async fn start_dossier(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     // Only those who may record the school's work queue its dossier.
     sessions::form_choices(&state.db, &s.user.scope, id).await?;
-    let year = current_year(&state).await?;
+    let year = y.id;
     jiaxiao_store::roster::enqueue_other(
         &state.db,
         &s.user.scope,
@@ -917,7 +996,7 @@ async fn start_dossier(
     )
     .await?;
     state.jobs.wake.notify_one();
-    Ok(Redirect::to(&format!("/ps/schools/{id}/ledger")).into_response())
+    Ok(Redirect::to(&format!("/ps/schools/{id}/ledger{}", y.q())).into_response())
 }
 
 #[derive(Template)]
