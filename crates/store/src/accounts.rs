@@ -465,7 +465,7 @@ pub(crate) async fn preload_parent_tokens<C: ConnectionTrait>(
          FROM api_token t JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = u.id \
          WHERE t.revoked = $2 AND u.active = $3 AND {} AND u.guardian_id IN ({}) ORDER BY t.token_hash",
         token_live_sql("t", "$4", "$5"),
-        crate::parent_school::sessions::invited_guardians_sql("$1")
+        crate::parent_school::sessions::invited_guardians_sql(conn.get_database_backend(), "$1")
     );
     let now = Utc::now();
     let rows = Row::find_by_statement(Statement::from_sql_and_values(
