@@ -499,6 +499,7 @@ both_dbs!(attachments_check_their_kind, |t: TestDb| async move {
         .unwrap();
     let png = b"\x89PNG\r\n\x1a\n0000";
     let new = |kind: &'static str, bytes: &'static [u8]| records::NewAttachment {
+        school_year_id: None,
         school_id: fx.school,
         session_id: Some(s),
         kind,
@@ -525,6 +526,50 @@ both_dbs!(attachments_check_their_kind, |t: TestDb| async move {
         records::get_attachment(db, &fx.other_admin, id).await,
         Err(StoreError::NotFound)
     ));
+    // A file of a year's record outside any session (a round's seal) passes the year's
+    // check too: last year, closed, keeps no new file — not even an orphan.
+    let last_year = org::ensure_school_year(
+        &db.conn,
+        org::school_year_start(&org::school_year_of(org::today_naive()).0).unwrap()
+            - Duration::days(1),
+    )
+    .await
+    .unwrap();
+    let seal = |year: i64| records::NewAttachment {
+        school_year_id: Some(year),
+        session_id: None,
+        ..new(records::KIND_SEAL, png)
+    };
+    let before = records::school_attachments(db, &fx.admin, fx.school, records::KIND_SEAL)
+        .await
+        .unwrap()
+        .len();
+    assert!(matches!(
+        records::add_attachment(db, &blobs, &fx.admin, seal(last_year)).await,
+        Err(StoreError::Invalid {
+            code: "year_closed"
+        })
+    ));
+    assert_eq!(
+        records::school_attachments(db, &fx.admin, fx.school, records::KIND_SEAL)
+            .await
+            .unwrap()
+            .len(),
+        before
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(fx.school.to_string()))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        1,
+        "only the photo's bytes are kept"
+    );
+    let this_year = org::ensure_school_year(&db.conn, org::today_naive())
+        .await
+        .unwrap();
+    records::add_attachment(db, &blobs, &fx.admin, seal(this_year))
+        .await
+        .unwrap();
 });
 
 /// Places `csv` in `school` for the school year holding `day` (the fixture's import is
