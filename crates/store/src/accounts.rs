@@ -465,7 +465,7 @@ pub(crate) async fn preload_parent_tokens<C: ConnectionTrait>(
          FROM api_token t JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = u.id \
          WHERE t.revoked = $2 AND u.active = $3 AND {} AND u.guardian_id IN ({}) ORDER BY t.token_hash",
         token_live_sql("t", "$4", "$5"),
-        crate::parent_school::sessions::invited_guardians_sql("$1")
+        crate::parent_school::sessions::invited_guardians_sql(conn.get_database_backend(), "$1")
     );
     let now = Utc::now();
     let rows = Row::find_by_statement(Statement::from_sql_and_values(
@@ -733,16 +733,16 @@ fn check_may_grant(scope: &Scope, role: Role) -> StoreResult<()> {
     Ok(())
 }
 
-/// An account the caller manages: one holding a grant inside the caller's managed
-/// subtree; any other is `NotFound`, like one that does not exist.
-async fn managed_user<C: ConnectionTrait>(
+/// Whether the account holds a grant inside the caller's managed subtree: the accounts
+/// a caller may manage (any account with a grant, for the system).
+async fn account_in_reach<C: ConnectionTrait>(
     conn: &C,
     scope: &Scope,
-    user_id: i64,
-) -> StoreResult<user_account::Model> {
+    account_id: i64,
+) -> StoreResult<bool> {
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_in_managed_subtree("unit_id", &mut values);
-    values.push(user_id.into());
+    values.push(account_id.into());
     let n = crate::db::scalar_i64(
         conn,
         format!(
@@ -752,7 +752,17 @@ async fn managed_user<C: ConnectionTrait>(
         values,
     )
     .await?;
-    if n == 0 {
+    Ok(n > 0)
+}
+
+/// An account the caller manages: one holding a grant inside the caller's managed
+/// subtree; any other is `NotFound`, like one that does not exist.
+async fn managed_user<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    user_id: i64,
+) -> StoreResult<user_account::Model> {
+    if !account_in_reach(conn, scope, user_id).await? {
         return Err(StoreError::NotFound);
     }
     user_account::Entity::find_by_id(user_id)
@@ -884,6 +894,14 @@ pub async fn revoke_role(
         .await?
         .ok_or(StoreError::NotFound)?;
     let unit = crate::org::managed_unit(&txn, scope, g.unit_id).await?;
+    if Some(g.user_id) == scope.user_id()
+        && Role::from_code(&g.role).is_some_and(Role::can_manage)
+        && !manages_elsewhere(&txn, &g).await?
+    {
+        return Err(StoreError::Invalid {
+            code: "last_managing_role",
+        });
+    }
     let before = grant_summary(&txn, &user, &g.role, &unit).await?;
     role_grant::Entity::delete_by_id(grant_id)
         .exec(&txn)
@@ -903,6 +921,37 @@ pub async fn revoke_role(
     .await?;
     txn.commit().await?;
     Ok(g.user_id)
+}
+
+/// Whether the holder of managing grant `g` keeps another grant that manages accounts at
+/// its unit or above (the tree today): without one, revoking `g` themselves would leave
+/// the unit's accounts with nobody of theirs to manage them.
+async fn manages_elsewhere<C: ConnectionTrait>(
+    conn: &C,
+    g: &role_grant::Model,
+) -> StoreResult<bool> {
+    let mut values: Vec<Value> = vec![g.user_id.into(), g.id.into(), g.unit_id.into()];
+    let roles: Vec<String> = Role::ALL
+        .iter()
+        .filter(|r| r.can_manage())
+        .map(|r| {
+            values.push(r.code().into());
+            format!("${}", values.len())
+        })
+        .collect();
+    let n = crate::db::scalar_i64(
+        conn,
+        format!(
+            "SELECT COUNT(*) AS n FROM role_grant r WHERE r.user_id = $1 AND r.id <> $2 \
+             AND r.role IN ({}) AND r.unit_id IN (SELECT c.ancestor_id FROM org_closure c \
+               WHERE c.descendant_id = $3 AND {})",
+            roles.join(", "),
+            crate::org::in_force("c", &crate::org::today_sql())
+        ),
+        values,
+    )
+    .await?;
+    Ok(n > 0)
 }
 
 /// An account as its page shows it.
@@ -1140,22 +1189,8 @@ pub async fn reset_password(db: &Db, scope: &Scope, username: &str, new: &str) -
         .one(&txn)
         .await?
         .ok_or(StoreError::NotFound)?;
-    if !scope.is_system() {
-        let mut values = Vec::new();
-        let cond = scope.sql_in_managed_subtree("unit_id", &mut values);
-        values.push(user.id.into());
-        let n = crate::db::scalar_i64(
-            &txn,
-            format!(
-                "SELECT COUNT(*) AS n FROM role_grant WHERE {cond} AND user_id = ${}",
-                values.len()
-            ),
-            values,
-        )
-        .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
+    if !scope.is_system() && !account_in_reach(&txn, scope, user.id).await? {
+        return Err(StoreError::NotFound);
     }
     let uid = user.id;
     set_password_in(&txn, scope, user, new, "reset_password", None).await?;

@@ -417,16 +417,18 @@ async fn load(
         }
         let ids: Vec<G> = rows(
             &db.conn,
-            "SELECT DISTINCT gs.guardian_id AS guardian_id FROM org_closure oc \
+            format!(
+                "SELECT DISTINCT gs.guardian_id AS guardian_id FROM org_closure oc \
              JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = $2 \
              JOIN guardianship gs ON gs.pupil_id = cm.pupil_id \
-             WHERE oc.ancestor_id = $1 AND oc.valid_to = $3"
-                .into(),
-            vec![
-                s.school_id.into(),
-                s.school_year_id.into(),
-                crate::OPEN_END.into(),
-            ],
+             WHERE oc.ancestor_id = $1 AND {}",
+                // The school's classes on the session's own day, as its invitations.
+                crate::org::in_force(
+                    "oc",
+                    &crate::org::day_sql((s.starts_at + chrono::Duration::hours(8)).date_naive())
+                )
+            ),
+            vec![s.school_id.into(), s.school_year_id.into()],
         )
         .await?;
         Some(ids.into_iter().map(|g| g.guardian_id).collect())
@@ -904,7 +906,7 @@ pub async fn mark(db: &Db, scope: &Scope, session_id: i64, marks: &[Mark]) -> St
         }
         let sql = format!(
             "SELECT x.guardian_id FROM ({}) x WHERE x.guardian_id IN ({}) AND {vis}",
-            crate::parent_school::sessions::invited_guardians_sql(&sid),
+            crate::parent_school::sessions::invited_guardians_sql(txn.get_database_backend(), &sid),
             ids.join(", ")
         );
         allowed.extend(

@@ -136,6 +136,56 @@ pub fn today_naive() -> chrono::NaiveDate {
     (Utc::now() + chrono::Duration::hours(8)).date_naive()
 }
 
+/// The closure rows `alias` in force on `day`, SQL text of a `YYYY-MM-DD` value (a
+/// placeholder, [`day_sql`] or [`beijing_day_sql`]). Every read within a school walks the
+/// tree through this: picking rows by `valid_to = OPEN_END` would read the tree as it
+/// will be after every pending move — a class moving next month counted in its new
+/// school today (issue 10).
+pub fn in_force(alias: &str, day: &str) -> String {
+    format!("{alias}.valid_from <= {day} AND {alias}.valid_to > {day}")
+}
+
+/// A date as an SQL literal: formatted from a parsed date, never caller text.
+pub fn day_sql(d: chrono::NaiveDate) -> String {
+    format!("'{}'", d.format("%Y-%m-%d"))
+}
+
+/// Today's date (Beijing) as an SQL literal, for reads about now.
+pub fn today_sql() -> String {
+    day_sql(today_naive())
+}
+
+/// The Beijing calendar day of timestamp column `ts` as `YYYY-MM-DD` text, so that a
+/// session's invitations follow the tree on the session's own date.
+pub fn beijing_day_sql(backend: sea_orm::DbBackend, ts: &str) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => {
+            format!("to_char(({ts} AT TIME ZONE 'UTC') + INTERVAL '8 hours', 'YYYY-MM-DD')")
+        }
+        _ => format!("date({ts}, '+8 hours')"),
+    }
+}
+
+/// The day reads of a school year's records look at the tree on: today while the year
+/// runs, its last day once it is over (last year's ledger shows the school as it ended
+/// that year, not after this summer's moves), its first day before it begins.
+pub async fn year_day<C: ConnectionTrait>(
+    conn: &C,
+    school_year_id: i64,
+) -> StoreResult<chrono::NaiveDate> {
+    let today = today_naive();
+    let Some(y) = school_year::Entity::find_by_id(school_year_id)
+        .one(conn)
+        .await?
+    else {
+        return Ok(today);
+    };
+    let (Ok(from), Ok(to)) = (parse_day(&y.starts_on), parse_day(&y.ends_on)) else {
+        return Ok(today);
+    };
+    Ok(today.clamp(from, to.max(from)))
+}
+
 /// A `YYYY-MM-DD` date, or `Invalid(bad_date)`.
 pub fn parse_day(s: &str) -> StoreResult<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")

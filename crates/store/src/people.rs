@@ -235,10 +235,14 @@ pub async fn list_guardians(
         values.push(after.into());
         conds.push(format!("g.id > ${}", values.len()));
     }
+    // Only the children the caller can see are counted: a school's list says nothing of
+    // a parent's children at other schools (the column reads "children here").
+    let here = pupil_visible(scope, &mut values);
     values.push(limit_of(query).into());
     let sql = format!(
         "SELECT g.id, g.name, g.phone, \
-           (SELECT COUNT(*) FROM guardianship x WHERE x.guardian_id = g.id) AS children, \
+           (SELECT COUNT(*) FROM guardianship x JOIN pupil p ON p.id = x.pupil_id \
+             WHERE x.guardian_id = g.id AND {here}) AS children, \
            EXISTS (SELECT 1 FROM user_account a WHERE a.guardian_id = g.id AND a.password_hash IS NOT NULL) AS has_account \
          FROM guardian g WHERE {} ORDER BY g.id LIMIT ${}",
         conds.join(" AND "),

@@ -499,6 +499,7 @@ both_dbs!(attachments_check_their_kind, |t: TestDb| async move {
         .unwrap();
     let png = b"\x89PNG\r\n\x1a\n0000";
     let new = |kind: &'static str, bytes: &'static [u8]| records::NewAttachment {
+        school_year_id: None,
         school_id: fx.school,
         session_id: Some(s),
         kind,
@@ -525,4 +526,212 @@ both_dbs!(attachments_check_their_kind, |t: TestDb| async move {
         records::get_attachment(db, &fx.other_admin, id).await,
         Err(StoreError::NotFound)
     ));
+    // A file of a year's record outside any session (a round's seal) passes the year's
+    // check too: last year, closed, keeps no new file — not even an orphan.
+    let last_year = org::ensure_school_year(
+        &db.conn,
+        org::school_year_start(&org::school_year_of(org::today_naive()).0).unwrap()
+            - Duration::days(1),
+    )
+    .await
+    .unwrap();
+    let seal = |year: i64| records::NewAttachment {
+        school_year_id: Some(year),
+        session_id: None,
+        ..new(records::KIND_SEAL, png)
+    };
+    let before = records::school_attachments(db, &fx.admin, fx.school, records::KIND_SEAL)
+        .await
+        .unwrap()
+        .len();
+    assert!(matches!(
+        records::add_attachment(db, &blobs, &fx.admin, seal(last_year)).await,
+        Err(StoreError::Invalid {
+            code: "year_closed"
+        })
+    ));
+    assert_eq!(
+        records::school_attachments(db, &fx.admin, fx.school, records::KIND_SEAL)
+            .await
+            .unwrap()
+            .len(),
+        before
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(fx.school.to_string()))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        1,
+        "only the photo's bytes are kept"
+    );
+    let this_year = org::ensure_school_year(&db.conn, org::today_naive())
+        .await
+        .unwrap();
+    records::add_attachment(db, &blobs, &fx.admin, seal(this_year))
+        .await
+        .unwrap();
 });
+
+/// Places `csv` in `school` for the school year holding `day` (the fixture's import is
+/// this year's; a session a month out may fall in the next one).
+async fn roster_for_day(db: &Db, school: i64, day: chrono::NaiveDate, csv: &str) {
+    use jiaxiao_domain::roster::{detect_header, parse_rows, read_table};
+    let t = read_table(csv.as_bytes()).unwrap();
+    let h = detect_header(&t).unwrap();
+    let parsed = parse_rows(&t, h.header_index, &h.mapping);
+    let year = org::ensure_school_year(&db.conn, day).await.unwrap();
+    jiaxiao_store::roster::apply(
+        db,
+        &Scope::system(),
+        school,
+        year,
+        &parsed.rows,
+        "t.csv",
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+}
+
+/// 10:00 in Beijing on `day`.
+fn beijing_ten(day: chrono::NaiveDate) -> chrono::DateTime<Utc> {
+    use chrono::TimeZone;
+    Utc.from_utc_datetime(&day.and_hms_opt(2, 0, 0).unwrap())
+}
+
+both_dbs!(
+    reads_within_a_school_follow_the_tree_on_their_day,
+    |t: TestDb| async move {
+        let db = &t.db;
+        let fx = fixture(db).await;
+        let today = org::today_naive();
+        let (before, moved_on) = (today + Duration::days(1), today + Duration::days(30));
+        let after = moved_on + Duration::days(1);
+        const OTHER: &str = "学号,姓名,性别,年级,班级,家长姓名,与学生关系,联系电话\n\
+            B1,吴小乙,男,三年级,1班,吴乙父,父亲,13700000001\n";
+        for day in [before, after] {
+            roster_for_day(db, fx.school, day, ROSTER).await;
+            roster_for_day(db, fx.other_school, day, OTHER).await;
+        }
+        let grade_b = org::units_under(
+            db,
+            &Scope::system(),
+            fx.other_school,
+            UnitKind::Grade,
+            &jiaxiao_store::today(),
+        )
+        .await
+        .unwrap()[0]
+            .id;
+        // 三年级2班 (A1, A3, A4) joins the other school next month.
+        org::move_unit(
+            db,
+            &Scope::system(),
+            fx.class_3_2,
+            grade_b,
+            &moved_on.format("%Y-%m-%d").to_string(),
+        )
+        .await
+        .unwrap();
+        let at = |school: i64, day: chrono::NaiveDate, title: &str| NewSession {
+            starts_at: beijing_ten(day),
+            ..lecture(school, title)
+        };
+        let a_before = sessions::create_session(db, &fx.admin, at(fx.school, before, "月内讲座"))
+            .await
+            .unwrap();
+        let a_after = sessions::create_session(db, &fx.admin, at(fx.school, after, "迁出后讲座"))
+            .await
+            .unwrap();
+        let b_after = sessions::create_session(
+            db,
+            &fx.other_admin,
+            at(fx.other_school, after, "迁入后讲座"),
+        )
+        .await
+        .unwrap();
+        // Before the move the class is still the old school's: its roster and counts.
+        let classes_of = |lines: &[sessions::RosterLine]| {
+            let mut c: Vec<i64> = lines.iter().filter_map(|l| l.class_id).collect();
+            c.sort();
+            c.dedup();
+            c
+        };
+        let r = sessions::roster(db, &fx.admin, a_before, None)
+            .await
+            .unwrap();
+        assert!(classes_of(&r).contains(&fx.class_3_2), "{r:?}");
+        let c = sessions::counts(db, &fx.admin, a_before).await.unwrap();
+        assert_eq!(c.invited_children, 5, "{c:?}");
+        // A session dated after the move invites it at its new school, not the old one.
+        let r = sessions::roster(db, &fx.admin, a_after, None)
+            .await
+            .unwrap();
+        assert_eq!(classes_of(&r), vec![fx.class_1_1]);
+        let c = sessions::counts(db, &fx.admin, a_after).await.unwrap();
+        assert_eq!(c.invited_children, 2, "{c:?}");
+        // (Who may see whom is today's tree: the new school's staff see the class's
+        // parents from the move on.)
+        let r = sessions::roster(db, &Scope::system(), b_after, None)
+            .await
+            .unwrap();
+        assert!(classes_of(&r).contains(&fx.class_3_2), "{r:?}");
+        let c = sessions::counts(db, &fx.other_admin, b_after)
+            .await
+            .unwrap();
+        assert_eq!(c.invited_children, 4, "{c:?}");
+        // An audience is checked against the tree on the session's day.
+        let units = |day, title: &str| NewSession {
+            audience: Some(Audience::Units),
+            audience_units: vec![fx.class_3_2],
+            ..at(fx.school, day, title)
+        };
+        sessions::create_session(db, &fx.admin, units(before, "三年级2班座谈"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            sessions::create_session(db, &fx.admin, units(after, "迁出后座谈")).await,
+            Err(StoreError::Invalid {
+                code: "audience_outside_school"
+            })
+        ));
+        // A parent of the class sees the old school's session this month and the new
+        // school's after the move.
+        let zhao = parent_scope(db, "13900000002").await;
+        let mine: Vec<i64> = sessions::sessions_for_parent(db, &zhao, None, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert!(
+            mine.contains(&a_before) && mine.contains(&b_after),
+            "{mine:?}"
+        );
+        assert!(!mine.contains(&a_after), "{mine:?}");
+        // Held, this month's session makes the class's parents the old school's trainees
+        // and gives the class its rate there.
+        sessions::file_lesson_plan(db, &fx.admin, a_before, "教案")
+            .await
+            .unwrap();
+        sessions::set_status(db, &fx.admin, a_before, SessionStatus::Held)
+            .await
+            .unwrap();
+        let year = org::ensure_school_year(&db.conn, before).await.unwrap();
+        let trainees = credits::trainees(db, &fx.admin, fx.school, year)
+            .await
+            .unwrap();
+        let names: Vec<&str> = trainees.iter().map(|t| t.name.as_str()).collect();
+        assert!(
+            names.contains(&"赵妈妈") && names.contains(&"李大山"),
+            "{names:?}"
+        );
+        let rates = credits::class_rates(db, &fx.admin, fx.school, year)
+            .await
+            .unwrap();
+        assert!(
+            rates.iter().any(|r| r.class_id == fx.class_3_2),
+            "{rates:?}"
+        );
+    }
+);

@@ -140,6 +140,7 @@ both_dbs!(committees_at_three_levels, |t: TestDb| async move {
 
     let new = |unit_id, kind, name: &str| NewCommittee {
         school_id: tr.school_a,
+        school_year_id: None,
         unit_id,
         kind,
         name: name.into(),

@@ -489,6 +489,7 @@ pub async fn personal_data_world(db: &Db) -> PersonalWorld {
             &sys,
             NewCommittee {
                 school_id: school,
+                school_year_id: None,
                 unit_id: unit,
                 kind,
                 name: match kind {

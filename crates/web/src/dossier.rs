@@ -162,7 +162,7 @@ pub async fn run(
     let n = out.len();
     let dossier = Dossier {
         school: school.name.clone(),
-        school_year: year_name,
+        school_year: lang.year(&year_name),
         title: lang.t("ps.dossier.doc_title"),
         generated: local_time(chrono::Utc::now()),
         sessions: out,
@@ -185,6 +185,7 @@ pub async fn run(
         &scope,
         NewAttachment {
             school_id,
+            school_year_id: None,
             session_id: None,
             kind: records::KIND_DOSSIER,
             file_name: &name,

@@ -55,6 +55,28 @@ impl Lang {
             .unwrap_or_else(|| self.t("error.invalid"))
     }
 
+    /// A school year's stored name ("2026-2027学年", the key it is filed under) in this
+    /// language: "School year 2026-2027" in English.
+    pub fn year(&self, name: &str) -> String {
+        match name.strip_suffix("学年") {
+            Some(years) => self.tf("years.name", [("years", years.to_owned())]),
+            None => name.to_owned(),
+        }
+    }
+
+    /// A count in words: the `{key}_one` text when `n` is 1 (English "1 reflection"),
+    /// the key's own otherwise ("2 reflections"), `%{n}` filled. Chinese has one form,
+    /// written under both keys.
+    pub fn tn(&self, key: &str, n: impl std::fmt::Display) -> String {
+        let n = n.to_string();
+        let key = if n == "1" {
+            format!("{key}_one")
+        } else {
+            key.to_owned()
+        };
+        self.tf(&key, [("n", n)])
+    }
+
     /// `t` with `%{name}` placeholders filled.
     /// Takes any slice-like list so templates (which add a `&`) and code both call it.
     pub fn tf<'a, A: AsRef<[(&'a str, String)]>>(&self, key: &str, args: A) -> String {
@@ -118,5 +140,17 @@ mod tests {
             assert_ne!(Lang::Zh.t(k), *k, "missing zh-CN text for {k}");
             assert_ne!(Lang::En.t(k), *k, "missing en text for {k}");
         }
+    }
+
+    #[test]
+    fn counts_and_school_years_in_words() {
+        let r = "ps.excellence.reflections";
+        assert_eq!(Lang::En.tn(r, 1), "1 reflection");
+        assert_eq!(Lang::En.tn(r, 2), "2 reflections");
+        assert_eq!(Lang::En.tn(r, 0), "0 reflections");
+        assert_eq!(Lang::Zh.tn(r, 1), "心得1篇");
+        assert_eq!(Lang::En.tn("ps.sheet.parents", 1usize), "1 parent");
+        assert_eq!(Lang::En.year("2026-2027学年"), "School year 2026-2027");
+        assert_eq!(Lang::Zh.year("2026-2027学年"), "2026-2027学年");
     }
 }

@@ -239,8 +239,9 @@ pub async fn ledger_xlsx(
         .await?
         .unwrap_or_else(|| jiaxiao_store::org::school_year_of(jiaxiao_store::org::today_date()).0);
     let title = format!(
-        "{} {year_name}",
-        lang.tf("ledger.title", &[("school", school.name.clone())])
+        "{} {}",
+        lang.tf("ledger.title", &[("school", school.name.clone())]),
+        lang.year(&year_name)
     );
     let n_sessions = lang.t("ledger.sheet.sessions");
     let n_checkins = lang.t("ledger.sheet.checkins");

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::audit::{self, Entry};
 use crate::entities::{activity, activity_duty, activity_item};
-use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
+use crate::{Db, Scope, StoreError, StoreResult};
 use jiaxiao_domain::text::Field;
 
 #[derive(Debug, Clone)]
@@ -355,11 +355,19 @@ pub async fn add_breakouts(
     let mut out = Vec::with_capacity(breakouts.len());
     for b in breakouts {
         let title = required(&b.title, "title_missing")?;
+        let starts_at = b.starts_at.unwrap_or(a.starts_at);
+        // A class of the school on the breakout's day, the tree its session invites from.
         let is_class = crate::db::scalar_i64(
             &txn,
-            "SELECT COUNT(*) AS n FROM org_closure oc JOIN org_unit u ON u.id = oc.descendant_id \
-             WHERE oc.ancestor_id = $1 AND oc.descendant_id = $2 AND oc.valid_to = $3 AND u.kind = 'class'",
-            vec![a.school_id.into(), b.class_id.into(), OPEN_END.into()],
+            format!(
+                "SELECT COUNT(*) AS n FROM org_closure oc JOIN org_unit u ON u.id = oc.descendant_id \
+                 WHERE oc.ancestor_id = $1 AND oc.descendant_id = $2 AND {} AND u.kind = 'class'",
+                crate::org::in_force(
+                    "oc",
+                    &crate::org::day_sql((starts_at + chrono::Duration::hours(8)).date_naive())
+                )
+            ),
+            vec![a.school_id.into(), b.class_id.into()],
         )
         .await?;
         if is_class == 0 {
@@ -367,7 +375,6 @@ pub async fn add_breakouts(
                 code: "class_outside_school",
             });
         }
-        let starts_at = b.starts_at.unwrap_or(a.starts_at);
         let duration = b
             .duration_minutes
             .unwrap_or_else(|| ((a.ends_at - starts_at).num_minutes()).clamp(1, 24 * 60) as i32);

@@ -56,6 +56,8 @@ pub(crate) struct Attendance {
     pupils_of_class: HashMap<i64, Vec<i64>>,
     /// Invited units' descendants per session with a grades/classes audience.
     units_of_session: HashMap<i64, Vec<i64>>,
+    /// The school's units on the session's day per whole-school session.
+    classes_of_school_session: HashMap<i64, Vec<i64>>,
     guardians_of_pupil: HashMap<i64, Vec<i64>>,
     /// Parents named on a session.
     invitees: HashMap<i64, Vec<i64>>,
@@ -87,7 +89,12 @@ fn group(pairs: Vec<Pair>) -> HashMap<i64, Vec<i64>> {
 
 impl Attendance {
     pub async fn load<C: ConnectionTrait>(conn: &C, f: Filter) -> StoreResult<Self> {
-        let end = crate::OPEN_END;
+        // Each session invites the classes under its school or audience units in the
+        // tree as it stands on the session's own day, as `sessions::invited_pupils_sql`.
+        let on_day = crate::org::in_force(
+            "oc",
+            &crate::org::beijing_day_sql(conn.get_database_backend(), "t.starts_at"),
+        );
         // Placeholders of the filter, bound afresh for every statement; only the ones a
         // statement uses (PostgreSQL would keep an unused one in the cached statement).
         struct Sql {
@@ -135,8 +142,8 @@ impl Attendance {
             return Ok(Attendance::default());
         }
 
-        // Pupils in the school's classes this year (only the parent's own children when
-        // narrowed to one parent).
+        // Pupils this year in the classes any of the year's sessions of the school
+        // invites (only the parent's own children when narrowed to one parent).
         let Sql {
             mut values, s, y, ..
         } = sql(None);
@@ -149,8 +156,14 @@ impl Attendance {
         };
         let members_sql = format!(
             "SELECT cm.class_id AS a, cm.pupil_id AS b FROM class_membership cm \
-             JOIN org_closure oc ON oc.descendant_id = cm.class_id AND oc.ancestor_id = {s} AND oc.valid_to = '{end}' \
-             WHERE cm.school_year_id = {y}{mine}"
+             WHERE cm.school_year_id = {y}{mine} AND cm.class_id IN ( \
+               SELECT oc.descendant_id FROM teaching_session t \
+                 JOIN org_closure oc ON oc.ancestor_id = t.school_id AND {on_day} \
+                 WHERE t.school_id = {s} AND t.school_year_id = {y} AND t.audience = 'school' \
+               UNION SELECT oc.descendant_id FROM session_audience a \
+                 JOIN teaching_session t ON t.id = a.session_id AND t.audience = 'units' \
+                 JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND {on_day} \
+                 WHERE t.school_id = {s} AND t.school_year_id = {y})"
         );
         let members: Vec<Pair> = rows(conn, members_sql.clone(), values.clone()).await?;
         let pupils_of_class = group(members);
@@ -191,12 +204,21 @@ impl Attendance {
             &format!(
                 "SELECT a.session_id AS a, oc.descendant_id AS b FROM session_audience a \
                  JOIN teaching_session t ON t.id = a.session_id AND t.audience = 'units' \
-                 JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND oc.valid_to = '{end}'"
+                 JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND {on_day}"
             ),
             "a.session_id",
             None,
         );
         let units_of_session = group(rows(conn, q, values).await?);
+        let (q, values) = of_year_sessions(
+            &format!(
+                "SELECT t.id AS a, oc.descendant_id AS b FROM teaching_session t \
+                 JOIN org_closure oc ON oc.ancestor_id = t.school_id AND t.audience = 'school' AND {on_day}"
+            ),
+            "t.id",
+            None,
+        );
+        let classes_of_school_session = group(rows(conn, q, values).await?);
         let (q, values) = of_year_sessions(
             "SELECT si.session_id AS a, si.guardian_id AS b FROM session_invitee si \
              JOIN teaching_session t ON t.id = si.session_id",
@@ -243,6 +265,7 @@ impl Attendance {
             sessions,
             pupils_of_class,
             units_of_session,
+            classes_of_school_session,
             guardians_of_pupil,
             invitees,
             checkins,
@@ -253,7 +276,13 @@ impl Attendance {
     /// The classes a session invites, in id order.
     fn classes(&self, s: &Session) -> BTreeSet<i64> {
         if s.audience == "school" {
-            self.pupils_of_class.keys().copied().collect()
+            self.classes_of_school_session
+                .get(&s.id)
+                .into_iter()
+                .flatten()
+                .filter(|u| self.pupils_of_class.contains_key(u))
+                .copied()
+                .collect()
         } else if s.audience == "units" {
             self.units_of_session
                 .get(&s.id)

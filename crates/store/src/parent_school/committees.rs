@@ -14,11 +14,13 @@ use super::reach::Phones;
 use super::{Access, bind, rows, school_row, visible_school, writable_school};
 use crate::audit::{self, Entry};
 use crate::entities::{committee, committee_member};
-use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
+use crate::{Db, Scope, StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct NewCommittee {
     pub school_id: i64,
+    /// The year the body serves; `None`: the current one (made if need be).
+    pub school_year_id: Option<i64>,
     /// The school itself, one of its grades or one of its classes.
     pub unit_id: i64,
     pub kind: CommitteeKind,
@@ -122,7 +124,10 @@ pub async fn create_committee(db: &Db, scope: &Scope, c: NewCommittee) -> StoreR
             code: "leadership_at_school_only",
         });
     }
-    let year = crate::org::ensure_school_year(&txn, crate::org::today_date()).await?;
+    let year = match c.school_year_id {
+        Some(y) => y,
+        None => crate::org::ensure_school_year(&txn, crate::org::today_date()).await?,
+    };
     super::writable_year(&txn, c.school_id, year).await?;
     let m = committee::ActiveModel {
         school_id: Set(c.school_id),
@@ -150,19 +155,19 @@ async fn unit_level<C: ConnectionTrait>(
     struct K {
         kind: String,
     }
-    let sql = "SELECT u.kind FROM org_closure oc JOIN org_unit u ON u.id = oc.descendant_id \
-               WHERE oc.ancestor_id = $1 AND oc.descendant_id = $2 AND oc.valid_to = $3 \
-               AND u.kind IN ('school', 'grade', 'class')"
-        .to_owned();
-    Ok(rows::<K, _>(
-        conn,
-        sql,
-        vec![school_id.into(), unit_id.into(), OPEN_END.into()],
+    let sql = format!(
+        "SELECT u.kind FROM org_closure oc JOIN org_unit u ON u.id = oc.descendant_id \
+         WHERE oc.ancestor_id = $1 AND oc.descendant_id = $2 AND {} \
+         AND u.kind IN ('school', 'grade', 'class')",
+        crate::org::in_force("oc", &crate::org::today_sql())
+    );
+    Ok(
+        rows::<K, _>(conn, sql, vec![school_id.into(), unit_id.into()])
+            .await?
+            .into_iter()
+            .next()
+            .map(|k| k.kind),
     )
-    .await?
-    .into_iter()
-    .next()
-    .map(|k| k.kind))
 }
 
 /// The bodies of a school in a school year.
@@ -271,14 +276,7 @@ pub async fn add_member(
     }
     match (kind, m.staff_id, m.guardian_id) {
         (CommitteeKind::Leadership, Some(st), None) => {
-            let n = crate::db::scalar_i64(
-                &txn,
-                "SELECT COUNT(*) AS n FROM staff st JOIN org_closure oc ON oc.descendant_id = st.unit_id \
-                 WHERE st.id = $1 AND oc.ancestor_id = $2 AND oc.valid_to = $3",
-                vec![st.into(), c.school_id.into(), OPEN_END.into()],
-            )
-            .await?;
-            if n == 0 {
+            if !super::staff_at_school(&txn, st, c.school_id).await? {
                 return Err(StoreError::Invalid {
                     code: "staff_not_at_school",
                 });
@@ -294,19 +292,19 @@ pub async fn add_member(
                 )
                 .await?
             } else {
-                // A grade's or class's committee is made of that grade's or class's parents.
+                // A grade's or class's committee is made of that grade's or class's
+                // parents, in the tree of the committee's year (`org::year_day`).
+                let day = crate::org::day_sql(crate::org::year_day(&txn, c.school_year_id).await?);
                 crate::db::scalar_i64(
                     &txn,
-                    "SELECT COUNT(*) AS n FROM guardianship gs \
-                     JOIN class_membership cm ON cm.pupil_id = gs.pupil_id AND cm.school_year_id = $3 \
-                     JOIN org_closure oc ON oc.descendant_id = cm.class_id AND oc.ancestor_id = $2 AND oc.valid_to = $4 \
-                     WHERE gs.guardian_id = $1",
-                    vec![
-                        g.into(),
-                        c.unit_id.into(),
-                        c.school_year_id.into(),
-                        OPEN_END.into(),
-                    ],
+                    format!(
+                        "SELECT COUNT(*) AS n FROM guardianship gs \
+                         JOIN class_membership cm ON cm.pupil_id = gs.pupil_id AND cm.school_year_id = $3 \
+                         JOIN org_closure oc ON oc.descendant_id = cm.class_id AND oc.ancestor_id = $2 AND {} \
+                         WHERE gs.guardian_id = $1",
+                        crate::org::in_force("oc", &day)
+                    ),
+                    vec![g.into(), c.unit_id.into(), c.school_year_id.into()],
                 )
                 .await?
             };

@@ -244,13 +244,13 @@ pub(crate) async fn class_rates_of<C: ConnectionTrait>(
     school_year_id: i64,
 ) -> StoreResult<Vec<ClassRate>> {
     let att = Attendance::load(conn, Filter::year(school_id, school_year_id)).await?;
-    class_rates_from(conn, &att, school_id).await
+    class_rates_from(conn, &att, school_year_id).await
 }
 
 async fn class_rates_from<C: ConnectionTrait>(
     conn: &C,
     att: &Attendance,
-    school_id: i64,
+    school_year_id: i64,
 ) -> StoreResult<Vec<ClassRate>> {
     let by = att.class_rates();
     if by.is_empty() {
@@ -265,15 +265,24 @@ async fn class_rates_from<C: ConnectionTrait>(
         grade_level: Option<i32>,
         class_number: Option<i32>,
     }
+    // The classes the school's sessions invited (on each session's day, so a class that
+    // has since moved away keeps its rate here), under their grade as the year's tree has it.
+    let day = crate::org::day_sql(crate::org::year_day(conn, school_year_id).await?);
+    let mut values: Vec<Value> = Vec::new();
+    let ids: Vec<String> = by.keys().map(|c| bind(&mut values, *c)).collect();
     let classes: Vec<Class> = rows(
         conn,
-        "SELECT cu.id AS class_id, cu.name AS class_name, gu.id AS grade_id, gu.name AS grade_name, \
-                gu.grade_level, cu.class_number \
-         FROM org_closure oc JOIN org_unit cu ON cu.id = oc.descendant_id \
-         LEFT JOIN org_unit gu ON gu.id = cu.parent_id \
-         WHERE oc.ancestor_id = $1 AND oc.valid_to = $2"
-            .into(),
-        vec![school_id.into(), crate::OPEN_END.into()],
+        format!(
+            "SELECT cu.id AS class_id, cu.name AS class_name, gu.id AS grade_id, gu.name AS grade_name, \
+                    gu.grade_level, cu.class_number \
+             FROM org_unit cu \
+             LEFT JOIN org_unit gu ON gu.id = COALESCE((SELECT p.ancestor_id FROM org_closure p \
+               WHERE p.descendant_id = cu.id AND p.depth = 1 AND {}), cu.parent_id) \
+             WHERE cu.id IN ({})",
+            crate::org::in_force("p", &day),
+            ids.join(", ")
+        ),
+        values,
     )
     .await?;
     let mut out: Vec<(Option<i32>, Option<i32>, ClassRate)> = classes
@@ -322,7 +331,7 @@ pub async fn year_figures(
         school_id,
         school_year_id,
         trainees_from(&db.conn, &att, f).await?,
-        class_rates_from(&db.conn, &att, school_id).await?,
+        class_rates_from(&db.conn, &att, school_year_id).await?,
     )
     .await?;
     Ok(YearFigures {

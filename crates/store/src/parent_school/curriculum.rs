@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::{Access, bind, rows, school_row, visible_school, writable_school};
 use crate::audit::{self, Entry};
 use crate::entities::{course, topic};
-use crate::{Db, OPEN_END, Scope, StoreError, StoreResult};
+use crate::{Db, Scope, StoreError, StoreResult};
 use jiaxiao_domain::text::Field;
 
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
@@ -501,13 +501,24 @@ pub async fn coverage(
         name: String,
         grade_level: Option<i32>,
     }
+    // The school's grades and their classes as the year's tree has them
+    // (`org::year_day`); what a session invited, in the tree on the session's own day.
+    let year_day = crate::org::year_day(&db.conn, school_year_id)
+        .await?
+        .format("%Y-%m-%d")
+        .to_string();
+    let x_on_day = crate::org::in_force(
+        "x",
+        &crate::org::beijing_day_sql(db.conn.get_database_backend(), "s.starts_at"),
+    );
     let mut values: Vec<Value> = Vec::new();
     let cond = scope.sql_school_visible("gc.ancestor_id", &mut values);
     let s = bind(&mut values, school_id);
-    let end = bind(&mut values, OPEN_END);
+    let end = bind(&mut values, year_day.clone());
+    let gc_on = crate::org::in_force("gc", &end);
     let sql = format!(
         "SELECT g.id, g.name, g.grade_level FROM org_closure gc JOIN org_unit g ON g.id = gc.descendant_id \
-         WHERE gc.ancestor_id = {s} AND gc.valid_to = {end} AND g.kind = 'grade' AND {cond} \
+         WHERE gc.ancestor_id = {s} AND {gc_on} AND g.kind = 'grade' AND {cond} \
          ORDER BY COALESCE(g.grade_level, 0), g.name, g.id"
     );
     let grades: Vec<Grade> = rows(&db.conn, sql, values).await?;
@@ -515,19 +526,24 @@ pub async fn coverage(
     let base = |values: &mut Vec<Value>| {
         let s = bind(values, school_id);
         let y = bind(values, school_year_id);
-        let end = bind(values, OPEN_END);
-        (s, y, end)
+        let end = bind(values, year_day.clone());
+        (
+            s,
+            y,
+            crate::org::in_force("gc", &end),
+            crate::org::in_force("cc", &end),
+        )
     };
 
     // This year's pupils per grade.
     let mut values: Vec<Value> = Vec::new();
-    let (s, y, end) = base(&mut values);
+    let (s, y, gc_on, cc_on) = base(&mut values);
     let sql = format!(
         "SELECT g.id AS grade_id, CAST(0 AS BIGINT) AS topic_id, COUNT(DISTINCT cm.pupil_id) AS n \
          FROM org_closure gc JOIN org_unit g ON g.id = gc.descendant_id AND g.kind = 'grade' \
-         JOIN org_closure cc ON cc.ancestor_id = g.id AND cc.valid_to = {end} \
+         JOIN org_closure cc ON cc.ancestor_id = g.id AND {cc_on} \
          JOIN class_membership cm ON cm.class_id = cc.descendant_id AND cm.school_year_id = {y} \
-         WHERE gc.ancestor_id = {s} AND gc.valid_to = {end} GROUP BY g.id"
+         WHERE gc.ancestor_id = {s} AND {gc_on} GROUP BY g.id"
     );
     let pupils: HashMap<i64, i64> = rows::<Cell, _>(&db.conn, sql, values)
         .await?
@@ -538,20 +554,20 @@ pub async fn coverage(
     // Held sessions this year per grade and topic: invited as the whole school, as the
     // grade or one of its classes, or by name as parents of a child in the grade.
     let mut values: Vec<Value> = Vec::new();
-    let (s, y, end) = base(&mut values);
+    let (s, y, gc_on, _) = base(&mut values);
     let sql = format!(
         "SELECT g.id AS grade_id, s.topic_id AS topic_id, COUNT(DISTINCT s.id) AS n \
          FROM teaching_session s \
-         JOIN org_closure gc ON gc.ancestor_id = s.school_id AND gc.valid_to = {end} \
+         JOIN org_closure gc ON gc.ancestor_id = s.school_id AND {gc_on} \
          JOIN org_unit g ON g.id = gc.descendant_id AND g.kind = 'grade' \
          WHERE s.school_id = {s} AND s.school_year_id = {y} AND s.status = 'held' AND s.topic_id IS NOT NULL AND ( \
            s.audience = 'school' \
            OR (s.audience = 'units' AND EXISTS (SELECT 1 FROM session_audience a JOIN org_closure x \
-               ON x.descendant_id = a.unit_id AND x.ancestor_id = g.id AND x.valid_to = {end} WHERE a.session_id = s.id)) \
+               ON x.descendant_id = a.unit_id AND x.ancestor_id = g.id AND {x_on_day} WHERE a.session_id = s.id)) \
            OR (s.audience = 'parents' AND EXISTS (SELECT 1 FROM session_invitee si \
                JOIN guardianship gs ON gs.guardian_id = si.guardian_id \
                JOIN class_membership cm ON cm.pupil_id = gs.pupil_id AND cm.school_year_id = s.school_year_id \
-               JOIN org_closure x ON x.descendant_id = cm.class_id AND x.ancestor_id = g.id AND x.valid_to = {end} \
+               JOIN org_closure x ON x.descendant_id = cm.class_id AND x.ancestor_id = g.id AND {x_on_day} \
                WHERE si.session_id = s.id))) \
          GROUP BY g.id, s.topic_id"
     );
@@ -568,22 +584,22 @@ pub async fn coverage(
         None => Vec::new(),
         Some(starts_on) => {
             let mut values: Vec<Value> = Vec::new();
-            let (s, y, end) = base(&mut values);
+            let (s, y, gc_on, cc_on) = base(&mut values);
             let st = bind(&mut values, starts_on);
             let sql = format!(
                 "SELECT g.id AS grade_id, s.topic_id AS topic_id, COUNT(DISTINCT cm.pupil_id) AS n \
                  FROM org_closure gc JOIN org_unit g ON g.id = gc.descendant_id AND g.kind = 'grade' \
-                 JOIN org_closure cc ON cc.ancestor_id = g.id AND cc.valid_to = {end} \
+                 JOIN org_closure cc ON cc.ancestor_id = g.id AND {cc_on} \
                  JOIN class_membership cm ON cm.class_id = cc.descendant_id AND cm.school_year_id = {y} \
                  JOIN class_membership pm ON pm.pupil_id = cm.pupil_id \
                  JOIN school_year py ON py.id = pm.school_year_id AND py.starts_on < {st} \
                  JOIN teaching_session s ON s.school_year_id = pm.school_year_id AND s.school_id = {s} \
                    AND s.status = 'held' AND s.topic_id IS NOT NULL \
-                 WHERE gc.ancestor_id = {s} AND gc.valid_to = {end} AND ( \
+                 WHERE gc.ancestor_id = {s} AND {gc_on} AND ( \
                    (s.audience = 'school' AND EXISTS (SELECT 1 FROM org_closure x WHERE x.ancestor_id = s.school_id \
-                       AND x.descendant_id = pm.class_id AND x.valid_to = {end})) \
+                       AND x.descendant_id = pm.class_id AND {x_on_day})) \
                    OR (s.audience = 'units' AND EXISTS (SELECT 1 FROM session_audience a JOIN org_closure x \
-                       ON x.ancestor_id = a.unit_id AND x.descendant_id = pm.class_id AND x.valid_to = {end} \
+                       ON x.ancestor_id = a.unit_id AND x.descendant_id = pm.class_id AND {x_on_day} \
                        WHERE a.session_id = s.id)) \
                    OR (s.audience = 'parents' AND EXISTS (SELECT 1 FROM session_invitee si \
                        JOIN guardianship gs ON gs.guardian_id = si.guardian_id \

@@ -181,9 +181,12 @@ pub(crate) fn bind(values: &mut Vec<Value>, v: impl Into<Value>) -> String {
 pub async fn school_of_unit(db: &crate::Db, unit_id: i64) -> StoreResult<Option<i64>> {
     let n = crate::db::scalar_i64(
         &db.conn,
-        "SELECT c.ancestor_id AS n FROM org_closure c JOIN org_unit u ON u.id = c.ancestor_id \
-         WHERE c.descendant_id = $1 AND u.kind = 'school' AND c.valid_to = $2",
-        vec![unit_id.into(), crate::OPEN_END.into()],
+        format!(
+            "SELECT c.ancestor_id AS n FROM org_closure c JOIN org_unit u ON u.id = c.ancestor_id \
+             WHERE c.descendant_id = $1 AND u.kind = 'school' AND {}",
+            crate::org::in_force("c", &crate::org::today_sql())
+        ),
+        vec![unit_id.into()],
     )
     .await?;
     Ok((n > 0).then_some(n))
@@ -283,9 +286,12 @@ pub(crate) async fn staff_at_school<C: ConnectionTrait>(
 ) -> StoreResult<bool> {
     let n = crate::db::scalar_i64(
         conn,
-        "SELECT COUNT(*) AS n FROM staff st JOIN org_closure oc ON oc.descendant_id = st.unit_id \
-         WHERE st.id = $1 AND oc.ancestor_id = $2 AND oc.valid_to = $3",
-        vec![staff_id.into(), school_id.into(), crate::OPEN_END.into()],
+        format!(
+            "SELECT COUNT(*) AS n FROM staff st JOIN org_closure oc ON oc.descendant_id = st.unit_id \
+             WHERE st.id = $1 AND oc.ancestor_id = $2 AND {}",
+            crate::org::in_force("oc", &crate::org::today_sql())
+        ),
+        vec![staff_id.into(), school_id.into()],
     )
     .await?;
     Ok(n > 0)

@@ -110,12 +110,16 @@ pub(crate) async fn within<C: ConnectionTrait>(
     let mut values: Vec<Value> = Vec::new();
     let class = scope.sql_in_subtree("u.id", &mut values);
     let s = bind(&mut values, school_id);
-    let end = bind(&mut values, crate::OPEN_END);
+    // The school's classes as the year's tree has them (`org::year_day`).
+    let on_day = crate::org::in_force(
+        "oc",
+        &crate::org::day_sql(crate::org::year_day(conn, school_year_id).await?),
+    );
     let classes: HashSet<i64> = rows::<Id, _>(
         conn,
         format!(
             "SELECT u.id FROM org_unit u JOIN org_closure oc ON oc.descendant_id = u.id \
-             AND oc.ancestor_id = {s} AND oc.valid_to = {end} WHERE u.kind = 'class' AND {class}"
+             AND oc.ancestor_id = {s} AND {on_day} WHERE u.kind = 'class' AND {class}"
         ),
         values,
     )

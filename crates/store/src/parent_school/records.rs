@@ -50,6 +50,10 @@ pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
 pub struct NewAttachment<'a> {
     pub school_id: i64,
     pub session_id: Option<i64>,
+    /// The school year a file outside any session is part of (a round's seal): it
+    /// passes `writable_year` as a session's file does through its session. `None` for
+    /// files of no year's record (a generated dossier).
+    pub school_year_id: Option<i64>,
     pub kind: &'a str,
     pub file_name: &'a str,
     pub bytes: &'a [u8],
@@ -92,6 +96,9 @@ pub async fn add_attachment(
             return Err(StoreError::NotFound);
         }
         super::writable_year(&db.conn, s.school_id, s.school_year_id).await?;
+    }
+    if let Some(y) = a.school_year_id {
+        super::writable_year(&db.conn, a.school_id, y).await?;
     }
     // The bytes first: a crash between the two leaves an unreferenced file, never a
     // row without its file.

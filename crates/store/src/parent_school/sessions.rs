@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use jiaxiao_domain::parent_school::{Audience, Form, SessionStatus, Window};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, Set, Value};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, FromQueryResult, Set, Value};
 use serde::Serialize;
 
 use super::{
@@ -276,13 +276,20 @@ async fn check<C: ConnectionTrait>(
             code: "staff_not_at_school",
         });
     }
-    // Audience units must be grades or classes of this very school.
+    // Audience units must be grades or classes of this very school on the session's
+    // day, the tree its invitations are read from.
+    let on_day = crate::org::in_force(
+        "c",
+        &crate::org::day_sql((s.starts_at + chrono::Duration::hours(8)).date_naive()),
+    );
     for u in &s.audience_units {
         let n = crate::db::scalar_i64(
             txn,
-            "SELECT COUNT(*) AS n FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id \
-             WHERE c.ancestor_id = $1 AND c.descendant_id = $2 AND c.valid_to = $3 AND u.kind IN ('grade', 'class')",
-            vec![school_id.into(), (*u).into(), crate::OPEN_END.into()],
+            &format!(
+                "SELECT COUNT(*) AS n FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id \
+                 WHERE c.ancestor_id = $1 AND c.descendant_id = $2 AND {on_day} AND u.kind IN ('grade', 'class')"
+            ),
+            vec![school_id.into(), (*u).into()],
         )
         .await?;
         if n == 0 {
@@ -963,7 +970,7 @@ pub async fn uninvited_checkins(
              JOIN guardian g ON g.id = c.guardian_id \
              WHERE c.session_id = {sid} AND c.guardian_id NOT IN ({invited}) AND {vis} \
              ORDER BY c.checked_at, c.id",
-            invited = invited_guardians_sql(&sid)
+            invited = invited_guardians_sql(db.conn.get_database_backend(), &sid)
         ),
         values,
     )
@@ -1030,29 +1037,31 @@ pub async fn audience_labels(
 
 /// `SELECT pupil_id, class_id` of the pupils whose parents are invited to the session
 /// `sid` (a placeholder or a column): every class of the school, or the classes under
-/// the invited grades and classes, in the session's school year.
-pub(crate) fn invited_pupils_sql(sid: &str) -> String {
+/// the invited grades and classes, in the session's school year and in the tree as it
+/// stands on the session's own day (a class moving away next month is still invited
+/// to this month's sessions, not to those after its move).
+pub(crate) fn invited_pupils_sql(backend: DbBackend, sid: &str) -> String {
+    let on_day = crate::org::in_force("oc", &crate::org::beijing_day_sql(backend, "s.starts_at"));
     format!(
         "SELECT cm.pupil_id AS pupil_id, cm.class_id AS class_id FROM teaching_session s \
-           JOIN org_closure oc ON oc.ancestor_id = s.school_id AND oc.valid_to = '{end}' \
+           JOIN org_closure oc ON oc.ancestor_id = s.school_id AND {on_day} \
            JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = s.school_year_id \
            WHERE s.id = {sid} AND s.audience = 'school' \
          UNION SELECT cm.pupil_id, cm.class_id FROM session_audience a \
            JOIN teaching_session s ON s.id = a.session_id \
-           JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND oc.valid_to = '{end}' \
+           JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND {on_day} \
            JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = s.school_year_id \
-           WHERE a.session_id = {sid} AND s.audience = 'units'",
-        end = crate::OPEN_END
+           WHERE a.session_id = {sid} AND s.audience = 'units'"
     )
 }
 
 /// `SELECT guardian_id` of every parent invited to session `sid`: the parents of the
 /// invited pupils and the parents named on the session.
-pub(crate) fn invited_guardians_sql(sid: &str) -> String {
+pub(crate) fn invited_guardians_sql(backend: DbBackend, sid: &str) -> String {
     format!(
         "SELECT gs.guardian_id AS guardian_id FROM guardianship gs WHERE gs.pupil_id IN (SELECT ip.pupil_id FROM ({}) ip) \
          UNION SELECT si.guardian_id FROM session_invitee si WHERE si.session_id = {sid}",
-        invited_pupils_sql(sid)
+        invited_pupils_sql(backend, sid)
     )
 }
 
@@ -1068,7 +1077,7 @@ pub async fn invited_guardian_ids<C: ConnectionTrait>(
     }
     let mut values: Vec<Value> = Vec::new();
     let p = bind(&mut values, session_id);
-    let sql = invited_guardians_sql(&p);
+    let sql = invited_guardians_sql(conn.get_database_backend(), &p);
     Ok(rows::<G, _>(conn, sql, values)
         .await?
         .into_iter()
@@ -1152,7 +1161,7 @@ pub async fn roster(
          LEFT JOIN user_account u ON u.id = c.recorded_by \
          WHERE si.session_id = {sid} AND {named_vis} \
          ORDER BY class_id, pupil_name, guardian_name",
-        ips = invited_pupils_sql(&sid)
+        ips = invited_pupils_sql(db.conn.get_database_backend(), &sid)
     );
     let phones = super::reach::Phones::of(&db.conn, scope, s.school_id).await?;
     let mut lines: Vec<RosterLine> = rows(&db.conn, sql, values).await?;
@@ -1221,7 +1230,10 @@ async fn parent_sessions(
     };
     let mut values: Vec<Value> = Vec::new();
     let gp = bind(&mut values, g);
-    let end = crate::OPEN_END;
+    let on_day = crate::org::in_force(
+        "oc",
+        &crate::org::beijing_day_sql(db.conn.get_database_backend(), "s.starts_at"),
+    );
     let (cond, tail) = match which {
         ParentWhich::Listed { from, limit } => {
             let time_cond = match from {
@@ -1245,7 +1257,7 @@ async fn parent_sessions(
            c.id IS NOT NULL \
            OR s.id IN (SELECT si.session_id FROM session_invitee si WHERE si.guardian_id = {gp}) \
            OR EXISTS (SELECT 1 FROM guardianship gs JOIN class_membership cm ON cm.pupil_id = gs.pupil_id \
-                      JOIN org_closure oc ON oc.descendant_id = cm.class_id AND oc.valid_to = '{end}' \
+                      JOIN org_closure oc ON oc.descendant_id = cm.class_id AND {on_day} \
                       WHERE gs.guardian_id = {gp} AND cm.school_year_id = s.school_year_id AND ( \
                         (s.audience = 'school' AND oc.ancestor_id = s.school_id) \
                         OR (s.audience = 'units' AND oc.ancestor_id IN (SELECT a.unit_id FROM session_audience a WHERE a.session_id = s.id))))) \
@@ -1359,10 +1371,11 @@ pub async fn form_choices(
         format!(
             "SELECT u.id, {UNIT_LABEL} AS name \
              FROM org_closure c JOIN org_unit u ON u.id = c.descendant_id {UNIT_GRADE} \
-             WHERE c.ancestor_id = $1 AND c.valid_to = $2 AND u.kind IN ('grade', 'class') \
-             ORDER BY COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id"
+             WHERE c.ancestor_id = $1 AND {today} AND u.kind IN ('grade', 'class') \
+             ORDER BY COALESCE(u.grade_level, g.grade_level), u.kind DESC, u.class_number, u.id",
+            today = crate::org::in_force("c", &crate::org::today_sql())
         ),
-        vec![school_id.into(), crate::OPEN_END.into()],
+        vec![school_id.into()],
     )
     .await?;
     Ok((topics, staff, units))
@@ -1447,7 +1460,7 @@ pub async fn remind(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<Vec<
         format!(
             "SELECT g.name, g.phone FROM guardian g WHERE g.phone IS NOT NULL AND g.id IN ({}) \
              AND NOT EXISTS (SELECT 1 FROM checkin c WHERE c.session_id = {sid} AND c.guardian_id = g.id) ORDER BY g.id",
-            invited_guardians_sql(&sid)
+            invited_guardians_sql(db.conn.get_database_backend(), &sid)
         ),
         values,
     )

@@ -404,7 +404,7 @@ async fn people_page(
                 vec![
                     "people.name",
                     "people.phone",
-                    "people.children",
+                    "people.children_here",
                     "people.account",
                 ],
                 r.into_iter()
@@ -1124,7 +1124,11 @@ async fn revoke_user_grant(
     Form(f): Form<CsrfOnly>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    accounts::revoke_role(&state.db, &s.user.scope, grant, Some(id)).await?;
+    if let Err(e) = accounts::revoke_role(&state.db, &s.user.scope, grant, Some(id)).await {
+        // A refusal (one's own last managing role) is said on the account's page.
+        let p = Posted::refused(s.lang, "revoke", Vec::new(), e.into(), &[], |_| {})?;
+        return Ok(unprocessable(account_user_page(&state, &s, id, p).await?.0));
+    }
     // An account left with no grant in the caller's subtree has no page for them now.
     let to = match accounts::account_with_grants(&state.db, &s.user.scope, id).await {
         Ok(_) => format!("/accounts/users/{id}"),

@@ -76,7 +76,10 @@ fn header_view(lang: Lang, a: &ActivityRow) -> HeaderView {
         survey_ref: a.survey_ref.clone().unwrap_or_default(),
         counts: lang.tf(
             "ps_activity.counts",
-            &[("b", a.breakouts.to_string()), ("d", a.duties.to_string())],
+            &[
+                ("b", lang.tn("ps_activity.breakouts", a.breakouts)),
+                ("d", lang.tn("ps_activity.duties", a.duties)),
+            ],
         ),
     }
 }
@@ -112,7 +115,7 @@ async fn render_list(
 ) -> Result<String, AppError> {
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = (y.id, y.name.clone());
+    let (year, year_name) = (y.id, y.label());
     let list = activities::list_activities(&state.db, scope, id, year).await?;
     Ok(ActivitiesPage {
         c: Chrome::new(s.lang, Some(&s.user)),
@@ -191,6 +194,7 @@ impl ActivityForm {
 async fn create_activity(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
     Submitted { form: f, raw }: Submitted<ActivityForm>,
 ) -> Result<Response, AppError> {
@@ -212,8 +216,8 @@ async fn create_activity(
             let p = Posted::refused(s.lang, "activity", raw, e, ACTIVITY_FIELDS, |p| {
                 check_activity(p, s.lang, &f)
             })?;
-            // A new day's year comes from its date: the page shows the current one.
-            let y = SchoolYear::resolve(&state, "", Some(id)).await?;
+            // The list of the year the form was posted from (its `?year=`), the form
+            // again with its action keeping that year.
             Ok(unprocessable(render_list(&state, &s, &y, id, p).await?))
         }
     }

@@ -157,11 +157,16 @@ async fn list_committees(
     ))
 }
 
-/// The committees page again with the refused form `p`: 422.
-async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
-    // Bodies are made in the current year, where their forms post.
-    let y = SchoolYear::resolve(state, "", Some(id)).await?;
-    let page = render_list(state, s, &y, id, SearchQuery::default(), p).await?;
+/// The committees page of the year the form was posted in (its `?year=`) again with
+/// the refused form `p`: 422.
+async fn refused(
+    state: &AppState,
+    s: &Staff,
+    y: &SchoolYear,
+    id: i64,
+    p: Posted,
+) -> Result<Response, AppError> {
+    let page = render_list(state, s, y, id, SearchQuery::default(), p).await?;
     Ok(unprocessable(page))
 }
 
@@ -176,7 +181,7 @@ async fn render_list(
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = (y.id, y.name.clone());
+    let (year, year_name) = (y.id, y.label());
     let bodies = committees::bodies(&state.db, scope, id, year).await?;
     // The forms list the school's grades, classes and staff: only for those whose reach
     // is the whole school. A head teacher reads their class's committee.
@@ -280,21 +285,22 @@ pub struct NewCommitteeForm {
 async fn create_committee(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path(id): Path<i64>,
     Submitted { form: f, raw }: Submitted<NewCommitteeForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     jiaxiao_store::parent_school::check_writable(&state.db, &s.user.scope, id).await?;
-    match create_committee_in(&state, &s, id, &f).await {
+    match create_committee_in(&state, &s, &y, id, &f).await {
         Ok(cid) => Ok(done(
-            &format!("/ps/schools/{id}/committees#c{cid}"),
+            &format!("/ps/schools/{id}/committees{}#c{cid}", y.q()),
             "created",
         )),
         Err(e) => {
             let p = Posted::refused(s.lang, "committee", raw, e, COMMITTEE_FIELDS, |p| {
                 p.check(s.lang, "name", jiaxiao_domain::text::Field::Title, &f.name)
             })?;
-            refused(&state, &s, id, p).await
+            refused(&state, &s, &y, id, p).await
         }
     }
 }
@@ -302,6 +308,7 @@ async fn create_committee(
 async fn create_committee_in(
     state: &AppState,
     s: &Staff,
+    y: &SchoolYear,
     id: i64,
     f: &NewCommitteeForm,
 ) -> Result<i64, AppError> {
@@ -323,6 +330,8 @@ async fn create_committee_in(
         &s.user.scope,
         NewCommittee {
             school_id: id,
+            // The year the page shows; the current one is made on its first body.
+            school_year_id: (!y.current && y.id > 0).then_some(y.id),
             unit_id: f.unit_id,
             kind,
             name,
@@ -346,6 +355,7 @@ pub struct NewMemberForm {
 async fn add_member(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path((id, cid)): Path<(i64, i64)>,
     Submitted { form: f, raw }: Submitted<NewMemberForm>,
 ) -> Result<Response, AppError> {
@@ -368,7 +378,7 @@ async fn add_member(
     };
     match r {
         Ok(_) => Ok(done(
-            &format!("/ps/schools/{id}/committees#c{cid}"),
+            &format!("/ps/schools/{id}/committees{}#c{cid}", y.q()),
             "added",
         )),
         Err(e) => {
@@ -377,7 +387,7 @@ async fn add_member(
             let p = Posted::refused(s.lang, "member", raw, e, MEMBER_FIELDS, |p| {
                 p.check(s.lang, "note", jiaxiao_domain::text::Field::Line, &f.note)
             })?;
-            refused(&state, &s, id, p.about(cid)).await
+            refused(&state, &s, &y, id, p.about(cid)).await
         }
     }
 }
@@ -390,23 +400,31 @@ pub struct CsrfForm {
 async fn remove_member(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path((id, mid)): Path<(i64, i64)>,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     committees::remove_member(&state.db, &s.user.scope, mid).await?;
-    Ok(done(&format!("/ps/schools/{id}/committees"), "removed"))
+    Ok(done(
+        &format!("/ps/schools/{id}/committees{}", y.q()),
+        "removed",
+    ))
 }
 
 async fn delete_committee(
     State(state): State<AppState>,
     s: Staff,
+    y: SchoolYear,
     Path((id, cid)): Path<(i64, i64)>,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
     committees::delete_committee(&state.db, &s.user.scope, cid).await?;
-    Ok(done(&format!("/ps/schools/{id}/committees"), "deleted"))
+    Ok(done(
+        &format!("/ps/schools/{id}/committees{}", y.q()),
+        "deleted",
+    ))
 }
 
 #[derive(Template)]
@@ -428,7 +446,7 @@ async fn print_roster(
 ) -> Result<Html<String>, AppError> {
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = (y.id, y.name.clone());
+    let (year, year_name) = (y.id, y.label());
     let bodies = committees::bodies(&state.db, scope, id, year).await?;
     Ok(Html(
         RosterPrint {
@@ -452,7 +470,7 @@ async fn roster_xlsx(
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = (y.id, y.name.clone());
+    let (year, year_name) = (y.id, y.label());
     let lines = committees::roster_for_year(&state.db, scope, id, year).await?;
     let sheet = lang.t("ps_org.title");
     let title = format!(

@@ -100,7 +100,7 @@ async fn show_curriculum(
 /// The curriculum page again with the refused form `p`: 422.
 async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Response, AppError> {
     // Topics are the school's and courses are planned in the current year.
-    let y = SchoolYear::resolve(state, "", Some(id)).await?;
+    let y = SchoolYear::resolve(state, s.lang, "", Some(id)).await?;
     Ok(unprocessable(render_curriculum(state, s, &y, id, p).await?))
 }
 
@@ -114,7 +114,7 @@ async fn render_curriculum(
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (year, year_name) = (y.id, y.name.clone());
+    let (year, year_name) = (y.id, y.label());
     let catalogue = curriculum::list_topics(&state.db, scope, id).await?;
     let coverage = curriculum::coverage(&state.db, scope, id, year).await?;
     let semester = |n: i32| lang.t(&format!("ps_curriculum.semester_{n}"));

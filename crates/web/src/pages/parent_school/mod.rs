@@ -21,6 +21,7 @@ use jiaxiao_store::org::UnitRow;
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::i18n::Lang;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -79,7 +80,7 @@ impl SchoolNav {
     pub fn title_year(&self) -> String {
         self.year
             .as_ref()
-            .map(|y| format!(" · {}", y.name))
+            .map(|y| format!(" · {}", y.label()))
             .unwrap_or_default()
     }
 
@@ -117,6 +118,8 @@ pub struct SchoolYear {
     pub open: bool,
     /// The names the selector offers, newest first; the current year always among them.
     pub choices: Vec<String>,
+    /// The page's language, for the year's name in words (`label`).
+    pub lang: Lang,
 }
 
 #[derive(serde::Deserialize)]
@@ -135,22 +138,39 @@ impl SchoolYear {
         }
     }
 
+    /// The year's name in the page's language.
+    pub fn label(&self) -> String {
+        self.lang.year(&self.name)
+    }
+
     /// The value a choice carries in the selector's form.
     pub fn param(name: &str) -> &str {
         jiaxiao_store::org::year_param(name)
     }
 
     /// The school year with id `id` (a session's, a meeting day's), for `school`.
-    pub async fn of_id(state: &AppState, id: i64, school: i64) -> Result<SchoolYear, AppError> {
+    pub async fn of_id(
+        state: &AppState,
+        lang: Lang,
+        id: i64,
+        school: i64,
+    ) -> Result<SchoolYear, AppError> {
         let name = jiaxiao_store::org::school_year_name(&state.db.conn, id)
             .await?
             .unwrap_or_default();
-        SchoolYear::resolve(state, jiaxiao_store::org::year_param(&name), Some(school)).await
+        SchoolYear::resolve(
+            state,
+            lang,
+            jiaxiao_store::org::year_param(&name),
+            Some(school),
+        )
+        .await
     }
 
     /// The year `param` names (empty: the current one), for `school` when given.
     pub async fn resolve(
         state: &AppState,
+        lang: Lang,
         param: &str,
         school: Option<i64>,
     ) -> Result<SchoolYear, AppError> {
@@ -198,6 +218,7 @@ impl SchoolYear {
             past,
             open,
             choices,
+            lang,
         })
     }
 }
@@ -225,7 +246,8 @@ impl axum::extract::FromRequestParts<AppState> for SchoolYear {
                 .find(|(k, _)| *k == "id")
                 .and_then(|(_, v)| v.parse::<i64>().ok());
         }
-        SchoolYear::resolve(state, &q.year, school).await
+        let lang = Lang::from_cookie(crate::auth::cookie(parts, "lang"));
+        SchoolYear::resolve(state, lang, &q.year, school).await
     }
 }
 

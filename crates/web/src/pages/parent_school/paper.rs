@@ -438,6 +438,7 @@ async fn upload_scan(
         scope,
         NewAttachment {
             school_id: row.school_id,
+            school_year_id: None,
             session_id: Some(row.id),
             kind: records::KIND_SCAN,
             file_name: &name,

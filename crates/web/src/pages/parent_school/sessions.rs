@@ -764,7 +764,7 @@ async fn render_show(
         Vec::new()
     };
     // A session of a closed school year shows no forms: the store would refuse them.
-    let y = SchoolYear::of_id(state, row.school_year_id, row.school_id).await?;
+    let y = SchoolYear::of_id(state, s.lang, row.school_year_id, row.school_id).await?;
     let can_write = y.open && sessions::session_secret(&state.db, scope, id).await.is_ok();
     let (photos, materials): (Vec<_>, Vec<_>) = files
         .into_iter()
@@ -1062,6 +1062,7 @@ async fn upload(
             &s.user.scope,
             NewAttachment {
                 school_id: row.school_id,
+                school_year_id: None,
                 session_id: Some(id),
                 kind,
                 file_name: &name,

@@ -158,9 +158,14 @@ async fn list_trainees(
 struct SettingsForm {
     csrf: String,
     lecture: f64,
+    /// Absent (a form of an older page): the year's weight is kept.
+    #[serde(default)]
+    parent_class: Option<f64>,
     open_day: f64,
     forum: f64,
     online: f64,
+    #[serde(default)]
+    breakout: Option<f64>,
     opens_before_minutes: i32,
     closes_after_minutes: i32,
     late_after_minutes: i32,
@@ -174,8 +179,18 @@ async fn save_settings(
     Form(f): Form<SettingsForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    for w in [f.lecture, f.open_day, f.forum, f.online] {
-        if !(0.0..=10.0).contains(&w) {
+    // Every form of `domain::parent_school::Form` has its weight here: one missing would
+    // be put back to the default on every save.
+    let posted = |form: jiaxiao_domain::parent_school::Form| match form {
+        jiaxiao_domain::parent_school::Form::Lecture => Some(f.lecture),
+        jiaxiao_domain::parent_school::Form::ParentClass => f.parent_class,
+        jiaxiao_domain::parent_school::Form::OpenDay => Some(f.open_day),
+        jiaxiao_domain::parent_school::Form::Forum => Some(f.forum),
+        jiaxiao_domain::parent_school::Form::Online => Some(f.online),
+        jiaxiao_domain::parent_school::Form::Breakout => f.breakout,
+    };
+    for &form in jiaxiao_domain::parent_school::Form::ALL {
+        if posted(form).is_some_and(|w| !(0.0..=10.0).contains(&w)) {
             return Err(AppError::Invalid("bad_weight".into()));
         }
     }
@@ -190,12 +205,15 @@ async fn save_settings(
         opens_before_minutes: f.opens_before_minutes.max(0),
         closes_after_minutes: f.closes_after_minutes.max(0),
         late_after_minutes: f.late_after_minutes.max(0),
-        ..Default::default()
+        weights: jiaxiao_store::parent_school::settings(&state.db.conn, id, year)
+            .await?
+            .weights,
     };
-    settings.weights.insert("lecture".into(), f.lecture);
-    settings.weights.insert("open_day".into(), f.open_day);
-    settings.weights.insert("forum".into(), f.forum);
-    settings.weights.insert("online".into(), f.online);
+    for &form in jiaxiao_domain::parent_school::Form::ALL {
+        if let Some(w) = posted(form) {
+            settings.weights.insert(form.code().into(), w);
+        }
+    }
     jiaxiao_store::parent_school::save_settings(&state.db, &s.user.scope, id, year, &settings)
         .await?;
     Ok(Redirect::to(&format!("/ps/schools/{id}/trainees{}", y.q())).into_response())
@@ -288,7 +306,10 @@ fn reason_text(lang: Lang, n: &excellence::NomineeRow) -> String {
                     ("attended", r.attended.to_string()),
                     ("invited", r.invited.to_string()),
                     ("hours", format!("{:.1}", r.hours)),
-                    ("reflections", r.reflections.to_string()),
+                    (
+                        "reflections",
+                        lang.tn("ps.excellence.reflections", r.reflections),
+                    ),
                 ],
             ) + if r.committee {
                 lang.t("ps.excellence.committee_suffix")
@@ -321,7 +342,7 @@ async fn refused(
     p: Posted,
 ) -> Result<Response, AppError> {
     // A round's form carries no school in its path: the year is read for this school.
-    let y = SchoolYear::resolve(state, super::SchoolYear::param(&y.name), Some(id)).await?;
+    let y = SchoolYear::resolve(state, y.lang, super::SchoolYear::param(&y.name), Some(id)).await?;
     Ok(unprocessable(render_excellence(state, s, &y, id, p).await?))
 }
 
@@ -665,7 +686,10 @@ async fn upload_seal(
 ) -> Result<Response, AppError> {
     let (csrf, _, files) = read_upload(&mut mp).await?;
     s.check_csrf(&csrf)?;
-    let school = school_of_round(&state, &s, round).await?;
+    let r = excellence::certificate_round(&state.db, &s.user.scope, round)
+        .await?
+        .round;
+    let school = r.school_id;
     let picture = match files.into_iter().next() {
         Some((name, bytes)) => super::prepare_picture(records::KIND_SEAL, bytes)
             .await
@@ -685,6 +709,8 @@ async fn upload_seal(
         &s.user.scope,
         NewAttachment {
             school_id: school,
+            // The round's year: a closed year keeps no new file, not even an orphan.
+            school_year_id: Some(r.school_year_id),
             session_id: None,
             kind: records::KIND_SEAL,
             file_name: &name,
