@@ -187,7 +187,9 @@ impl Chrome {
                 .and_then(|u| u.flash.as_deref())
                 .and_then(|k| form::flash_text(lang, k)),
             section,
-            section_root: section.is_some_and(|s| s.href() == path.trim_end_matches('/')),
+            // The tree's first page shows a unit, which its crumbs name as the page.
+            section_root: section
+                .is_some_and(|s| s != Section::Tree && s.href() == path.trim_end_matches('/')),
             units: match user {
                 Some(u) if staff => unit_links(&u.units, path),
                 _ => Vec::new(),
@@ -270,5 +272,32 @@ impl AsOfQuery {
             .ok()
             .filter(|d| jiaxiao_domain::text::plausible_year(d.year()))
             .ok_or_else(|| crate::error::AppError::Invalid("bad_date".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Section;
+
+    #[test]
+    fn a_path_names_its_section() {
+        assert_eq!(
+            Section::of_path("/ps/schools/3/ledger"),
+            Some(Section::ParentSchool)
+        );
+        assert_eq!(
+            Section::of_path("/sessions/9/checkins"),
+            Some(Section::ParentSchool)
+        );
+        assert_eq!(Section::of_path("/org"), Some(Section::Tree));
+        assert_eq!(Section::of_path("/people/pupils/1"), Some(Section::People));
+        assert_eq!(Section::of_path("/audit.xlsx"), Some(Section::Audit));
+        assert_eq!(
+            Section::of_path("/accounts/users/2"),
+            Some(Section::Accounts)
+        );
+        // One's own account is no section; nor is a prefix of a section's name.
+        assert_eq!(Section::of_path("/account/password"), None);
+        assert_eq!(Section::of_path("/organisation"), None);
     }
 }
