@@ -87,19 +87,64 @@ pub(crate) async fn scope_for_user<C: ConnectionTrait>(
     user_id: i64,
     guardian_id: Option<i64>,
 ) -> StoreResult<Scope> {
-    let grants = role_grant::Entity::find()
-        .filter(role_grant::Column::UserId.eq(user_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .filter_map(|g| {
-            Role::from_code(&g.role).map(|role| Grant {
-                unit_id: g.unit_id,
-                role,
-            })
-        })
-        .collect();
+    let (grants, _) = grants_of(conn, user_id).await?;
     Ok(Scope::for_user(user_id, guardian_id, grants))
+}
+
+/// A unit the user holds a staff role at, named: the page header's unit switcher lists
+/// them (issue 10 item 21).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantedUnit {
+    pub id: i64,
+    pub name: String,
+    pub kind: UnitKind,
+}
+
+#[derive(FromQueryResult)]
+struct GrantJoin {
+    unit_id: i64,
+    role: String,
+    name: String,
+    kind: String,
+}
+
+/// The user's grants and, from the same read, the units of their staff roles (each once,
+/// top of the tree first): the header names them on every page without a query of its own.
+async fn grants_of<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> StoreResult<(Vec<Grant>, Vec<GrantedUnit>)> {
+    let rows = GrantJoin::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "SELECT g.unit_id, g.role, u.name, u.kind FROM role_grant g JOIN org_unit u ON u.id = g.unit_id \
+         WHERE g.user_id = $1 ORDER BY g.id",
+        [user_id.into()],
+    ))
+    .all(conn)
+    .await?;
+    let mut grants = Vec::with_capacity(rows.len());
+    let mut units: Vec<GrantedUnit> = Vec::new();
+    for r in rows {
+        let Some(role) = Role::from_code(&r.role) else {
+            continue;
+        };
+        grants.push(Grant {
+            unit_id: r.unit_id,
+            role,
+        });
+        if role == Role::Parent || units.iter().any(|u| u.id == r.unit_id) {
+            continue;
+        }
+        if let Some(kind) = UnitKind::from_code(&r.kind) {
+            units.push(GrantedUnit {
+                id: r.unit_id,
+                name: r.name,
+                kind,
+            });
+        }
+    }
+    units.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.name.cmp(&b.name)));
+    Ok((grants, units))
 }
 
 pub enum Login<'a> {
@@ -196,6 +241,8 @@ pub struct Session {
     pub scope: Scope,
     pub principal: Principal,
     pub csrf_token: String,
+    /// The units of the user's staff roles, for the header (`GrantedUnit`).
+    pub units: Vec<GrantedUnit>,
 }
 
 #[derive(FromQueryResult)]
@@ -217,9 +264,10 @@ pub async fn session(db: &Db, token: &str) -> StoreResult<Option<Session>> {
     .one(&db.conn)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let scope = scope_for_user(&db.conn, r.user_id, r.guardian_id).await?;
+    let (grants, units) = grants_of(&db.conn, r.user_id).await?;
     Ok(Some(Session {
-        scope,
+        scope: Scope::for_user(r.user_id, r.guardian_id, grants),
+        units,
         principal: Principal {
             user_id: r.user_id,
             display_name: r.display_name,

@@ -49,6 +49,10 @@ pub struct LoggedIn {
     pub csrf: String,
     /// The key of a success message waiting for this page (`pages::form::done`).
     pub flash: Option<String>,
+    /// The units of the user's staff roles, for the header's unit switcher.
+    pub units: Vec<accounts::GrantedUnit>,
+    /// The request's path: the header marks the section it lies in (`pages::Section`).
+    pub path: String,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -64,6 +68,8 @@ impl FromRequestParts<AppState> for Ctx {
                 scope: s.scope,
                 principal: s.principal,
                 csrf: s.csrf_token,
+                units: s.units,
+                path: parts.uri.path().to_owned(),
                 flash: cookie(parts, crate::pages::form::FLASH_COOKIE)
                     .filter(|v| !v.is_empty())
                     .map(str::to_owned),

@@ -26,10 +26,24 @@ pub fn routes() -> Router<AppState> {
         .route("/ps/units/{id}/rollup.xlsx", get(rollup_xlsx))
 }
 
-/// Staff land on their school, or on their office's overview.
-async fn entry(State(state): State<AppState>, s: Staff) -> Result<Response, AppError> {
+#[derive(serde::Deserialize)]
+struct EntryQuery {
+    unit: Option<i64>,
+}
+
+/// Staff land on their school, or on their office's overview; `?unit=` (the header's
+/// unit switcher) picks which of their units, the first otherwise.
+async fn entry(
+    State(state): State<AppState>,
+    s: Staff,
+    Query(q): Query<EntryQuery>,
+) -> Result<Response, AppError> {
     let roots = jiaxiao_store::org::roots(&state.db, &s.user.scope).await?;
-    let first = roots.first().ok_or(AppError::NotFound)?;
+    let first = match q.unit {
+        Some(id) => roots.iter().find(|r| r.id == id),
+        None => roots.first(),
+    }
+    .ok_or(AppError::NotFound)?;
     let to = match first.kind.as_str() {
         "school" => format!("/ps/schools/{}", first.id),
         "grade" | "class" => {
@@ -49,6 +63,8 @@ pub struct UpcomingRow {
     pub title: String,
     pub form: String,
     pub status: String,
+    /// The status's badge class (`pages::badge_class`).
+    pub badge: &'static str,
 }
 
 #[derive(Template)]
@@ -138,6 +154,7 @@ async fn school_home(
             title: s.title,
             form: lang.t(&format!("ps.form.{}", s.form)),
             status: lang.t(&format!("ps.session_status.{}", s.status)),
+            badge: crate::pages::badge_class(&s.status),
         })
         .collect();
     let can_write = jiaxiao_store::parent_school::visible_school(&state.db.conn, scope, id)
