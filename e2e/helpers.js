@@ -1,7 +1,7 @@
 // Shared by the parent-school and check-in browser tests: the browser, logging in, the
 // demo school's id, planning a session that starts now, and small generated files.
 // Not a test file itself (node --test picks up tests/*.test.js only).
-import { deflateSync } from 'node:zlib';
+import { deflateSync, inflateRawSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 export const BASE = process.env.JIAXIAO_URL ?? 'http://127.0.0.1:8080';
@@ -162,4 +162,28 @@ export function png(w = 96, h = 96) {
     chunk('IDAT', deflateSync(raw)),
     chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** The text of every XML part of an XLSX (a zip), read through its central directory. */
+export function xlsxText(buf) {
+  let eocd = buf.length - 22;
+  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd -= 1;
+  assert.ok(eocd >= 0, 'a zip file');
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  let text = '';
+  for (let i = 0; i < count; i += 1) {
+    const method = buf.readUInt16LE(p + 10);
+    const size = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.subarray(p + 46, p + 46 + nameLen).toString();
+    const data = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const raw = buf.subarray(data, data + size);
+    if (name.endsWith('.xml')) text += (method === 8 ? inflateRawSync(raw) : raw).toString('utf8');
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return text;
 }

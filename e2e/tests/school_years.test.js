@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
-import { BASE, launch, login, schoolId } from '../helpers.js';
+import { BASE, launch, login, schoolId, xlsxText } from '../helpers.js';
 
 const OUT = process.env.E2E_OUT ?? join(tmpdir(), 'jiaxiao-e2e-shots');
 
@@ -25,30 +24,6 @@ function lastYear() {
   const start = t.getUTCMonth() >= 8 ? t.getUTCFullYear() : t.getUTCFullYear() - 1;
   const param = `${start - 1}-${start}`;
   return { param, name: `${param}学年` };
-}
-
-/** The text of every XML part of an XLSX (a zip), read through its central directory. */
-function xlsxText(buf) {
-  let eocd = buf.length - 22;
-  while (eocd >= 0 && buf.readUInt32LE(eocd) !== 0x06054b50) eocd -= 1;
-  assert.ok(eocd >= 0, 'a zip file');
-  const count = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
-  let text = '';
-  for (let i = 0; i < count; i += 1) {
-    const method = buf.readUInt16LE(p + 10);
-    const size = buf.readUInt32LE(p + 20);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    const local = buf.readUInt32LE(p + 42);
-    const name = buf.subarray(p + 46, p + 46 + nameLen).toString();
-    const data = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
-    const raw = buf.subarray(data, data + size);
-    if (name.endsWith('.xml')) text += (method === 8 ? inflateRawSync(raw) : raw).toString('utf8');
-    p += 46 + nameLen + extraLen + commentLen;
-  }
-  return text;
 }
 
 test('the year selector shows last year\'s ledger, read-only, and its XLSX', async () => {

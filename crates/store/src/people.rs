@@ -1,5 +1,6 @@
 //! People in the tree: pupils (placed in a class per school year), their guardians,
-//! and staff. Lists are keyset-paged and searchable by name, full pinyin, initials,
+//! and staff. Lists are paged (by offset for the pages, with their total; keyset for the
+//! API), sortable by name (pinyin order) and searchable by name, full pinyin, initials,
 //! phone or pupil number; every query is cut to the caller's scope in SQL.
 
 use jiaxiao_domain::{Role, names};
@@ -63,13 +64,46 @@ pub struct ChildLink {
     pub grade_name: Option<String>,
 }
 
-/// A page request: optional search text, optional subtree, keyset cursor.
+/// A page request: optional search text, optional subtree, keyset cursor or offset, a
+/// sort, and the filters a list offers (gender of pupils, account of guardians).
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     pub q: Option<String>,
     pub under: Option<i64>,
     pub after_id: Option<i64>,
+    pub offset: u64,
     pub limit: u64,
+    pub sort: Sort,
+    /// Pupils: "m" or "f".
+    pub gender: Option<String>,
+    /// Guardians: with (true) or without (false) an account.
+    pub has_account: Option<bool>,
+}
+
+/// The order of a list. `Added` (by id) is the one the keyset cursor pages through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Added,
+    /// By the name's pinyin, as a Chinese register sorts.
+    Name { desc: bool },
+    /// Pupils by student number, staff by unit.
+    Code { desc: bool },
+}
+
+/// The most rows one read returns (an export's worth; a page asks for far fewer).
+pub const MAX_ROWS: u64 = 20_000;
+
+impl Sort {
+    /// The ORDER BY of a list whose row alias is `a`, `code` its code column.
+    fn order_by(self, a: &str, code: &str) -> String {
+        let dir = |d: bool| if d { "DESC" } else { "ASC" };
+        match self {
+            Sort::Added => format!("{a}.id"),
+            Sort::Name { desc } => format!("{a}.name_pinyin {0}, {a}.name {0}, {a}.id", dir(desc)),
+            Sort::Code { desc } => format!("{code} {0}, {a}.id", dir(desc)),
+        }
+    }
 }
 
 /// "Pupil visible to the caller": at a school in their subtree, or, for head
@@ -143,20 +177,32 @@ fn like_conditions(raw: &str, cols: &[&str], exact: &[&str], values: &mut Vec<Va
 }
 
 fn limit_of(q: &Query) -> i64 {
-    q.limit.clamp(1, 500) as i64
+    q.limit.clamp(1, MAX_ROWS) as i64
 }
 
-/// Pupils, with their class in the current school year.
-pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<PupilRow>> {
-    let year = crate::org::current_school_year(&db.conn).await?;
-    let mut values: Vec<Value> = Vec::new();
-    let mut conds = vec![pupil_visible(scope, &mut values)];
+/// `LIMIT … OFFSET …` of a page, bound as values.
+fn page_of(q: &Query, values: &mut Vec<Value>) -> String {
+    values.push(limit_of(q).into());
+    let l = values.len();
+    values.push((q.offset.min(i64::MAX as u64) as i64).into());
+    format!("LIMIT ${l} OFFSET ${}", values.len())
+}
+
+/// The conditions on `pupil p` of a pupils query.
+async fn pupil_conds(
+    db: &Db,
+    scope: &Scope,
+    query: &Query,
+    year: i64,
+    values: &mut Vec<Value>,
+) -> StoreResult<String> {
+    let mut conds = vec![pupil_visible(scope, values)];
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let mut c = like_conditions(
             q,
             &["p.name", "p.name_pinyin", "p.name_initials"],
             &["p.student_no"],
-            &mut values,
+            values,
         );
         // A parent's whole mobile number finds their children (the search box says so);
         // within the caller's reach like every other condition here.
@@ -171,26 +217,38 @@ pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<V
         conds.push(c);
     }
     if let Some(under) = query.under {
-        conds.push(pupils_under(db, "p", under, year, &mut values).await?);
+        conds.push(pupils_under(db, "p", under, year, values).await?);
+    }
+    if let Some(g) = query.gender.as_deref() {
+        values.push(g.to_owned().into());
+        conds.push(format!("p.gender = ${}", values.len()));
     }
     if let Some(after) = query.after_id {
         values.push(after.into());
         conds.push(format!("p.id > ${}", values.len()));
     }
-    values.push(limit_of(query).into());
-    let l = values.len();
+    Ok(conds.join(" AND "))
+}
+
+/// Pupils, with their class in the current school year.
+pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<PupilRow>> {
+    let year = crate::org::current_school_year(&db.conn).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let conds = pupil_conds(db, scope, query, year, &mut values).await?;
+    let page = page_of(query, &mut values);
     values.push(year.into());
     let y = values.len();
+    let order = query.sort.order_by("p", "p.student_no");
     let sql = format!(
         "SELECT p.id, p.student_no, p.name, p.gender, p.school_id, s.name AS school_name, \
                 cm.class_id, c.name AS class_name, g.name AS grade_name \
-         FROM (SELECT p.id, p.student_no, p.name, p.gender, p.school_id FROM pupil p WHERE {} ORDER BY p.id LIMIT ${l}) p \
+         FROM (SELECT p.id, p.student_no, p.name, p.name_pinyin, p.gender, p.school_id FROM pupil p \
+               WHERE {conds} ORDER BY {order} {page}) p \
          JOIN org_unit s ON s.id = p.school_id \
          LEFT JOIN class_membership cm ON cm.pupil_id = p.id AND cm.school_year_id = ${y} \
          LEFT JOIN org_unit c ON c.id = cm.class_id \
          LEFT JOIN org_unit g ON g.id = c.parent_id \
-         ORDER BY p.id",
-        conds.join(" AND ")
+         ORDER BY {order}"
     );
     Ok(
         PupilRow::find_by_statement(Statement::from_sql_and_values(db.db_backend(), sql, values))
@@ -199,14 +257,28 @@ pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<V
     )
 }
 
-/// Guardians of pupils the caller can see.
-pub async fn list_guardians(
+/// How many pupils a pupils query matches (its pages' total).
+pub async fn count_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<u64> {
+    let year = crate::org::current_school_year(&db.conn).await?;
+    let mut values: Vec<Value> = Vec::new();
+    let conds = pupil_conds(db, scope, query, year, &mut values).await?;
+    let n = crate::db::scalar_i64(
+        &db.conn,
+        format!("SELECT COUNT(*) AS n FROM pupil p WHERE {conds}"),
+        values,
+    )
+    .await?;
+    Ok(n.max(0) as u64)
+}
+
+/// The conditions on `guardian g` of a guardians query.
+async fn guardian_conds(
     db: &Db,
     scope: &Scope,
     query: &Query,
-) -> StoreResult<Vec<GuardianRow>> {
-    let mut values: Vec<Value> = Vec::new();
-    let vis = pupil_visible(scope, &mut values);
+    values: &mut Vec<Value>,
+) -> StoreResult<String> {
+    let vis = pupil_visible(scope, values);
     let mut conds = vec![format!(
         "g.id IN (SELECT gs.guardian_id FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id WHERE {vis})"
     )];
@@ -216,7 +288,7 @@ pub async fn list_guardians(
             q,
             &["g.name", "g.name_pinyin", "g.name_initials"],
             &[],
-            &mut values,
+            values,
         );
         if digits.len() >= 4 {
             values.push(format!("%{digits}%").into());
@@ -226,27 +298,43 @@ pub async fn list_guardians(
     }
     if let Some(under) = query.under {
         let year = crate::org::current_school_year(&db.conn).await?;
-        let cond = pupils_under(db, "p2", under, year, &mut values).await?;
+        let cond = pupils_under(db, "p2", under, year, values).await?;
         conds.push(format!(
             "g.id IN (SELECT gs2.guardian_id FROM guardianship gs2 JOIN pupil p2 ON p2.id = gs2.pupil_id WHERE {cond})"
+        ));
+    }
+    if let Some(has) = query.has_account {
+        conds.push(format!(
+            "{}EXISTS (SELECT 1 FROM user_account a2 WHERE a2.guardian_id = g.id AND a2.password_hash IS NOT NULL)",
+            if has { "" } else { "NOT " }
         ));
     }
     if let Some(after) = query.after_id {
         values.push(after.into());
         conds.push(format!("g.id > ${}", values.len()));
     }
+    Ok(conds.join(" AND "))
+}
+
+/// Guardians of pupils the caller can see.
+pub async fn list_guardians(
+    db: &Db,
+    scope: &Scope,
+    query: &Query,
+) -> StoreResult<Vec<GuardianRow>> {
+    let mut values: Vec<Value> = Vec::new();
+    let conds = guardian_conds(db, scope, query, &mut values).await?;
     // Only the children the caller can see are counted: a school's list says nothing of
     // a parent's children at other schools (the column reads "children here").
     let here = pupil_visible(scope, &mut values);
-    values.push(limit_of(query).into());
+    let page = page_of(query, &mut values);
+    let order = query.sort.order_by("g", "g.name");
     let sql = format!(
         "SELECT g.id, g.name, g.phone, \
            (SELECT COUNT(*) FROM guardianship x JOIN pupil p ON p.id = x.pupil_id \
              WHERE x.guardian_id = g.id AND {here}) AS children, \
            EXISTS (SELECT 1 FROM user_account a WHERE a.guardian_id = g.id AND a.password_hash IS NOT NULL) AS has_account \
-         FROM guardian g WHERE {} ORDER BY g.id LIMIT ${}",
-        conds.join(" AND "),
-        values.len()
+         FROM guardian g WHERE {conds} ORDER BY {order} {page}"
     );
     let phones = Phones::directory(scope);
     let mut rows = GuardianRow::find_by_statement(Statement::from_sql_and_values(
@@ -262,15 +350,28 @@ pub async fn list_guardians(
     Ok(rows)
 }
 
-pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<StaffRow>> {
+/// How many guardians a guardians query matches.
+pub async fn count_guardians(db: &Db, scope: &Scope, query: &Query) -> StoreResult<u64> {
     let mut values: Vec<Value> = Vec::new();
-    let mut conds = vec![scope.sql_in_subtree("st.unit_id", &mut values)];
+    let conds = guardian_conds(db, scope, query, &mut values).await?;
+    let n = crate::db::scalar_i64(
+        &db.conn,
+        format!("SELECT COUNT(*) AS n FROM guardian g WHERE {conds}"),
+        values,
+    )
+    .await?;
+    Ok(n.max(0) as u64)
+}
+
+/// The conditions on `staff st` of a staff query.
+fn staff_conds(scope: &Scope, query: &Query, values: &mut Vec<Value>) -> String {
+    let mut conds = vec![scope.sql_in_subtree("st.unit_id", values)];
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
         conds.push(like_conditions(
             q,
             &["st.name", "st.name_pinyin", "st.name_initials"],
             &["st.phone"],
-            &mut values,
+            values,
         ));
     }
     if let Some(under) = query.under {
@@ -286,12 +387,17 @@ pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Ve
         values.push(after.into());
         conds.push(format!("st.id > ${}", values.len()));
     }
-    values.push(limit_of(query).into());
+    conds.join(" AND ")
+}
+
+pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<StaffRow>> {
+    let mut values: Vec<Value> = Vec::new();
+    let conds = staff_conds(scope, query, &mut values);
+    let page = page_of(query, &mut values);
+    let order = query.sort.order_by("st", "u.name");
     let sql = format!(
         "SELECT st.id, st.unit_id, u.name AS unit_name, st.name, st.phone, st.position \
-         FROM staff st JOIN org_unit u ON u.id = st.unit_id WHERE {} ORDER BY st.id LIMIT ${}",
-        conds.join(" AND "),
-        values.len()
+         FROM staff st JOIN org_unit u ON u.id = st.unit_id WHERE {conds} ORDER BY {order} {page}"
     );
     let phones = Phones::directory(scope);
     let mut rows =
@@ -302,6 +408,19 @@ pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Ve
         r.phone = phones.show(r.phone.take());
     }
     Ok(rows)
+}
+
+/// How many staff a staff query matches.
+pub async fn count_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<u64> {
+    let mut values: Vec<Value> = Vec::new();
+    let conds = staff_conds(scope, query, &mut values);
+    let n = crate::db::scalar_i64(
+        &db.conn,
+        format!("SELECT COUNT(*) AS n FROM staff st WHERE {conds}"),
+        values,
+    )
+    .await?;
+    Ok(n.max(0) as u64)
 }
 
 /// One pupil the caller can see, with their guardians.

@@ -499,6 +499,7 @@ both_dbs!(staff_mark_a_class_in_bulk, |t: TestDb| async move {
             under: None,
             after_id: None,
             limit: 5,
+            ..Default::default()
         },
     )
     .await

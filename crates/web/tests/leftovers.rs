@@ -129,7 +129,7 @@ both_dbs!(
             )),
             "the form posts to last year again"
         );
-        assert!(body.contains(&format!("<span id=\"year-name\">{name}</span>")));
+        assert!(body.contains(&format!("id=\"year-name\">{name}</span>")));
         // Made there, a body is last year's.
         let (st, to) = post(
             &admin,
@@ -174,7 +174,7 @@ both_dbs!(
             )),
             "the form posts to last year again"
         );
-        assert!(body.contains(&format!("<span id=\"year-name\">{name}</span>")));
+        assert!(body.contains(&format!("id=\"year-name\">{name}</span>")));
     }
 );
 

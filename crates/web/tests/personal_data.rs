@@ -117,11 +117,16 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
             .iter()
             .map(|q| format!("/people{q}"))
             .collect(),
+        "/people.xlsx" => ["", "?kind=guardians", "?kind=staff", "?q=1"]
+            .iter()
+            .map(|q| format!("/people.xlsx{q}"))
+            .collect(),
         "/people/pupils/{id}" => each(w.pupils.to_vec(), &|p| format!("/people/pupils/{p}")),
         "/people/guardians/{id}" => {
             each(w.guardians.to_vec(), &|g| format!("/people/guardians/{g}"))
         }
         "/accounts" => vec!["/accounts".into()],
+        "/accounts.xlsx" => vec!["/accounts.xlsx".into()],
         // Every account of the fixture: staff of both schools and counties, and parents.
         "/accounts/users/{id}" => (1..=10).map(|u| format!("/accounts/users/{u}")).collect(),
         "/audit" => vec!["/audit".into()],
@@ -152,6 +157,7 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
         "/paper" => vec!["/paper?code=NOSUCH".into()],
         "/paper/{sheet}" => vec![format!("/paper/{}", w.sheet_a2)],
         "/ps/schools/{id}/sessions" => schools(&|s| format!("/ps/schools/{s}/sessions")),
+        "/ps/schools/{id}/sessions.xlsx" => schools(&|s| format!("/ps/schools/{s}/sessions.xlsx")),
         "/ps/schools/{id}/sessions/new" => schools(&|s| format!("/ps/schools/{s}/sessions/new")),
         "/sessions/{id}" => each(sessions(), &|s| format!("/sessions/{s}")),
         "/sessions/{id}/edit" => each(sessions(), &|s| format!("/sessions/{s}/edit")),
@@ -160,6 +166,7 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
         }
         "/attachments/{id}" => vec!["/attachments/1".into()],
         "/ps/schools/{id}/trainees" => schools(&|s| format!("/ps/schools/{s}/trainees")),
+        "/ps/schools/{id}/trainees.xlsx" => schools(&|s| format!("/ps/schools/{s}/trainees.xlsx")),
         "/ps/schools/{id}/excellence" => schools(&|s| format!("/ps/schools/{s}/excellence")),
         "/ps/excellence/{round}/notice.pdf" => {
             vec![format!("/ps/excellence/{}/notice.pdf", w.round_a)]

@@ -25,6 +25,17 @@ pub struct TraineeSummary {
     pub hours: f64,
     pub reflections: i64,
     pub committee: bool,
+    /// The classes of their children at this school in the year, by grade then class
+    /// (the trainees list filters and shows them).
+    pub classes: Vec<TraineeClass>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TraineeClass {
+    pub class_id: i64,
+    pub grade_id: Option<i64>,
+    /// The class's full name, grade included ("三年级(2)班").
+    pub name: String,
 }
 
 impl TraineeSummary {
@@ -113,6 +124,7 @@ async fn trainees_from<C: ConnectionTrait>(
                     hours,
                     reflections: 0,
                     committee: false,
+                    classes: Vec::new(),
                 },
             )
         })
@@ -186,6 +198,47 @@ async fn trainees_from<C: ConnectionTrait>(
     for m in seats {
         if let Some(e) = by.get_mut(&m.guardian_id) {
             e.committee = m.n > 0;
+        }
+    }
+    #[derive(FromQueryResult)]
+    struct ChildClass {
+        guardian_id: i64,
+        class_id: i64,
+        grade_id: Option<i64>,
+        name: String,
+    }
+    // One read for the whole school: its parents' children's classes this year, in
+    // register order (grade level, then class number).
+    let mut values: Vec<Value> = Vec::new();
+    let s = bind(&mut values, f.school_id);
+    let y = bind(&mut values, f.school_year_id);
+    let only = match f.guardian_id {
+        Some(g) => format!(" AND gs.guardian_id = {}", bind(&mut values, g)),
+        None => String::new(),
+    };
+    let classes: Vec<ChildClass> = rows(
+        conn,
+        format!(
+            "SELECT gs.guardian_id, c.id AS class_id, c.parent_id AS grade_id, c.name, \
+                    g.grade_level, c.class_number \
+             FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id \
+             JOIN class_membership cm ON cm.pupil_id = p.id AND cm.school_year_id = {y} \
+             JOIN org_unit c ON c.id = cm.class_id LEFT JOIN org_unit g ON g.id = c.parent_id \
+             WHERE p.school_id = {s}{only} \
+             ORDER BY g.grade_level, c.class_number, c.id"
+        ),
+        values,
+    )
+    .await?;
+    for c in classes {
+        if let Some(e) = by.get_mut(&c.guardian_id)
+            && !e.classes.iter().any(|k| k.class_id == c.class_id)
+        {
+            e.classes.push(TraineeClass {
+                class_id: c.class_id,
+                grade_id: c.grade_id,
+                name: c.name,
+            });
         }
     }
     let mut out: Vec<TraineeSummary> = by.into_values().collect();

@@ -405,6 +405,7 @@ impl ListQuery {
             under: self.under,
             after_id: self.after,
             limit,
+            ..Default::default()
         })
     }
 }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod checkin;
 pub mod form;
+pub mod list;
 pub mod parent;
 pub mod parent_school;
 pub mod public;

@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use jiaxiao_domain::{Role, UnitKind};
+use jiaxiao_export::Cell;
 use jiaxiao_store::accounts::{self, NewUser, UserGrantRow};
 use jiaxiao_store::org::{self, ChildRow, UnitRow};
 use jiaxiao_store::people;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 
 use super::Chrome;
 use super::form::{FieldsOf, Posted, Submitted, done, unprocessable};
+use super::list::{self, Column, Filter, List, ListQuery, ListView, Row};
 use crate::app::AppState;
 use crate::auth::{Ctx, Staff};
 use crate::error::AppError;
@@ -26,11 +28,13 @@ pub fn routes() -> Router<AppState> {
         .route("/org/{id}/children", post(create_unit))
         .route("/org/{id}/move", post(move_unit))
         .route("/people", get(list_people))
+        .route("/people.xlsx", get(people_xlsx))
         .route("/people/pupils/{id}", get(show_pupil))
         .route("/people/guardians/{id}", get(show_guardian))
         .route("/people/invitations", post(issue_invitations))
         .route("/people/staff", post(create_staff))
         .route("/accounts", get(list_accounts).post(create_account))
+        .route("/accounts.xlsx", get(accounts_xlsx))
         .route("/accounts/grants/{id}/revoke", post(revoke_grant))
         .route("/accounts/users/{id}", get(show_account_user))
         .route("/accounts/users/{id}/grants", post(grant_to_user))
@@ -341,25 +345,15 @@ async fn move_unit(
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct PeopleQuery {
-    kind: Option<String>,
-    q: Option<String>,
-    under: Option<i64>,
-    after: Option<i64>,
-}
-
 #[derive(Template)]
 #[template(path = "people.html")]
 struct PeoplePage {
     c: Chrome,
     kind: String,
-    q: String,
     under: Option<i64>,
+    /// `&under=…` for the tabs, so switching kind keeps the unit.
     under_q: String,
-    headers: Vec<String>,
-    rows: Vec<LinkedRow>,
-    next: Option<String>,
+    list: ListView,
     /// The node whose parents may be sent invitation codes from this page.
     invite_under: Option<i64>,
     /// Where the caller may add staff (empty: no form).
@@ -368,102 +362,152 @@ struct PeoplePage {
     posted: Posted,
 }
 
-const PAGE: u64 = 50;
+/// The most units the unit filter offers; a bigger tree offers its offices, schools and
+/// grades (a class is reached from the tree page's link).
+const UNIT_CHOICES: usize = 400;
 
-/// A table row: where its first cell links to, and its cells.
-type LinkedRow = (String, Vec<String>);
-
-async fn list_people(
-    State(state): State<AppState>,
-    s: Staff,
-    Query(pq): Query<PeopleQuery>,
-) -> Result<Html<String>, AppError> {
-    people_page(&state, &s, pq, Posted::none()).await
+/// Which people a list shows, read from `?kind=`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Pupils,
+    Guardians,
+    Staff,
 }
 
-async fn people_page(
+impl Kind {
+    fn of(lq: &ListQuery) -> Kind {
+        match lq.get("kind") {
+            Some("guardians") => Kind::Guardians,
+            Some("staff") => Kind::Staff,
+            _ => Kind::Pupils,
+        }
+    }
+    fn code(self) -> &'static str {
+        match self {
+            Kind::Pupils => "pupils",
+            Kind::Guardians => "guardians",
+            Kind::Staff => "staff",
+        }
+    }
+}
+
+/// The store query a people list asks: its search, unit, filters and sort, and the page
+/// (`export`: every matching row, up to the export's limit).
+fn people_query(kind: Kind, lq: &ListQuery, export: bool) -> people::Query {
+    let desc = lq.desc;
+    let sort = match (kind, lq.sort.as_deref()) {
+        (_, Some("name")) => people::Sort::Name { desc },
+        (Kind::Pupils, Some("student_no")) | (Kind::Staff, Some("unit")) => {
+            people::Sort::Code { desc }
+        }
+        _ => people::Sort::Added,
+    };
+    people::Query {
+        q: lq.search().map(str::to_owned),
+        under: lq.get("under").and_then(|u| u.parse().ok()),
+        offset: if export { 0 } else { lq.offset() as u64 },
+        limit: if export {
+            list::EXPORT_MAX as u64 + 1
+        } else {
+            lq.size as u64
+        },
+        sort,
+        gender: lq
+            .get("gender")
+            .filter(|g| matches!(*g, "m" | "f"))
+            .map(str::to_owned),
+        has_account: match lq.get("account") {
+            Some("1") => Some(true),
+            Some("0") => Some(false),
+            _ => None,
+        },
+        ..Default::default()
+    }
+}
+
+/// A people list (columns and filters) with one page of rows, or every matching row for
+/// the export, and the total: the page and its XLSX read through the same scoped store
+/// calls.
+async fn people_list(
     state: &AppState,
     s: &Staff,
-    pq: PeopleQuery,
-    posted: Posted,
-) -> Result<Html<String>, AppError> {
+    lq: &ListQuery,
+    export: bool,
+) -> Result<(List, Vec<Row>, usize), AppError> {
     let lang = s.lang;
-    let kind = pq.kind.clone().unwrap_or_else(|| "pupils".into());
-    let query = people::Query {
-        q: pq.q.clone(),
-        under: pq.under,
-        after_id: pq.after,
-        limit: PAGE,
-    };
     let scope = &s.user.scope;
-    let (headers, rows, last): (Vec<&str>, Vec<LinkedRow>, Option<i64>) = match kind.as_str() {
-        "guardians" => {
+    let kind = Kind::of(lq);
+    let query = people_query(kind, lq, export);
+    let under = query.under;
+    let base = "/people".to_owned();
+    let (columns, rows, total) = match kind {
+        Kind::Guardians => {
+            let total = people::count_guardians(&state.db, scope, &query).await?;
             let r = people::list_guardians(&state.db, scope, &query).await?;
-            let last = r.last().map(|x| x.id);
             (
                 vec![
-                    "people.name",
-                    "people.phone",
-                    "people.children_here",
-                    "people.account",
+                    Column::text("name", lang.t("people.name")),
+                    Column::fixed("phone", lang.t("people.phone")),
+                    Column {
+                        sortable: false,
+                        ..Column::number("children", lang.t("people.children_here"))
+                    },
+                    Column::fixed("account", lang.t("people.account")),
                 ],
                 r.into_iter()
-                    .map(|g| {
-                        let href = format!("/people/guardians/{}", g.id);
-                        (
-                            href,
-                            vec![
-                                g.name,
-                                g.phone.unwrap_or_default(),
-                                g.children.to_string(),
-                                if g.has_account {
-                                    "✓".into()
-                                } else {
-                                    String::new()
-                                },
-                            ],
-                        )
+                    .map(|g| Row {
+                        href: Some(format!("/people/guardians/{}", g.id)),
+                        cells: vec![
+                            Cell::Text(g.name),
+                            Cell::Text(g.phone.unwrap_or_default()),
+                            Cell::Int(g.children),
+                            Cell::Text(if g.has_account {
+                                lang.t("list.yes")
+                            } else {
+                                String::new()
+                            }),
+                        ],
+                        ..Default::default()
                     })
-                    .collect(),
-                last,
+                    .collect::<Vec<_>>(),
+                total,
             )
         }
-        "staff" => {
+        Kind::Staff => {
+            let total = people::count_staff(&state.db, scope, &query).await?;
             let r = people::list_staff(&state.db, scope, &query).await?;
-            let last = r.last().map(|x| x.id);
             (
                 vec![
-                    "people.name",
-                    "people.position",
-                    "people.unit",
-                    "people.phone",
+                    Column::text("name", lang.t("people.name")),
+                    Column::fixed("position", lang.t("people.position")),
+                    Column::text("unit", lang.t("people.unit")),
+                    Column::fixed("phone", lang.t("people.phone")),
                 ],
                 r.into_iter()
-                    .map(|x| {
-                        (
-                            format!("/org/{}", x.unit_id),
-                            vec![
-                                x.name,
-                                x.position.unwrap_or_default(),
-                                x.unit_name,
-                                x.phone.unwrap_or_default(),
-                            ],
-                        )
+                    .map(|x| Row {
+                        href: Some(format!("/org/{}", x.unit_id)),
+                        cells: vec![
+                            Cell::Text(x.name),
+                            Cell::Text(x.position.unwrap_or_default()),
+                            Cell::Text(x.unit_name),
+                            Cell::Text(x.phone.unwrap_or_default()),
+                        ],
+                        ..Default::default()
                     })
                     .collect(),
-                last,
+                total,
             )
         }
-        _ => {
+        Kind::Pupils => {
+            let total = people::count_pupils(&state.db, scope, &query).await?;
             let r = people::list_pupils(&state.db, scope, &query).await?;
-            let last = r.last().map(|x| x.id);
             (
                 vec![
-                    "people.student_no",
-                    "people.name",
-                    "people.gender",
-                    "people.school",
-                    "people.class",
+                    Column::text("student_no", lang.t("people.student_no")),
+                    Column::text("name", lang.t("people.name")),
+                    Column::fixed("gender", lang.t("people.gender")),
+                    Column::fixed("school", lang.t("people.school")),
+                    Column::fixed("class", lang.t("people.class")),
                 ],
                 r.into_iter()
                     .map(|p| {
@@ -472,35 +516,131 @@ async fn people_page(
                             Some("f") => lang.t("people.f"),
                             _ => String::new(),
                         };
-                        (
-                            format!("/people/pupils/{}", p.id),
-                            vec![
-                                p.student_no,
-                                p.name,
-                                g,
-                                p.school_name,
-                                p.class_name.unwrap_or_default(),
+                        Row {
+                            href: Some(format!("/people/pupils/{}", p.id)),
+                            cells: vec![
+                                Cell::Text(p.student_no),
+                                Cell::Text(p.name),
+                                Cell::Text(g),
+                                Cell::Text(p.school_name),
+                                Cell::Text(p.class_name.unwrap_or_default()),
                             ],
-                        )
+                            ..Default::default()
+                        }
                     })
                     .collect(),
-                last,
+                total,
             )
         }
     };
-    let under_q = pq.under.map(|u| format!("&under={u}")).unwrap_or_default();
-    let q = pq.q.clone().unwrap_or_default();
-    let next = (rows.len() as u64 == PAGE)
-        .then(|| {
-            last.map(|l| {
-                format!(
-                    "/people?kind={kind}&q={}{under_q}&after={l}",
-                    urlencoding::encode(&q)
+    let mut list = List::new("people", base, columns)
+        .search_hint(lang.t("people.search"))
+        .empty(lang.t(match kind {
+            Kind::Staff => "people.none_staff",
+            _ => "people.none_pupils",
+        }))
+        .export("/people.xlsx");
+    // The unit filter: the caller's managed units in tree order, classes left out of a
+    // big tree; a unit given by a link from the tree page is offered even when left out.
+    if scope.can_manage() {
+        let mut tree = jiaxiao_store::accounts::managed_tree(&state.db, scope).await?;
+        if tree.len() > UNIT_CHOICES {
+            tree.retain(|u| u.kind != UnitKind::Class);
+            tree.truncate(UNIT_CHOICES);
+        }
+        let mut options: Vec<(String, String)> = tree
+            .iter()
+            .map(|u| {
+                (
+                    u.id.to_string(),
+                    format!("{}{}", "\u{a0}\u{a0}".repeat(u.depth.min(4)), u.label()),
                 )
             })
-        })
-        .flatten();
-    let staff_units = if kind == "staff" && scope.can_manage() {
+            .collect();
+        if let Some(u) = under
+            && !tree.iter().any(|t| t.id == u)
+        {
+            let unit = org::get_unit(&state.db, scope, u).await?;
+            options.insert(0, (u.to_string(), unit.name));
+        }
+        list = list.filter(Filter::Choice {
+            key: "under",
+            label: lang.t("people.unit"),
+            options,
+        });
+    }
+    match kind {
+        Kind::Pupils => {
+            list = list.filter(Filter::Choice {
+                key: "gender",
+                label: lang.t("people.gender"),
+                options: vec![
+                    ("m".into(), lang.t("people.m")),
+                    ("f".into(), lang.t("people.f")),
+                ],
+            })
+        }
+        Kind::Guardians => {
+            list = list.filter(Filter::Choice {
+                key: "account",
+                label: lang.t("people.account"),
+                options: vec![
+                    ("1".into(), lang.t("people.has_account")),
+                    ("0".into(), lang.t("people.no_account")),
+                ],
+            })
+        }
+        Kind::Staff => {}
+    }
+    Ok((list, rows, total as usize))
+}
+
+async fn list_people(
+    State(state): State<AppState>,
+    s: Staff,
+    lq: ListQuery,
+) -> Result<Html<String>, AppError> {
+    people_page(&state, &s, lq, Posted::none()).await
+}
+
+/// The filtered people list as XLSX (phones shown as the page shows them).
+async fn people_xlsx(
+    State(state): State<AppState>,
+    s: Staff,
+    lq: ListQuery,
+) -> Result<Response, AppError> {
+    let (list, rows, total) = people_list(&state, &s, &lq, true).await?;
+    if total > list::EXPORT_MAX {
+        return Err(AppError::Invalid("export_too_large".into()));
+    }
+    let kind = Kind::of(&lq);
+    let title = s.lang.t(match kind {
+        Kind::Pupils => "people.pupils",
+        Kind::Guardians => "people.guardians",
+        Kind::Staff => "people.staff",
+    });
+    list::xlsx(
+        &title,
+        &format!("{}.xlsx", kind.code()),
+        &list.columns,
+        &rows,
+    )
+}
+
+async fn people_page(
+    state: &AppState,
+    s: &Staff,
+    lq: ListQuery,
+    posted: Posted,
+) -> Result<Html<String>, AppError> {
+    let lang = s.lang;
+    let scope = &s.user.scope;
+    let kind = Kind::of(&lq);
+    let under: Option<i64> = lq.get("under").and_then(|u| u.parse().ok());
+    let (list, rows, total) = people_list(state, s, &lq, false).await?;
+    let list = list.paged(lang, &lq, rows, total);
+    let under_q = under.map(|u| format!("&under={u}")).unwrap_or_default();
+    let staff_units = if kind == Kind::Staff && scope.can_manage() {
         super::managed_units(state, scope, &UnitKind::ALL[..4])
             .await?
             .into_iter()
@@ -509,8 +649,8 @@ async fn people_page(
     } else {
         Vec::new()
     };
-    let invite_under = if kind == "guardians" && scope.can_manage() {
-        match pq.under {
+    let invite_under = if kind == Kind::Guardians && scope.can_manage() {
+        match under {
             Some(u) if org::manages(&state.db, scope, u).await? => Some(u),
             Some(_) => None,
             None => scope.manage_roots().first().copied(),
@@ -524,13 +664,10 @@ async fn people_page(
             posted,
             invite_under,
             staff_units,
-            kind,
-            q,
-            under: pq.under,
+            kind: kind.code().to_owned(),
+            under,
             under_q,
-            headers: headers.into_iter().map(|h| lang.t(h)).collect(),
-            rows,
-            next,
+            list,
         }
         .render()?,
     ))
@@ -565,12 +702,11 @@ async fn create_staff(
                 ("*", "name"),
             ];
             let p = Posted::refused(s.lang, "staff", raw, e, fields, |_| {})?;
-            let pq = PeopleQuery {
-                kind: Some("staff".into()),
-                under: Some(unit),
-                ..Default::default()
-            };
-            Ok(unprocessable(people_page(&state, &s, pq, p).await?.0))
+            let lq = ListQuery::from_pairs(vec![
+                ("kind".into(), "staff".into()),
+                ("under".into(), unit.to_string()),
+            ]);
+            Ok(unprocessable(people_page(&state, &s, lq, p).await?.0))
         }
     }
 }
@@ -761,7 +897,7 @@ async fn show_guardian(
 struct AccountsPage {
     c: Chrome,
     message: Option<String>,
-    grants: Vec<UserGrantRow>,
+    list: ListView,
     choice: UnitChoice,
     /// A refused form, shown again with what was typed (never the password).
     posted: Posted,
@@ -878,22 +1014,81 @@ async fn load_choice(state: &AppState, s: &Staff) -> Result<UnitChoice, AppError
     Ok(unit_choice(s.lang, &s.user.scope, &tree))
 }
 
-async fn accounts_page(
-    state: &AppState,
-    s: &Staff,
-    message: Option<String>,
-    posted: Posted,
-) -> Result<Html<String>, AppError> {
+/// The most role grants the accounts list reads (a province's offices and schools).
+const MAX_GRANTS: u64 = 10_000;
+
+/// The role grants in the caller's managed subtree as a list: who, their account name,
+/// role and unit, filtered by role, searched by name; the page and its XLSX read the same.
+async fn grant_list(state: &AppState, s: &Staff) -> Result<(List, Vec<Row>), AppError> {
     if !s.user.scope.can_manage() {
         return Err(AppError::NotFound);
     }
-    let scope = &s.user.scope;
-    let grants = accounts::list_grants(&state.db, scope, 500).await?;
+    let lang = s.lang;
+    let grants: Vec<UserGrantRow> =
+        accounts::list_grants(&state.db, &s.user.scope, MAX_GRANTS).await?;
+    let mut roles: Vec<String> = grants.iter().map(|g| g.role.clone()).collect();
+    roles.sort_by_key(|r| Role::ALL.iter().position(|x| x.code() == r));
+    roles.dedup();
+    let list = List::new(
+        "grants",
+        "/accounts",
+        vec![
+            Column::text("name", lang.t("accounts.display_name")),
+            Column::text("username", lang.t("accounts.username")),
+            Column::text("role", lang.t("accounts.role")),
+            Column::text("unit", lang.t("accounts.unit")),
+        ],
+    )
+    // Not `role`: the new-account form below has a `role` field of its own.
+    .filter(Filter::Choice {
+        key: "roles",
+        label: lang.t("accounts.role"),
+        options: roles
+            .into_iter()
+            .map(|r| {
+                let label = lang.t(&format!("role.{r}"));
+                (r, label)
+            })
+            .collect(),
+    })
+    .search_hint(lang.t("accounts.search_hint"))
+    .export("/accounts.xlsx");
+    let rows = grants
+        .into_iter()
+        .map(|g| {
+            let username = g.username.unwrap_or_default();
+            Row {
+                href: Some(format!("/accounts/users/{}", g.user_id)),
+                search: Row::search_text(&g.display_name, &[&username, &g.unit_name]),
+                tags: vec![("roles", g.role.clone())],
+                cells: vec![
+                    Cell::Text(g.display_name),
+                    Cell::Text(username),
+                    Cell::Text(lang.t(&format!("role.{}", g.role))),
+                    Cell::Text(g.unit_name),
+                ],
+                day: None,
+            }
+        })
+        .collect();
+    Ok((list, rows))
+}
+
+async fn accounts_page(
+    state: &AppState,
+    s: &Staff,
+    lq: &ListQuery,
+    message: Option<String>,
+    posted: Posted,
+) -> Result<Html<String>, AppError> {
+    let (list, rows) = grant_list(state, s).await?;
+    let selected = list.select(lq, rows);
+    let list = list.page(s.lang, lq, &selected);
     Ok(Html(
         AccountsPage {
             c: Chrome::new(s.lang, Some(&s.user)),
             message,
-            grants,
+            list,
             choice: load_choice(state, s).await?,
             posted,
         }
@@ -901,19 +1096,31 @@ async fn accounts_page(
     ))
 }
 
-#[derive(Deserialize)]
-pub struct AccountsQuery {
-    #[serde(default)]
-    created: bool,
-}
-
 async fn list_accounts(
     State(state): State<AppState>,
     s: Staff,
-    Query(q): Query<AccountsQuery>,
+    mut lq: ListQuery,
 ) -> Result<Html<String>, AppError> {
-    let msg = q.created.then(|| s.lang.t("accounts.created"));
-    accounts_page(&state, &s, msg, Posted::none()).await
+    // `?created=true`: the message of an older link, not a key the list keeps.
+    let msg = (lq.get("created") == Some("true")).then(|| s.lang.t("accounts.created"));
+    lq.rest.retain(|(k, _)| k != "created");
+    accounts_page(&state, &s, &lq, msg, Posted::none()).await
+}
+
+/// The filtered role grants as XLSX.
+async fn accounts_xlsx(
+    State(state): State<AppState>,
+    s: Staff,
+    lq: ListQuery,
+) -> Result<Response, AppError> {
+    let (list, rows) = grant_list(&state, &s).await?;
+    let selected = list.select(&lq, rows);
+    list::xlsx(
+        &s.lang.t("accounts.title"),
+        "accounts.xlsx",
+        &list.columns,
+        &selected,
+    )
 }
 
 #[derive(Deserialize)]
@@ -946,7 +1153,11 @@ async fn create_account(
     let Some(role) = Role::from_code(&f.role) else {
         let e = AppError::Invalid("bad_role".into());
         let p = Posted::refused(s.lang, "account", raw, e, fields, |_| {})?;
-        return Ok(unprocessable(accounts_page(&state, &s, None, p).await?.0));
+        return Ok(unprocessable(
+            accounts_page(&state, &s, &ListQuery::default(), None, p)
+                .await?
+                .0,
+        ));
     };
     let created = accounts::create_user(
         &state.db,
@@ -975,11 +1186,19 @@ async fn create_account(
                 "username",
                 s.lang.t("account_security.username_unavailable"),
             );
-            Ok(unprocessable(accounts_page(&state, &s, None, p).await?.0))
+            Ok(unprocessable(
+                accounts_page(&state, &s, &ListQuery::default(), None, p)
+                    .await?
+                    .0,
+            ))
         }
         Err(e) => {
             let p = Posted::refused(s.lang, "account", raw, e.into(), fields, |_| {})?;
-            Ok(unprocessable(accounts_page(&state, &s, None, p).await?.0))
+            Ok(unprocessable(
+                accounts_page(&state, &s, &ListQuery::default(), None, p)
+                    .await?
+                    .0,
+            ))
         }
     }
 }

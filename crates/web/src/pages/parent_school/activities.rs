@@ -78,7 +78,7 @@ fn header_view(lang: Lang, a: &ActivityRow) -> HeaderView {
             "ps_activity.counts",
             &[
                 ("b", lang.tn("ps_activity.breakouts", a.breakouts)),
-                ("d", lang.tn("ps_activity.duties", a.duties)),
+                ("d", lang.tn("ps_activity.duty_count", a.duties)),
             ],
         ),
     }

@@ -23,9 +23,12 @@ use crate::error::AppError;
 use crate::i18n::{Lang, local_time, percent};
 use crate::pages::Chrome;
 use crate::pages::form::{FieldErrors, Posted, Submitted, done, input_message, unprocessable};
+use crate::pages::list::{Column, Filter, List, ListQuery, ListView, Row};
+use jiaxiao_export::Cell;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/ps/schools/{id}/sessions.xlsx", get(sessions_xlsx))
         .route(
             "/ps/schools/{id}/sessions",
             get(list_sessions).post(create_session),
@@ -109,32 +112,139 @@ fn line(lang: Lang, s: &SessionRow, label: Option<&sessions::AudienceLabel>) -> 
 struct ListPage {
     c: Chrome,
     nav: SchoolNav,
-    rows: Vec<SessionLine>,
+    list: ListView,
+}
+
+/// A school year's sessions as a list, newest first (filters by form, status and date),
+/// and its rows: the page and its XLSX read the same.
+async fn session_list(
+    state: &AppState,
+    s: &Staff,
+    id: i64,
+    year: i64,
+) -> Result<(List, Vec<Row>), AppError> {
+    let lang = s.lang;
+    let labels = sessions::audience_labels(&state.db, &s.user.scope, id, year).await?;
+    let rows = sessions::list_sessions(&state.db, &s.user.scope, Some(id), Some(year))
+        .await?
+        .iter()
+        .rev()
+        .map(|r| {
+            let l = line(lang, r, labels.get(&r.id));
+            Row {
+                href: Some(format!("/sessions/{}", r.id)),
+                search: format!(
+                    "{} {} {} {}",
+                    l.title.to_lowercase(),
+                    l.topic.to_lowercase(),
+                    Row::search_text(&l.instructor, &[]),
+                    l.audience
+                ),
+                tags: vec![("form", r.form.clone()), ("status", r.status.clone())],
+                day: Some((r.starts_at + chrono::Duration::hours(8)).date_naive()),
+                cells: vec![
+                    crate::ledger::time_cell(r.starts_at),
+                    Cell::Text(l.title),
+                    Cell::Text(l.form),
+                    Cell::Text(l.audience),
+                    Cell::Text(l.topic),
+                    Cell::Text(l.instructor),
+                    Cell::Text(l.status),
+                ],
+            }
+        })
+        .collect();
+    let list = List::new(
+        "sessions",
+        format!("/ps/schools/{id}/sessions"),
+        vec![
+            Column::text("date", lang.t("ledger.col.date")),
+            Column::text("title", lang.t("ledger.col.session")),
+            Column::text("form", lang.t("ledger.col.form")),
+            Column::fixed("audience", lang.t("ps.session.audience")),
+            Column::text("topic", lang.t("ledger.col.topic")),
+            Column::text("instructor", lang.t("ledger.col.instructor")),
+            Column::text("status", lang.t("ledger.col.status_session")),
+        ],
+    )
+    .filter(Filter::Choice {
+        key: "form",
+        label: lang.t("ledger.col.form"),
+        options: LearningForm::ALL
+            .iter()
+            .map(|f| {
+                (
+                    f.code().to_owned(),
+                    lang.t(&format!("ps.form.{}", f.code())),
+                )
+            })
+            .collect(),
+    })
+    .filter(Filter::Choice {
+        key: "status",
+        label: lang.t("ledger.col.status_session"),
+        options: SessionStatus::ALL
+            .iter()
+            .map(|f| {
+                (
+                    f.code().to_owned(),
+                    lang.t(&format!("ps.session_status.{}", f.code())),
+                )
+            })
+            .collect(),
+    })
+    .filter(Filter::Dates {
+        label: lang.t("ledger.col.date"),
+    })
+    .link_col(1)
+    .search_hint(lang.t("ps.session.search_hint"))
+    .empty(lang.t("ps.session.none"))
+    .export(format!("/ps/schools/{id}/sessions.xlsx"));
+    Ok((list, rows))
 }
 
 async fn list_sessions(
     State(state): State<AppState>,
     s: Staff,
     y: SchoolYear,
+    lq: ListQuery,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     let school = sessions::school(&state.db, &s.user.scope, id).await?;
-    let year = y.id;
-    let labels = sessions::audience_labels(&state.db, &s.user.scope, id, year).await?;
-    let rows = sessions::list_sessions(&state.db, &s.user.scope, Some(id), Some(year))
-        .await?
-        .iter()
-        .rev()
-        .map(|r| line(s.lang, r, labels.get(&r.id)))
-        .collect();
+    let (list, rows) = session_list(&state, &s, id, y.id).await?;
+    let selected = list.select(&lq, rows);
+    let list = list.page(s.lang, &lq, &selected);
     Ok(Html(
         ListPage {
             c: Chrome::new(s.lang, Some(&s.user)),
             nav: SchoolNav::new(school, "sessions").with_year(&y),
-            rows,
+            list,
         }
         .render()?,
     ))
+}
+
+/// The year's sessions, as filtered on the page, as XLSX.
+async fn sessions_xlsx(
+    State(state): State<AppState>,
+    s: Staff,
+    y: SchoolYear,
+    lq: ListQuery,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let school = sessions::school(&state.db, &s.user.scope, id).await?;
+    let (list, rows) = session_list(&state, &s, id, y.id).await?;
+    let selected = list.select(&lq, rows);
+    let title = s.lang.tf(
+        "ps.session.xlsx_title",
+        [("school", school.name.clone()), ("year", y.name.clone())],
+    );
+    crate::pages::list::xlsx(
+        &title,
+        &format!("sessions-{id}-{}.xlsx", SchoolYear::param(&y.name)),
+        &list.columns,
+        &selected,
+    )
 }
 
 /// The session form, for a new session or to edit one (the same fields and widgets).

@@ -24,10 +24,13 @@ use crate::error::AppError;
 use crate::i18n::{Lang, local_time, percent};
 use crate::pages::Chrome;
 use crate::pages::form::{FieldsOf, Posted, Submitted, done, unprocessable};
+use crate::pages::list::{self, Column, Filter, List, ListQuery, ListView, Row};
+use jiaxiao_export::Cell;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ps/schools/{id}/trainees", get(list_trainees))
+        .route("/ps/schools/{id}/trainees.xlsx", get(trainees_xlsx))
         .route("/ps/schools/{id}/settings", post(save_settings))
         .route("/ps/schools/{id}/year-open", post(set_year_open))
         .route(
@@ -53,17 +56,6 @@ pub fn routes() -> Router<AppState> {
         .route("/ps/jobs/{id}/status", get(job_status))
 }
 
-pub struct TraineeLine {
-    pub name: String,
-    pub phone: String,
-    pub invited: i64,
-    pub attended: i64,
-    pub rate: String,
-    pub hours: String,
-    pub reflections: i64,
-    pub committee: bool,
-}
-
 pub struct RateLine {
     pub grade: String,
     pub class: String,
@@ -77,7 +69,7 @@ pub struct RateLine {
 struct TraineesPage {
     c: Chrome,
     nav: SchoolNav,
-    rows: Vec<TraineeLine>,
+    list: ListView,
     rates: Vec<RateLine>,
     school_rate: String,
     chart_grade: String,
@@ -88,10 +80,108 @@ struct TraineesPage {
     may_reopen: bool,
 }
 
+/// The trainees of a school's year as a list (columns, filters by grade, class and
+/// committee seat) and its rows: the page and its XLSX read the same.
+fn trainee_list(
+    lang: Lang,
+    id: i64,
+    y: &SchoolYear,
+    trainees: &[credits::TraineeSummary],
+    rates: &[credits::ClassRate],
+) -> (List, Vec<Row>) {
+    let base = format!("/ps/schools/{id}/trainees");
+    let mut grades: Vec<(String, String)> = Vec::new();
+    for r in rates {
+        if let (Some(g), Some(n)) = (r.grade_id, &r.grade_name)
+            && !grades.iter().any(|(v, _)| *v == g.to_string())
+        {
+            grades.push((g.to_string(), n.clone()));
+        }
+    }
+    let list = List::new(
+        "trainees",
+        base.clone(),
+        vec![
+            Column::text("name", lang.t("ledger.col.parent")),
+            Column::fixed("phone", lang.t("ledger.col.phone")),
+            Column::text("class", lang.t("ledger.col.class")),
+            Column::number("invited", lang.t("ledger.col.invited")),
+            Column::number("attended", lang.t("ledger.col.attended")),
+            Column::number("rate", lang.t("ledger.col.rate")),
+            Column::number("hours", lang.t("ledger.col.hours")),
+            Column::number("reflections", lang.t("ledger.col.reflections")),
+            Column::text("committee", lang.t("ledger.col.committee")),
+        ],
+    )
+    .filter(Filter::Choice {
+        key: "grade",
+        label: lang.t("ledger.col.grade"),
+        options: grades,
+    })
+    .filter(Filter::Choice {
+        key: "class",
+        label: lang.t("ledger.col.class"),
+        options: rates
+            .iter()
+            .map(|r| (r.class_id.to_string(), r.class_name.clone()))
+            .collect(),
+    })
+    .filter(Filter::Choice {
+        key: "committee",
+        label: lang.t("ledger.col.committee"),
+        options: vec![
+            ("1".into(), lang.t("list.yes")),
+            ("0".into(), lang.t("list.no")),
+        ],
+    })
+    .search_hint(lang.t("ps.trainees.search_hint"))
+    .empty(lang.t("ps.trainees.none"))
+    .export(format!("/ps/schools/{id}/trainees.xlsx"));
+    let _ = y;
+    let rows = trainees
+        .iter()
+        .map(|t| {
+            let phone = t.phone.clone().unwrap_or_default();
+            let mut tags: Vec<(&'static str, String)> =
+                vec![("committee", if t.committee { "1" } else { "0" }.to_owned())];
+            for c in &t.classes {
+                tags.push(("class", c.class_id.to_string()));
+                if let Some(g) = c.grade_id {
+                    tags.push(("grade", g.to_string()));
+                }
+            }
+            let classes: Vec<&str> = t.classes.iter().map(|c| c.name.as_str()).collect();
+            Row {
+                href: Some(format!("/people/guardians/{}", t.guardian_id)),
+                search: Row::search_text(&t.name, &[&phone]),
+                cells: vec![
+                    Cell::Text(t.name.clone()),
+                    Cell::Text(phone),
+                    Cell::Text(classes.join(&lang.t("ps.list_sep"))),
+                    Cell::Int(t.invited),
+                    Cell::Int(t.attended),
+                    Cell::Percent(t.rate()),
+                    Cell::Hours(t.hours),
+                    Cell::Int(t.reflections),
+                    Cell::Text(if t.committee {
+                        lang.t("list.yes")
+                    } else {
+                        String::new()
+                    }),
+                ],
+                tags,
+                day: None,
+            }
+        })
+        .collect();
+    (list, rows)
+}
+
 async fn list_trainees(
     State(state): State<AppState>,
     s: Staff,
     y: SchoolYear,
+    lq: ListQuery,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, AppError> {
     let lang = s.lang;
@@ -103,6 +193,9 @@ async fn list_trainees(
         classes: rates,
         ..
     } = credits::year_figures(&state.db, scope, id, year).await?;
+    let (list, rows) = trainee_list(lang, id, &y, &trainees, &rates);
+    let selected = list.select(&lq, rows);
+    let list = list.page(lang, &lq, &selected);
     let grades = credits::grade_rates(&rates);
     let settings = jiaxiao_store::parent_school::settings(&state.db.conn, id, year).await?;
     let can_write = y.open && sessions::form_choices(&state.db, scope, id).await.is_ok();
@@ -119,19 +212,7 @@ async fn list_trainees(
                     .map(|g| (g.name.clone(), g.rate()))
                     .collect::<Vec<_>>(),
             ),
-            rows: trainees
-                .iter()
-                .map(|t| TraineeLine {
-                    name: t.name.clone(),
-                    phone: t.phone.clone().unwrap_or_default(),
-                    invited: t.invited,
-                    attended: t.attended,
-                    rate: percent(t.rate()),
-                    hours: format!("{:.1}", t.hours),
-                    reflections: t.reflections,
-                    committee: t.committee,
-                })
-                .collect(),
+            list,
             rates: rates
                 .iter()
                 .map(|r| RateLine {
@@ -152,6 +233,32 @@ async fn list_trainees(
         }
         .render()?,
     ))
+}
+
+/// The trainees list's filtered rows as XLSX: the same scoped read as the page.
+async fn trainees_xlsx(
+    State(state): State<AppState>,
+    s: Staff,
+    y: SchoolYear,
+    lq: ListQuery,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let lang = s.lang;
+    let scope = &s.user.scope;
+    let school = sessions::school(&state.db, scope, id).await?;
+    let figures = credits::year_figures(&state.db, scope, id, y.id).await?;
+    let (list, rows) = trainee_list(lang, id, &y, &figures.trainees, &figures.classes);
+    let selected = list.select(&lq, rows);
+    let title = lang.tf(
+        "ps.trainees.xlsx_title",
+        [("school", school.name.clone()), ("year", y.name.clone())],
+    );
+    list::xlsx(
+        &title,
+        &format!("trainees-{id}-{}.xlsx", SchoolYear::param(&y.name)),
+        &list.columns,
+        &selected,
+    )
 }
 
 #[derive(Deserialize)]
