@@ -2,6 +2,7 @@
 // demo school's id, planning a session that starts now, and small generated files.
 // Not a test file itself (node --test picks up tests/*.test.js only).
 import { deflateSync, inflateRawSync } from 'node:zlib';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const BASE = process.env.JIAXIAO_URL ?? 'http://127.0.0.1:8080';

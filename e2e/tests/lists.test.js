@@ -95,7 +95,8 @@ test('the trainees list: class filter, sort by a column, export; on a phone too'
 
   // The demo class only: every row names it.
   const option = page.locator('.list-tools select[name=class] option', { hasText: DEMO_CLASS });
-  await page.selectOption('.list-tools select[name=class]', await option.getAttribute('value'));
+  const classId = await option.getAttribute('value');
+  await page.selectOption('.list-tools select[name=class]', classId);
   await apply(page);
   const inClass = await total(page);
   assert.ok(inClass > 0 && inClass < all, `${inClass} of ${all}`);
@@ -110,7 +111,7 @@ test('the trainees list: class filter, sort by a column, export; on a phone too'
   assert.equal(await page.locator('#trainees th[aria-sort=descending]').count(), 1);
   const hours = (await page.locator('#trainees tbody td.hours').allTextContents()).map(Number);
   assert.deepEqual(hours, [...hours].sort((a, b) => b - a));
-  assert.equal(new URL(page.url()).searchParams.get('class'), await option.getAttribute('value'));
+  assert.equal(new URL(page.url()).searchParams.get('class'), classId);
   await page.screenshot({ path: join(OUT, 'list-trainees-1366.png'), fullPage: true });
 
   // The export: the class's parents, with the demo parent among them.
@@ -126,7 +127,7 @@ test('the trainees list: class filter, sort by a column, export; on a phone too'
   const small = await phone(browser);
   const p = await small.newPage();
   await login(p, 'school');
-  await p.goto(`${BASE}/ps/schools/${school}/trainees?class=${await option.getAttribute('value')}`);
+  await p.goto(`${BASE}/ps/schools/${school}/trainees?class=${classId}`);
   const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `page scrolls sideways by ${overflow}px`);
   await p.screenshot({ path: join(OUT, 'list-trainees-360.png'), fullPage: true });

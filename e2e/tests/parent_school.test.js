@@ -214,8 +214,12 @@ test('excellent trainees: a rule computes nominees with reasons, then review, pu
 
   // Award before the notice ends (the school says so), upload the seal, print.
   await page.check('#award input[name=end_early]');
+  // Awarding cannot be undone, so the page asks first (issue 10 leftovers).
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
   await page.click('#award button[type=submit]');
   await page.waitForSelector('#certificates');
+  assert.match(asked, /表彰/);
   assert.match(await page.textContent('#round-status'), /已表彰/);
   const awarded = page.locator('#nominees tbody tr', { hasText: '已表彰' });
   assert.equal(await awarded.count(), n - 1);
