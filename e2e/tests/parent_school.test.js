@@ -31,6 +31,25 @@ test('the school home draws its charts and every tab opens', async () => {
   await page.waitForFunction(
     () => [...document.querySelectorAll('.chart')].every((c) => c.querySelector('svg')),
     null, { timeout: 30000 });
+  // A chart with nothing to show says 暂无数据 instead of drawing empty axes; one with
+  // data does not.
+  const said = await page.evaluate(() => {
+    const box = (option) => {
+      const el = document.createElement('div');
+      el.className = 'chart';
+      el.setAttribute('data-chart', JSON.stringify(option));
+      document.querySelector('main').appendChild(el);
+      return el;
+    };
+    const empty = box({ title: { text: '空' }, series: [{ type: 'pie', data: [] }] });
+    const zeros = box({ xAxis: { type: 'category', data: ['一年级'] }, yAxis: {}, series: [{ type: 'bar', data: [0] }] });
+    const full = box({ xAxis: { type: 'category', data: ['一年级'] }, yAxis: {}, series: [{ type: 'bar', data: [3] }] });
+    window.jxCharts.draw(document);
+    return [empty, zeros, full].map((el) => el.querySelector('svg')?.textContent ?? '');
+  });
+  assert.match(said[0], /暂无数据/);
+  assert.match(said[1], /暂无数据/);
+  assert.doesNotMatch(said[2], /暂无数据/);
   const tabs = await page.locator('nav.tabs a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
   assert.ok(tabs.length >= 8, tabs.join(' '));
   for (const href of tabs) {

@@ -308,6 +308,11 @@ both_dbs!(
         assert_eq!(st, StatusCode::OK);
         let all = table_rows(&html, "sessions").len();
         assert!(all >= 2, "{html}");
+        // The status is a badge coloured by what it says.
+        assert!(
+            html.contains("<td class=\"status\"><span class=\"badge badge-ok\">已开课</span></td>"),
+            "{html}"
+        );
         // Held sessions only; planned ones only (none in the fixture).
         let held = table_rows(
             &get(&admin, &format!("{base}?status=held")).await.1,

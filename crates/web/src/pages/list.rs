@@ -208,6 +208,9 @@ pub struct Row {
     pub search: String,
     pub tags: Vec<(&'static str, String)>,
     pub day: Option<NaiveDate>,
+    /// A cell shown as a status badge: its index and the badge's class
+    /// (`pages::badge_class` of the status code).
+    pub badge: Option<(usize, &'static str)>,
 }
 
 impl Row {
@@ -252,10 +255,20 @@ pub struct FilterView {
     pub to: String,
 }
 
-/// One shown row: its link and its cells as text.
+/// One shown row: its link, its cells as text, and which cell is a badge.
 pub struct RowView {
     pub href: Option<String>,
     pub cells: Vec<String>,
+    pub badge: Option<(usize, &'static str)>,
+}
+
+impl RowView {
+    /// The badge class of cell `i`, when it is the row's badge.
+    pub fn badge_of(&self, i: impl Borrow<usize>) -> Option<&'static str> {
+        self.badge
+            .filter(|(at, _)| *at == *i.borrow())
+            .map(|(_, class)| class)
+    }
 }
 
 /// Everything `list.html` needs.
@@ -483,6 +496,7 @@ impl List {
                 .map(|r| RowView {
                     href: r.href,
                     cells: r.cells.iter().map(|c| c.to_string()).collect(),
+                    badge: r.badge,
                 })
                 .collect(),
             total,
@@ -709,6 +723,7 @@ mod tests {
                 search: Row::search_text(n, &["13800000001"]),
                 tags: vec![("class", c.into())],
                 day: None,
+                badge: None,
             })
             .collect()
     }

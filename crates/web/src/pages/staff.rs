@@ -1068,6 +1068,7 @@ async fn grant_list(state: &AppState, s: &Staff) -> Result<(List, Vec<Row>), App
                     Cell::Text(g.unit_name),
                 ],
                 day: None,
+                badge: None,
             }
         })
         .collect();

@@ -142,6 +142,7 @@ async fn session_list(
                 ),
                 tags: vec![("form", r.form.clone()), ("status", r.status.clone())],
                 day: Some((r.starts_at + chrono::Duration::hours(8)).date_naive()),
+                badge: Some((6, crate::pages::badge_class(&r.status))),
                 cells: vec![
                     crate::ledger::time_cell(r.starts_at),
                     Cell::Text(l.title),

@@ -171,6 +171,7 @@ fn trainee_list(
                 ],
                 tags,
                 day: None,
+                badge: None,
             }
         })
         .collect();
