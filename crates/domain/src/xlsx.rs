@@ -495,7 +495,10 @@ mod tests {
     #[test]
     fn fuzz_corpus_replays() {
         use crate::roster::{detect_header, parse_rows, read_table};
-        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+        // Read at run time: cargo reuses a test binary built in another checkout of the
+        // same tree (a worktree sharing the target directory), whose env! path may be gone.
+        let dir = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+        let corpus = std::path::Path::new(&dir).join("../../fuzz/corpus");
         let mut seen = 0;
         for target in ["csv", "xlsx_parts", "xlsx_raw"] {
             for entry in std::fs::read_dir(corpus.join(target)).unwrap() {

@@ -343,7 +343,10 @@ fn must_show(w: &PersonalWorld) -> Vec<(Role, String, usize, Sees)> {
 /// `format!` of one.
 fn all_routes() -> Vec<(String, bool)> {
     let mut out = Vec::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    // Read at run time: cargo reuses a test binary built in another checkout of the
+    // same tree (a worktree sharing the target directory), whose env! path may be gone.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    let root = std::path::Path::new(&dir).join("src");
     let mut dirs = vec![root];
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(&d).expect("src dir") {
