@@ -38,6 +38,10 @@ async fn insert_checkins(db: &Db, rows: Vec<(i64, i64)>) {
         .await
         .unwrap();
     }
+    // Bulk rows bypass the check-in writer: the counters are rebuilt as after any load.
+    jiaxiao_store::parent_school::tally::rebuild(&txn)
+        .await
+        .unwrap();
     txn.commit().await.unwrap();
 }
 
