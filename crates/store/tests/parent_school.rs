@@ -463,10 +463,11 @@ both_dbs!(
             fx.county,
             year,
             jiaxiao_store::org::today_naive(),
+            stats::RollupBy::School,
         )
         .await
         .unwrap();
-        let ours = roll.iter().find(|r| r.school_id == fx.school).unwrap();
+        let ours = roll.iter().find(|r| r.unit_id == fx.school).unwrap();
         assert_eq!(
             (ours.held, ours.counted, ours.online, ours.excellent),
             (2, 1, 1, 1)

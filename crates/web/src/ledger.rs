@@ -474,8 +474,8 @@ fn yes_no(lang: Lang, b: bool) -> Cell {
     lang.t(if b { "ps.yes" } else { "ps.no" }).into()
 }
 
-/// Every school under an office node: the sessions the target counts against the
-/// unit's target (100 a county).
+/// An office node's year in two sheets: the units a level down against their targets
+/// (the overview page's rows) and every school under the node.
 pub async fn rollup_xlsx(
     db: &Db,
     scope: &Scope,
@@ -485,19 +485,78 @@ pub async fn rollup_xlsx(
     as_of: chrono::NaiveDate,
 ) -> Result<Vec<u8>, AppError> {
     let u = jiaxiao_store::org::get_unit(db, scope, unit).await?;
-    let rows = stats::rollup(db, scope, unit, year, as_of).await?;
+    let members = stats::rollup(db, scope, unit, year, as_of, stats::RollupBy::Child).await?;
+    let schools = stats::rollup(db, scope, unit, year, as_of, stats::RollupBy::School).await?;
     let target = stats::yearly_target(db, scope, unit, as_of).await?;
     let title = lang.tf(
         "ledger.rollup_title",
         &[
             ("unit", u.name.clone()),
-            ("n", rows.iter().map(|r| r.counted).sum::<i64>().to_string()),
+            (
+                "n",
+                members.iter().map(|r| r.counted).sum::<i64>().to_string(),
+            ),
             ("target", target.to_string()),
         ],
     );
-    let name = lang.t("ledger.sheet.rollup");
-    xlsx(&[Sheet {
-        name: &name,
+    let figures = |r: &stats::RollupRow| {
+        vec![
+            Cell::from(r.held),
+            Cell::from(r.counted),
+            Cell::from(r.online),
+            Cell::from(r.planned),
+            Cell::from(r.checkins),
+            Cell::from(r.excellent),
+        ]
+    };
+    let school_type = |r: &stats::RollupRow| -> Cell {
+        r.school_type
+            .as_deref()
+            .map(|t| lang.t(&format!("school_type.{t}")))
+            .into()
+    };
+    let by_school = lang.t("ledger.sheet.rollup");
+    let mut sheets = Vec::new();
+    let by_member;
+    let member_rows: Vec<Vec<Cell>>;
+    // A county's units a level down are its schools: one sheet says it all.
+    let offices = members.iter().any(|r| r.kind != "school");
+    if offices {
+        by_member = lang.t("ledger.sheet.rollup_members");
+        member_rows = members
+            .iter()
+            .map(|r| {
+                let mut row = vec![
+                    r.name.clone().into(),
+                    Cell::from(r.schools),
+                    r.target().map(Cell::from).unwrap_or(Cell::Empty),
+                ];
+                row.extend(figures(r));
+                row
+            })
+            .collect();
+        sheets.push(Sheet {
+            name: &by_member,
+            title: &title,
+            headers: headers(
+                lang,
+                &[
+                    "unit",
+                    "schools",
+                    "target",
+                    "held",
+                    "counted",
+                    "online",
+                    "planned",
+                    "checkins",
+                    "excellent",
+                ],
+            ),
+            rows: member_rows,
+        });
+    }
+    sheets.push(Sheet {
+        name: &by_school,
         title: &title,
         headers: headers(
             lang,
@@ -512,25 +571,16 @@ pub async fn rollup_xlsx(
                 "excellent",
             ],
         ),
-        rows: rows
+        rows: schools
             .iter()
             .map(|r| {
-                vec![
-                    r.school_name.clone().into(),
-                    r.school_type
-                        .as_deref()
-                        .map(|t| lang.t(&format!("school_type.{t}")))
-                        .into(),
-                    Cell::from(r.held),
-                    Cell::from(r.counted),
-                    Cell::from(r.online),
-                    Cell::from(r.planned),
-                    Cell::from(r.checkins),
-                    Cell::from(r.excellent),
-                ]
+                let mut row = vec![r.name.clone().into(), school_type(r)];
+                row.extend(figures(r));
+                row
             })
             .collect(),
-    }])
+    });
+    xlsx(&sheets)
 }
 
 /// Renders the year's PDF dossier of a school and keeps it as an attachment; the job's

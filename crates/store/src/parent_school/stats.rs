@@ -79,8 +79,9 @@ pub async fn school_stats(
     // Months are cut in Beijing time; grouping in Rust keeps one SQL for both backends.
     let sess: Vec<S> = rows(
         &db.conn,
-        "SELECT s.starts_at, s.status, (SELECT COUNT(*) FROM checkin c WHERE c.session_id = s.id AND c.status IN ('present', 'late')) AS n \
-         FROM teaching_session s WHERE s.school_id = $1 AND s.school_year_id = $2 AND s.status <> 'cancelled' ORDER BY s.starts_at"
+        "SELECT s.starts_at, s.status, COALESCE(k.present + k.late, 0) AS n \
+         FROM teaching_session s LEFT JOIN session_tally k ON k.session_id = s.id \
+         WHERE s.school_id = $1 AND s.school_year_id = $2 AND s.status <> 'cancelled' ORDER BY s.starts_at"
             .into(),
         v(),
     )
@@ -117,49 +118,115 @@ pub async fn school_stats(
     })
 }
 
-/// One school in an office's roll-up.
+/// One row of an office's roll-up: a unit under it — a city, a county or a school —
+/// with the sums over its schools.
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
-pub struct SchoolRollup {
-    pub school_id: i64,
-    pub school_name: String,
+pub struct RollupRow {
+    pub unit_id: i64,
+    pub name: String,
+    pub kind: String,
     pub school_type: Option<String>,
+    /// Schools in the row (1 for a school).
+    pub schools: i64,
+    /// Counties in the row: its target is theirs summed.
+    pub counties: i64,
     pub held: i64,
     /// Held sessions of the forms the target counts (lectures and parent classes).
     pub counted: i64,
     pub online: i64,
     pub planned: i64,
+    /// Check-ins present or late.
     pub checkins: i64,
     pub excellent: i64,
 }
 
-/// Every school under `unit` as the tree stands on `as_of` (a move on file for a later
-/// date is not applied) with its held sessions of the year; the office compares the
-/// sum with [`yearly_target`].
+impl RollupRow {
+    /// The yearly target of a county, city or province row (`None` for a school).
+    pub fn target(&self) -> Option<i64> {
+        (self.kind != "school").then(|| YEARLY_SESSION_TARGET * self.counties.max(1))
+    }
+}
+
+/// What an office's roll-up has a row for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollupBy {
+    /// The units one level down: a province's cities, a city's counties, a county's
+    /// schools (a school: itself). The overview page: a handful of rows at any level.
+    Child,
+    /// Every school under the unit (the XLSX).
+    School,
+}
+
+/// The year's figures of the units under `unit` (see [`RollupBy`]), as the tree stands
+/// on `as_of` (a move on file for a later date is not applied; a past year is read on
+/// its last day by the pages). Counted by the database from the sessions and their
+/// check-in counters (`session_tally`), never from check-in rows: a province's year is a
+/// few hundred thousand sessions and tens of millions of check-ins (issue 16).
 pub async fn rollup(
     db: &Db,
     scope: &Scope,
     unit: i64,
     year: i64,
     as_of: chrono::NaiveDate,
-) -> StoreResult<Vec<SchoolRollup>> {
-    crate::org::get_unit(db, scope, unit).await?;
+    by: RollupBy,
+) -> StoreResult<Vec<RollupRow>> {
+    let u = crate::org::get_unit(db, scope, unit).await?;
     let mut values: Vec<Value> = Vec::new();
-    let u = bind(&mut values, unit);
+    let unit_p = bind(&mut values, unit);
     let y = bind(&mut values, year);
-    let day = as_of.format("%Y-%m-%d").to_string();
-    let d1 = bind(&mut values, day.clone());
-    let d2 = bind(&mut values, day);
+    let day = crate::org::day_sql(as_of);
+    let at = |alias: &str| crate::org::in_force(alias, &day);
+    let members = match by {
+        RollupBy::Child => format!(
+            "SELECT m.descendant_id AS member_id FROM org_closure m \
+             WHERE m.ancestor_id = {unit_p} AND m.depth = {} AND {}",
+            if u.kind == "school" { 0 } else { 1 },
+            at("m")
+        ),
+        RollupBy::School => format!(
+            "SELECT m.descendant_id AS member_id FROM org_closure m \
+             JOIN org_unit mo ON mo.id = m.descendant_id AND mo.kind = 'school' \
+             WHERE m.ancestor_id = {unit_p} AND {}",
+            at("m")
+        ),
+    };
     let counted = counted_forms();
+    let sum = |col: &str| format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT) AS {col}");
     let sql = format!(
-        "SELECT o.id AS school_id, o.name AS school_name, o.school_type, \
-           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held') AS held, \
-           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held' AND s.form IN ({counted})) AS counted, \
-           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held' AND s.form = 'online') AS online, \
-           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'planned') AS planned, \
-           (SELECT COUNT(*) FROM checkin c JOIN teaching_session s ON s.id = c.session_id WHERE s.school_id = o.id AND s.school_year_id = {y} AND c.status IN ('present', 'late')) AS checkins, \
-           (SELECT COUNT(*) FROM excellence_nominee n JOIN excellence_round r ON r.id = n.round_id WHERE r.school_id = o.id AND r.school_year_id = {y} AND n.decision = 'awarded') AS excellent \
-         FROM org_closure c JOIN org_unit o ON o.id = c.descendant_id \
-         WHERE c.ancestor_id = {u} AND c.valid_from <= {d1} AND c.valid_to > {d2} AND o.kind = 'school' ORDER BY o.id"
+        "WITH mem AS ({members}), \
+         sch AS (SELECT mem.member_id, cs.descendant_id AS school_id FROM mem \
+           JOIN org_closure cs ON cs.ancestor_id = mem.member_id AND {cs} \
+           JOIN org_unit so ON so.id = cs.descendant_id AND so.kind = 'school'), \
+         ses AS (SELECT t.school_id, \
+             COUNT(CASE WHEN t.status = 'held' THEN 1 END) AS held, \
+             COUNT(CASE WHEN t.status = 'held' AND t.form IN ({counted}) THEN 1 END) AS counted, \
+             COUNT(CASE WHEN t.status = 'held' AND t.form = 'online' THEN 1 END) AS online, \
+             COUNT(CASE WHEN t.status = 'planned' THEN 1 END) AS planned, \
+             SUM(COALESCE(k.present + k.late, 0)) AS checkins \
+           FROM teaching_session t LEFT JOIN session_tally k ON k.session_id = t.id \
+           WHERE t.school_year_id = {y} AND t.school_id IN (SELECT school_id FROM sch) \
+           GROUP BY t.school_id), \
+         exc AS (SELECT r.school_id, COUNT(*) AS excellent FROM excellence_nominee n \
+           JOIN excellence_round r ON r.id = n.round_id \
+           WHERE r.school_year_id = {y} AND n.decision = 'awarded' AND r.school_id IN (SELECT school_id FROM sch) \
+           GROUP BY r.school_id) \
+         SELECT u.id AS unit_id, u.name, u.kind, u.school_type, COUNT(sch.school_id) AS schools, \
+           (SELECT COUNT(*) FROM org_closure cc JOIN org_unit co ON co.id = cc.descendant_id AND co.kind = 'county' \
+             WHERE cc.ancestor_id = u.id AND {cc}) AS counties, \
+           {held}, {counted_col}, {online}, {planned}, {checkins}, {excellent} \
+         FROM mem JOIN org_unit u ON u.id = mem.member_id \
+         LEFT JOIN sch ON sch.member_id = mem.member_id \
+         LEFT JOIN ses ON ses.school_id = sch.school_id \
+         LEFT JOIN exc ON exc.school_id = sch.school_id \
+         GROUP BY u.id, u.name, u.kind, u.school_type ORDER BY u.id",
+        cs = at("cs"),
+        cc = at("cc"),
+        held = sum("held"),
+        counted_col = sum("counted"),
+        online = sum("online"),
+        planned = sum("planned"),
+        checkins = sum("checkins"),
+        excellent = sum("excellent"),
     );
     rows(&db.conn, sql, values).await
 }

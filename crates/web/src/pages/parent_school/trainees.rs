@@ -189,11 +189,7 @@ async fn list_trainees(
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
     let year = y.id;
-    let credits::YearFigures {
-        trainees,
-        classes: rates,
-        ..
-    } = credits::year_figures(&state.db, scope, id, year).await?;
+    let (trainees, rates) = credits::trainees_and_rates(&state.db, scope, id, year).await?;
     let (list, rows) = trainee_list(lang, id, &y, &trainees, &rates);
     let selected = list.select(&lq, rows);
     let list = list.page(lang, &lq, &selected);
@@ -247,8 +243,8 @@ async fn trainees_xlsx(
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let figures = credits::year_figures(&state.db, scope, id, y.id).await?;
-    let (list, rows) = trainee_list(lang, id, &y, &figures.trainees, &figures.classes);
+    let (trainees, rates) = credits::trainees_and_rates(&state.db, scope, id, y.id).await?;
+    let (list, rows) = trainee_list(lang, id, &y, &trainees, &rates);
     let selected = list.select(&lq, rows);
     let title = lang.tf(
         "ps.trainees.xlsx_title",
