@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Issue 16's figures: a province on PostgreSQL and a city on SQLite (bench/scale_gen.py),
+# the office overview pages, a school's home, and the server's memory during them and
+# during the province roll-up XLSX and a big school's ledger XLSX (the year's check-ins).
+#
+#   bash bench/scale.sh                        (from the repository root; both scales)
+#   SCALES=province bash bench/scale.sh        (only one: province or city)
+#   KEEP=1 bash bench/scale.sh                 keep the generated data afterwards …
+#   REUSE=1 bash bench/scale.sh                … and measure it again without regenerating
+#   FACTOR=0.1 bash bench/scale.sh             a tenth of the schools (and everything under)
+#
+# Prerequisites: cargo build --release -p jiaxiao; python3; curl; PostgreSQL 15 server
+# binaries in /usr/lib/postgresql/15/bin and psql; run as root (the cluster runs as the
+# `postgres` user). Disk: about 13 GB for the province while it exists (see BENCHMARKS.md).
+#
+# Per scale:
+#   province  PostgreSQL cluster with its data dir in $PG_ROOT (default
+#             /var/tmp/jx-scale-pg), database jx_scale
+#   city      SQLite file $SQLITE_ROOT/jiaxiao.db (default /var/tmp/jx-scale-city)
+# 1. Unless REUSE=1 finds data from an earlier KEEP=1 run: `jiaxiao migrate` on an empty
+#    database (the product's own schema), then bench/scale_gen.py (timed; disk measured),
+#    then staff accounts made with `jiaxiao user create` — province_admin `sprov` at the
+#    province, city_admin `scity` at the first city, county_admin `scounty` at its first
+#    county, school_admin `sschool` at the biggest school — password $PASSWORD.
+# 2. `jiaxiao serve` on a free loopback port; each account logs in through the login
+#    form (cookie), then RUNS rounds of bench/latency.py, each account on its own page:
+#       GET /healthz               baseline
+#       GET /ps/units/{province}   province overview      (sprov)
+#       GET /ps/units/{city}       city overview          (scity)
+#       GET /ps/units/{county}     county overview        (scounty)
+#       GET /ps/schools/{school}   the big school's home  (sschool)
+#    A page is first timed once (timeout PROBE_MAX s); a page slower than a second is
+#    measured with fewer requests (N shrinks to fit about SLOW_BUDGET s per round, at
+#    least 3; no warm-ups beyond the probe), so the "before" code finishes at all.
+# 3. Peak resident memory (VmHWM, reset through /proc/PID/clear_refs before each
+#    phase): during the page rounds; during GET /ps/units/{province}/rollup.xlsx; during
+#    GET /ps/schools/{school}/ledger.xlsx (its check-in sheet is the school's year of
+#    check-ins). Each download is timed (timeout XLSX_MAX s) and its size recorded.
+# The server and cluster stop at the end, also on failure; the data is deleted unless
+# KEEP=1. Logs go to bench/out/ (ignored by git), RESULT lines at the end.
+
+source "$(dirname "$0")/lib.sh"
+need_bin
+
+SCALES="${SCALES:-province city}"
+FACTOR="${FACTOR:-1}"
+N="${N:-100}"
+PROBE_MAX="${PROBE_MAX:-600}"
+SLOW_BUDGET="${SLOW_BUDGET:-60}"
+XLSX_MAX="${XLSX_MAX:-1200}"
+PASSWORD="${PASSWORD:-scale-bench-2026}"
+PG_ROOT="${PG_ROOT:-/var/tmp/jx-scale-pg}"
+SQLITE_ROOT="${SQLITE_ROOT:-/var/tmp/jx-scale-city}"
+
+LOG="$OUT/scale-$(date -u +%Y%m%dT%H%M%SZ).log"
+exec > >(tee "$LOG") 2>&1
+echo "# scale figures (issue 16): SCALES=$SCALES FACTOR=$FACTOR RUNS=$RUNS N=$N, $(date -u +%FT%TZ), $($BIN --version), $(git -C "$ROOT" rev-parse --short HEAD)"
+
+SERVER=""; PG_UP=""; TMP="$(mktemp -d "${TMPDIR:-/tmp}/jxbench-scale.XXXXXX")"
+scale_pg_start() {
+    PG_PORT="$(free_port)"
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_ROOT/data" \
+        -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_wal_size=4GB -c checkpoint_timeout=30min -c shared_buffers=1GB" \
+        -l "$PG_ROOT/log" -w start >/dev/null
+    PG_UP=1
+    echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT ($PG_ROOT)"
+}
+scale_pg_stop() {
+    if [[ -n "$PG_UP" ]]; then
+        runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_ROOT/data" -m fast -w stop >/dev/null 2>&1 || true
+        PG_UP=""
+    fi
+}
+cleanup() {
+    if [[ -n "$SERVER" ]]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
+    scale_pg_stop
+    if [[ "${KEEP:-0}" != 1 ]]; then rm -rf "$PG_ROOT" "$SQLITE_ROOT"; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# login USER → prints the session cookie "jx_session=…"
+login() {
+    local jar="$TMP/jar-$1" csrf
+    # The login form's CSRF token comes with its cookie (login CSRF, decision 0010).
+    csrf="$(curl -fsS -c "$jar" "http://$ADDR/login" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)"
+    curl -fsS -b "$jar" -c "$jar" -o /dev/null -d "who=$1" -d "password=$PASSWORD" -d "csrf=$csrf" "http://$ADDR/login"
+    awk '$6 == "jx_session" {print "jx_session=" $7}' "$jar"
+}
+
+hwm_reset() { echo 5 >"/proc/$SERVER/clear_refs"; }
+hwm_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$SERVER/status"; }
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$SERVER/status"; }
+
+# download COOKIE PATH → "seconds bytes peak_MB"
+download() {
+    hwm_reset
+    local out
+    out="$(curl -fsS -m "$XLSX_MAX" -H "Cookie: $1" -o "$TMP/dl" -w '%{time_total} %{size_download}' "http://$ADDR$2")" || out="failed(timeout ${XLSX_MAX}s?) 0"
+    echo "$out $(hwm_mb)"
+    rm -f "$TMP/dl"
+}
+
+declare -A RESULT
+for scale in $SCALES; do
+    echo
+    echo "## $scale"
+    if [[ "$scale" == province ]]; then backend=postgres; root="$PG_ROOT"; else backend=sqlite; root="$SQLITE_ROOT"; fi
+    if [[ "${REUSE:-0}" == 1 && -f "$root/ids.env" ]]; then
+        echo "reusing the data in $root"
+        [[ "$backend" == postgres ]] && scale_pg_start
+    else
+        rm -rf "$root"; mkdir -p "$root"
+        echo "disk before: $(df -h --output=avail "$(dirname "$root")" | tail -1 | tr -d ' ') free"
+        if [[ "$backend" == postgres ]]; then
+            chown postgres: "$root"
+            runuser -u postgres -- "$PGBIN/initdb" -D "$root/data" -U postgres -A trust >"$root/initdb.log" 2>&1
+            scale_pg_start
+            PSQL_TIMEOUT=60 pg_psql postgres -c "CREATE DATABASE jx_scale"
+        fi
+    fi
+    if [[ "$backend" == postgres ]]; then
+        url="$(pg_url jx_scale)"
+        target=(--pg "host=127.0.0.1 port=$PG_PORT user=postgres dbname=jx_scale")
+    else
+        url="sqlite://$root/jiaxiao.db?mode=rwc"
+        target=(--sqlite "$root/jiaxiao.db")
+    fi
+    if [[ ! -f "$root/ids.env" ]]; then
+        JIAXIAO_DATABASE_URL="$url" "$BIN" migrate >"$TMP/migrate.txt" 2>&1 || { cat "$TMP/migrate.txt"; exit 1; }
+        /usr/bin/time -v -o "$TMP/gen.time" python3 "$ROOT/bench/scale_gen.py" --backend "$backend" --scale "$scale" \
+            --factor "$FACTOR" "${target[@]}" >"$root/ids.env"
+        gen_s="$(time_wall_s "$TMP/gen.time")"
+        echo "generator: ${gen_s} s wall, peak RSS $(time_rss_mb "$TMP/gen.time") MB (python)"
+        # shellcheck disable=SC1091
+        source "$root/ids.env"
+        for acc in "sprov province_admin $PROVINCE" "scity city_admin $CITY" "scounty county_admin $COUNTY" "sschool school_admin $BIG_SCHOOL"; do
+            set -- $acc
+            JIAXIAO_DATABASE_URL="$url" JIAXIAO_NEW_PASSWORD="$PASSWORD" "$BIN" user create --username "$1" --name "$1" --role "$2" --unit "$3" >/dev/null
+        done
+        if [[ "$backend" == postgres ]]; then
+            db_mb="$(pg_psql jx_scale -tAc "select pg_database_size('jx_scale') / 1048576")"
+            sync; disk_mb="$(du -sm "$root" | cut -f1)"
+        else
+            db_mb="$(du -m "$root/jiaxiao.db" | cut -f1)"; disk_mb="$(du -sm "$root" | cut -f1)"
+        fi
+        echo "GEN_S=$gen_s" >>"$root/ids.env"; echo "DB_MB=$db_mb" >>"$root/ids.env"; echo "DISK_MB=$disk_mb" >>"$root/ids.env"
+        echo "database: $db_mb MB; data directory: $disk_mb MB; disk after: $(df -h --output=avail "$(dirname "$root")" | tail -1 | tr -d ' ') free"
+    fi
+    # shellcheck disable=SC1091
+    source "$root/ids.env"
+    echo "ids: province $PROVINCE, city $CITY, county $COUNTY, big school $BIG_SCHOOL; moved: ${MOVED:-}"
+
+    port="$(free_port)"; ADDR="127.0.0.1:$port"
+    JIAXIAO_DATABASE_URL="$url" JIAXIAO_LISTEN="$ADDR" "$BIN" serve >"$TMP/serve.log" 2>&1 &
+    SERVER=$!
+    wait_healthy "$ADDR" 120 || { cat "$TMP/serve.log"; exit 1; }
+    echo "server RSS at start: $(rss_mb) MB"
+    c_prov="$(login sprov)"; c_city="$(login scity)"; c_county="$(login scounty)"; c_school="$(login sschool)"
+    [[ -n "$c_prov" && -n "$c_school" ]] || { echo "login failed"; exit 1; }
+    pages=("healthz|/healthz|" "province|/ps/units/$PROVINCE|$c_prov" "city|/ps/units/$CITY|$c_city"
+           "county|/ps/units/$COUNTY|$c_county" "school|/ps/schools/$BIG_SCHOOL|$c_school")
+    [[ "$scale" == city ]] && pages=("${pages[@]:0:1}" "${pages[@]:2}")
+    wait_quiet
+    load_note
+    hwm_reset
+    declare -A P95=() NREQ=() PROBE=()
+    for pg in "${pages[@]}"; do
+        IFS='|' read -r name path cookie <<<"$pg"
+        t="$(curl -sS -m "$PROBE_MAX" ${cookie:+-H "Cookie: $cookie"} -o /dev/null -w '%{http_code} %{time_total}' "http://$ADDR$path")" || t="timeout $PROBE_MAX"
+        PROBE[$name]="$t"
+        echo "probe $name $path: HTTP/seconds $t"
+        secs="${t#* }"
+        [[ "${t%% *}" == 200 ]] || { echo "  $name failed; not measured"; NREQ[$name]=0; continue; }
+        NREQ[$name]="$(python3 -c 'import sys; s=float(sys.argv[1]); n=int(sys.argv[2]); b=float(sys.argv[3]); print(n if s < 1 else max(3, min(n, int(b / s))))' "$secs" "$N" "$SLOW_BUDGET")"
+    done
+    for r in $(seq "$RUNS"); do
+        [[ "$r" -gt 1 ]] && wait_quiet
+        echo "round $r:"
+        for pg in "${pages[@]}"; do
+            IFS='|' read -r name path cookie <<<"$pg"
+            n="${NREQ[$name]}"; [[ "$n" -gt 0 ]] || continue
+            warm=20; [[ "$n" -lt "$N" ]] && warm=0
+            l="$(python3 "$ROOT/bench/latency.py" "$ADDR" "$path" ${cookie:+--cookie "$cookie"} -n "$n" --warmup "$warm" \
+                --timeout "$PROBE_MAX" --label "  $(printf '%-9s' "$name")")"; echo "$l"
+            P95[$name]="${P95[$name]:-} $(sed -n 's/.* p95=\([0-9.]*\) .*/\1/p' <<<"$l")"
+        done
+    done
+    pages_hwm="$(hwm_mb)"; pages_rss="$(rss_mb)"
+    echo "server memory during the page rounds: peak $pages_hwm MB, resident after $pages_rss MB"
+    load_note
+    unit_for_rollup="$PROVINCE"; c_rollup="$c_prov"; [[ "$scale" == city ]] && { unit_for_rollup="$CITY"; c_rollup="$c_city"; }
+    read -r ro_s ro_b ro_mb <<<"$(download "$c_rollup" "/ps/units/$unit_for_rollup/rollup.xlsx")"
+    echo "rollup.xlsx of unit $unit_for_rollup: $ro_s s, $ro_b bytes, server peak $ro_mb MB"
+    read -r le_s le_b le_mb <<<"$(download "$c_school" "/ps/schools/$BIG_SCHOOL/ledger.xlsx")"
+    echo "ledger.xlsx of school $BIG_SCHOOL: $le_s s, $le_b bytes, server peak $le_mb MB"
+    echo "server RSS after the downloads: $(rss_mb) MB"
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+    [[ "$backend" == postgres ]] && scale_pg_stop
+    res="gen_s=${GEN_S:-?} db_mb=${DB_MB:-?} disk_mb=${DISK_MB:-?}"
+    for pg in "${pages[@]}"; do
+        IFS='|' read -r name _ _ <<<"$pg"
+        # shellcheck disable=SC2086
+        if [[ -n "${P95[$name]:-}" ]]; then res+=" ${name}_p95_median_ms=$(median ${P95[$name]}) ${name}_p95_runs=$(tr ' ' ',' <<<"${P95[$name]# }") ${name}_n=${NREQ[$name]}"
+        else res+=" ${name}=${PROBE[$name]// /_}"; fi
+    done
+    res+=" pages_peak_mb=$pages_hwm rollup_xlsx_s=$ro_s rollup_xlsx_bytes=$ro_b rollup_peak_mb=$ro_mb ledger_xlsx_s=$le_s ledger_xlsx_bytes=$le_b ledger_peak_mb=$le_mb"
+    RESULT[$scale]="$res"
+    unset P95 NREQ PROBE
+done
+echo
+for scale in $SCALES; do echo "RESULT scale_$scale ${RESULT[$scale]}"; done
+echo "log: $LOG"
