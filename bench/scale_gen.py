@@ -29,7 +29,9 @@ households, sized so that the scale's check-in total comes out (statuses mostly 
 some late, excused, absent; methods qr, code, staff, paper). Two schools (one with
 --scale city) move to another county on a date in the school year: their closure rows
 from the old ancestors close on that date and new ones open under the new county, as
-`store::org::move_unit` writes them.
+`store::org::move_unit` writes them. One more school (--mega-checkins, on by default)
+is extra big: 6,000 pupils, 260 sessions, 1,100,000 check-ins on top of the scale's
+total, so that its year of check-ins does not fit one XLSX sheet (1,048,576 rows).
 
 PostgreSQL: every table is streamed as CSV into its own `psql -c "COPY … FROM STDIN"`
 process (all open at once, schools written one after another), so no table is ever held
@@ -57,8 +59,9 @@ YEAR_ID = 1  # 2026-2027 (the demo numbers the current year 1 too)
 
 SCALES = {
     # cities, counties per city, schools per county, pupils per school, check-ins
-    "province": dict(cities=10, counties=10, schools=30, pupils=1000, checkins=30_000_000),
-    "city": dict(cities=1, counties=10, schools=30, pupils=1000, checkins=10_000_000),
+    # (1,035 pupils on average per school: kindergartens have a third, so ~1,000 overall)
+    "province": dict(cities=10, counties=10, schools=30, pupils=1035, checkins=30_000_000),
+    "city": dict(cities=1, counties=10, schools=30, pupils=1035, checkins=10_000_000),
 }
 
 SURNAMES = [("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"),
@@ -237,6 +240,10 @@ def main():
     ap.add_argument("--sqlite", help="database file (sqlite)")
     ap.add_argument("--factor", type=float, default=1.0)
     ap.add_argument("--sessions", type=int, default=100, help="sessions per school")
+    ap.add_argument("--mega-checkins", type=int, default=1_100_000,
+                    help="check-ins of one extra-big school (6,000 pupils, 260 sessions, mostly "
+                         "whole-school), on top of the scale's total: a year's check-in sheet past "
+                         "Excel's 1,048,576 rows; 0 for none")
     a = ap.parse_args()
     t0 = time.time()
     sc = SCALES[a.scale]
@@ -302,11 +309,15 @@ def main():
     if len(counties) >= 12:
         moves[5 * schools_per_county + 3] = (11, dt.date(year_start.year, 10, 15))  # to another city
     rel_checkins = 0.0
+    # The third county's first school (no move touches it).
+    mega_idx = 2 * schools_per_county if a.mega_checkins > 0 and len(counties) > 2 else -1
+    mega_school, mega_rows = None, 0
     held_cut = dt.datetime.combine(today, dt.time(0, 0)) - dt.timedelta(hours=8)  # today 00:00 China, in UTC
     big_school, big_pupils = None, 0
     stats_t = time.time()
     for si in range(n_schools):
         rng = random.Random(si)
+        before_school = ids["checkin"]
         county, chain = counties[si // schools_per_county]
         mv = moves.get(si)
         r = rng.random()
@@ -319,10 +330,15 @@ def main():
         n_pupils = int(sc["pupils"] * rng.uniform(0.6, 1.4))
         if stype == "kindergarten":
             n_pupils //= 3
+        is_mega = si == mega_idx
+        if is_mega:
+            stype, levels, n_pupils = "nine_year", list(range(1, 10)), 6000
         sname = f"第{si + 1}{'幼儿园' if stype == 'kindergarten' else '学校'}"
         up = [(anc, d + 1) for anc, d in chain]
         school = unit(county, "school", sname, up, code=f"62{si + 1:08d}", stype=stype)
-        if n_pupils > big_pupils and mv is None:
+        if is_mega:
+            mega_school = school
+        elif n_pupils > big_pupils and mv is None:
             big_school, big_pupils = school, n_pupils
         per_grade = n_pupils // len(levels)
         classes = []  # (class_id, grade_id, n_pupils)
@@ -389,7 +405,7 @@ def main():
 
         # Sessions: audience and status first, then check-ins sized to the school's share.
         plan = []
-        n_sessions = a.sessions
+        n_sessions = 260 if is_mega else a.sessions
         span_past = max(1, (today - year_start).days)
         for k in range(n_sessions):
             r = rng.random()
@@ -402,7 +418,7 @@ def main():
             if form == "breakout":
                 c = classes[rng.randrange(len(classes))][0]
                 audience, units, invited = "units", [c], class_households[c]
-            elif r < 0.50:
+            elif r < (0.95 if is_mega else 0.50):
                 audience, units, invited = "school", [], all_unique
             elif r < 0.75:
                 g = grades[rng.randrange(len(grades))]
@@ -430,7 +446,7 @@ def main():
                 starts = held_cut - dt.timedelta(days=1, hours=12)
             plan.append((form, audience, units, invited, status, starts))
         weight = sum(len(p[3]) for p in plan if p[4] == "held")
-        want = checkins_per_school + rel_checkins
+        want = a.mega_checkins if is_mega else checkins_per_school + rel_checkins
         rate = min(1.0, want / weight) if weight else 0.0
         for form, audience, units, invited, status, starts in plan:
             sid = nid("session")
@@ -476,7 +492,9 @@ def main():
                 for row in lines:
                     sink.add("checkin", row)
         # What this school fell short of (or overshot) goes to the next one.
-        rel_checkins = checkins_per_school * (si + 1) - ids["checkin"]
+        if is_mega:
+            mega_rows = ids["checkin"] - before_school
+        rel_checkins = checkins_per_school * (si + 1 - (si >= mega_idx >= 0)) - (ids["checkin"] - mega_rows)
         if a.backend == "sqlite" and si % 10 == 9:
             sink.flush()
         if si % 100 == 99 or si == n_schools - 1:
@@ -522,7 +540,8 @@ def main():
         sink.con.close()
     total = time.time() - t0
     print(f"rows: {ids['unit']} units, {n_schools} schools, {ids['pupil']} pupils, {ids['guardian']} guardians, "
-          f"{ids['session']} sessions, {ids['checkin']} check-ins; session_tally {'filled' if has_tally else 'absent'}",
+          f"{ids['session']} sessions, {ids['checkin']} check-ins ({mega_rows} of them at the extra-big school "
+          f"{mega_school}); session_tally {'filled' if has_tally else 'absent'}",
           file=sys.stderr)
     print(f"times: load {t_load:.0f} s, fix-ups+analyze {total - t_load:.0f} s (analyze {t_analyze:.0f} s), "
           f"total {total:.0f} s", file=sys.stderr)
@@ -531,6 +550,8 @@ def main():
     # The county the first moved school went to: its figures change with the date.
     print(f"COUNTY={out['COUNTIES'][1 if len(out['COUNTIES']) > 1 else 0]}")
     print(f"BIG_SCHOOL={big_school}")
+    print(f"MEGA_SCHOOL={mega_school or ''}")
+    print(f"MEGA_CHECKINS={mega_rows}")
     print("MOVED=" + ",".join(f"{s}:{o}:{n}:{on}" for s, o, n, on in out.get("MOVED", [])))
     print(f"GEN_SECONDS={total:.0f}")
 
