@@ -39,8 +39,8 @@
 #    GET /ps/schools/{school}/ledger.xlsx and …/{mega}/ledger.xlsx (the ledger's check-in
 #    sheet is the school's year of check-ins: past a sheet's 1,048,576 rows for the
 #    extra-big school). Each download is timed (timeout XLSX_MAX s) and its size recorded.
-# The server and cluster stop at the end, also on failure; the data is deleted unless
-# KEEP=1. Logs go to bench/out/ (ignored by git), RESULT lines at the end.
+# The server and cluster stop at the end, also on failure; each scale's data is deleted
+# once it is measured, unless KEEP=1. Logs go to bench/out/ (ignored by git), RESULT lines at the end.
 
 source "$(dirname "$0")/lib.sh"
 need_bin
@@ -63,7 +63,7 @@ SERVER=""; PG_UP=""; TMP="$(mktemp -d "${TMPDIR:-/tmp}/jxbench-scale.XXXXXX")"
 scale_pg_start() {
     PG_PORT="$(free_port)"
     runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_ROOT/data" \
-        -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_wal_size=4GB -c checkpoint_timeout=30min -c shared_buffers=1GB" \
+        -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_wal_size=2GB -c checkpoint_timeout=30min -c shared_buffers=1GB" \
         -l "$PG_ROOT/log" -w start >/dev/null
     PG_UP=1
     echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT ($PG_ROOT)"
@@ -216,6 +216,8 @@ for scale in $SCALES; do
     echo "server RSS after the downloads: $(rss_mb) MB"
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
     [[ "$backend" == postgres ]] && scale_pg_stop
+    # Disk is tight: the province goes before the city is built.
+    [[ "${KEEP:-0}" == 1 ]] || rm -rf "$root"
     res="gen_s=${GEN_S:-?} db_mb=${DB_MB:-?} disk_mb=${DISK_MB:-?}"
     for pg in "${pages[@]}"; do
         IFS='|' read -r name _ _ <<<"$pg"
