@@ -11,7 +11,7 @@
 #
 # Prerequisites: cargo build --release -p jiaxiao; python3; curl; PostgreSQL 15 server
 # binaries in /usr/lib/postgresql/15/bin and psql; run as root (the cluster runs as the
-# `postgres` user). Disk: about 13 GB for the province while it exists (see BENCHMARKS.md).
+# `postgres` user). Disk: about 9 GB for the province while it exists (see BENCHMARKS.md).
 #
 # Per scale:
 #   province  PostgreSQL cluster with its data dir in $PG_ROOT (default
