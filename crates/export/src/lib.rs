@@ -11,7 +11,8 @@ pub use pdf::{
     signin_sheet,
 };
 
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
+pub use rust_xlsxwriter::XlsxError;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
 /// A sheet as a title row, a header and rows of typed cells.
 pub struct Sheet<'a> {
