@@ -149,7 +149,7 @@ async fn main() {
             .await
             .unwrap();
         times.push(t0.elapsed().as_secs_f64());
-        size = b.len();
+        size = b.len as usize;
     }
     let n = jiaxiao_store::db::scalar_i64(&db.conn, "SELECT COUNT(*) AS n FROM checkin", vec![])
         .await

@@ -275,23 +275,16 @@ pub async fn checkin_lines(
 ) -> StoreResult<Vec<CheckinLine>> {
     visible_school(&db.conn, scope, school_id).await?;
     let mut values: Vec<Value> = Vec::new();
-    let s = bind(&mut values, school_id);
-    let y = bind(&mut values, year);
     let one = match session_id {
         Some(id) => format!("AND t.id = {}", bind(&mut values, id)),
         None => String::new(),
     };
-    // A head teacher's ledger holds their class's parents only.
-    let vis = super::reach::guardian_visible_sql(scope, "c.guardian_id", &s, &y, &mut values);
     let phones = super::reach::Phones::of(&db.conn, scope, school_id).await?;
     let mut lines: Vec<CheckinLine> = rows(
         &db.conn,
         format!(
-            "SELECT c.session_id, t.title AS session_title, t.starts_at, c.guardian_id, g.name AS guardian_name, g.phone, \
-                    c.status, c.method, c.checked_at \
-             FROM checkin c JOIN teaching_session t ON t.id = c.session_id JOIN guardian g ON g.id = c.guardian_id \
-             WHERE t.school_id = {s} AND t.school_year_id = {y} {one} AND {vis} \
-             ORDER BY t.starts_at, c.session_id, g.name, c.guardian_id"
+            "{} {one} ORDER BY t.starts_at, c.session_id, g.name, c.guardian_id",
+            checkin_lines_sql(scope, school_id, year, &mut values)
         ),
         values,
     )
@@ -300,4 +293,114 @@ pub async fn checkin_lines(
         l.phone = phones.show(l.phone.take());
     }
     Ok(lines)
+}
+
+/// `checkin_lines`' SELECT, FROM and WHERE — school, year and the caller's reach (a head
+/// teacher's ledger holds their class's parents only) —, the one spelling the whole read
+/// and the chunked one share. Callers add conditions and the order.
+fn checkin_lines_sql(scope: &Scope, school_id: i64, year: i64, values: &mut Vec<Value>) -> String {
+    let s = bind(values, school_id);
+    let y = bind(values, year);
+    let vis = super::reach::guardian_visible_sql(scope, "c.guardian_id", &s, &y, values);
+    format!(
+        "SELECT c.session_id, t.title AS session_title, t.starts_at, c.guardian_id, g.name AS guardian_name, g.phone, \
+                c.status, c.method, c.checked_at \
+         FROM checkin c JOIN teaching_session t ON t.id = c.session_id JOIN guardian g ON g.id = c.guardian_id \
+         WHERE t.school_id = {s} AND t.school_year_id = {y} AND {vis}"
+    )
+}
+
+/// Check-in lines read per query in `CheckinLineChunks`.
+pub const CHECKIN_CHUNK: u64 = 5_000;
+
+/// A school's year of check-in lines, in `checkin_lines`' order, read a chunk at a time
+/// so that an export of a big school's year never holds the year (issue 16). The key
+/// it seeks on is (session in the year's order, parent's name, parent id), unique since
+/// a parent has one check-in per session; each query names one session, so the
+/// (session, parent) index finds its rows and a chunk costs at most its session's
+/// check-ins, never the year's.
+pub struct CheckinLineChunks {
+    scope: Scope,
+    school_id: i64,
+    year: i64,
+    chunk: u64,
+    phones: super::reach::Phones,
+    /// The year's sessions still to read, in order (few: a few hundred a year).
+    sessions: std::collections::VecDeque<i64>,
+    /// The last line returned within the front session.
+    after: Option<(String, i64)>,
+}
+
+impl CheckinLineChunks {
+    /// Checks the school as `checkin_lines` does; lines come from `next`.
+    pub async fn open(
+        db: &Db,
+        scope: &Scope,
+        school_id: i64,
+        year: i64,
+        chunk: u64,
+    ) -> StoreResult<CheckinLineChunks> {
+        visible_school(&db.conn, scope, school_id).await?;
+        let mut values = Vec::new();
+        let s = bind(&mut values, school_id);
+        let y = bind(&mut values, year);
+        #[derive(FromQueryResult)]
+        struct Id {
+            id: i64,
+        }
+        let ids: Vec<Id> = rows(
+            &db.conn,
+            format!(
+                "SELECT t.id FROM teaching_session t WHERE t.school_id = {s} AND t.school_year_id = {y} \
+                 ORDER BY t.starts_at, t.id"
+            ),
+            values,
+        )
+        .await?;
+        Ok(CheckinLineChunks {
+            scope: scope.clone(),
+            school_id,
+            year,
+            chunk: chunk.max(1),
+            phones: super::reach::Phones::of(&db.conn, scope, school_id).await?,
+            sessions: ids.into_iter().map(|i| i.id).collect(),
+            after: None,
+        })
+    }
+
+    /// The next lines, at most a chunk and never empty; `None` after the last.
+    pub async fn next(&mut self, db: &Db) -> StoreResult<Option<Vec<CheckinLine>>> {
+        while let Some(&session) = self.sessions.front() {
+            let mut values = Vec::new();
+            let t = bind(&mut values, session);
+            let after = match &self.after {
+                Some((name, id)) => {
+                    let n = bind(&mut values, name.clone());
+                    let g = bind(&mut values, *id);
+                    format!("AND (g.name > {n} OR (g.name = {n} AND c.guardian_id > {g}))")
+                }
+                None => String::new(),
+            };
+            let sql = format!(
+                "{} AND t.id = {t} {after} ORDER BY g.name, c.guardian_id LIMIT {}",
+                checkin_lines_sql(&self.scope, self.school_id, self.year, &mut values),
+                self.chunk
+            );
+            let mut lines: Vec<CheckinLine> = rows(&db.conn, sql, values).await?;
+            if (lines.len() as u64) < self.chunk {
+                self.sessions.pop_front();
+                self.after = None;
+            } else if let Some(l) = lines.last() {
+                self.after = Some((l.guardian_name.clone(), l.guardian_id));
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            for l in &mut lines {
+                l.phone = self.phones.show(l.phone.take());
+            }
+            return Ok(Some(lines));
+        }
+        Ok(None)
+    }
 }

@@ -377,6 +377,28 @@ pub fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
         .into_response()
 }
 
+/// An XLSX download sent from its temp file a block at a time, with its length.
+pub fn xlsx_file_response(x: crate::ledger::XlsxFile, name: &str) -> Response {
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(x.file),
+    ));
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CONTENT_LENGTH, x.len.to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// A PDF shown inline (the browser's viewer prints it).
 pub fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
     (
