@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Sequential request latency over one keep-alive connection.
 
-Usage: python3 bench/latency.py HOST:PORT PATH [--token T] [-n 300] [--warmup 20]
+Usage: python3 bench/latency.py HOST:PORT PATH [--token T | --cookie NAME=VALUE]
+                                [-n 300] [--warmup 20] [--timeout 30]
                                 [--expect-items K] [--label L]
 
 Sends --warmup requests (not timed), then -n timed GET requests one after another on
@@ -31,6 +32,8 @@ def main():
     ap.add_argument("addr")
     ap.add_argument("path")
     ap.add_argument("--token")
+    ap.add_argument("--cookie", help="a session cookie NAME=VALUE, for the staff pages")
+    ap.add_argument("--timeout", type=float, default=30, help="seconds per request")
     ap.add_argument("-n", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--expect-items", type=int)
@@ -40,7 +43,9 @@ def main():
     headers = {"Connection": "keep-alive"}
     if a.token:
         headers["Authorization"] = f"Bearer {a.token}"
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    if a.cookie:
+        headers["Cookie"] = a.cookie
+    conn = http.client.HTTPConnection(host, int(port), timeout=a.timeout)
 
     def one():
         conn.request("GET", a.path, headers=headers)

@@ -399,14 +399,27 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
         Cmd::Check => {
             let db = open_existing(&cfg).await?;
             let found = jiaxiao_store::integrity::orphans(&db).await?;
-            if found.is_empty() {
-                println!("all references hold");
+            // The roll-ups read the session counters: they must say what the rows say.
+            let off = jiaxiao_store::parent_school::tally::mismatches(&db.conn).await?;
+            if found.is_empty() && off.is_empty() {
+                println!("all references hold; session counters match their check-ins");
                 return Ok(());
             }
             for o in &found {
                 println!("{}: {} rows point nowhere", o.what, o.rows);
             }
-            bail!("{} kinds of dangling references", found.len());
+            if !off.is_empty() {
+                println!(
+                    "session counters differ from the check-ins of {} sessions (first: {:?})",
+                    off.len(),
+                    &off[..off.len().min(10)]
+                );
+            }
+            bail!(
+                "{} kinds of dangling references, {} sessions with wrong counters",
+                found.len(),
+                off.len()
+            );
         }
         Cmd::Config {
             what: ConfigCmd::Example,

@@ -11,7 +11,8 @@ pub use pdf::{
     signin_sheet,
 };
 
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
+pub use rust_xlsxwriter::XlsxError;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
 /// A sheet as a title row, a header and rows of typed cells.
 pub struct Sheet<'a> {
@@ -184,34 +185,202 @@ fn write_cell(
     }
 }
 
-/// One workbook with one worksheet per sheet. Every text is cut to Excel's limits
-/// here, the one place all our XLSX files pass through.
-pub fn xlsx(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, XlsxError> {
-    let mut wb = Workbook::new();
-    let bold = Format::new().set_bold();
-    let title = Format::new().set_bold().set_font_size(14);
-    let formats = Formats {
-        percent: Format::new().set_num_format("0.0%"),
-        hours: Format::new().set_num_format("0.0"),
-        date: Format::new().set_num_format("yyyy-mm-dd"),
-        datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
-    };
-    for s in sheets {
-        let ws = wb.add_worksheet();
-        ws.set_name(sheet_name(s.name))?;
-        ws.write_string_with_format(0, 0, cell_text(s.title), &title)?;
-        for (c, h) in s.headers.iter().enumerate() {
-            ws.write_string_with_format(1, c as u16, cell_text(h), &bold)?;
+/// Excel's limit on rows in one sheet; the title and header rows count.
+pub const MAX_SHEET_ROWS: u32 = 1_048_576;
+
+/// A workbook written row by row. Every sheet is in rust_xlsxwriter's constant-memory
+/// mode: each row goes to an unlinked temp file as soon as the next one starts, so a
+/// year of check-ins costs the server one row, not a year (issue 16). A sheet that
+/// reaches Excel's row limit continues on a new sheet — "签到记录 (2)" — under the same
+/// title and header. Every text is cut to Excel's limits here, the one place all our
+/// XLSX files pass through.
+pub struct XlsxStream {
+    wb: Workbook,
+    styles: Styles,
+    row_limit: u32,
+    sheet: Option<OpenSheet>,
+    /// Names already used: Excel refuses two sheets of one name.
+    names: Vec<String>,
+}
+
+/// The formats of a workbook, made once: the title and header rows and typed cells.
+struct Styles {
+    title: Format,
+    bold: Format,
+    cells: Formats,
+}
+
+/// The sheet rows are being written to, and what a continuation of it repeats.
+struct OpenSheet {
+    index: usize,
+    name: String,
+    title: String,
+    headers: Vec<String>,
+    /// 1 for the first sheet, 2 for "… (2)" and so on.
+    part: u32,
+    next_row: u32,
+}
+
+impl XlsxStream {
+    /// A workbook whose temp files go to the system's temp directory.
+    pub fn new() -> Self {
+        XlsxStream {
+            wb: Workbook::new(),
+            styles: Styles {
+                title: Format::new().set_bold().set_font_size(14),
+                bold: Format::new().set_bold(),
+                cells: Formats {
+                    percent: Format::new().set_num_format("0.0%"),
+                    hours: Format::new().set_num_format("0.0"),
+                    date: Format::new().set_num_format("yyyy-mm-dd"),
+                    datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
+                },
+            },
+            row_limit: MAX_SHEET_ROWS,
+            sheet: None,
+            names: Vec::new(),
+        }
+    }
+
+    /// Temp files in `dir` instead: the system's may be a small in-memory file system.
+    pub fn in_dir(dir: &std::path::Path) -> Result<Self, XlsxError> {
+        let mut s = Self::new();
+        s.wb.set_tempdir(dir)?;
+        Ok(s)
+    }
+
+    /// Rows per sheet, title and header included, below Excel's: the split is tested
+    /// with a handful of rows rather than a million.
+    pub fn with_row_limit(mut self, rows: u32) -> Self {
+        self.row_limit = rows.clamp(3, MAX_SHEET_ROWS);
+        self
+    }
+
+    /// Starts a sheet: its title row and header row. Rows written next go under it.
+    pub fn sheet(
+        &mut self,
+        name: &str,
+        title: &str,
+        headers: Vec<String>,
+    ) -> Result<(), XlsxError> {
+        self.open(OpenSheet {
+            index: 0,
+            name: name.to_owned(),
+            title: title.to_owned(),
+            headers,
+            part: 1,
+            next_row: 0,
+        })
+    }
+
+    fn open(&mut self, mut s: OpenSheet) -> Result<(), XlsxError> {
+        let name = self.unique_name(&s.name, s.part);
+        let ws = self.wb.add_worksheet_with_constant_memory()?;
+        ws.set_name(&name)?;
+        // Widths and panes are sheet settings, not rows: allowed in constant memory.
+        for c in 0..s.headers.len() {
             ws.set_column_width(c as u16, 16)?;
         }
-        for (r, row) in s.rows.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                write_cell(ws, &formats, r as u32 + 2, c as u16, v)?;
-            }
-        }
         ws.set_freeze_panes(2, 0)?;
+        ws.write_string_with_format(0, 0, cell_text(&s.title), &self.styles.title)?;
+        for (c, h) in s.headers.iter().enumerate() {
+            ws.write_string_with_format(1, c as u16, cell_text(h), &self.styles.bold)?;
+        }
+        s.index = self.wb.worksheets().len() - 1;
+        s.next_row = 2;
+        self.names.push(name.to_lowercase());
+        self.sheet = Some(s);
+        Ok(())
     }
-    wb.save_to_buffer()
+
+    /// `name` as Excel takes it, with " (2)" for a continuation, kept within 31
+    /// characters by cutting the name rather than the number, and not one used before.
+    fn unique_name(&self, name: &str, part: u32) -> String {
+        let base = sheet_name(name);
+        let mut n = part;
+        loop {
+            let suffix = if n > 1 {
+                format!(" ({n})")
+            } else {
+                String::new()
+            };
+            let keep = MAX_SHEET_NAME_CHARS - suffix.chars().count();
+            let candidate = format!("{}{suffix}", base.chars().take(keep).collect::<String>());
+            if !self.names.contains(&candidate.to_lowercase()) {
+                return candidate;
+            }
+            n += 1;
+        }
+    }
+
+    /// Writes one row under the current sheet; past the row limit, on its continuation.
+    pub fn row(&mut self, cells: &[Cell]) -> Result<(), XlsxError> {
+        let Some(s) = self.sheet.as_mut() else {
+            return Err(XlsxError::ParameterError("a row before any sheet".into()));
+        };
+        if s.next_row >= self.row_limit {
+            let s = self.sheet.take().expect("open sheet");
+            self.open(OpenSheet {
+                part: s.part + 1,
+                ..s
+            })?;
+        }
+        let s = self.sheet.as_mut().expect("open sheet");
+        let ws = self.wb.worksheet_from_index(s.index)?;
+        for (c, v) in cells.iter().enumerate() {
+            write_cell(ws, &self.styles.cells, s.next_row, c as u16, v)?;
+        }
+        s.next_row += 1;
+        Ok(())
+    }
+
+    /// Writes the finished workbook to `out`.
+    pub fn finish_to<W: std::io::Write + Send>(mut self, out: W) -> Result<(), XlsxError> {
+        self.wb.save_to_writer(out)
+    }
+
+    /// The finished workbook in an unlinked temp file, rewound: a big export is sent
+    /// from disk, and the file is gone once the handle is dropped, however that happens.
+    pub fn finish_to_file(self, dir: Option<&std::path::Path>) -> Result<std::fs::File, XlsxError> {
+        use std::io::Seek;
+        let file = match dir {
+            Some(d) => tempfile::tempfile_in(d),
+            None => tempfile::tempfile(),
+        }
+        .map_err(XlsxError::IoError)?;
+        let mut out = std::io::BufWriter::new(file);
+        self.finish_to(&mut out)?;
+        let mut file = out
+            .into_inner()
+            .map_err(|e| XlsxError::IoError(e.into_error()))?;
+        file.rewind()?;
+        Ok(file)
+    }
+
+    /// The finished workbook's bytes, for the small files built in memory anyway.
+    pub fn finish(self) -> Result<Vec<u8>, XlsxError> {
+        let mut buf = Vec::new();
+        self.finish_to(std::io::Cursor::new(&mut buf))?;
+        Ok(buf)
+    }
+}
+
+impl Default for XlsxStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One workbook with one worksheet per sheet, through `XlsxStream`.
+pub fn xlsx(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, XlsxError> {
+    let mut w = XlsxStream::new();
+    for s in sheets {
+        w.sheet(s.name, s.title, s.headers.clone())?;
+        for row in &s.rows {
+            w.row(row)?;
+        }
+    }
+    w.finish()
 }
 
 #[cfg(test)]
@@ -321,5 +490,110 @@ mod tests {
         assert_eq!(format(3), "0.0%");
         assert_eq!(format(4), "0.0");
         assert_eq!(format(5), "yyyy-mm-dd");
+    }
+
+    #[test]
+    fn a_full_sheet_continues_on_a_new_one_with_its_header() {
+        // A limit of 6 rows: title, header and 4 data rows per sheet.
+        let mut w = XlsxStream::new().with_row_limit(6);
+        w.sheet(
+            "签到记录",
+            "台账 2025-2026学年",
+            vec!["家长".into(), "日期".into()],
+        )
+        .unwrap();
+        for i in 0..10 {
+            w.row(&[
+                format!("家长{i}").into(),
+                Cell::Date {
+                    y: 2026,
+                    m: 3,
+                    d: 5,
+                },
+            ])
+            .unwrap();
+        }
+        w.sheet("课次", "台账", vec!["课次".into()]).unwrap();
+        w.row(&["第1讲".into()]).unwrap();
+        let bytes = w.finish().unwrap();
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(&bytes)).unwrap();
+        assert_eq!(
+            wb.sheet_names(),
+            ["签到记录", "签到记录 (2)", "签到记录 (3)", "课次"]
+        );
+        let mut parents = Vec::new();
+        for (name, rows) in [("签到记录", 6), ("签到记录 (2)", 6), ("签到记录 (3)", 4)]
+        {
+            let r = wb.worksheet_range(name).unwrap();
+            assert_eq!(r.height(), rows, "{name}");
+            assert_eq!(
+                r.get_value((0, 0)),
+                Some(&Data::String("台账 2025-2026学年".into()))
+            );
+            assert_eq!(
+                r.get_value((1, 0)),
+                Some(&Data::String("家长".into())),
+                "{name}"
+            );
+            assert_eq!(
+                r.get_value((1, 1)),
+                Some(&Data::String("日期".into())),
+                "{name}"
+            );
+            for row in 2..rows as u32 {
+                let Some(Data::String(p)) = r.get_value((row, 0)) else {
+                    panic!("{name} row {row}")
+                };
+                parents.push(p.clone());
+                assert!(matches!(r.get_value((row, 1)), Some(Data::DateTime(_))));
+            }
+        }
+        let want: Vec<String> = (0..10).map(|i| format!("家长{i}")).collect();
+        assert_eq!(parents, want, "every row once, in order");
+    }
+
+    #[test]
+    fn continuation_names_keep_their_number_and_stay_unique() {
+        let long = "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三";
+        let mut w = XlsxStream::new().with_row_limit(3);
+        w.sheet(long, "t", vec![]).unwrap();
+        w.row(&["a".into()]).unwrap();
+        w.row(&["b".into()]).unwrap();
+        w.sheet("表", "t", vec![]).unwrap();
+        w.sheet("表", "t", vec![]).unwrap();
+        let bytes = w.finish().unwrap();
+        let wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(&bytes)).unwrap();
+        let names = wb.sheet_names();
+        assert_eq!(names.len(), 4);
+        assert!(names[1].ends_with(" (2)") && names[1].chars().count() == 31);
+        assert_eq!(names[2..], ["表", "表 (2)"]);
+    }
+
+    #[test]
+    fn temp_files_are_gone_when_the_workbook_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let open_fds = || {
+            std::fs::read_dir("/proc/self/fd")
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
+        let before = open_fds();
+        let mut w = XlsxStream::in_dir(dir.path()).unwrap();
+        w.sheet("a", "t", vec!["x".into()]).unwrap();
+        w.row(&[Cell::Int(1)]).unwrap();
+        w.sheet("b", "t", vec!["x".into()]).unwrap();
+        w.row(&[Cell::Int(2)]).unwrap();
+        // Unlinked from the start: nothing to leave behind even if the process dies.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let file = w.finish_to_file(Some(dir.path())).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::BufReader::new(file)).unwrap();
+        assert_eq!(
+            wb.worksheet_range("b").unwrap().get_value((2, 0)),
+            Some(&Data::Float(2.0))
+        );
+        drop(wb);
+        // Tests share the process, so others may hold descriptors: at most as many as before.
+        assert!(open_fds() <= before + 2, "temp file handles closed");
     }
 }

@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::{self, Entry};
-use crate::parent_school::{bind, rows};
+use crate::parent_school::{bind, rows, tally};
 use crate::{Backend, Db, Scope, StoreError, StoreResult};
 
 /// How long a cached session is served before it is reloaded in the background. Bounds
@@ -642,6 +642,18 @@ fn sqlite_write_group(
             })?;
             answers.push(Outcome::Already(row));
         }
+        let new = tally::deltas(answers.iter().filter_map(|a| match a {
+            Outcome::New(r) => Some((r.session_id, r.status.as_str())),
+            Outcome::Already(_) => None,
+        }));
+        if !new.is_empty() {
+            let tuples = vec!["(?, ?, ?, ?, ?)"; new.len()].join(", ");
+            let params: Vec<i64> = new
+                .iter()
+                .flat_map(|d| [d.session_id, d.present, d.late, d.excused, d.absent])
+                .collect();
+            txn.execute(&tally::add_sql(&tuples), rusqlite::params_from_iter(params))?;
+        }
     }
     txn.commit()?;
     Ok(answers)
@@ -685,7 +697,21 @@ async fn write_group(db: &Db, group: &[Pending]) -> StoreResult<Vec<Outcome>> {
         .filter(|p| seen.insert((p.row.session_id, p.row.guardian_id)))
         .map(|p| (&p.row, p.device_hash.as_deref()))
         .collect();
-    let inserted = insert_rows(&db.conn, &first).await?;
+    // The session counters commit with the rows: on PostgreSQL in the insert's own
+    // statement, elsewhere in a transaction around the two.
+    let inserted = if db.backend == Backend::Postgres {
+        insert_rows(&db.conn, &first).await?
+    } else {
+        let txn = db.begin().await?;
+        let inserted = insert_rows(&txn, &first).await?;
+        let new = first
+            .iter()
+            .filter(|(r, _)| inserted.contains(&(r.session_id, r.guardian_id)))
+            .map(|(r, _)| (r.session_id, r.status.as_str()));
+        tally::add(&txn, &tally::deltas(new)).await?;
+        txn.commit().await?;
+        inserted
+    };
     let mut answers = Vec::with_capacity(group.len());
     let mut answered_new = HashSet::new();
     for p in group {
@@ -737,11 +763,16 @@ async fn insert_rows<C: ConnectionTrait>(
         ];
         tuples.push(format!("({}, NULL)", p.join(", ")));
     }
-    let sql = format!(
+    let insert = format!(
         "INSERT INTO checkin (session_id, guardian_id, status, method, checked_at, device_hash, nonce, created_at, recorded_by) \
-         VALUES {} ON CONFLICT (session_id, guardian_id) DO NOTHING RETURNING session_id, guardian_id",
+         VALUES {} ON CONFLICT (session_id, guardian_id) DO NOTHING RETURNING session_id, guardian_id, status",
         tuples.join(", ")
     );
+    let sql = if sqlite {
+        insert
+    } else {
+        tally::pg_insert_counted(&insert)
+    };
     #[derive(FromQueryResult)]
     struct K {
         session_id: i64,
@@ -991,6 +1022,9 @@ pub async fn mark(db: &Db, scope: &Scope, session_id: i64, marks: &[Mark]) -> St
         let got: Vec<W> = rows(&txn, sql, values).await?;
         written += got.len();
         changes.extend(got.into_iter().map(|w| (w.guardian_id, w.status)));
+    }
+    if written > 0 {
+        tally::recount(&txn, s.id).await?;
     }
     changes.sort();
     // Before and after per changed parent, keyed "name (#id)": the audit page shows

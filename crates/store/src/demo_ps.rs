@@ -441,6 +441,7 @@ pub(crate) async fn create<C: ConnectionTrait>(
     bulk_insert(conn, audiences).await?;
     bulk_insert(conn, checkins).await?;
     bulk_insert(conn, reflections).await?;
+    crate::parent_school::tally::rebuild(conn).await?;
     Ok(())
 }
 

@@ -42,6 +42,10 @@ impl MigratorTrait for Migrator {
                 name: "m0008_school_year_reopened",
                 sql: include_str!("../migrations/0008_school_year_reopened.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0009_session_tally",
+                sql: include_str!("../migrations/0009_session_tally.sql"),
+            }),
         ]
     }
 }

@@ -27,7 +27,10 @@ const ROSTER_B: &str = "学号,姓名,性别,年级,班级,家长姓名,与学�
 B1,孙七,男,一年级,1班,孙爸爸,父亲,13700000007\n";
 
 struct World {
+    city: i64,
+    county: i64,
     school_a: i64,
+    school_b: i64,
     class_32: i64,
     class_11: i64,
     admin_a: Scope,
@@ -74,7 +77,10 @@ async fn world(db: &Db) -> World {
         }
     }
     World {
+        city: c.city,
+        county: c.county,
         school_a,
+        school_b,
         class_32,
         class_11,
         admin_a,
@@ -680,3 +686,155 @@ async fn sqlite_writer_thread_writes_like_the_pool_and_survives_a_failed_open() 
     assert!(matches!(answered("n-4").await, Ok(Outcome::New(_))));
     assert!(checkin::my_checkin(db, mum, sid).await.unwrap().is_some());
 }
+
+/// Check-ins present or late of a school's year, counted from the rows.
+async fn came_rows(db: &Db, school: i64) -> i64 {
+    jiaxiao_store::db::scalar_i64(
+        &db.conn,
+        "SELECT COUNT(*) AS n FROM checkin c JOIN teaching_session t ON t.id = c.session_id \
+         WHERE t.school_id = $1 AND c.status IN ('present', 'late')",
+        vec![school.into()],
+    )
+    .await
+    .unwrap()
+}
+
+// Issue 16: the session counters the roll-ups read equal what the check-in rows say
+// after random writes through every writer — the check-in writer (groups of parents at
+// once), staff marks over parents' own scans, a cancellation — and a school moved to
+// another county counts under the county it was in on the day the roll-up is read.
+both_dbs!(
+    counters_equal_rows_after_random_writes,
+    |t: TestDb| async move {
+        use jiaxiao_store::parent_school::stats::{self, RollupBy};
+        use jiaxiao_store::parent_school::tally;
+        use rand::{Rng, SeedableRng};
+        let db = &t.db;
+        let w = world(db).await;
+        let sessions = [
+            session(db, &w, 0, &[w.class_32]).await,
+            session(db, &w, -5, &[w.class_11]).await,
+            session(db, &w, 0, &[]).await,
+            session(db, &w, -10, &[]).await,
+        ];
+        let svc = Checkins::new(db.clone(), TokenCache::default());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+        let guardians: Vec<i64> = w
+            .parents
+            .iter()
+            .filter_map(|(_, s)| s.guardian_id())
+            .collect();
+        for round in 0..6 {
+            // A burst of parents' own check-ins, concurrent so the writer groups them.
+            let now = Utc::now();
+            let mut tries = Vec::new();
+            for (i, (_, scope)) in w.parents.iter().enumerate() {
+                let sid = sessions[rng.random_range(0..sessions.len())];
+                let code = code_gen(db, &w, sid).await.code_at(now.timestamp() as u64);
+                let svc = svc.clone();
+                let scope = scope.clone();
+                let nonce = format!("r{round}-{i}");
+                tries.push(tokio::spawn(async move {
+                    svc.check_in(&scope, attempt(sid, code, &nonce, None), now)
+                        .await
+                }));
+            }
+            for t in tries {
+                let _ = t.await.unwrap();
+            }
+            // Staff mark random parents (those not invited are refused as a whole).
+            for _ in 0..3 {
+                let sid = sessions[rng.random_range(0..sessions.len())];
+                let status = [
+                    AttendanceStatus::Present,
+                    AttendanceStatus::Late,
+                    AttendanceStatus::Excused,
+                    AttendanceStatus::Absent,
+                ][rng.random_range(0..4)];
+                let g = guardians[rng.random_range(0..guardians.len())];
+                let _ = checkin::mark(
+                    db,
+                    &w.admin_a,
+                    sid,
+                    &[Mark {
+                        guardian_id: g,
+                        status,
+                    }],
+                )
+                .await;
+            }
+            if round == 3 {
+                sessions::set_status(db, &w.admin_a, sessions[3], SessionStatus::Cancelled)
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(
+                tally::mismatches(&db.conn).await.unwrap(),
+                Vec::<i64>::new(),
+                "round {round}"
+            );
+        }
+        assert!(came_rows(db, w.school_a).await > 0);
+
+        // The roll-up's figures are the rows' figures, at every level.
+        let year = org::current_school_year(&db.conn).await.unwrap();
+        let today = org::today_naive();
+        let sys = Scope::system();
+        let school_row = |rows: Vec<stats::RollupRow>, id: i64| {
+            rows.into_iter().find(|r| r.unit_id == id).unwrap()
+        };
+        let came = came_rows(db, w.school_a).await;
+        let r = school_row(
+            stats::rollup(db, &sys, w.county, year, today, RollupBy::Child)
+                .await
+                .unwrap(),
+            w.school_a,
+        );
+        assert_eq!(r.checkins, came);
+        let county = school_row(
+            stats::rollup(db, &sys, w.city, year, today, RollupBy::Child)
+                .await
+                .unwrap(),
+            w.county,
+        );
+        assert_eq!(county.checkins, came + came_rows(db, w.school_b).await);
+        assert_eq!((county.schools, county.target()), (2, Some(100)));
+
+        // A move to another county tomorrow: today's roll-up counts the school under its
+        // county, tomorrow's under the new one.
+        let other = org::create_unit(
+            db,
+            &sys,
+            jiaxiao_testkit::fixtures::unit(Some(w.city), UnitKind::County, "新区"),
+        )
+        .await
+        .unwrap();
+        let tomorrow = today + Duration::days(1);
+        org::move_unit(
+            db,
+            &sys,
+            w.school_a,
+            other,
+            &tomorrow.format("%Y-%m-%d").to_string(),
+        )
+        .await
+        .unwrap();
+        let on = |day| stats::rollup(db, &sys, w.city, year, day, RollupBy::Child);
+        let before = on(today).await.unwrap();
+        assert_eq!(
+            school_row(before.clone(), w.county).checkins,
+            county.checkins
+        );
+        assert_eq!(school_row(before, other).checkins, 0);
+        let after = on(tomorrow).await.unwrap();
+        assert_eq!(school_row(after.clone(), other).checkins, came);
+        assert_eq!(school_row(after, w.county).schools, 1);
+        assert_eq!(
+            stats::rollup(db, &sys, w.county, year, today, RollupBy::School)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+);

@@ -463,10 +463,11 @@ both_dbs!(
             fx.county,
             year,
             jiaxiao_store::org::today_naive(),
+            stats::RollupBy::School,
         )
         .await
         .unwrap();
-        let ours = roll.iter().find(|r| r.school_id == fx.school).unwrap();
+        let ours = roll.iter().find(|r| r.unit_id == fx.school).unwrap();
         assert_eq!(
             (ours.held, ours.counted, ours.online, ours.excellent),
             (2, 1, 1, 1)
@@ -733,5 +734,72 @@ both_dbs!(
             rates.iter().any(|r| r.class_id == fx.class_3_2),
             "{rates:?}"
         );
+    }
+);
+
+both_dbs!(
+    checkin_lines_in_chunks_are_the_whole_read,
+    |t: TestDb| async move {
+        use sea_orm::ConnectionTrait;
+        let db = &t.db;
+        let fx = fixture(db).await;
+        let year = org::current_school_year(&db.conn).await.unwrap();
+        let mut ids = Vec::new();
+        for (i, title) in ["第一讲", "第二讲", "第三讲", "无人到场"]
+            .iter()
+            .enumerate()
+        {
+            let mut s = lecture(fx.school, title);
+            // Out of creation order: the chunks follow the sessions' times.
+            s.starts_at = Utc::now() - Duration::days([3, 1, 2, 4][i]);
+            ids.push(sessions::create_session(db, &fx.admin, s).await.unwrap());
+        }
+        for s in &ids[..3] {
+            db.conn
+                .execute_raw(sea_orm::Statement::from_sql_and_values(
+                    db.db_backend(),
+                    "INSERT INTO checkin (session_id, guardian_id, status, method, checked_at, created_at) \
+                     SELECT $1, g.id, 'present', 'qr', $2, $2 FROM guardian g",
+                    [(*s).into(), Utc::now().into()],
+                ))
+                .await
+                .unwrap();
+        }
+        // Two parents of one name: the key's parent id keeps them apart.
+        db.conn
+            .execute_unprepared(
+                "UPDATE guardian SET name = '李家长' WHERE name IN ('李大山', '李妈妈')",
+            )
+            .await
+            .unwrap();
+        let ht = staff_scope(db, "ht", Role::HeadTeacher, fx.class_3_2).await;
+        for scope in [&fx.admin, &ht] {
+            let whole = stats::checkin_lines(db, scope, fx.school, year, None)
+                .await
+                .unwrap();
+            let key = |l: &stats::CheckinLine| (l.session_id, l.guardian_id, l.phone.clone());
+            let want: Vec<_> = whole.iter().map(key).collect();
+            assert!(want.len() >= 6, "{want:?}");
+            for chunk in [1, 2, 3, 5, 1000] {
+                let mut r = stats::CheckinLineChunks::open(db, scope, fx.school, year, chunk)
+                    .await
+                    .unwrap();
+                let mut got = Vec::new();
+                while let Some(lines) = r.next(db).await.unwrap() {
+                    assert!(!lines.is_empty() && lines.len() as u64 <= chunk);
+                    got.extend(lines.iter().map(key));
+                }
+                assert_eq!(got, want, "chunks of {chunk}");
+            }
+        }
+        // The head teacher sees their class's parents with masked numbers.
+        let ht_lines = stats::checkin_lines(db, &ht, fx.school, year, None)
+            .await
+            .unwrap();
+        assert!(ht_lines.len() < 15);
+        assert!(matches!(
+            stats::CheckinLineChunks::open(db, &fx.other_admin, fx.school, year, 10).await,
+            Err(StoreError::NotFound)
+        ));
     }
 );

@@ -1174,10 +1174,17 @@ both_dbs!(
 
         let year = org::current_school_year(&db.conn).await.unwrap();
         let sys = Scope::system();
-        let roll = stats::rollup(db, &sys, tr.county_a, year, org::today_naive())
-            .await
-            .unwrap();
-        let ours = roll.iter().find(|r| r.school_id == tr.school_a).unwrap();
+        let roll = stats::rollup(
+            db,
+            &sys,
+            tr.county_a,
+            year,
+            org::today_naive(),
+            stats::RollupBy::Child,
+        )
+        .await
+        .unwrap();
+        let ours = roll.iter().find(|r| r.unit_id == tr.school_a).unwrap();
         assert_eq!(ours.held, classes.len() as i64 + 3);
         assert_eq!(ours.counted, 2, "a lecture and a parent class, no breakout");
         assert_eq!(

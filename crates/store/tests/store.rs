@@ -626,21 +626,21 @@ both_dbs!(
                 .is_empty()
         );
         let year = org::current_school_year(&db.conn).await.unwrap();
-        let in_a = stats::rollup(db, &sys, tr.county_a, year, today)
+        let in_a = stats::rollup(db, &sys, tr.county_a, year, today, stats::RollupBy::Child)
             .await
             .unwrap();
         assert_eq!(
-            in_a.iter().map(|r| r.school_id).collect::<Vec<_>>(),
+            in_a.iter().map(|r| r.unit_id).collect::<Vec<_>>(),
             vec![tr.school_a]
         );
-        let in_b = stats::rollup(db, &sys, tr.county_b, year, today)
+        let in_b = stats::rollup(db, &sys, tr.county_b, year, today, stats::RollupBy::Child)
             .await
             .unwrap();
         assert_eq!(
-            in_b.iter().map(|r| r.school_id).collect::<Vec<_>>(),
+            in_b.iter().map(|r| r.unit_id).collect::<Vec<_>>(),
             vec![tr.school_b]
         );
-        let in_b = stats::rollup(db, &sys, tr.county_b, year, later)
+        let in_b = stats::rollup(db, &sys, tr.county_b, year, later, stats::RollupBy::Child)
             .await
             .unwrap();
         assert_eq!(in_b.len(), 2);

@@ -3,7 +3,7 @@
 //! county roll-up XLSX, a session's check-ins as XLSX, and the PDF dossier rendered in
 //! a background job. Labels come from the translation files.
 
-use jiaxiao_export::{Cell, Sheet};
+use jiaxiao_export::{Cell, Sheet, XlsxStream};
 use jiaxiao_store::parent_school::{credits, sessions, stats};
 use jiaxiao_store::{Db, Scope};
 
@@ -11,7 +11,43 @@ use crate::error::AppError;
 use crate::i18n::Lang;
 
 fn xlsx(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, AppError> {
-    jiaxiao_export::xlsx(sheets).map_err(|e| AppError::Internal(e.to_string()))
+    jiaxiao_export::xlsx(sheets).map_err(xlsx_error)
+}
+
+fn xlsx_error(e: jiaxiao_export::XlsxError) -> AppError {
+    AppError::Internal(e.to_string())
+}
+
+/// A finished XLSX in an unlinked temp file, sent from disk: a big school's year is
+/// tens of megabytes even zipped, more than a server should hold per download.
+pub struct XlsxFile {
+    pub file: std::fs::File,
+    pub len: u64,
+}
+
+impl XlsxFile {
+    /// Zips `w` into a temp file off the async threads: compressing a year's sheets
+    /// takes seconds, and the rows are already on disk.
+    pub async fn finish(w: XlsxStream) -> Result<XlsxFile, AppError> {
+        tokio::task::spawn_blocking(move || {
+            let file = w.finish_to_file(None).map_err(xlsx_error)?;
+            let len = file
+                .metadata()
+                .map_err(|e| AppError::Internal(e.to_string()))?
+                .len();
+            Ok(XlsxFile { file, len })
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+    }
+
+    /// The whole file, for tests and benchmarks that look inside.
+    pub fn bytes(mut self) -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut v = Vec::with_capacity(self.len as usize);
+        self.file.read_to_end(&mut v)?;
+        Ok(v)
+    }
 }
 
 /// A UTC time as a date-and-time cell in Beijing time, as schools read it.
@@ -33,43 +69,82 @@ fn headers(lang: Lang, keys: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Check-in lines as a sheet (shared by the ledger and the session export).
-fn checkin_sheet<'a>(
+/// A school's year of check-ins as a sheet of `w` — continued on "签到明细 (2)" … past
+/// Excel's row limit —, read and written a chunk at a time (issue 16): the ledger's
+/// sheet and the check-in file are this one function.
+async fn write_checkins(
+    w: &mut XlsxStream,
+    db: &Db,
+    scope: &Scope,
     lang: Lang,
-    name: &'a str,
-    title: &'a str,
-    lines: &[stats::CheckinLine],
-) -> Sheet<'a> {
-    Sheet {
-        name,
-        title,
-        headers: headers(
-            lang,
-            &[
-                "date",
-                "session",
-                "parent",
-                "phone",
-                "status",
-                "method",
-                "checked_at",
-            ],
-        ),
-        rows: lines
-            .iter()
-            .map(|l| {
-                vec![
-                    time_cell(l.starts_at),
-                    l.session_title.clone().into(),
-                    l.guardian_name.clone().into(),
-                    l.phone.clone().into(),
-                    lang.t(&format!("ps.status.{}", l.status)).into(),
-                    lang.t(&format!("ps.method.{}", l.method)).into(),
-                    time_cell(l.checked_at),
-                ]
-            })
-            .collect(),
+    school_id: i64,
+    year: i64,
+    title: &str,
+) -> Result<(), AppError> {
+    // Opened first: a school out of reach is refused before anything is written.
+    let mut lines =
+        stats::CheckinLineChunks::open(db, scope, school_id, year, stats::CHECKIN_CHUNK).await?;
+    let headers = headers(
+        lang,
+        &[
+            "date",
+            "session",
+            "parent",
+            "phone",
+            "status",
+            "method",
+            "checked_at",
+        ],
+    );
+    w.sheet(&lang.t("ledger.sheet.checkins"), title, headers)
+        .map_err(xlsx_error)?;
+    while let Some(chunk) = lines.next(db).await? {
+        for l in chunk {
+            w.row(&[
+                time_cell(l.starts_at),
+                l.session_title.into(),
+                l.guardian_name.into(),
+                l.phone.into(),
+                lang.t(&format!("ps.status.{}", l.status)).into(),
+                lang.t(&format!("ps.method.{}", l.method)).into(),
+                time_cell(l.checked_at),
+            ])
+            .map_err(xlsx_error)?;
+        }
     }
+    Ok(())
+}
+
+/// The title of a school's year files: its name and the year, since last year's
+/// ledger is downloaded this year too.
+async fn year_title(db: &Db, lang: Lang, school: &str, year: i64) -> Result<String, AppError> {
+    let year_name = jiaxiao_store::org::school_year_name(&db.conn, year)
+        .await?
+        .unwrap_or_else(|| jiaxiao_store::org::school_year_of(jiaxiao_store::org::today_date()).0);
+    Ok(format!(
+        "{} {}",
+        lang.tf("ledger.title", &[("school", school.to_owned())]),
+        lang.year(&year_name)
+    ))
+}
+
+/// A school's year of check-ins as its own XLSX, written as it is read.
+pub async fn year_checkins_xlsx(
+    db: &Db,
+    scope: &Scope,
+    lang: Lang,
+    school_id: i64,
+    year: i64,
+) -> Result<XlsxFile, AppError> {
+    let school = sessions::school(db, scope, school_id).await?;
+    let title = format!(
+        "{} {}",
+        year_title(db, lang, &school.name, year).await?,
+        lang.t("ledger.sheet.checkins")
+    );
+    let mut w = XlsxStream::new();
+    write_checkins(&mut w, db, scope, lang, school_id, year, &title).await?;
+    XlsxFile::finish(w).await
 }
 
 /// One session's check-in sheet as an XLSX, the sheet a head teacher files: every
@@ -193,7 +268,7 @@ pub async fn ledger_xlsx(
     lang: Lang,
     school_id: i64,
     year: i64,
-) -> Result<Vec<u8>, AppError> {
+) -> Result<XlsxFile, AppError> {
     let school = sessions::school(db, scope, school_id).await?;
     let list = sessions::list_sessions(db, scope, Some(school_id), Some(year)).await?;
     let credits::YearFigures {
@@ -232,19 +307,9 @@ pub async fn ledger_xlsx(
             yes_no(lang, s.summary.is_some()),
         ]);
     }
-    let lines = stats::checkin_lines(db, scope, school_id, year, None).await?;
     let shared = sections(db, scope, lang, school_id, year, &trainees, &rates).await?;
     // The year in every sheet's title: last year's ledger is downloaded this year too.
-    let year_name = jiaxiao_store::org::school_year_name(&db.conn, year)
-        .await?
-        .unwrap_or_else(|| jiaxiao_store::org::school_year_of(jiaxiao_store::org::today_date()).0);
-    let title = format!(
-        "{} {}",
-        lang.tf("ledger.title", &[("school", school.name.clone())]),
-        lang.year(&year_name)
-    );
-    let n_sessions = lang.t("ledger.sheet.sessions");
-    let n_checkins = lang.t("ledger.sheet.checkins");
+    let title = year_title(db, lang, &school.name, year).await?;
     let titles: Vec<String> = shared
         .iter()
         .map(|s| {
@@ -255,42 +320,44 @@ pub async fn ledger_xlsx(
             }
         })
         .collect();
-    let mut sheets = vec![
-        Sheet {
-            name: &n_sessions,
-            title: &title,
-            headers: headers(
-                lang,
-                &[
-                    "date",
-                    "session",
-                    "form",
-                    "topic",
-                    "instructor",
-                    "place",
-                    "audience",
-                    "status_session",
-                    "invited",
-                    "present",
-                    "late",
-                    "excused",
-                    "absent",
-                    "rate",
-                    "lesson_plan",
-                    "summary",
-                ],
-            ),
-            rows: session_rows,
-        },
-        checkin_sheet(lang, &n_checkins, &title, &lines),
-    ];
-    sheets.extend(shared.iter().zip(&titles).map(|(s, t)| Sheet {
-        name: &s.name,
-        title: t,
-        headers: s.headers.clone(),
-        rows: s.rows.clone(),
-    }));
-    xlsx(&sheets)
+    let mut w = XlsxStream::new();
+    w.sheet(
+        &lang.t("ledger.sheet.sessions"),
+        &title,
+        headers(
+            lang,
+            &[
+                "date",
+                "session",
+                "form",
+                "topic",
+                "instructor",
+                "place",
+                "audience",
+                "status_session",
+                "invited",
+                "present",
+                "late",
+                "excused",
+                "absent",
+                "rate",
+                "lesson_plan",
+                "summary",
+            ],
+        ),
+    )
+    .map_err(xlsx_error)?;
+    for row in &session_rows {
+        w.row(row).map_err(xlsx_error)?;
+    }
+    write_checkins(&mut w, db, scope, lang, school_id, year, &title).await?;
+    for (s, t) in shared.iter().zip(&titles) {
+        w.sheet(&s.name, t, s.headers.clone()).map_err(xlsx_error)?;
+        for row in &s.rows {
+            w.row(row).map_err(xlsx_error)?;
+        }
+    }
+    XlsxFile::finish(w).await
 }
 
 /// A part of the year's ledger that both files carry: a sheet of the XLSX and a
@@ -474,8 +541,8 @@ fn yes_no(lang: Lang, b: bool) -> Cell {
     lang.t(if b { "ps.yes" } else { "ps.no" }).into()
 }
 
-/// Every school under an office node: the sessions the target counts against the
-/// unit's target (100 a county).
+/// An office node's year in two sheets: the units a level down against their targets
+/// (the overview page's rows) and every school under the node.
 pub async fn rollup_xlsx(
     db: &Db,
     scope: &Scope,
@@ -485,19 +552,78 @@ pub async fn rollup_xlsx(
     as_of: chrono::NaiveDate,
 ) -> Result<Vec<u8>, AppError> {
     let u = jiaxiao_store::org::get_unit(db, scope, unit).await?;
-    let rows = stats::rollup(db, scope, unit, year, as_of).await?;
+    let members = stats::rollup(db, scope, unit, year, as_of, stats::RollupBy::Child).await?;
+    let schools = stats::rollup(db, scope, unit, year, as_of, stats::RollupBy::School).await?;
     let target = stats::yearly_target(db, scope, unit, as_of).await?;
     let title = lang.tf(
         "ledger.rollup_title",
         &[
             ("unit", u.name.clone()),
-            ("n", rows.iter().map(|r| r.counted).sum::<i64>().to_string()),
+            (
+                "n",
+                members.iter().map(|r| r.counted).sum::<i64>().to_string(),
+            ),
             ("target", target.to_string()),
         ],
     );
-    let name = lang.t("ledger.sheet.rollup");
-    xlsx(&[Sheet {
-        name: &name,
+    let figures = |r: &stats::RollupRow| {
+        vec![
+            Cell::from(r.held),
+            Cell::from(r.counted),
+            Cell::from(r.online),
+            Cell::from(r.planned),
+            Cell::from(r.checkins),
+            Cell::from(r.excellent),
+        ]
+    };
+    let school_type = |r: &stats::RollupRow| -> Cell {
+        r.school_type
+            .as_deref()
+            .map(|t| lang.t(&format!("school_type.{t}")))
+            .into()
+    };
+    let by_school = lang.t("ledger.sheet.rollup");
+    let mut sheets = Vec::new();
+    let by_member;
+    let member_rows: Vec<Vec<Cell>>;
+    // A county's units a level down are its schools: one sheet says it all.
+    let offices = members.iter().any(|r| r.kind != "school");
+    if offices {
+        by_member = lang.t("ledger.sheet.rollup_members");
+        member_rows = members
+            .iter()
+            .map(|r| {
+                let mut row = vec![
+                    r.name.clone().into(),
+                    Cell::from(r.schools),
+                    r.target().map(Cell::from).unwrap_or(Cell::Empty),
+                ];
+                row.extend(figures(r));
+                row
+            })
+            .collect();
+        sheets.push(Sheet {
+            name: &by_member,
+            title: &title,
+            headers: headers(
+                lang,
+                &[
+                    "unit",
+                    "schools",
+                    "target",
+                    "held",
+                    "counted",
+                    "online",
+                    "planned",
+                    "checkins",
+                    "excellent",
+                ],
+            ),
+            rows: member_rows,
+        });
+    }
+    sheets.push(Sheet {
+        name: &by_school,
         title: &title,
         headers: headers(
             lang,
@@ -512,25 +638,16 @@ pub async fn rollup_xlsx(
                 "excellent",
             ],
         ),
-        rows: rows
+        rows: schools
             .iter()
             .map(|r| {
-                vec![
-                    r.school_name.clone().into(),
-                    r.school_type
-                        .as_deref()
-                        .map(|t| lang.t(&format!("school_type.{t}")))
-                        .into(),
-                    Cell::from(r.held),
-                    Cell::from(r.counted),
-                    Cell::from(r.online),
-                    Cell::from(r.planned),
-                    Cell::from(r.checkins),
-                    Cell::from(r.excellent),
-                ]
+                let mut row = vec![r.name.clone().into(), school_type(r)];
+                row.extend(figures(r));
+                row
             })
             .collect(),
-    }])
+    });
+    xlsx(&sheets)
 }
 
 /// Renders the year's PDF dossier of a school and keeps it as an attachment; the job's

@@ -290,6 +290,35 @@ both_dbs!(
         let rows = sheet_rows(x);
         assert_eq!(rows.len(), 2, "{rows:?}");
         assert_eq!(rows[1][3], jiaxiao_domain::phone::mask(p1.phone));
+
+        // The school's year of check-ins, linked from the ledger page: the mark is a
+        // line of it, under the caller's reach and phone rules.
+        let a = w.tree.school_a;
+        let (_, ledger) =
+            jiaxiao_testkit::fixtures::get(&admin, &app.url(&format!("/ps/schools/{a}/ledger")))
+                .await;
+        assert!(
+            ledger.contains(&format!("/ps/schools/{a}/checkins.xlsx")),
+            "{ledger}"
+        );
+        let year_url = app.url(&format!("/ps/schools/{a}/checkins.xlsx"));
+        let line = |rows: &[Vec<String>], name: &str| {
+            rows.iter()
+                .find(|r| r[1] == "期中家长会" && r[2] == name)
+                .cloned()
+        };
+        let (st, _, x) = get_bytes(&admin, &year_url).await;
+        assert_eq!(st, StatusCode::OK);
+        let rows = sheet_rows(x);
+        let mark = line(&rows, p0.name).expect("the marked line");
+        assert_eq!(mark[3..6], [p0.phone, "请假", "教师代签"]);
+        let (_, _, x) = get_bytes(&teacher, &year_url).await;
+        let mark = line(&sheet_rows(x), p0.name).expect("the teacher's line");
+        assert_eq!(mark[3], jiaxiao_domain::phone::mask(p0.phone));
+        let (_, _, x) = get_bytes(&head, &year_url).await;
+        let rows = sheet_rows(x);
+        assert!(line(&rows, p0.name).is_some());
+        assert!(rows.iter().all(|r| r[2] != p1.name), "{rows:?}");
     }
 );
 

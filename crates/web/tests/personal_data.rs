@@ -176,6 +176,7 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
         }
         "/ps/schools/{id}/ledger" => schools(&|s| format!("/ps/schools/{s}/ledger")),
         "/ps/schools/{id}/ledger.xlsx" => schools(&|s| format!("/ps/schools/{s}/ledger.xlsx")),
+        "/ps/schools/{id}/checkins.xlsx" => schools(&|s| format!("/ps/schools/{s}/checkins.xlsx")),
         "/ps/jobs/{id}/status" => vec!["/ps/jobs/1/status".into()],
         "/ps/schools/{id}/committees" => schools(&|s| format!("/ps/schools/{s}/committees")),
         "/ps/schools/{id}/committees/print" => {
@@ -283,6 +284,7 @@ fn must_show(w: &PersonalWorld) -> Vec<(Role, String, usize, Sees)> {
     ] {
         v.push((role, format!("/ps/schools/{a}/trainees"), person, how));
         v.push((role, format!("/ps/schools/{a}/ledger.xlsx"), person, how));
+        v.push((role, format!("/ps/schools/{a}/checkins.xlsx"), person, how));
         v.push((role, format!("/sessions/{sa}/checkins.xlsx"), person, how));
         v.push((
             role,

@@ -1,11 +1,14 @@
-//! Who was invited to and who came to a school's sessions in a school year, read in a
-//! handful of flat queries and joined in memory. Session counts, trainee hours and class
-//! rates all come from here, so the ledger, the dashboards and the live board agree.
-//! (Correlated EXISTS against the invitation union per session or per check-in made the
-//! ledger of a 3,000-parent school take tens of seconds.)
+//! Who was invited to and who came to a school's sessions in a school year, counted by
+//! the database: session counts, trainee hours and class rates all come from the same
+//! three SQL pieces ([`Q`]: invited children, invited parents, parents who came), so the
+//! ledger, the dashboards and the live board agree. Nothing here loads a year's
+//! invitations or check-ins into the server: the answers are one row per session, class
+//! or parent (issue 16; the in-memory join it replaces peaked at 440 MB on a county of a
+//! million check-ins). One household member attending reaches that child.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 
+use jiaxiao_domain::parent_school::SessionStatus;
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 
@@ -33,37 +36,188 @@ impl Filter {
     }
 }
 
-#[derive(Debug, Clone, FromQueryResult)]
-pub(crate) struct Session {
-    pub id: i64,
-    pub status: String,
-    pub form: String,
-    pub duration_minutes: i32,
-    pub audience: String,
+/// The statement being built: its bound values and the SQL pieces over them. Every
+/// statement binds afresh and uses every value it binds (PostgreSQL refuses a
+/// parameter whose type it cannot infer).
+struct Q {
+    values: Vec<Value>,
+    /// The filter's sessions, as a condition on `teaching_session t`.
+    sessions: String,
+    guardian: Option<String>,
+    on_day: String,
 }
 
-impl Session {
-    fn held(&self) -> bool {
-        self.status == jiaxiao_domain::parent_school::SessionStatus::Held.code()
+/// Parents who came: present or late.
+const CAME: &str = "IN ('present', 'late')";
+
+impl Q {
+    fn new<C: ConnectionTrait>(conn: &C, f: Filter, held_only: bool) -> Q {
+        let mut values = Vec::new();
+        let s = bind(&mut values, f.school_id);
+        let y = bind(&mut values, f.school_year_id);
+        let mut sessions = format!("t.school_id = {s} AND t.school_year_id = {y}");
+        if let Some(id) = f.session_id {
+            sessions.push_str(&format!(" AND t.id = {}", bind(&mut values, id)));
+        }
+        if held_only {
+            sessions.push_str(&format!(" AND t.status = '{}'", SessionStatus::Held.code()));
+        }
+        let guardian = f.guardian_id.map(|g| bind(&mut values, g));
+        // Each session invites the classes under its school or audience units in the
+        // tree as it stands on the session's own day, as `sessions::invited_pupils_sql`.
+        let on_day = crate::org::in_force(
+            "oc",
+            &crate::org::beijing_day_sql(conn.get_database_backend(), "t.starts_at"),
+        );
+        Q {
+            values,
+            sessions,
+            guardian,
+            on_day,
+        }
+    }
+
+    fn only(&self, col: &str) -> String {
+        self.guardian
+            .as_ref()
+            .map(|g| format!(" AND {col} = {g}"))
+            .unwrap_or_default()
+    }
+
+    /// `inv (session_id, pupil_id, class_id)`: the children each session invites this
+    /// year (only the parent's own when narrowed to one).
+    fn inv(&self) -> String {
+        let Q {
+            sessions, on_day, ..
+        } = self;
+        let mine = self
+            .guardian
+            .as_ref()
+            .map(|g| {
+                format!(" AND cm.pupil_id IN (SELECT pupil_id FROM guardianship WHERE guardian_id = {g})")
+            })
+            .unwrap_or_default();
+        format!(
+            "inv AS (SELECT t.id AS session_id, cm.pupil_id, cm.class_id FROM teaching_session t \
+               JOIN org_closure oc ON oc.ancestor_id = t.school_id AND {on_day} \
+               JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = t.school_year_id{mine} \
+               WHERE {sessions} AND t.audience = 'school' \
+             UNION SELECT t.id, cm.pupil_id, cm.class_id FROM teaching_session t \
+               JOIN session_audience a ON a.session_id = t.id \
+               JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND {on_day} \
+               JOIN class_membership cm ON cm.class_id = oc.descendant_id AND cm.school_year_id = t.school_year_id{mine} \
+               WHERE {sessions} AND t.audience = 'units')"
+        )
+    }
+
+    /// `invg (session_id, guardian_id)`: the parents each session invites — through
+    /// their invited children, or by name. Needs `inv`.
+    /// `CROSS JOIN` keeps `inv` (one school's invitations) outside: SQLite otherwise
+    /// read all of `guardianship` to probe it (issue 16, `tests/plans.rs`); PostgreSQL
+    /// plans it as any join.
+    fn invg(&self) -> String {
+        format!(
+            "invg AS (SELECT inv.session_id, gs.guardian_id FROM inv \
+               CROSS JOIN guardianship gs WHERE gs.pupil_id = inv.pupil_id{} \
+             UNION SELECT t.id, si.guardian_id FROM teaching_session t \
+               JOIN session_invitee si ON si.session_id = t.id WHERE {}{})",
+            self.only("gs.guardian_id"),
+            self.sessions,
+            self.only("si.guardian_id"),
+        )
+    }
+
+    /// `att (session_id, guardian_id)`: the parents who came, invited or not.
+    fn att(&self) -> String {
+        format!(
+            "att AS (SELECT c.session_id, c.guardian_id FROM teaching_session t \
+               JOIN checkin c ON c.session_id = t.id WHERE {} AND c.status {CAME}{})",
+            self.sessions,
+            self.only("c.guardian_id"),
+        )
     }
 }
 
-/// The year's invitations and check-ins of one school (see [`Filter`]).
-#[derive(Debug, Default)]
-pub(crate) struct Attendance {
-    pub sessions: Vec<Session>,
-    /// Classes with pupils this year, and their pupils.
-    pupils_of_class: HashMap<i64, Vec<i64>>,
-    /// Invited units' descendants per session with a grades/classes audience.
-    units_of_session: HashMap<i64, Vec<i64>>,
-    /// The school's units on the session's day per whole-school session.
-    classes_of_school_session: HashMap<i64, Vec<i64>>,
-    guardians_of_pupil: HashMap<i64, Vec<i64>>,
-    /// Parents named on a session.
-    invitees: HashMap<i64, Vec<i64>>,
-    /// (guardian, status) per session.
-    checkins: HashMap<i64, Vec<(i64, String)>>,
-    refusals: HashMap<i64, i64>,
+/// Whether a parent of the child `inv` row came to its session (SQL condition).
+fn reached_sql() -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM guardianship rg JOIN checkin rc ON rc.guardian_id = rg.guardian_id \
+           AND rc.session_id = inv.session_id AND rc.status {CAME} WHERE rg.pupil_id = inv.pupil_id)"
+    )
+}
+
+#[derive(FromQueryResult)]
+struct CountsRow {
+    session_id: i64,
+    invited_parents: i64,
+    present: i64,
+    late: i64,
+    excused: i64,
+    absent: i64,
+    invited_children: i64,
+    children_reached: i64,
+    refusals: i64,
+    uninvited: i64,
+}
+
+/// The counts of every session the filter names (a parent filter is not applied here).
+pub(crate) async fn session_counts<C: ConnectionTrait>(
+    conn: &C,
+    f: Filter,
+) -> StoreResult<HashMap<i64, SessionCounts>> {
+    let q = Q::new(
+        conn,
+        Filter {
+            guardian_id: None,
+            ..f
+        },
+        false,
+    );
+    let sql = format!(
+        "WITH {inv}, {invg}, {att}, \
+         ic AS (SELECT session_id, COUNT(*) AS n FROM inv GROUP BY session_id), \
+         rc AS (SELECT inv.session_id, COUNT(*) AS n FROM inv WHERE {reached} GROUP BY inv.session_id), \
+         pc AS (SELECT session_id, COUNT(*) AS n FROM invg GROUP BY session_id), \
+         uc AS (SELECT att.session_id, COUNT(*) AS n FROM att LEFT JOIN invg \
+           ON invg.session_id = att.session_id AND invg.guardian_id = att.guardian_id \
+           WHERE invg.guardian_id IS NULL GROUP BY att.session_id), \
+         rf AS (SELECT r.session_id, COUNT(*) AS n FROM teaching_session t \
+           JOIN checkin_refusal r ON r.session_id = t.id WHERE {sessions} GROUP BY r.session_id) \
+         SELECT t.id AS session_id, COALESCE(pc.n, 0) AS invited_parents, \
+           COALESCE(k.present, 0) AS present, COALESCE(k.late, 0) AS late, \
+           COALESCE(k.excused, 0) AS excused, COALESCE(k.absent, 0) AS absent, \
+           COALESCE(ic.n, 0) AS invited_children, COALESCE(rc.n, 0) AS children_reached, \
+           COALESCE(rf.n, 0) AS refusals, COALESCE(uc.n, 0) AS uninvited \
+         FROM teaching_session t LEFT JOIN session_tally k ON k.session_id = t.id \
+         LEFT JOIN ic ON ic.session_id = t.id LEFT JOIN rc ON rc.session_id = t.id \
+         LEFT JOIN pc ON pc.session_id = t.id LEFT JOIN uc ON uc.session_id = t.id \
+         LEFT JOIN rf ON rf.session_id = t.id WHERE {sessions}",
+        inv = q.inv(),
+        invg = q.invg(),
+        att = q.att(),
+        reached = reached_sql(),
+        sessions = q.sessions,
+    );
+    Ok(rows::<CountsRow, _>(conn, sql, q.values)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.session_id,
+                SessionCounts {
+                    invited_parents: r.invited_parents,
+                    present: r.present,
+                    late: r.late,
+                    excused: r.excused,
+                    absent: r.absent,
+                    invited_children: r.invited_children,
+                    children_reached: r.children_reached,
+                    refusals: r.refusals,
+                    uninvited: r.uninvited,
+                },
+            )
+        })
+        .collect())
 }
 
 #[derive(FromQueryResult)]
@@ -72,340 +226,71 @@ struct Pair {
     b: i64,
 }
 
-#[derive(FromQueryResult)]
-struct Came {
-    session_id: i64,
-    guardian_id: i64,
-    status: String,
-}
-
-fn group(pairs: Vec<Pair>) -> HashMap<i64, Vec<i64>> {
-    let mut m: HashMap<i64, Vec<i64>> = HashMap::new();
-    for p in pairs {
-        m.entry(p.a).or_default().push(p.b);
+/// Per parent over the held sessions: (invited, attended, credit hours). Walk-ins
+/// (checked in without an invitation) earn hours too.
+pub(crate) async fn trainees<C: ConnectionTrait>(
+    conn: &C,
+    f: Filter,
+    settings: &jiaxiao_domain::parent_school::Settings,
+) -> StoreResult<HashMap<i64, (i64, i64, f64)>> {
+    let mut by: HashMap<i64, (i64, i64, f64)> = HashMap::new();
+    let q = Q::new(conn, f, true);
+    let sql = format!(
+        "WITH {}, {} SELECT guardian_id AS a, COUNT(*) AS b FROM invg GROUP BY guardian_id",
+        q.inv(),
+        q.invg()
+    );
+    for p in rows::<Pair, _>(conn, sql, q.values).await? {
+        by.entry(p.a).or_default().0 = p.b;
     }
-    m
+    // Hours depend on the form's weight: grouped by form and length, summed here.
+    #[derive(FromQueryResult)]
+    struct Came {
+        guardian_id: i64,
+        form: String,
+        duration_minutes: i32,
+        n: i64,
+    }
+    let q = Q::new(conn, f, true);
+    let sql = format!(
+        "SELECT c.guardian_id, t.form, t.duration_minutes, COUNT(*) AS n FROM teaching_session t \
+         JOIN checkin c ON c.session_id = t.id WHERE {} AND c.status {CAME}{} \
+         GROUP BY c.guardian_id, t.form, t.duration_minutes",
+        q.sessions,
+        q.only("c.guardian_id")
+    );
+    for c in rows::<Came, _>(conn, sql, q.values).await? {
+        let e = by.entry(c.guardian_id).or_default();
+        e.1 += c.n;
+        e.2 += c.n as f64 * settings.credit_hours(&c.form, c.duration_minutes);
+    }
+    Ok(by)
 }
 
-impl Attendance {
-    pub async fn load<C: ConnectionTrait>(conn: &C, f: Filter) -> StoreResult<Self> {
-        // Each session invites the classes under its school or audience units in the
-        // tree as it stands on the session's own day, as `sessions::invited_pupils_sql`.
-        let on_day = crate::org::in_force(
-            "oc",
-            &crate::org::beijing_day_sql(conn.get_database_backend(), "t.starts_at"),
-        );
-        // Placeholders of the filter, bound afresh for every statement; only the ones a
-        // statement uses (PostgreSQL would keep an unused one in the cached statement).
-        struct Sql {
-            values: Vec<Value>,
-            s: String,
-            y: String,
-            session: String,
-        }
-        let sql = |session_col: Option<&str>| -> Sql {
-            let mut values = Vec::new();
-            let s = bind(&mut values, f.school_id);
-            let y = bind(&mut values, f.school_year_id);
-            let session = match (f.session_id, session_col) {
-                (Some(id), Some(col)) => format!(" AND {col} = {}", bind(&mut values, id)),
-                _ => String::new(),
-            };
-            Sql {
-                values,
-                s,
-                y,
-                session,
-            }
-        };
-        let guardian = |values: &mut Vec<Value>, col: &str| match f.guardian_id {
-            Some(g) => format!(" AND {col} = {}", bind(values, g)),
-            None => String::new(),
-        };
-
-        let Sql {
-            values,
-            s,
-            y,
-            session,
-        } = sql(Some("id"));
-        let sessions: Vec<Session> = rows(
-            conn,
-            format!(
-                "SELECT id, status, form, duration_minutes, audience FROM teaching_session \
-                 WHERE school_id = {s} AND school_year_id = {y}{session} ORDER BY starts_at, id"
-            ),
-            values,
-        )
-        .await?;
-        if sessions.is_empty() {
-            return Ok(Attendance::default());
-        }
-
-        // Pupils this year in the classes any of the year's sessions of the school
-        // invites (only the parent's own children when narrowed to one parent).
-        let Sql {
-            mut values, s, y, ..
-        } = sql(None);
-        let mine = match f.guardian_id {
-            Some(g) => format!(
-                " AND cm.pupil_id IN (SELECT pupil_id FROM guardianship WHERE guardian_id = {})",
-                bind(&mut values, g)
-            ),
-            None => String::new(),
-        };
-        let members_sql = format!(
-            "SELECT cm.class_id AS a, cm.pupil_id AS b FROM class_membership cm \
-             WHERE cm.school_year_id = {y}{mine} AND cm.class_id IN ( \
-               SELECT oc.descendant_id FROM teaching_session t \
-                 JOIN org_closure oc ON oc.ancestor_id = t.school_id AND {on_day} \
-                 WHERE t.school_id = {s} AND t.school_year_id = {y} AND t.audience = 'school' \
-               UNION SELECT oc.descendant_id FROM session_audience a \
-                 JOIN teaching_session t ON t.id = a.session_id AND t.audience = 'units' \
-                 JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND {on_day} \
-                 WHERE t.school_id = {s} AND t.school_year_id = {y})"
-        );
-        let members: Vec<Pair> = rows(conn, members_sql.clone(), values.clone()).await?;
-        let pupils_of_class = group(members);
-
-        let mut gvalues = values;
-        let only = guardian(&mut gvalues, "gs.guardian_id");
-        let guardians_of_pupil = group(
-            rows(
-                conn,
-                format!(
-                    "SELECT gs.pupil_id AS a, gs.guardian_id AS b FROM guardianship gs \
-                     WHERE gs.pupil_id IN (SELECT m.b FROM ({members_sql}) m){only}"
-                ),
-                gvalues,
-            )
-            .await?,
-        );
-
-        // Rows hanging off this year's sessions: `head` joins `teaching_session t`; the
-        // school-year condition, the filter's session and (given a column) its parent are
-        // appended.
-        let of_year_sessions = |head: &str, session_col: &str, guardian_col: Option<&str>| {
-            let Sql {
-                mut values,
-                s,
-                y,
-                session,
-            } = sql(Some(session_col));
-            let only = guardian_col
-                .map(|c| guardian(&mut values, c))
-                .unwrap_or_default();
-            (
-                format!("{head} WHERE t.school_id = {s} AND t.school_year_id = {y}{session}{only}"),
-                values,
-            )
-        };
-        let (q, values) = of_year_sessions(
-            &format!(
-                "SELECT a.session_id AS a, oc.descendant_id AS b FROM session_audience a \
-                 JOIN teaching_session t ON t.id = a.session_id AND t.audience = 'units' \
-                 JOIN org_closure oc ON oc.ancestor_id = a.unit_id AND {on_day}"
-            ),
-            "a.session_id",
-            None,
-        );
-        let units_of_session = group(rows(conn, q, values).await?);
-        let (q, values) = of_year_sessions(
-            &format!(
-                "SELECT t.id AS a, oc.descendant_id AS b FROM teaching_session t \
-                 JOIN org_closure oc ON oc.ancestor_id = t.school_id AND t.audience = 'school' AND {on_day}"
-            ),
-            "t.id",
-            None,
-        );
-        let classes_of_school_session = group(rows(conn, q, values).await?);
-        let (q, values) = of_year_sessions(
-            "SELECT si.session_id AS a, si.guardian_id AS b FROM session_invitee si \
-             JOIN teaching_session t ON t.id = si.session_id",
-            "si.session_id",
-            Some("si.guardian_id"),
-        );
-        let invitees = group(rows(conn, q, values).await?);
-        let (q, values) = of_year_sessions(
-            "SELECT c.session_id, c.guardian_id, c.status FROM checkin c \
-             JOIN teaching_session t ON t.id = c.session_id",
-            "c.session_id",
-            Some("c.guardian_id"),
-        );
-        let came: Vec<Came> = rows(conn, q, values).await?;
-        let mut checkins: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
-        for c in came {
-            checkins
-                .entry(c.session_id)
-                .or_default()
-                .push((c.guardian_id, c.status));
-        }
-
-        let Sql {
-            values,
-            s,
-            y,
-            session,
-        } = sql(Some("r.session_id"));
-        let refusals = rows::<Pair, _>(
-            conn,
-            format!(
-                "SELECT r.session_id AS a, COUNT(*) AS b FROM checkin_refusal r \
-                 JOIN teaching_session t ON t.id = r.session_id \
-                 WHERE t.school_id = {s} AND t.school_year_id = {y}{session} GROUP BY r.session_id"
-            ),
-            values,
-        )
+/// Per class over the held sessions: (child-sessions invited, reached), a child
+/// being reached when any of their parents attended.
+pub(crate) async fn class_rates<C: ConnectionTrait>(
+    conn: &C,
+    f: Filter,
+) -> StoreResult<HashMap<i64, (i64, i64)>> {
+    #[derive(FromQueryResult)]
+    struct Rate {
+        class_id: i64,
+        invited: i64,
+        reached: i64,
+    }
+    let q = Q::new(conn, f, true);
+    let sql = format!(
+        "WITH {} SELECT inv.class_id, COUNT(*) AS invited, \
+           COUNT(CASE WHEN {} THEN 1 END) AS reached FROM inv GROUP BY inv.class_id",
+        q.inv(),
+        reached_sql()
+    );
+    Ok(rows::<Rate, _>(conn, sql, q.values)
         .await?
         .into_iter()
-        .map(|p| (p.a, p.b))
-        .collect();
-
-        Ok(Attendance {
-            sessions,
-            pupils_of_class,
-            units_of_session,
-            classes_of_school_session,
-            guardians_of_pupil,
-            invitees,
-            checkins,
-            refusals,
-        })
-    }
-
-    /// The classes a session invites, in id order.
-    fn classes(&self, s: &Session) -> BTreeSet<i64> {
-        if s.audience == "school" {
-            self.classes_of_school_session
-                .get(&s.id)
-                .into_iter()
-                .flatten()
-                .filter(|u| self.pupils_of_class.contains_key(u))
-                .copied()
-                .collect()
-        } else if s.audience == "units" {
-            self.units_of_session
-                .get(&s.id)
-                .into_iter()
-                .flatten()
-                .filter(|u| self.pupils_of_class.contains_key(u))
-                .copied()
-                .collect()
-        } else {
-            BTreeSet::new()
-        }
-    }
-
-    /// (pupil, class) of every invited child.
-    fn invited_pupils(&self, s: &Session) -> Vec<(i64, i64)> {
-        let mut out = Vec::new();
-        for c in self.classes(s) {
-            for p in &self.pupils_of_class[&c] {
-                out.push((*p, c));
-            }
-        }
-        out
-    }
-
-    fn invited_guardians(&self, s: &Session, pupils: &[(i64, i64)]) -> HashSet<i64> {
-        let mut g: HashSet<i64> = pupils
-            .iter()
-            .flat_map(|(p, _)| self.guardians_of_pupil.get(p).into_iter().flatten())
-            .copied()
-            .collect();
-        g.extend(self.invitees.get(&s.id).into_iter().flatten().copied());
-        g
-    }
-
-    /// Parents present or late at a session.
-    fn attended(&self, s: &Session) -> HashSet<i64> {
-        self.checkins
-            .get(&s.id)
-            .into_iter()
-            .flatten()
-            .filter(|(_, st)| st == "present" || st == "late")
-            .map(|(g, _)| *g)
-            .collect()
-    }
-
-    fn reached(&self, pupil: i64, attended: &HashSet<i64>) -> bool {
-        self.guardians_of_pupil
-            .get(&pupil)
-            .is_some_and(|gs| gs.iter().any(|g| attended.contains(g)))
-    }
-
-    pub fn counts(&self, s: &Session) -> SessionCounts {
-        let pupils = self.invited_pupils(s);
-        let attended = self.attended(s);
-        let children: HashSet<i64> = pupils.iter().map(|(p, _)| *p).collect();
-        let mut c = SessionCounts {
-            invited_parents: self.invited_guardians(s, &pupils).len() as i64,
-            invited_children: children.len() as i64,
-            children_reached: children
-                .iter()
-                .filter(|p| self.reached(**p, &attended))
-                .count() as i64,
-            refusals: self.refusals.get(&s.id).copied().unwrap_or(0),
-            ..Default::default()
-        };
-        let invited = self.invited_guardians(s, &pupils);
-        c.uninvited = attended.iter().filter(|g| !invited.contains(g)).count() as i64;
-        for (_, st) in self.checkins.get(&s.id).into_iter().flatten() {
-            match st.as_str() {
-                "present" => c.present += 1,
-                "late" => c.late += 1,
-                "excused" => c.excused += 1,
-                "absent" => c.absent += 1,
-                _ => {}
-            }
-        }
-        c
-    }
-
-    /// Counts of every session read, by session id.
-    pub fn all_counts(&self) -> HashMap<i64, SessionCounts> {
-        self.sessions
-            .iter()
-            .map(|s| (s.id, self.counts(s)))
-            .collect()
-    }
-
-    /// Per parent over the held sessions: (invited, attended, credit hours). Walk-ins
-    /// (checked in without an invitation) earn hours too.
-    pub fn trainees(
-        &self,
-        settings: &jiaxiao_domain::parent_school::Settings,
-    ) -> HashMap<i64, (i64, i64, f64)> {
-        let mut by: HashMap<i64, (i64, i64, f64)> = HashMap::new();
-        for s in self.sessions.iter().filter(|s| s.held()) {
-            let pupils = self.invited_pupils(s);
-            for g in self.invited_guardians(s, &pupils) {
-                by.entry(g).or_default().0 += 1;
-            }
-            let hours = settings.credit_hours(&s.form, s.duration_minutes);
-            for g in self.attended(s) {
-                let e = by.entry(g).or_default();
-                e.1 += 1;
-                e.2 += hours;
-            }
-        }
-        by
-    }
-
-    /// Per class over the held sessions: (child-sessions invited, reached), a child
-    /// being reached when any of their parents attended.
-    pub fn class_rates(&self) -> HashMap<i64, (i64, i64)> {
-        let mut by: HashMap<i64, (i64, i64)> = HashMap::new();
-        for s in self.sessions.iter().filter(|s| s.held()) {
-            let attended = self.attended(s);
-            for (p, c) in self.invited_pupils(s) {
-                let e = by.entry(c).or_default();
-                e.0 += 1;
-                e.1 += self.reached(p, &attended) as i64;
-            }
-        }
-        by
-    }
+        .map(|r| (r.class_id, (r.invited, r.reached)))
+        .collect())
 }
 
 /// Attendance figures of one session: invited parents and children, and how many of

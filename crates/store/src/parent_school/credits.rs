@@ -8,7 +8,7 @@ use jiaxiao_domain::parent_school::TraineeYear;
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 
-use super::attendance::{Attendance, Filter};
+use super::attendance::{self, Filter};
 use super::reach::Phones;
 use super::sessions::SessionCounts;
 use super::{bind, rows, visible_school};
@@ -97,20 +97,18 @@ pub(crate) async fn trainees_of<C: ConnectionTrait>(
     school_id: i64,
     school_year_id: i64,
 ) -> StoreResult<Vec<TraineeSummary>> {
-    let att = Attendance::load(conn, Filter::year(school_id, school_year_id)).await?;
-    trainees_from(conn, &att, Filter::year(school_id, school_year_id)).await
+    trainees_from(conn, Filter::year(school_id, school_year_id)).await
 }
 
-/// The trainee table of what `att` read: invitations, attendance and hours from it,
-/// names, reflections and committee seats from three more queries.
+/// The trainee table of the filter: invitations, attendance and hours counted by the
+/// database, names, reflections and committee seats from three more queries.
 async fn trainees_from<C: ConnectionTrait>(
     conn: &C,
-    att: &Attendance,
     f: Filter,
 ) -> StoreResult<Vec<TraineeSummary>> {
     let settings = super::settings(conn, f.school_id, f.school_year_id).await?;
-    let mut by: BTreeMap<i64, TraineeSummary> = att
-        .trainees(&settings)
+    let mut by: BTreeMap<i64, TraineeSummary> = attendance::trainees(conn, f, &settings)
+        .await?
         .into_iter()
         .map(|(g, (invited, attended, hours))| {
             (
@@ -296,16 +294,12 @@ pub(crate) async fn class_rates_of<C: ConnectionTrait>(
     school_id: i64,
     school_year_id: i64,
 ) -> StoreResult<Vec<ClassRate>> {
-    let att = Attendance::load(conn, Filter::year(school_id, school_year_id)).await?;
-    class_rates_from(conn, &att, school_year_id).await
+    class_rates_from(conn, Filter::year(school_id, school_year_id)).await
 }
 
-async fn class_rates_from<C: ConnectionTrait>(
-    conn: &C,
-    att: &Attendance,
-    school_year_id: i64,
-) -> StoreResult<Vec<ClassRate>> {
-    let by = att.class_rates();
+async fn class_rates_from<C: ConnectionTrait>(conn: &C, f: Filter) -> StoreResult<Vec<ClassRate>> {
+    let school_year_id = f.school_year_id;
+    let by = attendance::class_rates(conn, f).await?;
     if by.is_empty() {
         return Ok(Vec::new());
     }
@@ -375,23 +369,34 @@ pub async fn year_figures(
     school_id: i64,
     school_year_id: i64,
 ) -> StoreResult<YearFigures> {
+    let (trainees, classes) = trainees_and_rates(db, scope, school_id, school_year_id).await?;
+    Ok(YearFigures {
+        counts: attendance::session_counts(&db.conn, Filter::year(school_id, school_year_id))
+            .await?,
+        trainees,
+        classes,
+    })
+}
+
+/// The trainee table and the class rates of a school's year, in the caller's reach
+/// (the school's home and the trainees page, which show no per-session counts).
+pub async fn trainees_and_rates(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<(Vec<TraineeSummary>, Vec<ClassRate>)> {
     visible_school(&db.conn, scope, school_id).await?;
     let f = Filter::year(school_id, school_year_id);
-    let att = Attendance::load(&db.conn, f).await?;
-    let (trainees, classes) = in_reach(
+    in_reach(
         &db.conn,
         scope,
         school_id,
         school_year_id,
-        trainees_from(&db.conn, &att, f).await?,
-        class_rates_from(&db.conn, &att, school_year_id).await?,
+        trainees_from(&db.conn, f).await?,
+        class_rates_from(&db.conn, f).await?,
     )
-    .await?;
-    Ok(YearFigures {
-        counts: att.all_counts(),
-        trainees,
-        classes,
-    })
+    .await
 }
 
 /// Grade rates folded from class rates, in grade order.
@@ -450,8 +455,7 @@ pub async fn my_hours(db: &Db, scope: &Scope, school_year_id: i64) -> StoreResul
             guardian_id: Some(g),
             ..Filter::year(s.id, school_year_id)
         };
-        let att = Attendance::load(&db.conn, f).await?;
-        if let Some(me) = trainees_from(&db.conn, &att, f)
+        if let Some(me) = trainees_from(&db.conn, f)
             .await?
             .into_iter()
             .find(|t| t.guardian_id == g)

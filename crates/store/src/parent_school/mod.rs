@@ -14,6 +14,7 @@ pub mod reach;
 pub mod records;
 pub mod sessions;
 pub mod stats;
+pub mod tally;
 
 use jiaxiao_domain::parent_school::Settings;
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Statement, Value};

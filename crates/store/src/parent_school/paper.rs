@@ -259,6 +259,7 @@ pub async fn enter_marks(
     let mut am: paper_sheet::ActiveModel = sh.clone().into();
     am.entered_at = Set(Some(Utc::now()));
     am.update(&txn).await?;
+    super::tally::recount(&txn, sh.session_id).await?;
     audit::note(&txn, scope, session.school_id, "paper_sheet", sheet_id, "enter", Some(serde_json::json!({"added": rec.added, "agrees": rec.agrees, "conflicts": rec.conflicts}))).await?;
     txn.commit().await?;
     Ok(rec)
@@ -330,6 +331,7 @@ pub async fn resolve(
         am.method = Set(Method::Paper.code().into());
         am.recorded_by = Set(scope.user_id());
         am.update(&txn).await?;
+        super::tally::recount(&txn, sh.session_id).await?;
     }
     let mut am: paper_mark::ActiveModel = mark.into();
     am.resolution = Set(Some(

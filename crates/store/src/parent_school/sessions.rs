@@ -1231,7 +1231,7 @@ async fn parent_sessions(
     let mut values: Vec<Value> = Vec::new();
     let gp = bind(&mut values, g);
     let on_day = crate::org::in_force(
-        "oc",
+        "anc",
         &crate::org::beijing_day_sql(db.conn.get_database_backend(), "s.starts_at"),
     );
     let (cond, tail) = match which {
@@ -1248,20 +1248,29 @@ async fn parent_sessions(
         }
         ParentWhich::One(id) => (format!("s.id = {}", bind(&mut values, id)), String::new()),
     };
+    // The parent's sessions are gathered from the parent outwards (own check-ins, named
+    // invitations, the units above their children's classes) and only then joined to
+    // `teaching_session`: filtering every session of the province by "is this parent
+    // invited" read the whole table (issue 16, `tests/plans.rs`). `CROSS JOIN` fixes the
+    // join order on SQLite (its documented override); PostgreSQL plans it as any join.
     let sql = format!(
-        "SELECT s.id, o.name AS school_name, s.title, s.form, s.starts_at, s.duration_minutes, s.place, s.online_url, \
+        "WITH anc AS (SELECT DISTINCT cm.school_year_id, oc.ancestor_id, oc.valid_from, oc.valid_to \
+                      FROM guardianship gs JOIN class_membership cm ON cm.pupil_id = gs.pupil_id \
+                      JOIN org_closure oc ON oc.descendant_id = cm.class_id \
+                      WHERE gs.guardian_id = {gp}), \
+              mine AS (SELECT c.session_id AS id FROM checkin c WHERE c.guardian_id = {gp} \
+                UNION SELECT si.session_id FROM session_invitee si WHERE si.guardian_id = {gp} \
+                UNION SELECT s.id FROM anc JOIN teaching_session s ON s.school_id = anc.ancestor_id \
+                        AND s.school_year_id = anc.school_year_id \
+                      WHERE s.audience = 'school' AND {on_day} \
+                UNION SELECT s.id FROM anc CROSS JOIN session_audience a CROSS JOIN teaching_session s \
+                      WHERE a.unit_id = anc.ancestor_id AND s.id = a.session_id \
+                        AND s.school_year_id = anc.school_year_id AND s.audience = 'units' AND {on_day}) \
+         SELECT s.id, o.name AS school_name, s.title, s.form, s.starts_at, s.duration_minutes, s.place, s.online_url, \
                 s.instructor_name, s.status, c.status AS my_status, c.checked_at AS my_checked_at \
-         FROM teaching_session s JOIN org_unit o ON o.id = s.school_id \
+         FROM mine CROSS JOIN teaching_session s JOIN org_unit o ON o.id = s.school_id \
          LEFT JOIN checkin c ON c.session_id = s.id AND c.guardian_id = {gp} \
-         WHERE {cond} AND ( \
-           c.id IS NOT NULL \
-           OR s.id IN (SELECT si.session_id FROM session_invitee si WHERE si.guardian_id = {gp}) \
-           OR EXISTS (SELECT 1 FROM guardianship gs JOIN class_membership cm ON cm.pupil_id = gs.pupil_id \
-                      JOIN org_closure oc ON oc.descendant_id = cm.class_id AND {on_day} \
-                      WHERE gs.guardian_id = {gp} AND cm.school_year_id = s.school_year_id AND ( \
-                        (s.audience = 'school' AND oc.ancestor_id = s.school_id) \
-                        OR (s.audience = 'units' AND oc.ancestor_id IN (SELECT a.unit_id FROM session_audience a WHERE a.session_id = s.id))))) \
-         {tail}"
+         WHERE s.id = mine.id AND {cond} {tail}"
     );
     rows(&db.conn, sql, values).await
 }
@@ -1328,11 +1337,9 @@ pub async fn counts(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<Sess
         session_id: Some(s.id),
         ..super::attendance::Filter::year(s.school_id, s.school_year_id)
     };
-    let att = super::attendance::Attendance::load(&db.conn, f).await?;
-    Ok(att
-        .sessions
-        .first()
-        .map(|x| att.counts(x))
+    Ok(super::attendance::session_counts(&db.conn, f)
+        .await?
+        .remove(&s.id)
         .unwrap_or_default())
 }
 

@@ -79,8 +79,9 @@ pub async fn school_stats(
     // Months are cut in Beijing time; grouping in Rust keeps one SQL for both backends.
     let sess: Vec<S> = rows(
         &db.conn,
-        "SELECT s.starts_at, s.status, (SELECT COUNT(*) FROM checkin c WHERE c.session_id = s.id AND c.status IN ('present', 'late')) AS n \
-         FROM teaching_session s WHERE s.school_id = $1 AND s.school_year_id = $2 AND s.status <> 'cancelled' ORDER BY s.starts_at"
+        "SELECT s.starts_at, s.status, COALESCE(k.present + k.late, 0) AS n \
+         FROM teaching_session s LEFT JOIN session_tally k ON k.session_id = s.id \
+         WHERE s.school_id = $1 AND s.school_year_id = $2 AND s.status <> 'cancelled' ORDER BY s.starts_at"
             .into(),
         v(),
     )
@@ -117,49 +118,115 @@ pub async fn school_stats(
     })
 }
 
-/// One school in an office's roll-up.
+/// One row of an office's roll-up: a unit under it — a city, a county or a school —
+/// with the sums over its schools.
 #[derive(Debug, Clone, FromQueryResult, Serialize)]
-pub struct SchoolRollup {
-    pub school_id: i64,
-    pub school_name: String,
+pub struct RollupRow {
+    pub unit_id: i64,
+    pub name: String,
+    pub kind: String,
     pub school_type: Option<String>,
+    /// Schools in the row (1 for a school).
+    pub schools: i64,
+    /// Counties in the row: its target is theirs summed.
+    pub counties: i64,
     pub held: i64,
     /// Held sessions of the forms the target counts (lectures and parent classes).
     pub counted: i64,
     pub online: i64,
     pub planned: i64,
+    /// Check-ins present or late.
     pub checkins: i64,
     pub excellent: i64,
 }
 
-/// Every school under `unit` as the tree stands on `as_of` (a move on file for a later
-/// date is not applied) with its held sessions of the year; the office compares the
-/// sum with [`yearly_target`].
+impl RollupRow {
+    /// The yearly target of a county, city or province row (`None` for a school).
+    pub fn target(&self) -> Option<i64> {
+        (self.kind != "school").then(|| YEARLY_SESSION_TARGET * self.counties.max(1))
+    }
+}
+
+/// What an office's roll-up has a row for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollupBy {
+    /// The units one level down: a province's cities, a city's counties, a county's
+    /// schools (a school: itself). The overview page: a handful of rows at any level.
+    Child,
+    /// Every school under the unit (the XLSX).
+    School,
+}
+
+/// The year's figures of the units under `unit` (see [`RollupBy`]), as the tree stands
+/// on `as_of` (a move on file for a later date is not applied; a past year is read on
+/// its last day by the pages). Counted by the database from the sessions and their
+/// check-in counters (`session_tally`), never from check-in rows: a province's year is a
+/// few hundred thousand sessions and tens of millions of check-ins (issue 16).
 pub async fn rollup(
     db: &Db,
     scope: &Scope,
     unit: i64,
     year: i64,
     as_of: chrono::NaiveDate,
-) -> StoreResult<Vec<SchoolRollup>> {
-    crate::org::get_unit(db, scope, unit).await?;
+    by: RollupBy,
+) -> StoreResult<Vec<RollupRow>> {
+    let u = crate::org::get_unit(db, scope, unit).await?;
     let mut values: Vec<Value> = Vec::new();
-    let u = bind(&mut values, unit);
+    let unit_p = bind(&mut values, unit);
     let y = bind(&mut values, year);
-    let day = as_of.format("%Y-%m-%d").to_string();
-    let d1 = bind(&mut values, day.clone());
-    let d2 = bind(&mut values, day);
+    let day = crate::org::day_sql(as_of);
+    let at = |alias: &str| crate::org::in_force(alias, &day);
+    let members = match by {
+        RollupBy::Child => format!(
+            "SELECT m.descendant_id AS member_id FROM org_closure m \
+             WHERE m.ancestor_id = {unit_p} AND m.depth = {} AND {}",
+            if u.kind == "school" { 0 } else { 1 },
+            at("m")
+        ),
+        RollupBy::School => format!(
+            "SELECT m.descendant_id AS member_id FROM org_closure m \
+             JOIN org_unit mo ON mo.id = m.descendant_id AND mo.kind = 'school' \
+             WHERE m.ancestor_id = {unit_p} AND {}",
+            at("m")
+        ),
+    };
     let counted = counted_forms();
+    let sum = |col: &str| format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT) AS {col}");
     let sql = format!(
-        "SELECT o.id AS school_id, o.name AS school_name, o.school_type, \
-           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held') AS held, \
-           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held' AND s.form IN ({counted})) AS counted, \
-           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'held' AND s.form = 'online') AS online, \
-           (SELECT COUNT(*) FROM teaching_session s WHERE s.school_id = o.id AND s.school_year_id = {y} AND s.status = 'planned') AS planned, \
-           (SELECT COUNT(*) FROM checkin c JOIN teaching_session s ON s.id = c.session_id WHERE s.school_id = o.id AND s.school_year_id = {y} AND c.status IN ('present', 'late')) AS checkins, \
-           (SELECT COUNT(*) FROM excellence_nominee n JOIN excellence_round r ON r.id = n.round_id WHERE r.school_id = o.id AND r.school_year_id = {y} AND n.decision = 'awarded') AS excellent \
-         FROM org_closure c JOIN org_unit o ON o.id = c.descendant_id \
-         WHERE c.ancestor_id = {u} AND c.valid_from <= {d1} AND c.valid_to > {d2} AND o.kind = 'school' ORDER BY o.id"
+        "WITH mem AS ({members}), \
+         sch AS (SELECT mem.member_id, cs.descendant_id AS school_id FROM mem \
+           JOIN org_closure cs ON cs.ancestor_id = mem.member_id AND {cs} \
+           JOIN org_unit so ON so.id = cs.descendant_id AND so.kind = 'school'), \
+         ses AS (SELECT t.school_id, \
+             COUNT(CASE WHEN t.status = 'held' THEN 1 END) AS held, \
+             COUNT(CASE WHEN t.status = 'held' AND t.form IN ({counted}) THEN 1 END) AS counted, \
+             COUNT(CASE WHEN t.status = 'held' AND t.form = 'online' THEN 1 END) AS online, \
+             COUNT(CASE WHEN t.status = 'planned' THEN 1 END) AS planned, \
+             SUM(COALESCE(k.present + k.late, 0)) AS checkins \
+           FROM teaching_session t LEFT JOIN session_tally k ON k.session_id = t.id \
+           WHERE t.school_year_id = {y} AND t.school_id IN (SELECT school_id FROM sch) \
+           GROUP BY t.school_id), \
+         exc AS (SELECT r.school_id, COUNT(*) AS excellent FROM excellence_nominee n \
+           JOIN excellence_round r ON r.id = n.round_id \
+           WHERE r.school_year_id = {y} AND n.decision = 'awarded' AND r.school_id IN (SELECT school_id FROM sch) \
+           GROUP BY r.school_id) \
+         SELECT u.id AS unit_id, u.name, u.kind, u.school_type, COUNT(sch.school_id) AS schools, \
+           (SELECT COUNT(*) FROM org_closure cc JOIN org_unit co ON co.id = cc.descendant_id AND co.kind = 'county' \
+             WHERE cc.ancestor_id = u.id AND {cc}) AS counties, \
+           {held}, {counted_col}, {online}, {planned}, {checkins}, {excellent} \
+         FROM mem JOIN org_unit u ON u.id = mem.member_id \
+         LEFT JOIN sch ON sch.member_id = mem.member_id \
+         LEFT JOIN ses ON ses.school_id = sch.school_id \
+         LEFT JOIN exc ON exc.school_id = sch.school_id \
+         GROUP BY u.id, u.name, u.kind, u.school_type ORDER BY u.id",
+        cs = at("cs"),
+        cc = at("cc"),
+        held = sum("held"),
+        counted_col = sum("counted"),
+        online = sum("online"),
+        planned = sum("planned"),
+        checkins = sum("checkins"),
+        excellent = sum("excellent"),
     );
     rows(&db.conn, sql, values).await
 }
@@ -208,23 +275,16 @@ pub async fn checkin_lines(
 ) -> StoreResult<Vec<CheckinLine>> {
     visible_school(&db.conn, scope, school_id).await?;
     let mut values: Vec<Value> = Vec::new();
-    let s = bind(&mut values, school_id);
-    let y = bind(&mut values, year);
     let one = match session_id {
         Some(id) => format!("AND t.id = {}", bind(&mut values, id)),
         None => String::new(),
     };
-    // A head teacher's ledger holds their class's parents only.
-    let vis = super::reach::guardian_visible_sql(scope, "c.guardian_id", &s, &y, &mut values);
     let phones = super::reach::Phones::of(&db.conn, scope, school_id).await?;
     let mut lines: Vec<CheckinLine> = rows(
         &db.conn,
         format!(
-            "SELECT c.session_id, t.title AS session_title, t.starts_at, c.guardian_id, g.name AS guardian_name, g.phone, \
-                    c.status, c.method, c.checked_at \
-             FROM checkin c JOIN teaching_session t ON t.id = c.session_id JOIN guardian g ON g.id = c.guardian_id \
-             WHERE t.school_id = {s} AND t.school_year_id = {y} {one} AND {vis} \
-             ORDER BY t.starts_at, c.session_id, g.name, c.guardian_id"
+            "{} {one} ORDER BY t.starts_at, c.session_id, g.name, c.guardian_id",
+            checkin_lines_sql(scope, school_id, year, &mut values)
         ),
         values,
     )
@@ -233,4 +293,114 @@ pub async fn checkin_lines(
         l.phone = phones.show(l.phone.take());
     }
     Ok(lines)
+}
+
+/// `checkin_lines`' SELECT, FROM and WHERE — school, year and the caller's reach (a head
+/// teacher's ledger holds their class's parents only) —, the one spelling the whole read
+/// and the chunked one share. Callers add conditions and the order.
+fn checkin_lines_sql(scope: &Scope, school_id: i64, year: i64, values: &mut Vec<Value>) -> String {
+    let s = bind(values, school_id);
+    let y = bind(values, year);
+    let vis = super::reach::guardian_visible_sql(scope, "c.guardian_id", &s, &y, values);
+    format!(
+        "SELECT c.session_id, t.title AS session_title, t.starts_at, c.guardian_id, g.name AS guardian_name, g.phone, \
+                c.status, c.method, c.checked_at \
+         FROM checkin c JOIN teaching_session t ON t.id = c.session_id JOIN guardian g ON g.id = c.guardian_id \
+         WHERE t.school_id = {s} AND t.school_year_id = {y} AND {vis}"
+    )
+}
+
+/// Check-in lines read per query in `CheckinLineChunks`.
+pub const CHECKIN_CHUNK: u64 = 5_000;
+
+/// A school's year of check-in lines, in `checkin_lines`' order, read a chunk at a time
+/// so that an export of a big school's year never holds the year (issue 16). The key
+/// it seeks on is (session in the year's order, parent's name, parent id), unique since
+/// a parent has one check-in per session; each query names one session, so the
+/// (session, parent) index finds its rows and a chunk costs at most its session's
+/// check-ins, never the year's.
+pub struct CheckinLineChunks {
+    scope: Scope,
+    school_id: i64,
+    year: i64,
+    chunk: u64,
+    phones: super::reach::Phones,
+    /// The year's sessions still to read, in order (few: a few hundred a year).
+    sessions: std::collections::VecDeque<i64>,
+    /// The last line returned within the front session.
+    after: Option<(String, i64)>,
+}
+
+impl CheckinLineChunks {
+    /// Checks the school as `checkin_lines` does; lines come from `next`.
+    pub async fn open(
+        db: &Db,
+        scope: &Scope,
+        school_id: i64,
+        year: i64,
+        chunk: u64,
+    ) -> StoreResult<CheckinLineChunks> {
+        visible_school(&db.conn, scope, school_id).await?;
+        let mut values = Vec::new();
+        let s = bind(&mut values, school_id);
+        let y = bind(&mut values, year);
+        #[derive(FromQueryResult)]
+        struct Id {
+            id: i64,
+        }
+        let ids: Vec<Id> = rows(
+            &db.conn,
+            format!(
+                "SELECT t.id FROM teaching_session t WHERE t.school_id = {s} AND t.school_year_id = {y} \
+                 ORDER BY t.starts_at, t.id"
+            ),
+            values,
+        )
+        .await?;
+        Ok(CheckinLineChunks {
+            scope: scope.clone(),
+            school_id,
+            year,
+            chunk: chunk.max(1),
+            phones: super::reach::Phones::of(&db.conn, scope, school_id).await?,
+            sessions: ids.into_iter().map(|i| i.id).collect(),
+            after: None,
+        })
+    }
+
+    /// The next lines, at most a chunk and never empty; `None` after the last.
+    pub async fn next(&mut self, db: &Db) -> StoreResult<Option<Vec<CheckinLine>>> {
+        while let Some(&session) = self.sessions.front() {
+            let mut values = Vec::new();
+            let t = bind(&mut values, session);
+            let after = match &self.after {
+                Some((name, id)) => {
+                    let n = bind(&mut values, name.clone());
+                    let g = bind(&mut values, *id);
+                    format!("AND (g.name > {n} OR (g.name = {n} AND c.guardian_id > {g}))")
+                }
+                None => String::new(),
+            };
+            let sql = format!(
+                "{} AND t.id = {t} {after} ORDER BY g.name, c.guardian_id LIMIT {}",
+                checkin_lines_sql(&self.scope, self.school_id, self.year, &mut values),
+                self.chunk
+            );
+            let mut lines: Vec<CheckinLine> = rows(&db.conn, sql, values).await?;
+            if (lines.len() as u64) < self.chunk {
+                self.sessions.pop_front();
+                self.after = None;
+            } else if let Some(l) = lines.last() {
+                self.after = Some((l.guardian_name.clone(), l.guardian_id));
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            for l in &mut lines {
+                l.phone = self.phones.show(l.phone.take());
+            }
+            return Ok(Some(lines));
+        }
+        Ok(None)
+    }
 }

@@ -677,21 +677,35 @@ impl ListView {
 /// The XLSX of a list's selected rows: a title row, its headings, its typed cells.
 pub fn xlsx(
     title: &str,
-    file: &str,
+    file_name: &str,
     columns: &[Column],
     rows: &[Row],
 ) -> Result<Response, AppError> {
     if rows.len() > EXPORT_MAX {
         return Err(AppError::Invalid("export_too_large".into()));
     }
-    let sheet = jiaxiao_export::Sheet {
-        name: "1",
+    // Written row by row from the rows in hand, and sent from a temp file: no second
+    // copy of the list as cells nor the workbook in memory.
+    let err = |e: jiaxiao_export::XlsxError| AppError::Internal(e.to_string());
+    let mut w = jiaxiao_export::XlsxStream::new();
+    w.sheet(
+        "1",
         title,
-        headers: columns.iter().map(|c| c.label.clone()).collect(),
-        rows: rows.iter().map(|r| r.cells.clone()).collect(),
-    };
-    let bytes = jiaxiao_export::xlsx(&[sheet]).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(super::parent_school::home::xlsx_response(bytes, file))
+        columns.iter().map(|c| c.label.clone()).collect(),
+    )
+    .map_err(err)?;
+    for r in rows {
+        w.row(&r.cells).map_err(err)?;
+    }
+    let file = w.finish_to_file(None).map_err(err)?;
+    let len = file
+        .metadata()
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .len();
+    Ok(super::parent_school::home::xlsx_file_response(
+        crate::ledger::XlsxFile { file, len },
+        file_name,
+    ))
 }
 
 #[cfg(test)]

@@ -96,11 +96,7 @@ async fn school_home(
     let school = sessions::school(&state.db, scope, id).await?;
     let year = y.id;
     let st = stats::school_stats(&state.db, scope, id, year).await?;
-    let credits::YearFigures {
-        trainees,
-        classes: rates,
-        ..
-    } = credits::year_figures(&state.db, scope, id, year).await?;
+    let (trainees, rates) = credits::trainees_and_rates(&state.db, scope, id, year).await?;
     let grades = credits::grade_rates(&rates);
     let form_data: Vec<(String, i64)> = st
         .by_form
@@ -190,11 +186,15 @@ async fn school_home(
 }
 
 pub struct RollupRow {
-    pub school_id: i64,
+    /// Where the row's name leads: a school's home, or the office unit's own overview.
+    pub href: String,
     pub name: String,
-    pub school_type: String,
+    /// A school's type, or an office unit's number of schools.
+    pub what: String,
     pub held: i64,
     pub counted: i64,
+    /// An office unit's yearly target; empty for a school.
+    pub target: String,
     pub online: i64,
     pub planned: i64,
     pub checkins: i64,
@@ -218,6 +218,11 @@ struct UnitOverview {
     /// Some when that date is today (the link back is then not shown).
     today: Option<String>,
     rows: Vec<RollupRow>,
+    /// Whether the rows are office units with a target of their own (not schools).
+    has_target: bool,
+    /// The heading of the rows' first column (县（区）, 学校 …) and of the second.
+    member_col: String,
+    what_col: String,
     chart_target: String,
     chart_schools: String,
     /// The school year counted, with its selector.
@@ -233,25 +238,29 @@ async fn unit_overview(
 ) -> Result<Html<String>, AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
-    let as_of = q.date()?;
+    let year = y.id;
+    let as_of = year_as_of(&state, &q, year).await?;
     let today = jiaxiao_store::org::today_naive();
     let unit = jiaxiao_store::org::get_unit(&state.db, scope, id).await?;
-    let year = y.id;
-    let roll = stats::rollup(&state.db, scope, id, year, as_of).await?;
+    // One row per unit a level down: a province's page has its cities, not 3,000 schools.
+    let roll = stats::rollup(&state.db, scope, id, year, as_of, stats::RollupBy::Child).await?;
     let held: i64 = roll.iter().map(|r| r.held).sum();
     let counted: i64 = roll.iter().map(|r| r.counted).sum();
     let target = stats::yearly_target(&state.db, scope, id, as_of).await?;
-    // Every school, labelled: the chart grows with the list instead of dropping schools.
-    let mut by_school: Vec<(String, i64)> = roll
-        .iter()
-        .map(|r| (r.school_name.clone(), r.counted))
-        .collect();
-    by_school.sort_by_key(|s| std::cmp::Reverse(s.1));
+    let member_kind = roll
+        .first()
+        .map(|r| r.kind.clone())
+        .unwrap_or_else(|| "school".into());
+    // Every row labelled: the chart grows with the list instead of dropping units.
+    let mut by_member: Vec<(String, i64)> =
+        roll.iter().map(|r| (r.name.clone(), r.counted)).collect();
+    by_member.sort_by_key(|s| std::cmp::Reverse(s.1));
     let counted_forms = jiaxiao_domain::parent_school::Form::COUNTED
         .iter()
         .map(|f| lang.t(&format!("ps.form.{f}")))
         .collect::<Vec<_>>()
         .join(lang.t("ps.list_sep").as_str());
+    let as_of_s = as_of.format("%Y-%m-%d").to_string();
     Ok(Html(
         UnitOverview {
             c: Chrome::new(lang, Some(&s.user)),
@@ -263,8 +272,15 @@ async fn unit_overview(
             target,
             reached: counted >= target,
             counted_forms,
-            schools: by_school.len(),
-            as_of: as_of.format("%Y-%m-%d").to_string(),
+            schools: by_member.len(),
+            has_target: member_kind != "school",
+            member_col: lang.t(&format!("ps.overview.member.{member_kind}")),
+            what_col: lang.t(if member_kind == "school" {
+                "ledger.col.school_type"
+            } else {
+                "ps.overview.schools"
+            }),
+            as_of: as_of_s.clone(),
             today: (as_of == today).then(String::new),
             chart_target: charts::against_target(
                 &lang.tf(
@@ -275,16 +291,32 @@ async fn unit_overview(
                 counted,
                 target,
             ),
-            chart_schools: charts::hbar(&lang.t("ps.overview.by_school"), &by_school),
+            chart_schools: charts::hbar(
+                &lang.t(&format!("ps.overview.by_member.{member_kind}")),
+                &by_member,
+            ),
             rows: roll
                 .into_iter()
                 .map(|r| RollupRow {
-                    school_id: r.school_id,
-                    name: r.school_name,
-                    school_type: r
-                        .school_type
-                        .map(|t| lang.t(&format!("school_type.{t}")))
-                        .unwrap_or_default(),
+                    href: if r.kind == "school" {
+                        format!("/ps/schools/{}{}", r.unit_id, y.q())
+                    } else {
+                        format!(
+                            "/ps/units/{}?as_of={as_of_s}{}",
+                            r.unit_id,
+                            y.q().replacen('?', "&", 1)
+                        )
+                    },
+                    what: if r.kind == "school" {
+                        r.school_type
+                            .as_deref()
+                            .map(|t| lang.t(&format!("school_type.{t}")))
+                            .unwrap_or_default()
+                    } else {
+                        r.schools.to_string()
+                    },
+                    target: r.target().map(|t| t.to_string()).unwrap_or_default(),
+                    name: r.name,
                     held: r.held,
                     counted: r.counted,
                     online: r.online,
@@ -298,6 +330,21 @@ async fn unit_overview(
     ))
 }
 
+/// The date an office's figures of `year` read the tree on: the one asked for, else
+/// today while the year runs and its last day once it is over — last year's roll-up
+/// counts a school that moved since under the county it was in then.
+async fn year_as_of(
+    state: &AppState,
+    q: &crate::pages::AsOfQuery,
+    year: i64,
+) -> Result<chrono::NaiveDate, AppError> {
+    if q.as_of.trim().is_empty() {
+        Ok(jiaxiao_store::org::year_day(&state.db.conn, year).await?)
+    } else {
+        q.date()
+    }
+}
+
 async fn rollup_xlsx(
     State(state): State<AppState>,
     s: Staff,
@@ -306,8 +353,9 @@ async fn rollup_xlsx(
     Query(q): Query<crate::pages::AsOfQuery>,
 ) -> Result<Response, AppError> {
     let year = y.id;
+    let as_of = year_as_of(&state, &q, year).await?;
     let bytes =
-        crate::ledger::rollup_xlsx(&state.db, &s.user.scope, s.lang, id, year, q.date()?).await?;
+        crate::ledger::rollup_xlsx(&state.db, &s.user.scope, s.lang, id, year, as_of).await?;
     Ok(xlsx_response(bytes, "rollup.xlsx"))
 }
 
@@ -325,6 +373,28 @@ pub fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
             ),
         ],
         bytes,
+    )
+        .into_response()
+}
+
+/// An XLSX download sent from its temp file a block at a time, with its length.
+pub fn xlsx_file_response(x: crate::ledger::XlsxFile, name: &str) -> Response {
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(
+        tokio::fs::File::from_std(x.file),
+    ));
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CONTENT_LENGTH, x.len.to_string()),
+        ],
+        body,
     )
         .into_response()
 }

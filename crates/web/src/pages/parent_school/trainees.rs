@@ -14,7 +14,7 @@ use jiaxiao_store::parent_school::records::{self, NewAttachment};
 use jiaxiao_store::parent_school::{credits, sessions};
 use serde::Deserialize;
 
-use super::home::{pdf_response, xlsx_response};
+use super::home::{pdf_response, xlsx_file_response};
 use super::sessions::read_upload;
 use super::{SchoolNav, SchoolYear};
 use crate::app::AppState;
@@ -52,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ps/excellence/{round}/notice.pdf", get(notice_pdf))
         .route("/ps/schools/{id}/ledger", get(show_ledger))
         .route("/ps/schools/{id}/ledger.xlsx", get(ledger_xlsx))
+        .route("/ps/schools/{id}/checkins.xlsx", get(checkins_xlsx))
         .route("/ps/schools/{id}/dossier", post(start_dossier))
         .route("/ps/jobs/{id}/status", get(job_status))
 }
@@ -189,11 +190,7 @@ async fn list_trainees(
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
     let year = y.id;
-    let credits::YearFigures {
-        trainees,
-        classes: rates,
-        ..
-    } = credits::year_figures(&state.db, scope, id, year).await?;
+    let (trainees, rates) = credits::trainees_and_rates(&state.db, scope, id, year).await?;
     let (list, rows) = trainee_list(lang, id, &y, &trainees, &rates);
     let selected = list.select(&lq, rows);
     let list = list.page(lang, &lq, &selected);
@@ -247,8 +244,8 @@ async fn trainees_xlsx(
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let figures = credits::year_figures(&state.db, scope, id, y.id).await?;
-    let (list, rows) = trainee_list(lang, id, &y, &figures.trainees, &figures.classes);
+    let (trainees, rates) = credits::trainees_and_rates(&state.db, scope, id, y.id).await?;
+    let (list, rows) = trainee_list(lang, id, &y, &trainees, &rates);
     let selected = list.select(&lq, rows);
     let title = lang.tf(
         "ps.trainees.xlsx_title",
@@ -1100,8 +1097,23 @@ async fn ledger_xlsx(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let year = y.id;
-    let bytes = crate::ledger::ledger_xlsx(&state.db, &s.user.scope, s.lang, id, year).await?;
-    Ok(xlsx_response(bytes, &format!("ledger-{id}.xlsx")))
+    let file = crate::ledger::ledger_xlsx(&state.db, &s.user.scope, s.lang, id, year).await?;
+    Ok(xlsx_file_response(file, &format!("ledger-{id}.xlsx")))
+}
+
+/// The school's year of check-ins, one line per parent per session, as XLSX.
+async fn checkins_xlsx(
+    State(state): State<AppState>,
+    s: Staff,
+    y: SchoolYear,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let file =
+        crate::ledger::year_checkins_xlsx(&state.db, &s.user.scope, s.lang, id, y.id).await?;
+    Ok(xlsx_file_response(
+        file,
+        &format!("checkins-{id}-{}.xlsx", SchoolYear::param(&y.name)),
+    ))
 }
 
 #[derive(Deserialize)]
