@@ -38,7 +38,8 @@
 #    round 1; then, each on a freshly started server, during GET /ps/units/{province}/rollup.xlsx; during
 #    GET /ps/schools/{school}/ledger.xlsx and …/{mega}/ledger.xlsx (the ledger's check-in
 #    sheet is the school's year of check-ins: past a sheet's 1,048,576 rows for the
-#    extra-big school). Each download is timed (timeout XLSX_MAX s) and its size recorded.
+#    extra-big school before the streamed export; since then GET …/{mega}/checkins.xlsx, the
+#    year's check-ins in a workbook of their own). Each download is timed (timeout XLSX_MAX s) and its size recorded.
 # The server and cluster stop at the end, also on failure; each scale's data is deleted
 # once it is measured, unless KEEP=1. Logs go to bench/out/ (ignored by git), RESULT lines at the end.
 
@@ -213,6 +214,11 @@ for scale in $SCALES; do
     serve_fresh
     read -r me_h me_s me_b me_mb <<<"$(download "$c_mega" "/ps/schools/$MEGA_SCHOOL/ledger.xlsx")"
     echo "ledger.xlsx of the extra-big school $MEGA_SCHOOL ($MEGA_CHECKINS check-ins): HTTP $me_h, $me_s s, $me_b bytes, server peak $me_mb MB"
+    # The year's check-ins have their own workbook since the streamed export (the ledger
+    # keeps its summary sheets): past one sheet's 1,048,576 rows at the extra-big school.
+    serve_fresh
+    read -r ci_h ci_s ci_b ci_mb <<<"$(download "$c_mega" "/ps/schools/$MEGA_SCHOOL/checkins.xlsx")"
+    echo "checkins.xlsx of the extra-big school $MEGA_SCHOOL: HTTP $ci_h, $ci_s s, $ci_b bytes, server peak $ci_mb MB"
     echo "server RSS after the downloads: $(rss_mb) MB"
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
     [[ "$backend" == postgres ]] && scale_pg_stop
@@ -225,7 +231,7 @@ for scale in $SCALES; do
         if [[ -n "${P95[$name]:-}" ]]; then res+=" ${name}_p95_median_ms=$(median ${P95[$name]}) ${name}_p95_runs=$(tr ' ' ',' <<<"${P95[$name]# }") ${name}_n=${NREQ[$name]} ${name}_peak_mb=${PEAK[$name]:-} ${name}_rss_before_mb=${BEFORE[$name]:-}"
         else res+=" ${name}=${PROBE[$name]// /_}"; fi
     done
-    res+=" pages_peak_mb=$pages_hwm rollup_xlsx_http=$ro_h rollup_xlsx_s=$ro_s rollup_xlsx_bytes=$ro_b rollup_peak_mb=$ro_mb ledger_xlsx_http=$le_h ledger_xlsx_s=$le_s ledger_xlsx_bytes=$le_b ledger_peak_mb=$le_mb mega_ledger_xlsx_http=$me_h mega_ledger_xlsx_s=$me_s mega_ledger_xlsx_bytes=$me_b mega_ledger_peak_mb=$me_mb"
+    res+=" pages_peak_mb=$pages_hwm rollup_xlsx_http=$ro_h rollup_xlsx_s=$ro_s rollup_xlsx_bytes=$ro_b rollup_peak_mb=$ro_mb ledger_xlsx_http=$le_h ledger_xlsx_s=$le_s ledger_xlsx_bytes=$le_b ledger_peak_mb=$le_mb mega_ledger_xlsx_http=$me_h mega_ledger_xlsx_s=$me_s mega_ledger_xlsx_bytes=$me_b mega_ledger_peak_mb=$me_mb mega_checkins_xlsx_http=$ci_h mega_checkins_xlsx_s=$ci_s mega_checkins_xlsx_bytes=$ci_b mega_checkins_peak_mb=$ci_mb"
     RESULT[$scale]="$res"
     unset P95 NREQ PROBE PEAK BEFORE
 done

@@ -2,6 +2,7 @@
 //! rules that need no IO (phone numbers, roster parsing, name search keys).
 //! Nothing here touches a database, the network, or async.
 
+pub mod api;
 pub mod checkin_code;
 pub mod jobs;
 pub mod names;

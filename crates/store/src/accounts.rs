@@ -6,6 +6,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration, Utc};
+use jiaxiao_domain::api::{self as api_scopes, ApiScope};
 use jiaxiao_domain::{PhoneNumber, Role, UnitKind};
 use rand::Rng;
 use sea_orm::{
@@ -80,6 +81,9 @@ pub struct Principal {
     pub user_id: i64,
     pub display_name: String,
     pub guardian_id: Option<i64>,
+    /// What the API token of the request may do; `None` for a page session and for a
+    /// token of the account's whole reach.
+    pub token_scopes: Option<Vec<ApiScope>>,
 }
 
 pub(crate) async fn scope_for_user<C: ConnectionTrait>(
@@ -272,6 +276,7 @@ pub async fn session(db: &Db, token: &str) -> StoreResult<Option<Session>> {
             user_id: r.user_id,
             display_name: r.display_name,
             guardian_id: r.guardian_id,
+            token_scopes: None,
         },
         csrf_token: r.csrf_token,
     }))
@@ -292,18 +297,85 @@ pub async fn end_session(db: &Db, token: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Creates an API token for the caller's own account, valid for `lifetime`; the token
-/// is shown once.
+/// Creates an API token for the caller's own account, valid for `lifetime`, with the
+/// account's whole reach; the token is shown once.
 pub async fn create_api_token(
     db: &Db,
     user_id: i64,
     name: &str,
     lifetime: Duration,
 ) -> StoreResult<String> {
+    let txn = db.begin().await?;
+    let (_, token) = insert_token(&txn, user_id, name, lifetime, None, None).await?;
+    txn.commit().await?;
+    Ok(token)
+}
+
+/// What a token made on purpose (the tokens page, `POST /api/v1/tokens`) may do.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    /// At least one; never more than the token of the request that makes it may do.
+    pub scopes: Vec<ApiScope>,
+    /// A unit within the caller's reach the token is limited to.
+    pub unit_id: Option<i64>,
+    pub lifetime: Duration,
+}
+
+/// Makes a scoped token for the caller's own account: its scopes must lie within
+/// `within` (the scopes of the caller's own token; `None`: a page session or a whole
+/// token), its unit within the caller's reach. Returns the id and the token, shown once.
+pub async fn create_scoped_token(
+    db: &Db,
+    scope: &Scope,
+    within: Option<&[ApiScope]>,
+    t: NewToken,
+) -> StoreResult<(i64, String)> {
+    let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
+    let name = jiaxiao_domain::text::clean(jiaxiao_domain::text::Field::Name, &t.name)
+        .map_err(|_| StoreError::Invalid { code: "token_name" })?;
+    if name.is_empty() {
+        return Err(StoreError::Invalid { code: "token_name" });
+    }
+    if t.scopes.is_empty() || within.is_some_and(|w| t.scopes.iter().any(|s| !w.contains(s))) {
+        return Err(StoreError::Invalid {
+            code: "token_scopes",
+        });
+    }
+    if !(1..=366).contains(&t.lifetime.num_days()) {
+        return Err(StoreError::Invalid { code: "token_days" });
+    }
+    let txn = db.begin().await?;
+    if let Some(unit) = t.unit_id {
+        let narrowed = narrow_grants(&txn, scope.grants(), unit).await?;
+        if narrowed.is_empty() {
+            return Err(StoreError::Invalid { code: "token_unit" });
+        }
+    }
+    let r = insert_token(
+        &txn,
+        user_id,
+        &name,
+        t.lifetime,
+        Some(api_scopes::format_scopes(&t.scopes)),
+        t.unit_id,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(r)
+}
+
+async fn insert_token<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    name: &str,
+    lifetime: Duration,
+    scopes: Option<String>,
+    unit_id: Option<i64>,
+) -> StoreResult<(i64, String)> {
     let token = format!("jx_{}", random_token());
     let now = Utc::now();
-    let txn = db.begin().await?;
-    api_token::ActiveModel {
+    let m = api_token::ActiveModel {
         user_id: Set(user_id),
         name: Set(name.to_owned()),
         token_hash: Set(sha256_hex(&token)),
@@ -311,13 +383,76 @@ pub async fn create_api_token(
         revoked: Set(false),
         expires_at: Set(Some(now + lifetime)),
         last_used_at: Set(None),
+        scopes: Set(scopes),
+        unit_id: Set(unit_id),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(conn)
     .await?;
-    audit_own(&txn, user_id, "create_api_token").await?;
-    txn.commit().await?;
-    Ok(token)
+    audit_own(conn, user_id, "create_api_token").await?;
+    Ok((m.id, token))
+}
+
+/// A token limited to `unit`: each grant at or above the unit reaches only the unit's
+/// subtree (the same role, at the unit), each grant below it stays, the rest go. Read
+/// on the tree as it stands today, like every scope.
+async fn narrow_grants<C: ConnectionTrait>(
+    conn: &C,
+    grants: &[Grant],
+    unit: i64,
+) -> StoreResult<Vec<Grant>> {
+    if grants.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(FromQueryResult)]
+    struct Pair {
+        ancestor_id: i64,
+        descendant_id: i64,
+    }
+    let today = crate::today();
+    let mut values: Vec<Value> = vec![unit.into(), today.clone().into(), today.into()];
+    let ids: Vec<String> = grants
+        .iter()
+        .map(|g| {
+            values.push(g.unit_id.into());
+            format!("${}", values.len())
+        })
+        .collect();
+    let ids = ids.join(", ");
+    let pairs = Pair::find_by_statement(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        format!(
+            "SELECT ancestor_id, descendant_id FROM org_closure WHERE valid_from <= $2 AND valid_to > $3 \
+             AND ((descendant_id = $1 AND ancestor_id IN ({ids})) OR (ancestor_id = $1 AND descendant_id IN ({ids})))"
+        ),
+        values,
+    ))
+    .all(conn)
+    .await?;
+    let mut out: Vec<Grant> = grants
+        .iter()
+        .filter_map(|g| {
+            if pairs
+                .iter()
+                .any(|p| p.ancestor_id == g.unit_id && p.descendant_id == unit)
+            {
+                Some(Grant {
+                    unit_id: unit,
+                    role: g.role,
+                })
+            } else if pairs
+                .iter()
+                .any(|p| p.ancestor_id == unit && p.descendant_id == g.unit_id)
+            {
+                Some(*g)
+            } else {
+                None
+            }
+        })
+        .collect();
+    out.sort_by_key(|g| (g.unit_id, g.role));
+    out.dedup();
+    Ok(out)
 }
 
 /// Bearer tokens verified recently, by SHA-256, so that a request with a known token
@@ -507,11 +642,13 @@ pub(crate) async fn preload_parent_tokens<C: ConnectionTrait>(
         guardian_id: Option<i64>,
         role: Option<String>,
         unit_id: Option<i64>,
+        scopes: Option<String>,
     }
     let sql = format!(
-        "SELECT t.token_hash, u.id AS user_id, u.display_name, u.guardian_id, g.role, g.unit_id \
+        "SELECT t.token_hash, u.id AS user_id, u.display_name, u.guardian_id, g.role, g.unit_id, t.scopes \
          FROM api_token t JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = u.id \
-         WHERE t.revoked = $2 AND u.active = $3 AND {} AND u.guardian_id IN ({}) ORDER BY t.token_hash",
+         WHERE t.revoked = $2 AND u.active = $3 AND t.unit_id IS NULL AND {} AND u.guardian_id IN ({}) \
+         ORDER BY t.token_hash",
         token_live_sql("t", "$4", "$5"),
         crate::parent_school::sessions::invited_guardians_sql(conn.get_database_backend(), "$1")
     );
@@ -546,6 +683,7 @@ pub(crate) async fn preload_parent_tokens<C: ConnectionTrait>(
                     user_id: r.user_id,
                     display_name: r.display_name.clone(),
                     guardian_id: r.guardian_id,
+                    token_scopes: r.scopes.as_deref().map(api_scopes::parse_scopes),
                 },
             ));
         }
@@ -557,7 +695,8 @@ pub(crate) async fn preload_parent_tokens<C: ConnectionTrait>(
 
 /// The scope of a bearer token, or `None`. One query (the token, its account and the
 /// account's roles): it runs once per request of every program, and on a check-in burst
-/// once per check-in.
+/// once per check-in. A token limited to a unit has its grants narrowed to that unit's
+/// subtree (a second query, for those tokens only).
 pub async fn token_session(db: &Db, token: &str) -> StoreResult<Option<(Scope, Principal)>> {
     #[derive(FromQueryResult)]
     struct Row {
@@ -566,12 +705,15 @@ pub async fn token_session(db: &Db, token: &str) -> StoreResult<Option<(Scope, P
         guardian_id: Option<i64>,
         role: Option<String>,
         unit_id: Option<i64>,
+        scopes: Option<String>,
+        limit_unit: Option<i64>,
     }
     let now = Utc::now();
     let rows = Row::find_by_statement(Statement::from_sql_and_values(
         db.db_backend(),
         format!(
-            "SELECT t.user_id, u.display_name, u.guardian_id, g.role, g.unit_id FROM api_token t \
+            "SELECT t.user_id, u.display_name, u.guardian_id, g.role, g.unit_id, t.scopes, t.unit_id AS limit_unit \
+             FROM api_token t \
              JOIN user_account u ON u.id = t.user_id LEFT JOIN role_grant g ON g.user_id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked = $2 AND u.active = $3 AND {}",
             token_live_sql("t", "$4", "$5")
@@ -593,8 +735,9 @@ pub async fn token_session(db: &Db, token: &str) -> StoreResult<Option<(Scope, P
         user_id: first.user_id,
         display_name: first.display_name.clone(),
         guardian_id: first.guardian_id,
+        token_scopes: first.scopes.as_deref().map(api_scopes::parse_scopes),
     };
-    let grants = rows
+    let mut grants: Vec<Grant> = rows
         .iter()
         .filter_map(|r| {
             Some(Grant {
@@ -603,6 +746,9 @@ pub async fn token_session(db: &Db, token: &str) -> StoreResult<Option<(Scope, P
             })
         })
         .collect();
+    if let Some(unit) = first.limit_unit {
+        grants = narrow_grants(&db.conn, &grants, unit).await?;
+    }
     Ok(Some((
         Scope::for_user(principal.user_id, principal.guardian_id, grants),
         principal,
@@ -1563,7 +1709,7 @@ pub async fn revoke_api_token(db: &Db, token: &str) -> StoreResult<bool> {
 }
 
 /// One of the caller's own API tokens, for their tokens page (never the token itself).
-#[derive(Debug, Clone, FromQueryResult, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TokenRow {
     pub id: i64,
     pub name: String,
@@ -1571,29 +1717,46 @@ pub struct TokenRow {
     pub last_used_at: Option<chrono::DateTime<Utc>>,
     /// When the token runs out (for tokens made before expiry existed, computed).
     pub expires_at: chrono::DateTime<Utc>,
+    /// What it may do; `None`: the account's whole reach.
+    pub scopes: Option<Vec<ApiScope>>,
+    /// The unit it is limited to, with its name.
+    pub unit_id: Option<i64>,
+    pub unit_name: Option<String>,
 }
 
 /// The caller's own live API tokens (not revoked, not run out), newest first.
 pub async fn list_own_tokens(db: &Db, scope: &Scope) -> StoreResult<Vec<TokenRow>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        name: String,
+        created_at: chrono::DateTime<Utc>,
+        last_used_at: Option<chrono::DateTime<Utc>>,
+        expires_at: Option<chrono::DateTime<Utc>>,
+        scopes: Option<String>,
+        unit_id: Option<i64>,
+        unit_name: Option<String>,
+    }
     let user_id = scope.user_id().ok_or(StoreError::NotFound)?;
     let now = Utc::now();
-    let rows = api_token::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
-            db.db_backend(),
-            format!(
-                "SELECT * FROM api_token t WHERE t.user_id = $1 AND t.revoked = $2 AND {} \
-                 ORDER BY t.id DESC",
-                token_live_sql("t", "$3", "$4")
-            ),
-            [
-                user_id.into(),
-                false.into(),
-                now.into(),
-                (now - Duration::days(API_TOKEN_DAYS)).into(),
-            ],
-        ))
-        .all(&db.conn)
-        .await?;
+    let rows = Row::find_by_statement(Statement::from_sql_and_values(
+        db.db_backend(),
+        format!(
+            "SELECT t.id, t.name, t.created_at, t.last_used_at, t.expires_at, t.scopes, t.unit_id, \
+                    o.name AS unit_name \
+             FROM api_token t LEFT JOIN org_unit o ON o.id = t.unit_id \
+             WHERE t.user_id = $1 AND t.revoked = $2 AND {} ORDER BY t.id DESC",
+            token_live_sql("t", "$3", "$4")
+        ),
+        [
+            user_id.into(),
+            false.into(),
+            now.into(),
+            (now - Duration::days(API_TOKEN_DAYS)).into(),
+        ],
+    ))
+    .all(&db.conn)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|t| TokenRow {
@@ -1604,6 +1767,9 @@ pub async fn list_own_tokens(db: &Db, scope: &Scope) -> StoreResult<Vec<TokenRow
             expires_at: t
                 .expires_at
                 .unwrap_or(t.created_at + Duration::days(API_TOKEN_DAYS)),
+            scopes: t.scopes.as_deref().map(api_scopes::parse_scopes),
+            unit_id: t.unit_id,
+            unit_name: t.unit_name,
         })
         .collect())
 }

@@ -215,6 +215,29 @@ where
     Ok(())
 }
 
+/// Moves a row's `version` on by one in the write's transaction, only if it is still the
+/// version the writer read. The UPDATE also holds the row until the transaction ends, so
+/// of two writers that read the same version one passes and the other gets `Stale`
+/// instead of overwriting what it never saw.
+pub(crate) async fn claim_version<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    table: &'static str,
+    id: i64,
+    read: i64,
+) -> StoreResult<()> {
+    let r = conn
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            format!("UPDATE {table} SET version = version + 1 WHERE id = $1 AND version = $2"),
+            [id.into(), read.into()],
+        ))
+        .await?;
+    match r.rows_affected() {
+        0 => Err(crate::StoreError::Stale),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::sqlite_file;

@@ -250,6 +250,7 @@ pub(crate) async fn create<C: ConnectionTrait>(
                 late_after_minutes: Set(settings.late_after_minutes),
                 created_by: Set(None),
                 created_at: Set(starts - Duration::days(14)),
+                version: Set(1),
             });
             next_session += 1;
         }
@@ -345,6 +346,7 @@ pub(crate) async fn create<C: ConnectionTrait>(
                 late_after_minutes: Set(settings.late_after_minutes),
                 created_by: Set(None),
                 created_at: Set(now),
+                version: Set(1),
             });
             if let Some(g) = target_grade {
                 audiences.push(session_audience::ActiveModel {

@@ -263,6 +263,11 @@ pub mod api_token {
         /// Empty only for tokens made before expiry existed (migration 0006).
         pub expires_at: Option<DateTimeUtc>,
         pub last_used_at: Option<DateTimeUtc>,
+        /// What the token may do (`jiaxiao_domain::api::ApiScope` codes, space-separated);
+        /// empty for the account's whole reach (migration 0010).
+        pub scopes: Option<String>,
+        /// The unit the token is limited to, within its user's reach.
+        pub unit_id: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -597,6 +602,10 @@ pub mod teaching_session {
         pub late_after_minutes: i32,
         pub created_by: Option<i64>,
         pub created_at: DateTimeUtc,
+        /// Counts the writes (migration 0010): an API update that names an older one is
+        /// refused. Dumps made before it read as 1.
+        #[serde(default = "super::first_version")]
+        pub version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -872,4 +881,9 @@ pub mod school_year_reopened {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The version a row has before its first counted write (and in dumps older than it).
+fn first_version() -> i64 {
+    1
 }

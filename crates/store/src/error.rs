@@ -11,6 +11,10 @@ pub enum StoreError {
     Conflict { what: String },
     #[error("invalid: {code}")]
     Invalid { code: &'static str },
+    /// The row changed since the caller read it (its `version` moved on): an API
+    /// `If-Match` that no longer holds, or a concurrent writer in between.
+    #[error("stale: the row changed since it was read")]
+    Stale,
     #[error("database: {0}")]
     Db(#[source] DbErr),
     #[error("{0}")]

@@ -12,6 +12,7 @@ mod demo_ps;
 pub mod dump;
 pub mod entities;
 pub mod error;
+pub mod idempotency;
 pub mod integrity;
 pub mod migration;
 pub mod org;

@@ -46,6 +46,10 @@ impl MigratorTrait for Migrator {
                 name: "m0009_session_tally",
                 sql: include_str!("../migrations/0009_session_tally.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0010_api_v1",
+                sql: include_str!("../migrations/0010_api_v1.sql"),
+            }),
         ]
     }
 }
@@ -93,8 +97,12 @@ impl MigrationTrait for SqlMigration {
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
-        Err(DbErr::Migration(
-            "migrations are forward-only; restore a backup".into(),
-        ))
+        forward_only()
     }
+}
+
+fn forward_only() -> Result<(), DbErr> {
+    Err(DbErr::Migration(
+        "migrations are forward-only; restore a backup".into(),
+    ))
 }

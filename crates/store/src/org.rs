@@ -119,6 +119,128 @@ pub async fn create_unit(db: &Db, scope: &Scope, u: NewUnit) -> StoreResult<i64>
     Ok(id)
 }
 
+/// What a new node's form (the tree page's, the API's) gives: a name for a province,
+/// city, county or school, a number for a grade (its level) or a class, a school type
+/// for a school, an optional code.
+#[derive(Debug, Clone, Default)]
+pub struct ChildInput {
+    pub name: String,
+    pub code: String,
+    pub school_type: String,
+    pub number: Option<i32>,
+}
+
+/// Adds a node under `parent_id` from what was typed: the kind is the one the parent's
+/// kind takes; grades and classes are named from their number (三年级, 三年级(2)班).
+/// A parent the caller cannot see is `NotFound` whatever was typed.
+pub async fn add_child(db: &Db, scope: &Scope, parent_id: i64, c: ChildInput) -> StoreResult<i64> {
+    let invalid = |code| StoreError::Invalid { code };
+    let parent = get_unit(db, scope, parent_id).await?;
+    let kind = UnitKind::from_code(&parent.kind)
+        .and_then(|k| k.child())
+        .ok_or(StoreError::NotFound)?;
+    let (name, grade_level, class_number) = match kind {
+        UnitKind::Grade => {
+            let l = c.number.ok_or(invalid("bad_grade"))?;
+            (jiaxiao_domain::org::grade_name(l), Some(l), None)
+        }
+        UnitKind::Class => {
+            let n = c
+                .number
+                .filter(|n| (1..=99).contains(n))
+                .ok_or(invalid("bad_class"))?;
+            let grade = parent
+                .grade_level
+                .map(jiaxiao_domain::org::grade_name)
+                .unwrap_or_default();
+            (
+                format!("{grade}{}", jiaxiao_domain::org::class_name(n)),
+                parent.grade_level,
+                Some(n),
+            )
+        }
+        _ => (
+            jiaxiao_domain::text::clean(jiaxiao_domain::text::Field::Name, &c.name)
+                .map_err(|e| invalid(e.code()))?,
+            None,
+            None,
+        ),
+    };
+    if name.is_empty() {
+        return Err(invalid("missing_name"));
+    }
+    let school_type = (kind == UnitKind::School)
+        .then(|| SchoolType::from_code(c.school_type.trim()))
+        .flatten();
+    if kind == UnitKind::School && school_type.is_none() {
+        return Err(invalid("bad_school_type"));
+    }
+    let code = Some(c.code.trim().to_owned()).filter(|c| !c.is_empty());
+    create_unit(
+        db,
+        scope,
+        NewUnit {
+            parent_id: Some(parent_id),
+            kind,
+            name,
+            code,
+            school_type,
+            grade_level,
+            class_number,
+        },
+    )
+    .await
+}
+
+/// Renames a node the caller manages (a grade or class keeps the name its number
+/// gives). Audited with the old and new name.
+pub async fn rename_unit(db: &Db, scope: &Scope, id: i64, name: &str) -> StoreResult<()> {
+    use sea_orm::{ActiveModelTrait, Set};
+    let name = jiaxiao_domain::text::clean(jiaxiao_domain::text::Field::Name, name)
+        .map_err(|e| StoreError::Invalid { code: e.code() })?;
+    if name.is_empty() {
+        return Err(StoreError::Invalid {
+            code: "missing_name",
+        });
+    }
+    let txn = db.begin().await?;
+    let m = managed_unit(&txn, scope, id).await?;
+    if matches!(
+        UnitKind::from_code(&m.kind),
+        Some(UnitKind::Grade | UnitKind::Class)
+    ) {
+        return Err(StoreError::Invalid {
+            code: "named_by_number",
+        });
+    }
+    if m.name == name {
+        return Ok(());
+    }
+    let before = m.name.clone();
+    org_unit::ActiveModel {
+        id: Set(id),
+        name: Set(name.clone()),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        scope,
+        Entry {
+            unit_id: Some(id),
+            entity: "org_unit",
+            entity_id: Some(id.to_string()),
+            action: "rename",
+            before: Some(serde_json::json!({ "name": before })),
+            after: Some(serde_json::json!({ "name": name })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// A unit's columns, its parent as the tree stands on `as_of`: `org_unit.parent_id`
 /// already holds the parent of a move dated later (issue 10: a pending move is not in
 /// force). The date is a parsed `NaiveDate`, formatted here, never caller text.

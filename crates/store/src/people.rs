@@ -536,6 +536,53 @@ pub async fn create_staff(db: &Db, scope: &Scope, s: NewStaff) -> StoreResult<i6
     Ok(id)
 }
 
+/// A staff member as typed on the people page or sent to the API.
+#[derive(Debug, Clone, Default)]
+pub struct StaffInput {
+    pub unit_id: i64,
+    pub name: String,
+    pub phone: String,
+    pub position: String,
+}
+
+/// Adds a staff member from what was typed: the unit is checked before the body (a unit
+/// out of reach is `NotFound` whatever was typed), then the name, the mobile number
+/// (optional) and the position (`position_text` when it breaks the text rules, so the
+/// message lands beside the position).
+pub async fn add_staff(db: &Db, scope: &Scope, s: StaffInput) -> StoreResult<i64> {
+    use jiaxiao_domain::text::{Field, clean, clean_opt};
+    crate::org::managed_unit(&db.conn, scope, s.unit_id).await?;
+    let name = clean(Field::Name, &s.name).map_err(|e| StoreError::Invalid { code: e.code() })?;
+    if name.is_empty() {
+        return Err(StoreError::Invalid {
+            code: "missing_name",
+        });
+    }
+    let phone = match s.phone.trim() {
+        "" => None,
+        p => Some(
+            jiaxiao_domain::PhoneNumber::parse(p)
+                .map_err(|e| StoreError::Invalid { code: e.code() })?
+                .to_string(),
+        ),
+    };
+    let position =
+        clean_opt(Field::Line, Some(s.position.as_str())).map_err(|_| StoreError::Invalid {
+            code: "position_text",
+        })?;
+    create_staff(
+        db,
+        scope,
+        NewStaff {
+            unit_id: s.unit_id,
+            name,
+            phone,
+            position,
+        },
+    )
+    .await
+}
+
 /// A guardian's name and phone, for a guardian the caller can see (through a child).
 pub async fn get_guardian(
     db: &Db,

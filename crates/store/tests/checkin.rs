@@ -306,7 +306,7 @@ both_dbs!(refusals_name_their_reason, |t: TestDb| async move {
         svc.invited_count(cancelled).await.unwrap() >= 3,
         "the invited parents are known"
     );
-    sessions::set_status(db, &w.admin_a, cancelled, SessionStatus::Cancelled)
+    sessions::set_status(db, &w.admin_a, cancelled, SessionStatus::Cancelled, None)
         .await
         .unwrap();
     assert_eq!(
@@ -764,7 +764,7 @@ both_dbs!(
                 .await;
             }
             if round == 3 {
-                sessions::set_status(db, &w.admin_a, sessions[3], SessionStatus::Cancelled)
+                sessions::set_status(db, &w.admin_a, sessions[3], SessionStatus::Cancelled, None)
                     .await
                     .unwrap();
             }

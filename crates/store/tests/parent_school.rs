@@ -182,15 +182,15 @@ both_dbs!(sessions_audiences_and_scope, |t: TestDb| async move {
     assert_eq!(mine.iter().map(|s| s.id).collect::<Vec<_>>(), vec![whole]);
     // Held only with a lesson plan.
     assert!(matches!(
-        sessions::set_status(db, &fx.admin, whole, SessionStatus::Held).await,
+        sessions::set_status(db, &fx.admin, whole, SessionStatus::Held, None).await,
         Err(StoreError::Invalid {
             code: "lesson_plan_missing"
         })
     ));
-    sessions::file_lesson_plan(db, &fx.admin, whole, "一、导入 二、讲授 三、交流")
+    sessions::file_lesson_plan(db, &fx.admin, whole, "一、导入 二、讲授 三、交流", None)
         .await
         .unwrap();
-    sessions::set_status(db, &fx.admin, whole, SessionStatus::Held)
+    sessions::set_status(db, &fx.admin, whole, SessionStatus::Held, None)
         .await
         .unwrap();
     assert_eq!(
@@ -328,10 +328,10 @@ both_dbs!(
                 .all(|t| t.hours == 0.0)
         );
         for s in [s1, s2] {
-            sessions::file_lesson_plan(db, &fx.admin, s, "教案")
+            sessions::file_lesson_plan(db, &fx.admin, s, "教案", None)
                 .await
                 .unwrap();
-            sessions::set_status(db, &fx.admin, s, SessionStatus::Held)
+            sessions::set_status(db, &fx.admin, s, SessionStatus::Held, None)
                 .await
                 .unwrap();
         }
@@ -712,10 +712,10 @@ both_dbs!(
         assert!(!mine.contains(&a_after), "{mine:?}");
         // Held, this month's session makes the class's parents the old school's trainees
         // and gives the class its rate there.
-        sessions::file_lesson_plan(db, &fx.admin, a_before, "教案")
+        sessions::file_lesson_plan(db, &fx.admin, a_before, "教案", None)
             .await
             .unwrap();
-        sessions::set_status(db, &fx.admin, a_before, SessionStatus::Held)
+        sessions::set_status(db, &fx.admin, a_before, SessionStatus::Held, None)
             .await
             .unwrap();
         let year = org::ensure_school_year(&db.conn, before).await.unwrap();

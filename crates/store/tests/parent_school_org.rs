@@ -605,10 +605,10 @@ both_dbs!(topics_courses_and_coverage, |t: TestDb| async move {
             )
             .await
             .unwrap();
-            sessions::file_lesson_plan(&db, &admin, id, "授课方案")
+            sessions::file_lesson_plan(&db, &admin, id, "授课方案", None)
                 .await
                 .unwrap();
-            sessions::set_status(&db, &admin, id, SessionStatus::Held)
+            sessions::set_status(&db, &admin, id, SessionStatus::Held, None)
                 .await
                 .unwrap();
             id
@@ -1144,10 +1144,10 @@ both_dbs!(
             held.push(id);
         }
         for id in &held {
-            sessions::file_lesson_plan(db, &admin, *id, "授课方案")
+            sessions::file_lesson_plan(db, &admin, *id, "授课方案", None)
                 .await
                 .unwrap();
-            sessions::set_status(db, &admin, *id, SessionStatus::Held)
+            sessions::set_status(db, &admin, *id, SessionStatus::Held, None)
                 .await
                 .unwrap();
         }

@@ -414,10 +414,10 @@ pub async fn personal_data_world(db: &Db) -> PersonalWorld {
             )
             .await
             .expect("session");
-            sessions::file_lesson_plan(db, &sys, id, "授课方案：亲子沟通")
+            sessions::file_lesson_plan(db, &sys, id, "授课方案：亲子沟通", None)
                 .await
                 .expect("lesson plan");
-            sessions::set_status(db, &sys, id, SessionStatus::Held)
+            sessions::set_status(db, &sys, id, SessionStatus::Held, None)
                 .await
                 .expect("held");
             id

@@ -91,10 +91,10 @@ async fn main() {
         )
         .await
         .unwrap();
-        sessions::file_lesson_plan(db, &sys, id, "教案")
+        sessions::file_lesson_plan(db, &sys, id, "教案", None)
             .await
             .unwrap();
-        sessions::set_status(db, &sys, id, SessionStatus::Held)
+        sessions::set_status(db, &sys, id, SessionStatus::Held, None)
             .await
             .unwrap();
         ids.push(id);

@@ -158,6 +158,28 @@ impl FromRequestParts<AppState> for ApiUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let user = Self::authenticate(parts, state).await?;
+        // What the operation needs (`jiaxiao_domain::api::required_scope`, one table for
+        // all of them) against what the token may do; a page session may do everything
+        // its roles allow.
+        if let Some(have) = &user.principal.token_scopes {
+            let route = parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map(|m| m.as_str())
+                .unwrap_or("");
+            if let Some(need) = jiaxiao_domain::api::required_scope(parts.method.as_str(), route)
+                && !have.contains(&need)
+            {
+                return Err(AppError::Forbidden("insufficient_scope".into()));
+            }
+        }
+        Ok(user)
+    }
+}
+
+impl ApiUser {
+    async fn authenticate(parts: &Parts, state: &AppState) -> Result<ApiUser, AppError> {
         if let Some(token) = parts
             .headers
             .get(AUTHORIZATION)
@@ -186,5 +208,11 @@ impl FromRequestParts<AppState> for ApiUser {
             },
             None => Err(AppError::Unauthorised),
         }
+    }
+
+    /// The scopes this caller may hand on to a token it makes: its own token's, or all
+    /// of them for a page session and a whole token.
+    pub fn grantable_scopes(&self) -> Option<&[jiaxiao_domain::api::ApiScope]> {
+        self.principal.token_scopes.as_deref()
     }
 }

@@ -15,6 +15,15 @@ pub enum AppError {
     Invalid(String),
     #[error("csrf")]
     Csrf,
+    /// A token without the scope the operation needs (403).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The object changed since the caller read it: `If-Match` no longer holds (412).
+    #[error("stale")]
+    Stale,
+    /// Another request with the same idempotency key is still running (409).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("too many requests")]
     TooMany,
     #[error("internal: {0}")]
@@ -27,6 +36,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Invalid { code } => AppError::Invalid(code.to_owned()),
             StoreError::Conflict { .. } => AppError::Invalid("conflict".into()),
+            StoreError::Stale => AppError::Stale,
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -44,7 +54,9 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorised => StatusCode::UNAUTHORIZED,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Csrf | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Stale => StatusCode::PRECONDITION_FAILED,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -56,6 +68,8 @@ impl AppError {
             AppError::Unauthorised => "unauthorised".into(),
             AppError::Invalid(c) => c.clone(),
             AppError::Csrf => "csrf".into(),
+            AppError::Forbidden(c) | AppError::Conflict(c) => c.clone(),
+            AppError::Stale => "version_mismatch".into(),
             AppError::TooMany => "too_many_requests".into(),
             AppError::Internal(_) => "internal".into(),
         }

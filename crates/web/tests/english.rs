@@ -153,10 +153,10 @@ both_dbs!(
         )
         .await
         .unwrap();
-        sessions::file_lesson_plan(&app.db, &admin_scope, sid, "plan")
+        sessions::file_lesson_plan(&app.db, &admin_scope, sid, "plan", None)
             .await
             .unwrap();
-        sessions::set_status(&app.db, &admin_scope, sid, SessionStatus::Held)
+        sessions::set_status(&app.db, &admin_scope, sid, SessionStatus::Held, None)
             .await
             .unwrap();
         let _ = Scope::system();

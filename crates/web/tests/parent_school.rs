@@ -434,7 +434,7 @@ both_dbs!(
         let gone = sessions::create_session(db, &sys, new("改期的讲座"))
             .await
             .unwrap();
-        sessions::set_status(db, &sys, gone, SessionStatus::Cancelled)
+        sessions::set_status(db, &sys, gone, SessionStatus::Cancelled, None)
             .await
             .unwrap();
         let parent = login(&app, "13800000001").await;

@@ -31,6 +31,10 @@ const NO_PERSONAL_DATA: &[(&str, &str)] = &[
         "the caller's own API tokens: names and times, never the tokens",
     ),
     ("/import", "the roster upload form"),
+    (
+        "/api/v1/tokens",
+        "the caller's own API tokens: names, scopes and times, never the tokens",
+    ),
 ];
 
 /// Routes without GET that answer with personal data, and why that is in order. They are
@@ -41,6 +45,10 @@ const WRITES_WITH_PERSONAL_DATA: &[(&str, &str)] = &[
         "invitation letters (page or XLSX) for the units the caller manages",
     ),
     ("/import/preview", "the uploader's own roster file, checked"),
+    (
+        "/api/v1/invitations",
+        "invitation codes of the parents under a unit the caller manages, as the page's letters",
+    ),
     ("/import/remap", "the uploader's own roster file, remapped"),
 ];
 
@@ -55,6 +63,13 @@ const WRITES: &[&str] = &[
     "/api/v1/auth/login",
     "/api/v1/auth/token",
     "/api/v1/sessions/{id}/checkins",
+    "/api/v1/sessions/{id}/lesson-plan",
+    "/api/v1/sessions/{id}/marks",
+    "/api/v1/sessions/{id}/status",
+    "/api/v1/sessions/{id}/summary",
+    "/api/v1/sessions/{id}/window",
+    "/api/v1/tokens/{id}",
+    "/api/v1/units/{id}/moves",
     "/attachments/{id}/delete",
     "/import/commit",
     "/logout",
@@ -202,6 +217,11 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
         "/api/v1/pupils/{id}" => each(w.pupils.to_vec(), &|p| format!("/api/v1/pupils/{p}")),
         "/api/v1/guardians" => vec!["/api/v1/guardians".into()],
         "/api/v1/staff" => vec!["/api/v1/staff".into()],
+        "/api/v1/sessions" => vec!["/api/v1/sessions".into()],
+        "/api/v1/sessions/{id}" => each(sessions(), &|s| format!("/api/v1/sessions/{s}")),
+        "/api/v1/sessions/{id}/roster" => {
+            each(sessions(), &|s| format!("/api/v1/sessions/{s}/roster"))
+        }
         "/api/v1/sessions/{id}/checkin-code" => each(sessions(), &|s| {
             format!("/api/v1/sessions/{s}/checkin-code")
         }),

@@ -258,6 +258,7 @@ both_dbs!(
             &scope,
             sid,
             jiaxiao_domain::parent_school::SessionStatus::Cancelled,
+            None,
         )
         .await
         .unwrap_err();

@@ -291,6 +291,7 @@ both_dbs!(
                 closes_after_minutes: 60,
                 late_after_minutes: 10,
             },
+            None,
         )
         .await
         .unwrap();
@@ -417,9 +418,15 @@ both_dbs!(
         assert_eq!(row.place.as_deref(), Some("报告厅"));
 
         // A cancelled session is not edited: the form says so and a post is refused.
-        sessions::set_status(&app.db, &Scope::system(), id, SessionStatus::Cancelled)
-            .await
-            .unwrap();
+        sessions::set_status(
+            &app.db,
+            &Scope::system(),
+            id,
+            SessionStatus::Cancelled,
+            None,
+        )
+        .await
+        .unwrap();
         let (st, body) = get(&c, &app.url(&format!("/sessions/{id}/edit"))).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(body.contains("已取消的课次不能修改"), "{body}");

@@ -463,7 +463,7 @@ pub async fn remove_item(db: &Db, scope: &Scope, item_id: i64) -> StoreResult<()
         }
         txn.execute_raw(sea_orm::Statement::from_sql_and_values(
             txn.get_database_backend(),
-            "UPDATE teaching_session SET status = 'cancelled' WHERE id = $1",
+            "UPDATE teaching_session SET status = 'cancelled', version = version + 1 WHERE id = $1",
             [sid.into()],
         ))
         .await?;

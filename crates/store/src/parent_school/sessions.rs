@@ -14,6 +14,7 @@ use super::{
     text_opt, text_required, visible_school, writable_school,
 };
 use crate::audit::{self, Entry};
+use crate::db::claim_version;
 use crate::entities::{session_audience, session_invitee, teaching_session};
 use crate::{Db, Scope, StoreError, StoreResult};
 
@@ -86,6 +87,8 @@ pub struct SessionRow {
     pub opens_before_minutes: i32,
     pub closes_after_minutes: i32,
     pub late_after_minutes: i32,
+    /// Counts the session's writes: an API update naming an older one is refused.
+    pub version: i64,
 }
 
 impl SessionRow {
@@ -102,7 +105,7 @@ impl SessionRow {
     }
 }
 
-pub(crate) const SESSION_COLS: &str = "s.id, s.school_id, o.name AS school_name, s.school_year_id, s.course_id, s.topic_id, t.title AS topic_title, s.activity_id, s.title, s.form, s.starts_at, s.duration_minutes, s.place, s.online_url, s.instructor_staff_id, s.instructor_name, s.instructor_title, s.instructor_org, s.audience, s.capacity, s.status, s.lesson_plan, s.summary, s.opens_before_minutes, s.closes_after_minutes, s.late_after_minutes";
+pub(crate) const SESSION_COLS: &str = "s.id, s.school_id, o.name AS school_name, s.school_year_id, s.course_id, s.topic_id, t.title AS topic_title, s.activity_id, s.title, s.form, s.starts_at, s.duration_minutes, s.place, s.online_url, s.instructor_staff_id, s.instructor_name, s.instructor_title, s.instructor_org, s.audience, s.capacity, s.status, s.lesson_plan, s.summary, s.opens_before_minutes, s.closes_after_minutes, s.late_after_minutes, s.version";
 pub(crate) const SESSION_FROM: &str = "teaching_session s JOIN org_unit o ON o.id = s.school_id LEFT JOIN topic t ON t.id = s.topic_id";
 
 /// A fresh per-session check-in secret: 20 random bytes, hex (TOTP's recommended size).
@@ -434,33 +437,93 @@ pub async fn session_secret(db: &Db, scope: &Scope, id: i64) -> StoreResult<(Ses
 }
 
 /// Sessions of one school (or every visible school when `school_id` is None) in a
-/// school year, by start time.
+/// school year, by start time: the pages' list.
 pub async fn list_sessions(
     db: &Db,
     scope: &Scope,
     school_id: Option<i64>,
     school_year_id: Option<i64>,
 ) -> StoreResult<Vec<SessionRow>> {
+    let f = SessionFilter {
+        school_id,
+        school_year_id,
+        limit: 2000,
+        ..Default::default()
+    };
+    Ok(page(db, scope, &f, false).await?.0)
+}
+
+/// Which sessions a list holds: the page's filters, and a keyset cursor for the API.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub school_id: Option<i64>,
+    pub school_year_id: Option<i64>,
+    pub status: Option<SessionStatus>,
+    pub form: Option<Form>,
+    /// The (start, id) of the last session of the previous page: sessions after it follow.
+    pub after: Option<(DateTime<Utc>, i64)>,
+    pub limit: u64,
+}
+
+/// One page of sessions the caller may see, by start time and id, and (when `count`)
+/// how many match the filter in all.
+pub async fn page(
+    db: &Db,
+    scope: &Scope,
+    f: &SessionFilter,
+    count: bool,
+) -> StoreResult<(Vec<SessionRow>, Option<i64>)> {
     let mut values: Vec<Value> = Vec::new();
     let mut cond = scope.sql_school_visible("s.school_id", &mut values);
-    if let Some(sid) = school_id {
+    if let Some(sid) = f.school_id {
         let p = bind(&mut values, sid);
         cond.push_str(&format!(" AND s.school_id = {p}"));
     }
-    if let Some(y) = school_year_id {
+    if let Some(y) = f.school_year_id {
         let p = bind(&mut values, y);
         cond.push_str(&format!(" AND s.school_year_id = {p}"));
     }
+    if let Some(st) = f.status {
+        let p = bind(&mut values, st.code());
+        cond.push_str(&format!(" AND s.status = {p}"));
+    }
+    if let Some(form) = f.form {
+        let p = bind(&mut values, form.code());
+        cond.push_str(&format!(" AND s.form = {p}"));
+    }
+    let total = match count {
+        true => Some(
+            crate::db::scalar_i64(
+                &db.conn,
+                &format!("SELECT COUNT(*) AS n FROM teaching_session s WHERE {cond}"),
+                values.clone(),
+            )
+            .await?,
+        ),
+        false => None,
+    };
+    if let Some((at, id)) = f.after {
+        let a = bind(&mut values, at);
+        let b = bind(&mut values, at);
+        let i = bind(&mut values, id);
+        cond.push_str(&format!(
+            " AND (s.starts_at > {a} OR (s.starts_at = {b} AND s.id > {i}))"
+        ));
+    }
     let sql = format!(
-        "SELECT {SESSION_COLS} FROM {SESSION_FROM} WHERE {cond} ORDER BY s.starts_at, s.id LIMIT 2000"
+        "SELECT {SESSION_COLS} FROM {SESSION_FROM} WHERE {cond} ORDER BY s.starts_at, s.id LIMIT {}",
+        f.limit
     );
-    rows(&db.conn, sql, values).await
+    Ok((rows(&db.conn, sql, values).await?, total))
 }
 
+/// A session the caller may change, in a year open to writes. `expect`: the version the
+/// caller read (an API `If-Match`); a session that has moved on since is `Stale`.
 async fn writable_session<C: ConnectionTrait>(
     conn: &C,
     scope: &Scope,
     id: i64,
+    expect: Option<i64>,
 ) -> StoreResult<teaching_session::Model> {
     use sea_orm::EntityTrait;
     let m = teaching_session::Entity::find_by_id(id)
@@ -469,27 +532,42 @@ async fn writable_session<C: ConnectionTrait>(
         .ok_or(StoreError::NotFound)?;
     writable_school(conn, scope, m.school_id).await?;
     super::writable_year(conn, m.school_id, m.school_year_id).await?;
+    if expect.is_some_and(|v| v != m.version) {
+        return Err(StoreError::Stale);
+    }
     Ok(m)
 }
 
 /// Files (or replaces) the lesson plan (授课方案).
-pub async fn file_lesson_plan(db: &Db, scope: &Scope, id: i64, plan: &str) -> StoreResult<()> {
+pub async fn file_lesson_plan(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    plan: &str,
+    expect: Option<i64>,
+) -> StoreResult<()> {
     let plan = text_required(
         jiaxiao_domain::text::Field::Note,
         plan,
         "lesson_plan_missing",
     )?;
-    update_text(db, scope, id, "lesson_plan", &plan).await
+    update_text(db, scope, id, "lesson_plan", &plan, expect).await
 }
 
 /// Files the instructor's summary after the session.
-pub async fn file_summary(db: &Db, scope: &Scope, id: i64, summary: &str) -> StoreResult<()> {
+pub async fn file_summary(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    summary: &str,
+    expect: Option<i64>,
+) -> StoreResult<()> {
     let summary = text_required(
         jiaxiao_domain::text::Field::Note,
         summary,
         "summary_missing",
     )?;
-    update_text(db, scope, id, "summary", &summary).await
+    update_text(db, scope, id, "summary", &summary, expect).await
 }
 
 async fn update_text(
@@ -498,9 +576,11 @@ async fn update_text(
     id: i64,
     what: &'static str,
     text: &str,
+    expect: Option<i64>,
 ) -> StoreResult<()> {
     let txn = db.begin().await?;
-    let m = writable_session(&txn, scope, id).await?;
+    let m = writable_session(&txn, scope, id, expect).await?;
+    claim_version(&txn, "teaching_session", id, m.version).await?;
     let school = m.school_id;
     let mut am: teaching_session::ActiveModel = m.into();
     let now = Utc::now();
@@ -527,9 +607,15 @@ async fn update_text(
 }
 
 /// Marks a session held (refused until its lesson plan is filed) or cancelled.
-pub async fn set_status(db: &Db, scope: &Scope, id: i64, status: SessionStatus) -> StoreResult<()> {
+pub async fn set_status(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    status: SessionStatus,
+    expect: Option<i64>,
+) -> StoreResult<()> {
     let txn = db.begin().await?;
-    let m = writable_session(&txn, scope, id).await?;
+    let m = writable_session(&txn, scope, id, expect).await?;
     if status == SessionStatus::Held && m.lesson_plan.as_deref().unwrap_or("").is_empty() {
         return Err(StoreError::Invalid {
             code: "lesson_plan_missing",
@@ -537,6 +623,7 @@ pub async fn set_status(db: &Db, scope: &Scope, id: i64, status: SessionStatus) 
     }
     let before = m.status.clone();
     let school = m.school_id;
+    claim_version(&txn, "teaching_session", id, m.version).await?;
     let mut am: teaching_session::ActiveModel = m.into();
     am.status = Set(status.code().into());
     am.update(&txn).await?;
@@ -559,13 +646,20 @@ pub async fn set_status(db: &Db, scope: &Scope, id: i64, status: SessionStatus) 
 }
 
 /// Changes the check-in window of one session (minutes around its start).
-pub async fn set_window(db: &Db, scope: &Scope, id: i64, w: Window) -> StoreResult<()> {
+pub async fn set_window(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    w: Window,
+    expect: Option<i64>,
+) -> StoreResult<()> {
     if w.opens_before_minutes < 0 || w.closes_after_minutes < 0 || w.late_after_minutes < 0 {
         return Err(StoreError::Invalid { code: "bad_window" });
     }
     let txn = db.begin().await?;
-    let m = writable_session(&txn, scope, id).await?;
+    let m = writable_session(&txn, scope, id, expect).await?;
     let school = m.school_id;
+    claim_version(&txn, "teaching_session", id, m.version).await?;
     let mut am: teaching_session::ActiveModel = m.into();
     am.opens_before_minutes = Set(w.opens_before_minutes);
     am.closes_after_minutes = Set(w.closes_after_minutes);
@@ -608,10 +702,16 @@ pub struct Edited {
 /// session into another school year is refused once anyone has checked in, since the
 /// year decides which classes its audience means. One audit row holds the before and
 /// after of every changed field, the audience in names.
-pub async fn update_session(db: &Db, scope: &Scope, id: i64, s: NewSession) -> StoreResult<Edited> {
+pub async fn update_session(
+    db: &Db,
+    scope: &Scope,
+    id: i64,
+    s: NewSession,
+    expect: Option<i64>,
+) -> StoreResult<Edited> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let txn = db.begin().await?;
-    let m = writable_session(&txn, scope, id).await?;
+    let m = writable_session(&txn, scope, id, expect).await?;
     if m.status == SessionStatus::Cancelled.code() {
         return Err(StoreError::Invalid {
             code: "session_cancelled",
@@ -741,6 +841,7 @@ pub async fn update_session(db: &Db, scope: &Scope, id: i64, s: NewSession) -> S
         });
     }
     let school = m.school_id;
+    claim_version(&txn, "teaching_session", id, m.version).await?;
     let mut am: teaching_session::ActiveModel = m.into();
     am.school_year_id = Set(year);
     am.course_id = Set(c.course_id);
@@ -900,7 +1001,7 @@ pub struct Invitee {
 
 /// What the edit form of a session needs; `NotFound` unless the caller may edit it.
 pub async fn edit_view(db: &Db, scope: &Scope, id: i64) -> StoreResult<EditView> {
-    let m = writable_session(&db.conn, scope, id).await?;
+    let m = writable_session(&db.conn, scope, id, None).await?;
     let row = get_session(db, scope, id).await?;
     let (units, all_invitees) = audience_ids(&db.conn, id).await?;
     let mut values: Vec<Value> = Vec::new();

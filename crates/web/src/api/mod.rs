@@ -4,14 +4,19 @@
 //! `{"error": code, "request_id": id}`.
 
 pub mod checkin;
+pub mod conventions;
+pub mod org;
+pub mod sessions;
+pub mod tokens;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use jiaxiao_domain::PhoneNumber;
 use jiaxiao_store::accounts::{self, Login};
-use jiaxiao_store::org;
+use jiaxiao_store::org as org_store;
 use jiaxiao_store::people;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -35,26 +40,66 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/token", delete(revoke_token))
         .route("/api/v1/me", get(me))
-        .route("/api/v1/units/{id}", get(unit))
-        .route("/api/v1/units/{id}/children", get(children))
+        .route("/api/v1/units/{id}", get(unit).patch(org::rename))
+        .route(
+            "/api/v1/units/{id}/children",
+            get(children).post(org::add_child),
+        )
         .route("/api/v1/units/{id}/descendants", get(descendants))
         .route("/api/v1/pupils", get(pupils))
         .route("/api/v1/pupils/{id}", get(pupil))
         .route("/api/v1/guardians", get(guardians))
-        .route("/api/v1/staff", get(staff))
+        .route("/api/v1/staff", get(staff).post(org::add_staff))
         .route(
             "/api/v1/sessions/{id}/checkin-code",
             get(checkin::checkin_code),
         )
+        .route(
+            "/api/v1/sessions",
+            get(sessions::list).post(sessions::create),
+        )
+        .route(
+            "/api/v1/sessions/{id}",
+            get(sessions::get).put(sessions::update),
+        )
+        .route("/api/v1/sessions/{id}/status", post(sessions::set_status))
+        .route("/api/v1/sessions/{id}/window", put(sessions::set_window))
+        .route(
+            "/api/v1/sessions/{id}/lesson-plan",
+            put(sessions::lesson_plan),
+        )
+        .route("/api/v1/sessions/{id}/summary", put(sessions::summary))
+        .route("/api/v1/sessions/{id}/roster", get(sessions::roster))
+        .route("/api/v1/sessions/{id}/marks", post(sessions::marks))
+        .route("/api/v1/units/{id}/moves", post(org::move_unit))
+        .route("/api/v1/invitations", post(org::issue_invitations))
+        .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/v1/tokens/{id}", delete(tokens::revoke))
+}
+
+/// A JSON body already parsed by axum (so malformed JSON and a wrong content type get
+/// axum's 400 and 415), read into the operation's type: a wrong shape is 422 `invalid`,
+/// as axum's own `Json` would answer.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    v: &serde_json::Value,
+) -> Result<T, AppError> {
+    T::deserialize(v).map_err(|_| AppError::Invalid("invalid".into()))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "jiaxiao API", version = "1", description = "家校 jiaxiao: organisation tree and people, parent-school check-in, scoped to the caller's roles."),
     paths(login, revoke_token, me, unit, children, descendants, pupils, pupil, guardians, staff,
-        checkin::create_checkin, checkin::checkin_code),
+        checkin::create_checkin, checkin::checkin_code,
+        sessions::list, sessions::get, sessions::create, sessions::update, sessions::set_status,
+        sessions::set_window, sessions::lesson_plan, sessions::summary, sessions::roster, sessions::marks,
+        org::add_child, org::rename, org::move_unit, org::add_staff, org::issue_invitations,
+        tokens::list, tokens::create, tokens::revoke),
     components(schemas(ErrorBody, LoginBody, TokenBody, Me, RoleAt, Unit, UnitChild, Pupil, PupilDetail, GuardianOfPupil, Guardian, Staff,
-        checkin::CheckinBody, checkin::CheckinMethod, checkin::Checkin, checkin::CheckinCode)),
+        checkin::CheckinBody, checkin::CheckinMethod, checkin::Checkin, checkin::CheckinCode,
+        sessions::Session, sessions::CheckinWindow, sessions::SessionBody, sessions::StatusBody,
+        sessions::TextBody, sessions::RosterEntry, sessions::MarksBody, sessions::MarkItem, sessions::MarksDone,
+        org::NewChildBody, org::RenameBody, org::MoveBody, org::NewStaffBody, org::InvitationsBody, org::Invitation, tokens::Token, tokens::NewTokenBody, tokens::CreatedToken)),
     modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = []))
 )]
@@ -112,6 +157,10 @@ impl utoipa::Modify for CommonErrors {
                 let mut common = vec![
                     ("400", "malformed request (path, query or body)"),
                     ("401", "no valid token or session"),
+                    (
+                        "403",
+                        "the token lacks the scope this operation needs (insufficient_scope), or a cookie write without X-CSRF-Token",
+                    ),
                     ("404", "not found, or outside the caller's reach"),
                     ("429", "too many requests"),
                 ];
@@ -263,8 +312,8 @@ pub struct Unit {
     class_number: Option<i32>,
 }
 
-impl From<org::UnitRow> for Unit {
-    fn from(u: org::UnitRow) -> Self {
+impl From<org_store::UnitRow> for Unit {
+    fn from(u: org_store::UnitRow) -> Self {
         Unit {
             id: u.id,
             parent_id: u.parent_id,
@@ -296,7 +345,9 @@ async fn unit(
     u: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<Unit>, AppError> {
-    Ok(Json(org::get_unit(&state.db, &u.scope, id).await?.into()))
+    Ok(Json(
+        org_store::get_unit(&state.db, &u.scope, id).await?.into(),
+    ))
 }
 
 /// The units directly below a unit.
@@ -307,7 +358,7 @@ async fn children(
     u: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<UnitChild>>, AppError> {
-    let rows = org::children(&state.db, &u.scope, id, org::today_naive()).await?;
+    let rows = org_store::children(&state.db, &u.scope, id, org_store::today_naive()).await?;
     Ok(Json(
         rows.into_iter()
             .map(|c| UnitChild {
@@ -373,7 +424,7 @@ async fn descendants(
         Some(d) => d.format("%Y-%m-%d").to_string(),
         None => jiaxiao_store::today(),
     };
-    let rows = org::units_under(&state.db, &u.scope, id, kind, &as_of).await?;
+    let rows = org_store::units_under(&state.db, &u.scope, id, kind, &as_of).await?;
     Ok(Json(rows.into_iter().map(Unit::from).collect()))
 }
 
@@ -395,11 +446,7 @@ impl ListQuery {
     /// A page size outside 1–500 is refused rather than quietly clamped, so a caller
     /// learns that its request was not what it got.
     fn to_query(&self) -> Result<people::Query, AppError> {
-        let limit = match self.limit {
-            None => 50,
-            Some(n @ 1..=500) => n as u64,
-            Some(_) => return Err(AppError::Invalid("bad_limit".into())),
-        };
+        let limit = conventions::limit(self.limit)?;
         Ok(people::Query {
             q: self.q.clone(),
             under: self.under,
@@ -443,14 +490,18 @@ impl From<people::PupilRow> for Pupil {
 
 /// Pupils in the caller's scope, by pupil id.
 #[utoipa::path(get, path = "/api/v1/pupils", params(ListQuery),
-    responses((status = 200, body = [Pupil]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [Pupil], headers(("Link" = String, description = "the next page, when this one is full"))), (status = 401, body = ErrorBody)))]
 async fn pupils(
     State(state): State<AppState>,
     u: ApiUser,
+    uri: Uri,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<Pupil>>, AppError> {
-    let rows = people::list_pupils(&state.db, &u.scope, &q.to_query()?).await?;
-    Ok(Json(rows.into_iter().map(Pupil::from).collect()))
+) -> Result<Response, AppError> {
+    let query = q.to_query()?;
+    let rows = people::list_pupils(&state.db, &u.scope, &query).await?;
+    let next = rows.last().map(|r| r.id.to_string());
+    let rows: Vec<Pupil> = rows.into_iter().map(Pupil::from).collect();
+    Ok(conventions::page(&uri, rows, query.limit, next, None))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -505,14 +556,18 @@ pub struct Guardian {
 
 /// Parents and guardians of pupils in the caller's scope.
 #[utoipa::path(get, path = "/api/v1/guardians", params(ListQuery),
-    responses((status = 200, body = [Guardian]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [Guardian], headers(("Link" = String, description = "the next page, when this one is full"))), (status = 401, body = ErrorBody)))]
 async fn guardians(
     State(state): State<AppState>,
     u: ApiUser,
+    uri: Uri,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<Guardian>>, AppError> {
-    let rows = people::list_guardians(&state.db, &u.scope, &q.to_query()?).await?;
-    Ok(Json(
+) -> Result<Response, AppError> {
+    let query = q.to_query()?;
+    let rows = people::list_guardians(&state.db, &u.scope, &query).await?;
+    let next = rows.last().map(|r| r.id.to_string());
+    Ok(conventions::page(
+        &uri,
         rows.into_iter()
             .map(|g| Guardian {
                 id: g.id,
@@ -521,7 +576,10 @@ async fn guardians(
                 children: g.children,
                 has_account: g.has_account,
             })
-            .collect(),
+            .collect::<Vec<Guardian>>(),
+        query.limit,
+        next,
+        None,
     ))
 }
 
@@ -535,26 +593,37 @@ pub struct Staff {
     position: Option<String>,
 }
 
+impl From<people::StaffRow> for Staff {
+    fn from(s: people::StaffRow) -> Self {
+        Staff {
+            id: s.id,
+            unit_id: s.unit_id,
+            unit_name: s.unit_name,
+            name: s.name,
+            phone: s.phone,
+            position: s.position,
+        }
+    }
+}
+
 /// Staff of the schools and offices in the caller's scope.
 #[utoipa::path(get, path = "/api/v1/staff", params(ListQuery),
-    responses((status = 200, body = [Staff]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [Staff], headers(("Link" = String, description = "the next page, when this one is full"))), (status = 401, body = ErrorBody)))]
 async fn staff(
     State(state): State<AppState>,
     u: ApiUser,
+    uri: Uri,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<Staff>>, AppError> {
-    let rows = people::list_staff(&state.db, &u.scope, &q.to_query()?).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|s| Staff {
-                id: s.id,
-                unit_id: s.unit_id,
-                unit_name: s.unit_name,
-                name: s.name,
-                phone: s.phone,
-                position: s.position,
-            })
-            .collect(),
+) -> Result<Response, AppError> {
+    let query = q.to_query()?;
+    let rows = people::list_staff(&state.db, &u.scope, &query).await?;
+    let next = rows.last().map(|r| r.id.to_string());
+    Ok(conventions::page(
+        &uri,
+        rows.into_iter().map(Staff::from).collect::<Vec<Staff>>(),
+        query.limit,
+        next,
+        None,
     ))
 }
 

@@ -46,7 +46,7 @@ pub fn routes() -> Router<AppState> {
             "/account/password",
             get(password_form).post(change_password),
         )
-        .route("/account/tokens", get(list_tokens))
+        .route("/account/tokens", get(list_tokens).post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
 
@@ -252,61 +252,16 @@ async fn refused(state: &AppState, s: &Staff, id: i64, p: Posted) -> Result<Resp
     Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// A unit's or a person's name as it is kept (`domain::text`: no control or bidi
-/// characters, zero-width ones stripped, at most 100 characters).
-fn name_text(name: &str) -> Result<String, AppError> {
-    jiaxiao_domain::text::clean(jiaxiao_domain::text::Field::Name, name)
-        .map_err(|e| AppError::Invalid(e.code().into()))
-}
-
 async fn add_child(state: &AppState, s: &Staff, id: i64, f: NewUnitForm) -> Result<(), AppError> {
-    let parent = org::get_unit(&state.db, &s.user.scope, id).await?;
-    let kind = UnitKind::from_code(&parent.kind)
-        .and_then(|k| k.child())
-        .ok_or(AppError::NotFound)?;
-    let number = f.number.trim().parse::<i32>().ok();
-    let (name, grade_level, class_number) = match kind {
-        UnitKind::Grade => {
-            let l = number.ok_or_else(|| AppError::Invalid("bad_grade".into()))?;
-            (jiaxiao_domain::org::grade_name(l), Some(l), None)
-        }
-        UnitKind::Class => {
-            let n = number
-                .filter(|n| (1..=99).contains(n))
-                .ok_or_else(|| AppError::Invalid("bad_class".into()))?;
-            let grade = parent
-                .grade_level
-                .map(jiaxiao_domain::org::grade_name)
-                .unwrap_or_default();
-            (
-                format!("{grade}{}", jiaxiao_domain::org::class_name(n)),
-                parent.grade_level,
-                Some(n),
-            )
-        }
-        _ => (name_text(&f.name)?, None, None),
-    };
-    if name.is_empty() {
-        return Err(AppError::Invalid("missing_name".into()));
-    }
-    let school_type = (kind == UnitKind::School)
-        .then(|| jiaxiao_domain::SchoolType::from_code(&f.school_type))
-        .flatten();
-    if kind == UnitKind::School && school_type.is_none() {
-        return Err(AppError::Invalid("bad_school_type".into()));
-    }
-    let code = Some(f.code.trim().to_owned()).filter(|c| !c.is_empty());
-    org::create_unit(
+    org::add_child(
         &state.db,
         &s.user.scope,
-        org::NewUnit {
-            parent_id: Some(id),
-            kind,
-            name,
-            code,
-            school_type,
-            grade_level,
-            class_number,
+        id,
+        org::ChildInput {
+            name: f.name,
+            code: f.code,
+            school_type: f.school_type,
+            number: f.number.trim().parse::<i32>().ok(),
         },
     )
     .await?;
@@ -712,36 +667,14 @@ async fn create_staff(
 }
 
 async fn add_staff(state: &AppState, s: &Staff, f: NewStaffForm) -> Result<(), AppError> {
-    // The unit before the body: a unit out of reach is 404 whatever was typed.
-    if !org::manages(&state.db, &s.user.scope, f.unit_id).await? {
-        return Err(AppError::NotFound);
-    }
-    let name = name_text(&f.name)?;
-    if name.is_empty() {
-        return Err(AppError::Invalid("missing_name".into()));
-    }
-    let phone = match f.phone.trim() {
-        "" => None,
-        p => Some(
-            jiaxiao_domain::PhoneNumber::parse(p)
-                .map_err(|e| AppError::Invalid(e.code().into()))?
-                .to_string(),
-        ),
-    };
-    // Named apart from the name's codes, so the message lands beside the position.
-    let position = jiaxiao_domain::text::clean_opt(
-        jiaxiao_domain::text::Field::Line,
-        Some(f.position.as_str()),
-    )
-    .map_err(|_| AppError::Invalid("position_text".into()))?;
-    people::create_staff(
+    people::add_staff(
         &state.db,
         &s.user.scope,
-        people::NewStaff {
+        people::StaffInput {
             unit_id: f.unit_id,
-            name,
-            phone,
-            position,
+            name: f.name,
+            phone: f.phone,
+            position: f.position,
         },
     )
     .await?;
@@ -1464,13 +1397,59 @@ async fn change_password(
 #[template(path = "tokens.html")]
 struct TokensPage {
     c: Chrome,
-    /// (id, name, created, last used, expires), times in China time.
-    rows: Vec<(i64, String, String, String, String)>,
+    rows: Vec<TokenLine>,
+    /// A token just made: shown this once.
+    created: Option<String>,
+    /// The units a token may be limited to: the user's own staff units.
+    units: Vec<(i64, String)>,
+    /// (code, name, what it allows) of every scope.
+    scopes: Vec<(&'static str, String, String)>,
+    posted: Posted,
 }
 
-/// The caller's own live API tokens: when each was made, last used and runs out.
-async fn list_tokens(State(state): State<AppState>, ctx: Ctx) -> Result<Html<String>, AppError> {
-    let user = ctx.user.ok_or(AppError::Unauthorised)?;
+struct TokenLine {
+    id: i64,
+    name: String,
+    /// The scopes in words; empty for the account's whole reach.
+    scopes: Vec<String>,
+    unit: Option<String>,
+    created: String,
+    used: String,
+    expires: String,
+}
+
+/// The token form's fields: repeated `scopes`, an optional unit, days (90 when empty).
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    unit_id: String,
+    #[serde(default)]
+    days: String,
+}
+
+const TOKEN_FIELDS: &FieldsOf = &[
+    ("token_name", "name"),
+    ("token_scopes", "scopes"),
+    ("token_days", "days"),
+    ("token_unit", "unit_id"),
+];
+
+/// The caller's own live API tokens (when each was made, last used and runs out, what
+/// it may do and where), and the form that makes a scoped one.
+async fn tokens_page(
+    state: &AppState,
+    ctx: &Ctx,
+    created: Option<String>,
+    posted: Posted,
+) -> Result<String, AppError> {
+    let user = ctx.user.as_ref().ok_or(AppError::Unauthorised)?;
+    let lang = ctx.lang;
     // Uses noted in this process but not yet written would show as older than they are.
     accounts::flush_token_uses(&state.db, &state.tokens).await?;
     let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
@@ -1480,23 +1459,103 @@ async fn list_tokens(State(state): State<AppState>, ctx: Ctx) -> Result<Html<Str
     let rows = accounts::list_own_tokens(&state.db, &user.scope)
         .await?
         .into_iter()
-        .map(|t| {
-            (
-                t.id,
-                t.name,
-                fmt(t.created_at),
-                t.last_used_at.map(fmt).unwrap_or_default(),
-                fmt(t.expires_at),
-            )
+        .map(|t| TokenLine {
+            id: t.id,
+            name: t.name,
+            scopes: t
+                .scopes
+                .unwrap_or_default()
+                .iter()
+                .map(|s| lang.t(&format!("api_scope.{}", s.code())))
+                .collect(),
+            unit: t.unit_name,
+            created: fmt(t.created_at),
+            used: t.last_used_at.map(fmt).unwrap_or_default(),
+            expires: fmt(t.expires_at),
         })
         .collect();
-    Ok(Html(
-        TokensPage {
-            c: Chrome::new(ctx.lang, Some(&user)),
-            rows,
+    Ok(TokensPage {
+        c: Chrome::new(lang, Some(user)),
+        rows,
+        created,
+        units: user.units.iter().map(|u| (u.id, u.name.clone())).collect(),
+        scopes: jiaxiao_domain::api::ApiScope::ALL
+            .iter()
+            .map(|s| {
+                let code = s.code();
+                (
+                    code,
+                    lang.t(&format!("api_scope.{code}")),
+                    lang.t(&format!("api_scope.{code}_help")),
+                )
+            })
+            .collect(),
+        posted,
+    }
+    .render()?)
+}
+
+async fn list_tokens(State(state): State<AppState>, ctx: Ctx) -> Result<Html<String>, AppError> {
+    Ok(Html(tokens_page(&state, &ctx, None, Posted::none()).await?))
+}
+
+/// Makes a scoped token and shows it once on the page itself (never in a redirect's
+/// address or a cookie); a refused form comes back with each message beside its field.
+async fn create_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Submitted { form: f, raw }: Submitted<TokenForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.user.as_ref().ok_or(AppError::Unauthorised)?;
+    if !crate::auth::constant_eq(f.csrf.as_bytes(), user.csrf.as_bytes()) {
+        return Err(AppError::Csrf);
+    }
+    let lang = ctx.lang;
+    let mut p = Posted::new("token", raw.clone());
+    p.check(lang, "name", jiaxiao_domain::text::Field::Name, &f.name);
+    let scopes: Vec<_> = f
+        .scopes
+        .iter()
+        .filter_map(|s| jiaxiao_domain::api::ApiScope::from_code(s))
+        .collect();
+    let unit_id = match f.unit_id.trim() {
+        "" => None,
+        u => match u.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                p.add("unit_id", lang.t("input.bad_id"));
+                None
+            }
+        },
+    };
+    let days = match f.days.trim() {
+        "" => Some(accounts::API_TOKEN_DAYS),
+        d => d.parse::<i64>().ok(),
+    };
+    if !p.errors.is_empty() {
+        return Ok(unprocessable(tokens_page(&state, &ctx, None, p).await?));
+    }
+    let made = accounts::create_scoped_token(
+        &state.db,
+        &user.scope,
+        None,
+        accounts::NewToken {
+            name: f.name.clone(),
+            scopes,
+            unit_id,
+            lifetime: chrono::Duration::days(days.unwrap_or(0)),
+        },
+    )
+    .await;
+    match made {
+        Ok((_, token)) => {
+            Ok(Html(tokens_page(&state, &ctx, Some(token), Posted::none()).await?).into_response())
         }
-        .render()?,
-    ))
+        Err(e) => {
+            let p = Posted::refused(lang, "token", raw, e.into(), TOKEN_FIELDS, |_| {})?;
+            Ok(unprocessable(tokens_page(&state, &ctx, None, p).await?))
+        }
+    }
 }
 
 async fn revoke_token(

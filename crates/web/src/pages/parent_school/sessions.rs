@@ -748,7 +748,7 @@ async fn update_session(
     let Some(changes) = read else {
         return invalid_form(&state, &s, school, year, Some(notes), f, errors).await;
     };
-    match sessions::update_session(&state.db, &s.user.scope, id, changes).await {
+    match sessions::update_session(&state.db, &s.user.scope, id, changes, None).await {
         Ok(e) => {
             let key = if e.audience_changed && e.checkins > 0 {
                 "session_updated_checkins_kept"
@@ -956,7 +956,7 @@ async fn file_lesson_plan(
     Submitted { form: f, raw }: Submitted<TextForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    match sessions::file_lesson_plan(&state.db, &s.user.scope, id, &f.text).await {
+    match sessions::file_lesson_plan(&state.db, &s.user.scope, id, &f.text, None).await {
         Ok(()) => {
             Ok(Redirect::to(&format!("/sessions/{id}?msg=lesson_plan_filed")).into_response())
         }
@@ -981,7 +981,7 @@ async fn file_summary(
     Submitted { form: f, raw }: Submitted<TextForm>,
 ) -> Result<Response, AppError> {
     s.check_csrf(&f.csrf)?;
-    match sessions::file_summary(&state.db, &s.user.scope, id, &f.text).await {
+    match sessions::file_summary(&state.db, &s.user.scope, id, &f.text, None).await {
         Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}?msg=summary_filed")).into_response()),
         Err(e) => {
             let p = Posted::refused(s.lang, "summary", raw, e.into(), &[("*", "text")], |p| {
@@ -1007,7 +1007,7 @@ async fn set_status(
     s.check_csrf(&f.csrf)?;
     let status =
         SessionStatus::from_code(&f.status).ok_or(AppError::Invalid("bad_status".into()))?;
-    match sessions::set_status(&state.db, &s.user.scope, id, status).await {
+    match sessions::set_status(&state.db, &s.user.scope, id, status, None).await {
         Ok(()) => Ok(
             Redirect::to(&format!("/sessions/{id}?msg=status_{}", status.code())).into_response(),
         ),
@@ -1095,7 +1095,7 @@ async fn set_window(
     if !p.errors.is_empty() {
         return refused(&state, &s, id, p).await;
     }
-    match sessions::set_window(&state.db, &s.user.scope, id, window).await {
+    match sessions::set_window(&state.db, &s.user.scope, id, window, None).await {
         Ok(()) => Ok(Redirect::to(&format!("/sessions/{id}?msg=window_saved")).into_response()),
         Err(e) => {
             let p = Posted::refused(s.lang, "window", p.into_values(), e.into(), &[], |_| {})?;
