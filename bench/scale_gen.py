@@ -39,7 +39,12 @@ in memory here; then the identity sequences move past the ids written, `session_
 is filled if the schema has it (migration 0009), and VACUUM ANALYZE runs.
 SQLite: executemany in transactions of a few schools, journal_mode=OFF and
 synchronous=OFF during the load, then session_tally, ANALYZE and journal_mode=WAL (the
-product's mode). Standard library only (and psql for PostgreSQL).
+product's mode).
+The database's own triggers (migration 0011: the schools' counters, the reach cache's
+stale marks) are off during the load — PostgreSQL sessions run with
+session_replication_role=replica, SQLite's triggers are dropped and made again from
+their stored text — and their tables are filled once at the end, as
+`parent_school::tally::rebuild` does. Standard library only (and psql for PostgreSQL).
 Prints a summary (rows per table, seconds) to stderr, and the ids scripts need as
 `KEY=value` lines on stdout.
 """
@@ -128,6 +133,9 @@ class TS:
 
 
 class PgSink:
+    # Triggers off for the load (the sessions of the superuser this script runs as).
+    ENV = dict(os.environ, PGOPTIONS="-c session_replication_role=replica")
+
     def __init__(self, conninfo):
         self.conninfo = conninfo
         self.procs, self.files, self.counts = {}, {}, {}
@@ -136,7 +144,7 @@ class PgSink:
             p = subprocess.Popen(
                 ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", conninfo, "-c",
                  f"COPY {t} ({cols}) FROM STDIN WITH (FORMAT csv)"],
-                stdin=subprocess.PIPE)
+                stdin=subprocess.PIPE, env=self.ENV)
             self.procs[t] = p
             self.files[t] = open(p.stdin.fileno(), "w", encoding="utf-8", buffering=1 << 20, closefd=False)
             self.counts[t] = 0
@@ -172,7 +180,8 @@ class PgSink:
                 sys.exit(f"COPY {t} failed")
 
     def sql(self, text):
-        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.conninfo, "-c", text], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.conninfo, "-c", text], check=True,
+                       stdout=subprocess.DEVNULL, env=self.ENV)
 
     def scalar(self, text):
         return subprocess.run(["psql", "-X", "-qtA", self.conninfo, "-c", text], check=True,
@@ -188,6 +197,11 @@ class SqliteSink:
         self.con.execute("PRAGMA synchronous=OFF")
         self.con.execute("PRAGMA cache_size=-400000")
         self.con.execute("PRAGMA foreign_keys=OFF")
+        # Triggers off for the load: dropped here, made again by restore_triggers().
+        self.triggers = self.con.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        for name, _ in self.triggers:
+            self.con.execute(f"DROP TRIGGER {name}")
         self.con.execute("BEGIN")
         self.buf = {t: [] for t in ORDER}
         self.counts = {t: 0 for t in ORDER}
@@ -214,6 +228,10 @@ class SqliteSink:
     def close(self):
         self.flush()
         self.con.execute("COMMIT")
+
+    def restore_triggers(self):
+        for _, sql in self.triggers:
+            self.con.execute(sql)
 
     def sql(self, text):
         self.con.execute(text)
@@ -524,6 +542,19 @@ def main():
                  "SELECT session_id, COUNT(CASE WHEN status = 'present' THEN 1 END), "
                  "COUNT(CASE WHEN status = 'late' THEN 1 END), COUNT(CASE WHEN status = 'excused' THEN 1 END), "
                  "COUNT(CASE WHEN status = 'absent' THEN 1 END) FROM checkin GROUP BY session_id")
+    has_school_tally = sink.scalar(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'school_tally'"
+        if a.backend == "postgres" else
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'school_tally'") not in ("", "0")
+    if has_school_tally:
+        sink.sql("INSERT INTO school_tally (school_year_id, school_id, status, form, sessions, checkins) "
+                 "SELECT t.school_year_id, t.school_id, t.status, t.form, COUNT(*), COALESCE(SUM(k.present + k.late), 0) "
+                 "FROM teaching_session t LEFT JOIN session_tally k ON k.session_id = t.id "
+                 "GROUP BY t.school_year_id, t.school_id, t.status, t.form")
+        sink.sql("INSERT INTO reach_stale_school (school_id, school_year_id) "
+                 "SELECT DISTINCT school_id, school_year_id FROM teaching_session")
+    if a.backend == "sqlite":
+        sink.restore_triggers()
     if a.backend == "postgres":
         for t in ("org_unit", "pupil", "guardian", "topic", "teaching_session", "checkin", "school_year"):
             sink.sql(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "

@@ -399,26 +399,46 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
         Cmd::Check => {
             let db = open_existing(&cfg).await?;
             let found = jiaxiao_store::integrity::orphans(&db).await?;
-            // The roll-ups read the session counters: they must say what the rows say.
-            let off = jiaxiao_store::parent_school::tally::mismatches(&db.conn).await?;
-            if found.is_empty() && off.is_empty() {
-                println!("all references hold; session counters match their check-ins");
+            // The roll-ups read the session and school counters and a school's home its
+            // reach cache: they must say what the rows say.
+            use jiaxiao_store::parent_school::{attendance, tally};
+            let off = tally::mismatches(&db.conn).await?;
+            let schools = tally::school_mismatches(&db.conn).await?;
+            let reach = attendance::reach_mismatches(&db).await?;
+            if found.is_empty() && off.is_empty() && schools.is_empty() && reach.is_empty() {
+                println!(
+                    "all references hold; session and school counters and the reach cache match the rows"
+                );
                 return Ok(());
             }
             for o in &found {
                 println!("{}: {} rows point nowhere", o.what, o.rows);
             }
-            if !off.is_empty() {
-                println!(
-                    "session counters differ from the check-ins of {} sessions (first: {:?})",
-                    off.len(),
-                    &off[..off.len().min(10)]
-                );
+            for (ids, what) in [
+                (&off, "session counters differ from the check-ins of"),
+                (&schools, "school counters differ from the sessions of"),
+                (&reach, "the reach cache differs from the rows of"),
+            ] {
+                if !ids.is_empty() {
+                    let unit = if std::ptr::eq(ids, &schools) {
+                        "schools"
+                    } else {
+                        "sessions"
+                    };
+                    println!(
+                        "{what} {} {unit} (first: {:?})",
+                        ids.len(),
+                        &ids[..ids.len().min(10)]
+                    );
+                }
             }
             bail!(
-                "{} kinds of dangling references, {} sessions with wrong counters",
+                "{} kinds of dangling references, {} sessions with wrong counters, {} schools with wrong \
+                 counters, {} sessions with a wrong reach cache",
                 found.len(),
-                off.len()
+                off.len(),
+                schools.len(),
+                reach.len()
             );
         }
         Cmd::Config {

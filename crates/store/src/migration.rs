@@ -50,6 +50,11 @@ impl MigratorTrait for Migrator {
                 name: "m0010_api_v1",
                 sql: include_str!("../migrations/0010_api_v1.sql"),
             }),
+            Box::new(ScriptMigration {
+                name: "m0011_rollup_tally",
+                postgres: include_str!("../migrations/0011_rollup_tally.postgres.sql"),
+                sqlite: include_str!("../migrations/0011_rollup_tally.sqlite.sql"),
+            }),
         ]
     }
 }
@@ -105,4 +110,35 @@ fn forward_only() -> Result<(), DbErr> {
     Err(DbErr::Migration(
         "migrations are forward-only; restore a backup".into(),
     ))
+}
+
+/// A migration written once per backend, run as one script: triggers differ between
+/// the two (PostgreSQL's need functions) and their bodies hold `;`, so the script is not
+/// cut into statements. The migrator runs it in its transaction like any other.
+struct ScriptMigration {
+    name: &'static str,
+    postgres: &'static str,
+    sqlite: &'static str,
+}
+
+impl MigrationName for ScriptMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ScriptMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let sql = match manager.get_database_backend() {
+            DbBackend::Postgres => self.postgres,
+            _ => self.sqlite,
+        };
+        manager.get_connection().execute_unprepared(sql).await?;
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        forward_only()
+    }
 }

@@ -707,10 +707,12 @@ both_dbs!(
     counters_equal_rows_after_random_writes,
     |t: TestDb| async move {
         use jiaxiao_store::parent_school::stats::{self, RollupBy};
-        use jiaxiao_store::parent_school::tally;
+        use jiaxiao_store::parent_school::{attendance, credits, tally};
         use rand::{Rng, SeedableRng};
+        use sea_orm::{ConnectionTrait, Statement};
         let db = &t.db;
         let w = world(db).await;
+        let year = org::current_school_year(&db.conn).await.unwrap();
         let sessions = [
             session(db, &w, 0, &[w.class_32]).await,
             session(db, &w, -5, &[w.class_11]).await,
@@ -768,16 +770,94 @@ both_dbs!(
                     .await
                     .unwrap();
             }
+            // The school's home reads its reach cache mid-way (some rounds), so later
+            // refreshes are incremental: only what the writes since then marked stale.
+            if round % 2 == 1 {
+                credits::home_figures(db, &w.admin_a, w.school_a, year)
+                    .await
+                    .unwrap();
+            }
+            // Roster and audience changes by any writer (plain SQL here: the database's
+            // triggers mark what they touch) — a child moved to another class, a parent
+            // link removed, a session's audience widened, a session held.
+            let exec = |sql: String| {
+                let conn = &db.conn;
+                async move {
+                    conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql))
+                        .await
+                        .unwrap();
+                }
+            };
+            match round {
+                1 => {
+                    exec(format!(
+                        "UPDATE class_membership SET class_id = {} WHERE pupil_id = \
+                         (SELECT MIN(pupil_id) FROM class_membership WHERE class_id = {})",
+                        w.class_11, w.class_32
+                    ))
+                    .await
+                }
+                2 => {
+                    exec(format!(
+                        "DELETE FROM guardianship WHERE pupil_id = (SELECT MAX(pupil_id) FROM \
+                         class_membership WHERE class_id = {})",
+                        w.class_11
+                    ))
+                    .await
+                }
+                4 => {
+                    exec(format!(
+                        "INSERT INTO session_audience (session_id, unit_id) VALUES ({}, {})",
+                        sessions[0], w.class_11
+                    ))
+                    .await
+                }
+                5 => {
+                    for sid in [sessions[0], sessions[1]] {
+                        exec(format!(
+                            "UPDATE teaching_session SET status = 'held' WHERE id = {sid}"
+                        ))
+                        .await
+                    }
+                }
+                _ => {}
+            }
             assert_eq!(
                 tally::mismatches(&db.conn).await.unwrap(),
                 Vec::<i64>::new(),
                 "round {round}"
             );
+            assert_eq!(
+                tally::school_mismatches(&db.conn).await.unwrap(),
+                Vec::<i64>::new(),
+                "school counters, round {round}"
+            );
+            assert_eq!(
+                attendance::reach_mismatches(db).await.unwrap(),
+                Vec::<i64>::new(),
+                "reach cache, round {round}"
+            );
         }
+        // The home's figures are the ledger's: trainees and class rates from the cache
+        // equal the trainee table and rates counted from the rows.
+        let (n, rates) = credits::home_figures(db, &w.admin_a, w.school_a, year)
+            .await
+            .unwrap();
+        let (trainees, rates_rows) = credits::trainees_and_rates(db, &w.admin_a, w.school_a, year)
+            .await
+            .unwrap();
+        assert_eq!(n, trainees.len());
+        assert!(n > 0);
+        let pairs = |r: &[credits::ClassRate]| {
+            r.iter()
+                .map(|c| (c.class_id, c.invited, c.reached))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pairs(&rates), pairs(&rates_rows));
+        assert!(rates.iter().any(|c| c.reached > 0));
         assert!(came_rows(db, w.school_a).await > 0);
 
         // The roll-up's figures are the rows' figures, at every level.
-        let year = org::current_school_year(&db.conn).await.unwrap();
         let today = org::today_naive();
         let sys = Scope::system();
         let school_row = |rows: Vec<stats::RollupRow>, id: i64| {

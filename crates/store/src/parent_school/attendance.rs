@@ -6,14 +6,14 @@
 //! or parent (issue 16; the in-memory join it replaces peaked at 440 MB on a county of a
 //! million check-ins). One household member attending reaches that child.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use jiaxiao_domain::parent_school::SessionStatus;
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 
 use super::{bind, rows};
-use crate::StoreResult;
+use crate::{Db, StoreResult};
 
 /// What to read: one school's year, optionally narrowed to one session or to the
 /// invitations and attendance of one parent.
@@ -75,6 +75,24 @@ impl Q {
             guardian,
             on_day,
         }
+    }
+
+    /// The sessions of a school's year, or only those of `ids` (the stale ones the reach
+    /// cache recomputes), every status: the cache keeps them all, its readers pick the
+    /// held ones.
+    fn sessions_of<C: ConnectionTrait>(
+        conn: &C,
+        school_id: i64,
+        school_year_id: i64,
+        ids: Option<&[i64]>,
+    ) -> Q {
+        let mut q = Q::new(conn, Filter::year(school_id, school_year_id), false);
+        if let Some(ids) = ids {
+            let list: Vec<String> = ids.iter().map(|i| bind(&mut q.values, *i)).collect();
+            q.sessions
+                .push_str(&format!(" AND t.id IN ({})", list.join(", ")));
+        }
+        q
     }
 
     fn only(&self, col: &str) -> String {
@@ -267,11 +285,121 @@ pub(crate) async fn trainees<C: ConnectionTrait>(
     Ok(by)
 }
 
-/// Per class over the held sessions: (child-sessions invited, reached), a child
-/// being reached when any of their parents attended.
+/// Brings the reach cache of a school's year up to date (migration 0011: `session_reach`,
+/// `session_walkin`): the sessions the database marked stale — all of the year when its
+/// classes, children or parents changed, else those whose check-ins, audience or time
+/// changed — are recomputed from the rows, the markers cleared in the same transaction.
+/// Markers are taken (deleted) before the rows are read: a check-in committed later marks
+/// its session again, so nothing is counted stale-free that was not read. A year with
+/// nothing stale costs one read and no write: the pages read it every time.
+pub(crate) async fn refresh_reach(db: &Db, school_id: i64, school_year_id: i64) -> StoreResult<()> {
+    let v = || -> Vec<Value> { vec![school_id.into(), school_year_id.into()] };
+    let stale = crate::db::scalar_i64(
+        &db.conn,
+        "SELECT (SELECT COUNT(*) FROM reach_stale_school WHERE school_id = $1 AND school_year_id = $2) \
+           + (SELECT COUNT(*) FROM reach_stale r JOIN teaching_session t ON t.id = r.session_id \
+              WHERE t.school_id = $1 AND t.school_year_id = $2) AS n",
+        v(),
+    )
+    .await?;
+    if stale == 0 {
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: i64,
+    }
+    let whole = !rows::<Id, _>(
+        &txn,
+        "DELETE FROM reach_stale_school WHERE school_id = $1 AND school_year_id = $2 RETURNING school_id AS id"
+            .into(),
+        v(),
+    )
+    .await?
+    .is_empty();
+    let marked: Vec<i64> = rows::<Id, _>(
+        &txn,
+        "DELETE FROM reach_stale WHERE session_id IN (SELECT id FROM teaching_session \
+           WHERE school_id = $1 AND school_year_id = $2) RETURNING session_id AS id"
+            .into(),
+        v(),
+    )
+    .await?
+    .into_iter()
+    .map(|i| i.id)
+    .collect();
+    if whole {
+        recompute_reach(&txn, school_id, school_year_id, None).await?;
+    } else {
+        // Bounded IN lists (SQLite's parameter limit).
+        for chunk in marked.chunks(500) {
+            recompute_reach(&txn, school_id, school_year_id, Some(chunk)).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Replaces the cached reach of the sessions `ids` of a school's year (all when `None`).
+async fn recompute_reach<C: ConnectionTrait>(
+    conn: &C,
+    school_id: i64,
+    school_year_id: i64,
+    ids: Option<&[i64]>,
+) -> StoreResult<()> {
+    let exec = |sql: String, values: Vec<Value>| {
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            sql,
+            values,
+        ))
+    };
+    for table in ["session_reach", "session_walkin"] {
+        let q = Q::sessions_of(conn, school_id, school_year_id, ids);
+        exec(
+            format!(
+                "DELETE FROM {table} WHERE session_id IN (SELECT t.id FROM teaching_session t WHERE {})",
+                q.sessions
+            ),
+            q.values,
+        )
+        .await?;
+    }
+    let q = Q::sessions_of(conn, school_id, school_year_id, ids);
+    exec(
+        format!(
+            "WITH {} INSERT INTO session_reach (session_id, class_id, invited, reached) \
+             SELECT inv.session_id, inv.class_id, COUNT(*), COUNT(CASE WHEN {} THEN 1 END) \
+             FROM inv GROUP BY inv.session_id, inv.class_id",
+            q.inv(),
+            reached_sql()
+        ),
+        q.values,
+    )
+    .await?;
+    let q = Q::sessions_of(conn, school_id, school_year_id, ids);
+    exec(
+        format!(
+            "WITH {}, {}, {} INSERT INTO session_walkin (session_id, guardian_id) \
+             SELECT DISTINCT att.session_id, att.guardian_id FROM att WHERE NOT EXISTS \
+               (SELECT 1 FROM invg WHERE invg.session_id = att.session_id AND invg.guardian_id = att.guardian_id)",
+            q.inv(),
+            q.invg(),
+            q.att()
+        ),
+        q.values,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Per class over the held sessions, from the reach cache (call [`refresh_reach`]
+/// first): (child-sessions invited, reached).
 pub(crate) async fn class_rates<C: ConnectionTrait>(
     conn: &C,
-    f: Filter,
+    school_id: i64,
+    school_year_id: i64,
 ) -> StoreResult<HashMap<i64, (i64, i64)>> {
     #[derive(FromQueryResult)]
     struct Rate {
@@ -279,18 +407,147 @@ pub(crate) async fn class_rates<C: ConnectionTrait>(
         invited: i64,
         reached: i64,
     }
-    let q = Q::new(conn, f, true);
     let sql = format!(
-        "WITH {} SELECT inv.class_id, COUNT(*) AS invited, \
-           COUNT(CASE WHEN {} THEN 1 END) AS reached FROM inv GROUP BY inv.class_id",
-        q.inv(),
-        reached_sql()
+        "SELECT r.class_id, CAST(SUM(r.invited) AS BIGINT) AS invited, CAST(SUM(r.reached) AS BIGINT) AS reached \
+         FROM session_reach r JOIN teaching_session t ON t.id = r.session_id \
+         WHERE t.school_id = $1 AND t.school_year_id = $2 AND t.status = '{}' GROUP BY r.class_id",
+        SessionStatus::Held.code()
     );
-    Ok(rows::<Rate, _>(conn, sql, q.values)
-        .await?
-        .into_iter()
-        .map(|r| (r.class_id, (r.invited, r.reached)))
-        .collect())
+    Ok(
+        rows::<Rate, _>(conn, sql, vec![school_id.into(), school_year_id.into()])
+            .await?
+            .into_iter()
+            .map(|r| (r.class_id, (r.invited, r.reached)))
+            .collect(),
+    )
+}
+
+/// The trainees of a school's year — parents invited to or attending a held session —
+/// from the reach cache (call [`refresh_reach`] first): the parents of the children in
+/// the classes a held session invited, its named invitees and its walk-ins. Their ids,
+/// for the school's home (a count) without the trainee table's hours and names.
+pub(crate) async fn trainee_ids<C: ConnectionTrait>(
+    conn: &C,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<Vec<i64>> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        guardian_id: i64,
+    }
+    let held = format!(
+        "t.school_id = $1 AND t.school_year_id = $2 AND t.status = '{}'",
+        SessionStatus::Held.code()
+    );
+    let sql = format!(
+        "SELECT gs.guardian_id FROM class_membership cm JOIN guardianship gs ON gs.pupil_id = cm.pupil_id \
+         WHERE cm.school_year_id = $2 AND cm.class_id IN (SELECT r.class_id FROM session_reach r \
+           JOIN teaching_session t ON t.id = r.session_id WHERE {held} AND r.invited > 0) \
+         UNION SELECT si.guardian_id FROM session_invitee si JOIN teaching_session t ON t.id = si.session_id WHERE {held} \
+         UNION SELECT w.guardian_id FROM session_walkin w JOIN teaching_session t ON t.id = w.session_id WHERE {held}"
+    );
+    Ok(
+        rows::<Id, _>(conn, sql, vec![school_id.into(), school_year_id.into()])
+            .await?
+            .into_iter()
+            .map(|i| i.guardian_id)
+            .collect(),
+    )
+}
+
+/// Sessions whose cached reach differs from what their rows say now (none, when every
+/// writer marked what it changed): refreshes every school's years, then compares each
+/// with a fresh count. `jiaxiao check` and the counters test.
+pub async fn reach_mismatches(db: &Db) -> StoreResult<Vec<i64>> {
+    #[derive(FromQueryResult)]
+    struct Year {
+        school_id: i64,
+        school_year_id: i64,
+    }
+    #[derive(FromQueryResult)]
+    struct Reach {
+        session_id: i64,
+        class_id: i64,
+        invited: i64,
+        reached: i64,
+    }
+    #[derive(FromQueryResult)]
+    struct Walkin {
+        session_id: i64,
+        guardian_id: i64,
+    }
+    let years: Vec<Year> = rows(
+        &db.conn,
+        "SELECT DISTINCT school_id, school_year_id FROM teaching_session ORDER BY school_id, school_year_id"
+            .into(),
+        Vec::new(),
+    )
+    .await?;
+    let mut off = BTreeSet::new();
+    for y in years {
+        refresh_reach(db, y.school_id, y.school_year_id).await?;
+        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
+        let fresh: Vec<Reach> = rows(
+            &db.conn,
+            format!(
+                "WITH {} SELECT inv.session_id, inv.class_id, COUNT(*) AS invited, \
+                   COUNT(CASE WHEN {} THEN 1 END) AS reached FROM inv GROUP BY inv.session_id, inv.class_id",
+                q.inv(),
+                reached_sql()
+            ),
+            q.values,
+        )
+        .await?;
+        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
+        let cached: Vec<Reach> = rows(
+            &db.conn,
+            format!(
+                "SELECT r.session_id, r.class_id, r.invited, r.reached FROM session_reach r \
+                 JOIN teaching_session t ON t.id = r.session_id WHERE {}",
+                q.sessions
+            ),
+            q.values,
+        )
+        .await?;
+        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
+        let fresh_w: Vec<Walkin> = rows(
+            &db.conn,
+            format!(
+                "WITH {}, {}, {} SELECT DISTINCT att.session_id, att.guardian_id FROM att WHERE NOT EXISTS \
+                   (SELECT 1 FROM invg WHERE invg.session_id = att.session_id AND invg.guardian_id = att.guardian_id)",
+                q.inv(),
+                q.invg(),
+                q.att()
+            ),
+            q.values,
+        )
+        .await?;
+        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
+        let cached_w: Vec<Walkin> = rows(
+            &db.conn,
+            format!(
+                "SELECT w.session_id, w.guardian_id FROM session_walkin w \
+                 JOIN teaching_session t ON t.id = w.session_id WHERE {}",
+                q.sessions
+            ),
+            q.values,
+        )
+        .await?;
+        let set = |v: Vec<Reach>| -> BTreeSet<(i64, i64, i64, i64)> {
+            v.into_iter()
+                .map(|r| (r.session_id, r.class_id, r.invited, r.reached))
+                .collect()
+        };
+        let set_w = |v: Vec<Walkin>| -> BTreeSet<(i64, i64, i64, i64)> {
+            v.into_iter()
+                .map(|w| (w.session_id, w.guardian_id, 0, 0))
+                .collect()
+        };
+        for (a, b) in [(set(fresh), set(cached)), (set_w(fresh_w), set_w(cached_w))] {
+            off.extend(a.symmetric_difference(&b).map(|r| r.0));
+        }
+    }
+    Ok(off.into_iter().collect())
 }
 
 /// Attendance figures of one session: invited parents and children, and how many of

@@ -283,23 +283,18 @@ pub async fn class_rates(
     school_year_id: i64,
 ) -> StoreResult<Vec<ClassRate>> {
     visible_school(&db.conn, scope, school_id).await?;
-    let all = class_rates_of(&db.conn, school_id, school_year_id).await?;
+    let all = class_rates_from(db, Filter::year(school_id, school_year_id)).await?;
     let (_, classes) =
         in_reach(&db.conn, scope, school_id, school_year_id, Vec::new(), all).await?;
     Ok(classes)
 }
 
-pub(crate) async fn class_rates_of<C: ConnectionTrait>(
-    conn: &C,
-    school_id: i64,
-    school_year_id: i64,
-) -> StoreResult<Vec<ClassRate>> {
-    class_rates_from(conn, Filter::year(school_id, school_year_id)).await
-}
-
-async fn class_rates_from<C: ConnectionTrait>(conn: &C, f: Filter) -> StoreResult<Vec<ClassRate>> {
+/// The class rates of a school's year from the reach cache, brought up to date first.
+async fn class_rates_from(db: &Db, f: Filter) -> StoreResult<Vec<ClassRate>> {
     let school_year_id = f.school_year_id;
-    let by = attendance::class_rates(conn, f).await?;
+    attendance::refresh_reach(db, f.school_id, school_year_id).await?;
+    let conn = &db.conn;
+    let by = attendance::class_rates(conn, f.school_id, school_year_id).await?;
     if by.is_empty() {
         return Ok(Vec::new());
     }
@@ -394,9 +389,29 @@ pub async fn trainees_and_rates(
         school_id,
         school_year_id,
         trainees_from(&db.conn, f).await?,
-        class_rates_from(&db.conn, f).await?,
+        class_rates_from(db, f).await?,
     )
     .await
+}
+
+/// What a school's home shows of its year, in the caller's reach: the number of
+/// trainees and the class rates — from the reach cache, so the page reads a row per
+/// session and class and the trainees' ids, never the year's check-ins (issue 16).
+pub async fn home_figures(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<(usize, Vec<ClassRate>)> {
+    visible_school(&db.conn, scope, school_id).await?;
+    let classes = class_rates_from(db, Filter::year(school_id, school_year_id)).await?;
+    let mut ids = attendance::trainee_ids(&db.conn, school_id, school_year_id).await?;
+    let mut classes = classes;
+    if let Some(w) = super::reach::within(&db.conn, scope, school_id, school_year_id).await? {
+        ids.retain(|g| w.guardians.contains(g));
+        classes.retain(|c| w.classes.contains(&c.class_id));
+    }
+    Ok((ids.len(), classes))
 }
 
 /// Grade rates folded from class rates, in grade order.

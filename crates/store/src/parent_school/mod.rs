@@ -4,7 +4,7 @@
 //! module, [`crate::checkin`].
 
 pub mod activities;
-mod attendance;
+pub mod attendance;
 pub mod committees;
 pub mod credits;
 pub mod curriculum;

@@ -159,9 +159,10 @@ pub enum RollupBy {
 
 /// The year's figures of the units under `unit` (see [`RollupBy`]), as the tree stands
 /// on `as_of` (a move on file for a later date is not applied; a past year is read on
-/// its last day by the pages). Counted by the database from the sessions and their
-/// check-in counters (`session_tally`), never from check-in rows: a province's year is a
-/// few hundred thousand sessions and tens of millions of check-ins (issue 16).
+/// its last day by the pages). Counted by the database from the schools' counters
+/// (`school_tally`: sessions by status and form and their check-ins), never from
+/// sessions or check-in rows: a province's year is a few hundred thousand sessions and
+/// tens of millions of check-ins (issue 16).
 pub async fn rollup(
     db: &Db,
     scope: &Scope,
@@ -192,27 +193,31 @@ pub async fn rollup(
     };
     let counted = counted_forms();
     let sum = |col: &str| format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT) AS {col}");
+    // Schools are found from the schools upwards (each has a handful of closure rows as
+    // a descendant), not from the members downwards (a province's closure rows number
+    // in the hundreds of thousands); a school's year is a few `school_tally` rows (one per
+    // status and form), kept by the database as sessions and check-ins are written.
     let sql = format!(
         "WITH mem AS ({members}), \
-         sch AS (SELECT mem.member_id, cs.descendant_id AS school_id FROM mem \
-           JOIN org_closure cs ON cs.ancestor_id = mem.member_id AND {cs} \
-           JOIN org_unit so ON so.id = cs.descendant_id AND so.kind = 'school'), \
-         ses AS (SELECT t.school_id, \
-             COUNT(CASE WHEN t.status = 'held' THEN 1 END) AS held, \
-             COUNT(CASE WHEN t.status = 'held' AND t.form IN ({counted}) THEN 1 END) AS counted, \
-             COUNT(CASE WHEN t.status = 'held' AND t.form = 'online' THEN 1 END) AS online, \
-             COUNT(CASE WHEN t.status = 'planned' THEN 1 END) AS planned, \
-             SUM(COALESCE(k.present + k.late, 0)) AS checkins \
-           FROM teaching_session t LEFT JOIN session_tally k ON k.session_id = t.id \
-           WHERE t.school_year_id = {y} AND t.school_id IN (SELECT school_id FROM sch) \
-           GROUP BY t.school_id), \
+         sch AS (SELECT cs.ancestor_id AS member_id, so.id AS school_id FROM org_unit so \
+           JOIN org_closure cs ON cs.descendant_id = so.id AND {cs} \
+           WHERE so.kind = 'school' AND cs.ancestor_id IN (SELECT member_id FROM mem)), \
+         ses AS (SELECT k.school_id, \
+             SUM(CASE WHEN k.status = 'held' THEN k.sessions ELSE 0 END) AS held, \
+             SUM(CASE WHEN k.status = 'held' AND k.form IN ({counted}) THEN k.sessions ELSE 0 END) AS counted, \
+             SUM(CASE WHEN k.status = 'held' AND k.form = 'online' THEN k.sessions ELSE 0 END) AS online, \
+             SUM(CASE WHEN k.status = 'planned' THEN k.sessions ELSE 0 END) AS planned, \
+             SUM(k.checkins) AS checkins \
+           FROM school_tally k \
+           WHERE k.school_year_id = {y} AND k.school_id IN (SELECT school_id FROM sch) \
+           GROUP BY k.school_id), \
          exc AS (SELECT r.school_id, COUNT(*) AS excellent FROM excellence_nominee n \
            JOIN excellence_round r ON r.id = n.round_id \
            WHERE r.school_year_id = {y} AND n.decision = 'awarded' AND r.school_id IN (SELECT school_id FROM sch) \
            GROUP BY r.school_id) \
          SELECT u.id AS unit_id, u.name, u.kind, u.school_type, COUNT(sch.school_id) AS schools, \
-           (SELECT COUNT(*) FROM org_closure cc JOIN org_unit co ON co.id = cc.descendant_id AND co.kind = 'county' \
-             WHERE cc.ancestor_id = u.id AND {cc}) AS counties, \
+           (SELECT COUNT(*) FROM org_unit co JOIN org_closure cc ON cc.descendant_id = co.id \
+             AND cc.ancestor_id = u.id AND {cc} WHERE co.kind = 'county') AS counties, \
            {held}, {counted_col}, {online}, {planned}, {checkins}, {excellent} \
          FROM mem JOIN org_unit u ON u.id = mem.member_id \
          LEFT JOIN sch ON sch.member_id = mem.member_id \

@@ -3,7 +3,9 @@
 //! millions of `checkin` rows (issue 16). Every writer of `checkin` keeps it in step in
 //! its own transaction: the check-in writer adds its group's new rows ([`Delta`], once
 //! per group), staff marks and paper ticks recount their session ([`recount`]), bulk loads
-//! rebuild the table ([`rebuild`]); [`mismatches`] compares it with the rows.
+//! rebuild the table ([`rebuild`]); [`mismatches`] compares it with the rows. The
+//! schools' counters over them (`school_tally`, migration 0011) are kept by the
+//! database's triggers; [`school_mismatches`] compares them with the sessions.
 
 use std::collections::BTreeMap;
 
@@ -147,7 +149,9 @@ pub(crate) async fn recount<C: ConnectionTrait>(conn: &C, session_id: i64) -> St
 }
 
 /// Rebuilds every counter from the rows: after a bulk load (`jiaxiao import database`,
-/// the demo data, the scale generator).
+/// the demo data, the scale generator) — the sessions' counters, the schools' (which the
+/// database's triggers otherwise keep, migration 0011), and every school's reach cache
+/// marked stale.
 pub async fn rebuild<C: ConnectionTrait>(conn: &C) -> StoreResult<()> {
     conn.execute_unprepared("DELETE FROM session_tally").await?;
     conn.execute_unprepared(&format!(
@@ -155,7 +159,46 @@ pub async fn rebuild<C: ConnectionTrait>(conn: &C) -> StoreResult<()> {
          SELECT session_id, {COUNTS} FROM checkin GROUP BY session_id"
     ))
     .await?;
+    conn.execute_unprepared("DELETE FROM school_tally").await?;
+    conn.execute_unprepared(&format!("INSERT INTO school_tally {SCHOOL_TALLY}"))
+        .await?;
+    conn.execute_unprepared(
+        "INSERT INTO reach_stale_school (school_id, school_year_id) \
+         SELECT DISTINCT school_id, school_year_id FROM teaching_session \
+         WHERE true ON CONFLICT (school_id, school_year_id) DO NOTHING",
+    )
+    .await?;
     Ok(())
+}
+
+/// The schools' counters as the sessions and their counters say (the columns of
+/// `school_tally`, in order).
+const SCHOOL_TALLY: &str = "SELECT t.school_year_id, t.school_id, t.status, t.form, COUNT(*), \
+      COALESCE(SUM(k.present + k.late), 0) \
+    FROM teaching_session t LEFT JOIN session_tally k ON k.session_id = t.id \
+    GROUP BY t.school_year_id, t.school_id, t.status, t.form";
+
+/// Schools whose counters (`school_tally`) differ from their sessions' (none, when the
+/// triggers kept them): `jiaxiao check` and the counters test.
+pub async fn school_mismatches<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<i64>> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        school_id: i64,
+    }
+    let sql = format!(
+        "WITH r (school_year_id, school_id, status, form, sessions, checkins) AS ({SCHOOL_TALLY}) \
+         SELECT r.school_id FROM r LEFT JOIN school_tally k ON k.school_year_id = r.school_year_id \
+           AND k.school_id = r.school_id AND k.status = r.status AND k.form = r.form \
+         WHERE k.school_id IS NULL OR k.sessions <> r.sessions OR k.checkins <> r.checkins \
+         UNION SELECT k.school_id FROM school_tally k LEFT JOIN r ON k.school_year_id = r.school_year_id \
+           AND k.school_id = r.school_id AND k.status = r.status AND k.form = r.form \
+         WHERE r.school_id IS NULL AND (k.sessions <> 0 OR k.checkins <> 0) ORDER BY 1"
+    );
+    Ok(rows::<Id, _>(conn, sql, Vec::new())
+        .await?
+        .into_iter()
+        .map(|i| i.school_id)
+        .collect())
 }
 
 /// Sessions whose counters differ from their rows (none, when every writer kept them).

@@ -96,7 +96,7 @@ async fn school_home(
     let school = sessions::school(&state.db, scope, id).await?;
     let year = y.id;
     let st = stats::school_stats(&state.db, scope, id, year).await?;
-    let (trainees, rates) = credits::trainees_and_rates(&state.db, scope, id, year).await?;
+    let (trainees, rates) = credits::home_figures(&state.db, scope, id, year).await?;
     let grades = credits::grade_rates(&rates);
     let form_data: Vec<(String, i64)> = st
         .by_form
@@ -164,7 +164,7 @@ async fn school_home(
             held: st.held,
             planned: st.planned,
             school_rate: percent(credits::school_rate(&rates).rate()),
-            trainees: trainees.len(),
+            trainees,
             chart_form: charts::pie(&lang.t("ps.chart.by_form"), &form_data),
             chart_topic: charts::hbar(&lang.t("ps.chart.by_topic"), &topic_data),
             chart_grade: charts::rate_bars(&lang.t("ps.chart.by_grade"), &grade_data),

@@ -1,0 +1,165 @@
+-- Province scale (issue 16), part 2: the tables of the SQLite file of the same number
+-- (see its comments), kept by PostgreSQL trigger functions.
+CREATE TABLE school_tally (
+    school_year_id BIGINT NOT NULL,
+    school_id BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    form TEXT NOT NULL,
+    sessions BIGINT NOT NULL DEFAULT 0,
+    checkins BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (school_year_id, school_id, status, form)
+);
+CREATE TABLE session_reach (
+    session_id BIGINT NOT NULL,
+    class_id BIGINT NOT NULL,
+    invited BIGINT NOT NULL,
+    reached BIGINT NOT NULL,
+    PRIMARY KEY (session_id, class_id)
+);
+CREATE TABLE session_walkin (
+    session_id BIGINT NOT NULL,
+    guardian_id BIGINT NOT NULL,
+    PRIMARY KEY (session_id, guardian_id)
+);
+CREATE TABLE reach_stale (
+    session_id BIGINT PRIMARY KEY
+);
+CREATE TABLE reach_stale_school (
+    school_id BIGINT NOT NULL,
+    school_year_id BIGINT NOT NULL,
+    PRIMARY KEY (school_id, school_year_id)
+);
+CREATE INDEX org_unit_kind ON org_unit(kind);
+
+CREATE FUNCTION school_tally_add(y BIGINT, s BIGINT, st TEXT, f TEXT, n BIGINT, c BIGINT) RETURNS void AS $$
+    INSERT INTO school_tally AS k (school_year_id, school_id, status, form, sessions, checkins)
+    VALUES (y, s, st, f, n, c)
+    ON CONFLICT (school_year_id, school_id, status, form) DO UPDATE
+    SET sessions = k.sessions + excluded.sessions, checkins = k.checkins + excluded.checkins
+$$ LANGUAGE sql;
+
+CREATE FUNCTION reach_stale_mark(s BIGINT) RETURNS void AS $$
+    INSERT INTO reach_stale (session_id) VALUES (s) ON CONFLICT (session_id) DO NOTHING
+$$ LANGUAGE sql;
+
+CREATE FUNCTION teaching_session_tally() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM school_tally_add(OLD.school_year_id, OLD.school_id, OLD.status, OLD.form, -1,
+            -COALESCE((SELECT present + late FROM session_tally WHERE session_id = OLD.id), 0));
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        PERFORM school_tally_add(NEW.school_year_id, NEW.school_id, NEW.status, NEW.form, 1,
+            COALESCE((SELECT present + late FROM session_tally WHERE session_id = NEW.id), 0));
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        PERFORM reach_stale_mark(NEW.id);
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM session_reach WHERE session_id = OLD.id;
+        DELETE FROM session_walkin WHERE session_id = OLD.id;
+    END IF;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+
+CREATE TRIGGER teaching_session_tally_ins_del AFTER INSERT OR DELETE ON teaching_session
+FOR EACH ROW EXECUTE FUNCTION teaching_session_tally();
+CREATE TRIGGER teaching_session_tally_upd AFTER UPDATE OF status, form, school_id, school_year_id ON teaching_session
+FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.form IS DISTINCT FROM NEW.form
+  OR OLD.school_id IS DISTINCT FROM NEW.school_id OR OLD.school_year_id IS DISTINCT FROM NEW.school_year_id)
+EXECUTE FUNCTION teaching_session_tally();
+
+CREATE FUNCTION teaching_session_reach() RETURNS trigger AS $$
+BEGIN
+    PERFORM reach_stale_mark(NEW.id);
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER teaching_session_reach_upd AFTER UPDATE OF starts_at, school_id, school_year_id, audience ON teaching_session
+FOR EACH ROW WHEN (OLD.starts_at IS DISTINCT FROM NEW.starts_at OR OLD.school_id IS DISTINCT FROM NEW.school_id
+  OR OLD.school_year_id IS DISTINCT FROM NEW.school_year_id OR OLD.audience IS DISTINCT FROM NEW.audience)
+EXECUTE FUNCTION teaching_session_reach();
+
+CREATE FUNCTION session_tally_school() RETURNS trigger AS $$
+DECLARE
+    sid BIGINT;
+    d BIGINT;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        sid := NEW.session_id; d := NEW.present + NEW.late;
+    ELSIF TG_OP = 'UPDATE' THEN
+        sid := NEW.session_id; d := (NEW.present + NEW.late) - (OLD.present + OLD.late);
+    ELSE
+        sid := OLD.session_id; d := -(OLD.present + OLD.late);
+    END IF;
+    IF d <> 0 THEN
+        PERFORM school_tally_add(t.school_year_id, t.school_id, t.status, t.form, 0, d)
+        FROM teaching_session t WHERE t.id = sid;
+    END IF;
+    PERFORM reach_stale_mark(sid);
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER session_tally_school AFTER INSERT OR UPDATE OR DELETE ON session_tally
+FOR EACH ROW EXECUTE FUNCTION session_tally_school();
+
+CREATE FUNCTION session_members_reach() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM reach_stale_mark(OLD.session_id);
+    ELSE
+        PERFORM reach_stale_mark(NEW.session_id);
+    END IF;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER session_audience_reach AFTER INSERT OR UPDATE OR DELETE ON session_audience
+FOR EACH ROW EXECUTE FUNCTION session_members_reach();
+CREATE TRIGGER session_invitee_reach AFTER INSERT OR UPDATE OR DELETE ON session_invitee
+FOR EACH ROW EXECUTE FUNCTION session_members_reach();
+
+-- A class's school is its ancestor of kind school (any time in its history).
+CREATE FUNCTION class_membership_reach() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO reach_stale_school (school_id, school_year_id)
+    SELECT DISTINCT a.ancestor_id, cm.school_year_id
+    FROM (SELECT OLD.class_id AS class_id, OLD.school_year_id AS school_year_id WHERE TG_OP <> 'INSERT'
+          UNION SELECT NEW.class_id, NEW.school_year_id WHERE TG_OP <> 'DELETE') cm
+    JOIN org_closure a ON a.descendant_id = cm.class_id
+    JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
+    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER class_membership_reach AFTER INSERT OR UPDATE OR DELETE ON class_membership
+FOR EACH ROW EXECUTE FUNCTION class_membership_reach();
+
+-- A child's parents changed: every year of the child's classes.
+CREATE FUNCTION guardianship_reach() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO reach_stale_school (school_id, school_year_id)
+    SELECT DISTINCT a.ancestor_id, cm.school_year_id FROM class_membership cm
+    JOIN org_closure a ON a.descendant_id = cm.class_id
+    JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
+    WHERE cm.pupil_id IN (SELECT OLD.pupil_id WHERE TG_OP <> 'INSERT' UNION SELECT NEW.pupil_id WHERE TG_OP <> 'DELETE')
+    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER guardianship_reach AFTER INSERT OR UPDATE OR DELETE ON guardianship
+FOR EACH ROW EXECUTE FUNCTION guardianship_reach();
+
+-- The tree under a school changed: every such change writes a closure row whose ancestor
+-- is the school itself; a school moved between counties changes none of its reach.
+CREATE FUNCTION org_closure_reach() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO reach_stale_school (school_id, school_year_id)
+    SELECT DISTINCT t.school_id, t.school_year_id FROM teaching_session t
+    WHERE t.school_id IN (SELECT OLD.ancestor_id WHERE TG_OP <> 'INSERT' UNION SELECT NEW.ancestor_id WHERE TG_OP <> 'DELETE')
+    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER org_closure_reach AFTER INSERT OR UPDATE OR DELETE ON org_closure
+FOR EACH ROW EXECUTE FUNCTION org_closure_reach();
+
+INSERT INTO school_tally (school_year_id, school_id, status, form, sessions, checkins)
+SELECT t.school_year_id, t.school_id, t.status, t.form, COUNT(*), COALESCE(SUM(k.present + k.late), 0)
+FROM teaching_session t LEFT JOIN session_tally k ON k.session_id = t.id
+GROUP BY t.school_year_id, t.school_id, t.status, t.form;
+INSERT INTO reach_stale_school (school_id, school_year_id)
+SELECT DISTINCT school_id, school_year_id FROM teaching_session;
