@@ -16,6 +16,10 @@ CREATE TABLE session_reach (
     reached BIGINT NOT NULL,
     PRIMARY KEY (session_id, class_id)
 );
+CREATE TABLE session_invited (
+    session_id BIGINT PRIMARY KEY,
+    parents BIGINT NOT NULL
+);
 CREATE TABLE session_walkin (
     session_id BIGINT NOT NULL,
     guardian_id BIGINT NOT NULL,
@@ -30,6 +34,8 @@ CREATE TABLE reach_stale_school (
     PRIMARY KEY (school_id, school_year_id)
 );
 CREATE INDEX org_unit_kind ON org_unit(kind);
+-- An office's units one level down (its overview's rows) without reading its whole subtree.
+CREATE INDEX org_closure_depth ON org_closure(ancestor_id, depth);
 
 CREATE FUNCTION school_tally_add(y BIGINT, s BIGINT, st TEXT, f TEXT, n BIGINT, c BIGINT) RETURNS void AS $$
     INSERT INTO school_tally AS k (school_year_id, school_id, status, form, sessions, checkins)
@@ -58,6 +64,8 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         DELETE FROM session_reach WHERE session_id = OLD.id;
         DELETE FROM session_walkin WHERE session_id = OLD.id;
+        DELETE FROM session_invited WHERE session_id = OLD.id;
+    DELETE FROM session_invited WHERE session_id = OLD.id;
     END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql;

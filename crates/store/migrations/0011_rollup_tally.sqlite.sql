@@ -17,7 +17,8 @@ CREATE TABLE school_tally (
 );
 
 -- session_reach: per session and invited class, the children it invites and those of
--- them whose household came; session_walkin: the parents who came without the session
+-- them whose household came; session_invited: the parents it invites (through their
+-- children or by name); session_walkin: the parents who came without the session
 -- inviting them. Computed per session by the store (`parent_school::reach_tally`), from
 -- the same SQL as the ledger, whenever the session is marked stale: its check-ins, its
 -- audience or time changed (`reach_stale`), or its school's classes, children or parents
@@ -28,6 +29,10 @@ CREATE TABLE session_reach (
     invited BIGINT NOT NULL,
     reached BIGINT NOT NULL,
     PRIMARY KEY (session_id, class_id)
+);
+CREATE TABLE session_invited (
+    session_id BIGINT PRIMARY KEY,
+    parents BIGINT NOT NULL
 );
 CREATE TABLE session_walkin (
     session_id BIGINT NOT NULL,
@@ -43,6 +48,8 @@ CREATE TABLE reach_stale_school (
     PRIMARY KEY (school_id, school_year_id)
 );
 CREATE INDEX org_unit_kind ON org_unit(kind);
+-- An office's units one level down (its overview's rows) without reading its whole subtree.
+CREATE INDEX org_closure_depth ON org_closure(ancestor_id, depth);
 
 CREATE TRIGGER teaching_session_tally_ins AFTER INSERT ON teaching_session BEGIN
     INSERT INTO school_tally (school_year_id, school_id, status, form, sessions, checkins)
@@ -61,6 +68,7 @@ CREATE TRIGGER teaching_session_tally_del AFTER DELETE ON teaching_session BEGIN
     SET sessions = school_tally.sessions + excluded.sessions, checkins = school_tally.checkins + excluded.checkins;
     DELETE FROM session_reach WHERE session_id = OLD.id;
     DELETE FROM session_walkin WHERE session_id = OLD.id;
+    DELETE FROM session_invited WHERE session_id = OLD.id;
 END;
 
 CREATE TRIGGER teaching_session_tally_upd AFTER UPDATE OF status, form, school_id, school_year_id ON teaching_session

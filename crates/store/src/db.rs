@@ -68,7 +68,13 @@ impl Db {
                 // JIT compilation pays off for long analytic queries, not for page queries:
                 // with it on, a prepared statement's first custom plans over a million rows
                 // crossed jit_above_cost and took a second each (bench/million.sh).
-                opts.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
+                // Custom plans always: one statement serves a school (a few rows) and a
+                // province (thousands), and after five runs PostgreSQL may switch a prepared
+                // statement to a generic plan made for neither — the province roll-up went
+                // from 110 ms to 200 ms (bench/scale.sh). Planning these costs a millisecond.
+                opts.map_sqlx_postgres_opts(|o| {
+                    o.options([("jit", "off"), ("plan_cache_mode", "force_custom_plan")])
+                });
             }
         }
         let sqlite_file = match backend {

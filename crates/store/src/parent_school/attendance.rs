@@ -178,11 +178,12 @@ struct CountsRow {
     uninvited: i64,
 }
 
-/// The counts of every session the filter names (a parent filter is not applied here).
-pub(crate) async fn session_counts<C: ConnectionTrait>(
-    conn: &C,
-    f: Filter,
-) -> StoreResult<HashMap<i64, SessionCounts>> {
+/// The counts of every session the filter names (a parent filter is not applied here):
+/// check-ins from `session_tally`, invitations, reach and walk-ins from the reach cache
+/// brought up to date first — a row per session and class, never the year's rows.
+pub(crate) async fn session_counts(db: &Db, f: Filter) -> StoreResult<HashMap<i64, SessionCounts>> {
+    refresh_reach(db, f.school_id, f.school_year_id).await?;
+    let conn = &db.conn;
     let q = Q::new(
         conn,
         Filter {
@@ -192,28 +193,21 @@ pub(crate) async fn session_counts<C: ConnectionTrait>(
         false,
     );
     let sql = format!(
-        "WITH {inv}, {invg}, {att}, \
-         ic AS (SELECT session_id, COUNT(*) AS n FROM inv GROUP BY session_id), \
-         rc AS (SELECT inv.session_id, COUNT(*) AS n FROM inv WHERE {reached} GROUP BY inv.session_id), \
-         pc AS (SELECT session_id, COUNT(*) AS n FROM invg GROUP BY session_id), \
-         uc AS (SELECT att.session_id, COUNT(*) AS n FROM att LEFT JOIN invg \
-           ON invg.session_id = att.session_id AND invg.guardian_id = att.guardian_id \
-           WHERE invg.guardian_id IS NULL GROUP BY att.session_id), \
-         rf AS (SELECT r.session_id, COUNT(*) AS n FROM teaching_session t \
-           JOIN checkin_refusal r ON r.session_id = t.id WHERE {sessions} GROUP BY r.session_id) \
-         SELECT t.id AS session_id, COALESCE(pc.n, 0) AS invited_parents, \
+        "WITH ses AS (SELECT t.id FROM teaching_session t WHERE {sessions}), \
+         rc AS (SELECT r.session_id, CAST(SUM(r.invited) AS BIGINT) AS ic, CAST(SUM(r.reached) AS BIGINT) AS rc \
+           FROM session_reach r JOIN ses ON ses.id = r.session_id GROUP BY r.session_id), \
+         uc AS (SELECT w.session_id, COUNT(*) AS n FROM session_walkin w JOIN ses ON ses.id = w.session_id \
+           GROUP BY w.session_id), \
+         rf AS (SELECT r.session_id, COUNT(*) AS n FROM checkin_refusal r JOIN ses ON ses.id = r.session_id \
+           GROUP BY r.session_id) \
+         SELECT ses.id AS session_id, COALESCE(i.parents, 0) AS invited_parents, \
            COALESCE(k.present, 0) AS present, COALESCE(k.late, 0) AS late, \
            COALESCE(k.excused, 0) AS excused, COALESCE(k.absent, 0) AS absent, \
-           COALESCE(ic.n, 0) AS invited_children, COALESCE(rc.n, 0) AS children_reached, \
+           COALESCE(rc.ic, 0) AS invited_children, COALESCE(rc.rc, 0) AS children_reached, \
            COALESCE(rf.n, 0) AS refusals, COALESCE(uc.n, 0) AS uninvited \
-         FROM teaching_session t LEFT JOIN session_tally k ON k.session_id = t.id \
-         LEFT JOIN ic ON ic.session_id = t.id LEFT JOIN rc ON rc.session_id = t.id \
-         LEFT JOIN pc ON pc.session_id = t.id LEFT JOIN uc ON uc.session_id = t.id \
-         LEFT JOIN rf ON rf.session_id = t.id WHERE {sessions}",
-        inv = q.inv(),
-        invg = q.invg(),
-        att = q.att(),
-        reached = reached_sql(),
+         FROM ses LEFT JOIN session_tally k ON k.session_id = ses.id \
+         LEFT JOIN session_invited i ON i.session_id = ses.id LEFT JOIN rc ON rc.session_id = ses.id \
+         LEFT JOIN uc ON uc.session_id = ses.id LEFT JOIN rf ON rf.session_id = ses.id",
         sessions = q.sessions,
     );
     Ok(rows::<CountsRow, _>(conn, sql, q.values)
@@ -355,7 +349,7 @@ async fn recompute_reach<C: ConnectionTrait>(
             values,
         ))
     };
-    for table in ["session_reach", "session_walkin"] {
+    for table in ["session_reach", "session_invited", "session_walkin"] {
         let q = Q::sessions_of(conn, school_id, school_year_id, ids);
         exec(
             format!(
@@ -374,6 +368,17 @@ async fn recompute_reach<C: ConnectionTrait>(
              FROM inv GROUP BY inv.session_id, inv.class_id",
             q.inv(),
             reached_sql()
+        ),
+        q.values,
+    )
+    .await?;
+    let q = Q::sessions_of(conn, school_id, school_year_id, ids);
+    exec(
+        format!(
+            "WITH {}, {} INSERT INTO session_invited (session_id, parents) \
+             SELECT invg.session_id, COUNT(*) FROM invg GROUP BY invg.session_id",
+            q.inv(),
+            q.invg()
         ),
         q.values,
     )
@@ -510,6 +515,28 @@ pub async fn reach_mismatches(db: &Db) -> StoreResult<Vec<i64>> {
         )
         .await?;
         let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
+        let fresh_i: Vec<Walkin> = rows(
+            &db.conn,
+            format!(
+                "WITH {}, {} SELECT invg.session_id, COUNT(*) AS guardian_id FROM invg GROUP BY invg.session_id",
+                q.inv(),
+                q.invg()
+            ),
+            q.values,
+        )
+        .await?;
+        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
+        let cached_i: Vec<Walkin> = rows(
+            &db.conn,
+            format!(
+                "SELECT i.session_id, i.parents AS guardian_id FROM session_invited i \
+                 JOIN teaching_session t ON t.id = i.session_id WHERE {}",
+                q.sessions
+            ),
+            q.values,
+        )
+        .await?;
+        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
         let fresh_w: Vec<Walkin> = rows(
             &db.conn,
             format!(
@@ -543,7 +570,11 @@ pub async fn reach_mismatches(db: &Db) -> StoreResult<Vec<i64>> {
                 .map(|w| (w.session_id, w.guardian_id, 0, 0))
                 .collect()
         };
-        for (a, b) in [(set(fresh), set(cached)), (set_w(fresh_w), set_w(cached_w))] {
+        for (a, b) in [
+            (set(fresh), set(cached)),
+            (set_w(fresh_w), set_w(cached_w)),
+            (set_w(fresh_i), set_w(cached_i)),
+        ] {
             off.extend(a.symmetric_difference(&b).map(|r| r.0));
         }
     }

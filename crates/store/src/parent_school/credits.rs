@@ -366,8 +366,7 @@ pub async fn year_figures(
 ) -> StoreResult<YearFigures> {
     let (trainees, classes) = trainees_and_rates(db, scope, school_id, school_year_id).await?;
     Ok(YearFigures {
-        counts: attendance::session_counts(&db.conn, Filter::year(school_id, school_year_id))
-            .await?,
+        counts: attendance::session_counts(db, Filter::year(school_id, school_year_id)).await?,
         trainees,
         classes,
     })

@@ -1438,7 +1438,7 @@ pub async fn counts(db: &Db, scope: &Scope, session_id: i64) -> StoreResult<Sess
         session_id: Some(s.id),
         ..super::attendance::Filter::year(s.school_id, s.school_year_id)
     };
-    Ok(super::attendance::session_counts(&db.conn, f)
+    Ok(super::attendance::session_counts(db, f)
         .await?
         .remove(&s.id)
         .unwrap_or_default())

@@ -172,36 +172,78 @@ pub async fn rollup(
     by: RollupBy,
 ) -> StoreResult<Vec<RollupRow>> {
     let u = crate::org::get_unit(db, scope, unit).await?;
-    let mut values: Vec<Value> = Vec::new();
-    let unit_p = bind(&mut values, unit);
-    let y = bind(&mut values, year);
     let day = crate::org::day_sql(as_of);
     let at = |alias: &str| crate::org::in_force(alias, &day);
-    let members = match by {
-        RollupBy::Child => format!(
-            "SELECT m.descendant_id AS member_id FROM org_closure m \
-             WHERE m.ancestor_id = {unit_p} AND m.depth = {} AND {}",
-            if u.kind == "school" { 0 } else { 1 },
-            at("m")
+    // The rows' units first, then the sums with their ids bound as values: the planner
+    // then knows from its statistics whether they are a county's 30 schools (index
+    // probes, 5 ms) or a province's cities over 3,000 schools (one scan, 80 ms). Left to
+    // a subquery, it planned both alike — the province's way (bench/scale.sh).
+    let members: Vec<i64> = match by {
+        RollupBy::Child => {
+            #[derive(FromQueryResult)]
+            struct Id {
+                id: i64,
+            }
+            rows::<Id, _>(
+                &db.conn,
+                format!(
+                    "SELECT m.descendant_id AS id FROM org_closure m \
+                     WHERE m.ancestor_id = $1 AND m.depth = {} AND {} ORDER BY m.descendant_id",
+                    if u.kind == "school" { 0 } else { 1 },
+                    at("m")
+                ),
+                vec![unit.into()],
+            )
+            .await?
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
+        }
+        RollupBy::School => vec![unit],
+    };
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut values: Vec<Value> = Vec::new();
+    let y = bind(&mut values, year);
+    let list = members
+        .iter()
+        .map(|m| bind(&mut values, *m))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // A row per member; for the XLSX (`RollupBy::School`) the member is the unit and
+    // the rows are its schools, one per school.
+    let (mem, sch) = match by {
+        RollupBy::Child => (
+            format!("SELECT u.id AS member_id FROM org_unit u WHERE u.id IN ({list})"),
+            format!(
+                "SELECT cs.ancestor_id AS member_id, cs.descendant_id AS school_id FROM org_closure cs \
+                 JOIN org_unit so ON so.id = cs.descendant_id AND so.kind = 'school' \
+                 WHERE cs.ancestor_id IN ({list}) AND {}",
+                at("cs")
+            ),
         ),
-        RollupBy::School => format!(
-            "SELECT m.descendant_id AS member_id FROM org_closure m \
-             JOIN org_unit mo ON mo.id = m.descendant_id AND mo.kind = 'school' \
-             WHERE m.ancestor_id = {unit_p} AND {}",
-            at("m")
+        RollupBy::School => (
+            format!(
+                "SELECT cs.descendant_id AS member_id FROM org_closure cs \
+                 JOIN org_unit so ON so.id = cs.descendant_id AND so.kind = 'school' \
+                 WHERE cs.ancestor_id IN ({list}) AND {}",
+                at("cs")
+            ),
+            format!(
+                "SELECT cs.descendant_id AS member_id, cs.descendant_id AS school_id FROM org_closure cs \
+                 JOIN org_unit so ON so.id = cs.descendant_id AND so.kind = 'school' \
+                 WHERE cs.ancestor_id IN ({list}) AND {}",
+                at("cs")
+            ),
         ),
     };
     let counted = counted_forms();
     let sum = |col: &str| format!("CAST(COALESCE(SUM({col}), 0) AS BIGINT) AS {col}");
-    // Schools are found from the schools upwards (each has a handful of closure rows as
-    // a descendant), not from the members downwards (a province's closure rows number
-    // in the hundreds of thousands); a school's year is a few `school_tally` rows (one per
-    // status and form), kept by the database as sessions and check-ins are written.
+    // A school's year is a few `school_tally` rows (one per status and form), kept by the
+    // database as sessions and check-ins are written.
     let sql = format!(
-        "WITH mem AS ({members}), \
-         sch AS (SELECT cs.ancestor_id AS member_id, so.id AS school_id FROM org_unit so \
-           JOIN org_closure cs ON cs.descendant_id = so.id AND {cs} \
-           WHERE so.kind = 'school' AND cs.ancestor_id IN (SELECT member_id FROM mem)), \
+        "WITH mem AS ({mem}), sch AS ({sch}), \
          ses AS (SELECT k.school_id, \
              SUM(CASE WHEN k.status = 'held' THEN k.sessions ELSE 0 END) AS held, \
              SUM(CASE WHEN k.status = 'held' AND k.form IN ({counted}) THEN k.sessions ELSE 0 END) AS counted, \
@@ -224,7 +266,6 @@ pub async fn rollup(
          LEFT JOIN ses ON ses.school_id = sch.school_id \
          LEFT JOIN exc ON exc.school_id = sch.school_id \
          GROUP BY u.id, u.name, u.kind, u.school_type ORDER BY u.id",
-        cs = at("cs"),
         cc = at("cc"),
         held = sum("held"),
         counted_col = sum("counted"),
