@@ -2,8 +2,9 @@
 # The API against its own OpenAPI document: `jiaxiao demo` on fresh SQLite data on a free
 # loopback port, a county administrator's token, then schemathesis (pinned, from PyPI)
 # over every operation, bounded in examples and time. Any failure fails CI. The token
-# revocation (DELETE /api/v1/auth/token) is left out of the run because it would revoke
-# the very token the run uses; its answers are covered by the HTTP tests.
+# revocations (DELETE /api/v1/auth/token, DELETE /api/v1/tokens/{id}) are left out of the
+# run because they would revoke the very token the run uses (the second did, and 21
+# operations then answered only 401); their answers are covered by the HTTP tests.
 #
 #   .ci/schemathesis.sh target/release/jiaxiao
 #   ST_MAX_TIME=600 ST_EXAMPLES=100 .ci/schemathesis.sh target/debug/jiaxiao   (longer)
@@ -46,6 +47,7 @@ cd "$work"
 st --config-file "$here/schemathesis.toml" run "$url/api/openapi.json" \
   -H "Authorization: Bearer $token" \
   --exclude-path /api/v1/auth/token \
+  --exclude-path '/api/v1/tokens/{id}' \
   --max-examples "$examples" --max-time "$max_time" \
   --seed "${ST_SEED:-20261204}" --workers 2 --no-color \
   --generation-database none \

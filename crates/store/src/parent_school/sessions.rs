@@ -653,7 +653,16 @@ pub async fn set_window(
     w: Window,
     expect: Option<i64>,
 ) -> StoreResult<()> {
-    if w.opens_before_minutes < 0 || w.closes_after_minutes < 0 || w.late_after_minutes < 0 {
+    // A day either way at most: the documented range of the API's `CheckinWindow`.
+    let day = 0..=1440;
+    if ![
+        w.opens_before_minutes,
+        w.closes_after_minutes,
+        w.late_after_minutes,
+    ]
+    .iter()
+    .all(|m| day.contains(m))
+    {
         return Err(StoreError::Invalid { code: "bad_window" });
     }
     let txn = db.begin().await?;
