@@ -1080,9 +1080,14 @@ async fn set_window(
     // The session before the numbers: another school's session is 404.
     sessions::session_secret(&state.db, &s.user.scope, id).await?;
     let mut p = Posted::new("window", raw);
+    // The store's range (a day either way), said beside the field instead of at the top.
     let mut minutes = |field: &'static str, v: &str| match v.trim().parse::<i32>() {
-        Ok(n) if n >= 0 => n,
-        _ => {
+        Ok(n) if (0..=1440).contains(&n) => n,
+        Ok(_) => {
+            p.add(field, s.lang.t("reason.bad_window"));
+            0
+        }
+        Err(_) => {
             p.add(field, s.lang.t("form.bad_number"));
             0
         }
