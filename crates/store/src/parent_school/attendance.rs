@@ -95,6 +95,35 @@ impl Q {
         q
     }
 
+    /// The reach cache's rows counted from the rows, one SELECT each (columns named as
+    /// the tables'): what `recompute_reach` stores and `reach_mismatches` compares.
+    fn reach_rows(&self) -> String {
+        format!(
+            "WITH {} SELECT inv.session_id, inv.class_id, COUNT(*) AS invited, \
+               COUNT(CASE WHEN {} THEN 1 END) AS reached FROM inv GROUP BY inv.session_id, inv.class_id",
+            self.inv(),
+            reached_sql()
+        )
+    }
+
+    fn invited_rows(&self) -> String {
+        format!(
+            "WITH {}, {} SELECT invg.session_id, COUNT(*) AS parents FROM invg GROUP BY invg.session_id",
+            self.inv(),
+            self.invg()
+        )
+    }
+
+    fn walkin_rows(&self) -> String {
+        format!(
+            "WITH {}, {}, {} SELECT DISTINCT att.session_id, att.guardian_id FROM att WHERE NOT EXISTS \
+               (SELECT 1 FROM invg WHERE invg.session_id = att.session_id AND invg.guardian_id = att.guardian_id)",
+            self.inv(),
+            self.invg(),
+            self.att()
+        )
+    }
+
     fn only(&self, col: &str) -> String {
         self.guardian
             .as_ref()
@@ -360,42 +389,22 @@ async fn recompute_reach<C: ConnectionTrait>(
         )
         .await?;
     }
-    let q = Q::sessions_of(conn, school_id, school_year_id, ids);
-    exec(
-        format!(
-            "WITH {} INSERT INTO session_reach (session_id, class_id, invited, reached) \
-             SELECT inv.session_id, inv.class_id, COUNT(*), COUNT(CASE WHEN {} THEN 1 END) \
-             FROM inv GROUP BY inv.session_id, inv.class_id",
-            q.inv(),
-            reached_sql()
+    for (table, cols, select) in [
+        (
+            "session_reach",
+            "session_id, class_id, invited, reached",
+            Q::reach_rows as fn(&Q) -> String,
         ),
-        q.values,
-    )
-    .await?;
-    let q = Q::sessions_of(conn, school_id, school_year_id, ids);
-    exec(
-        format!(
-            "WITH {}, {} INSERT INTO session_invited (session_id, parents) \
-             SELECT invg.session_id, COUNT(*) FROM invg GROUP BY invg.session_id",
-            q.inv(),
-            q.invg()
-        ),
-        q.values,
-    )
-    .await?;
-    let q = Q::sessions_of(conn, school_id, school_year_id, ids);
-    exec(
-        format!(
-            "WITH {}, {}, {} INSERT INTO session_walkin (session_id, guardian_id) \
-             SELECT DISTINCT att.session_id, att.guardian_id FROM att WHERE NOT EXISTS \
-               (SELECT 1 FROM invg WHERE invg.session_id = att.session_id AND invg.guardian_id = att.guardian_id)",
-            q.inv(),
-            q.invg(),
-            q.att()
-        ),
-        q.values,
-    )
-    .await?;
+        ("session_invited", "session_id, parents", Q::invited_rows),
+        ("session_walkin", "session_id, guardian_id", Q::walkin_rows),
+    ] {
+        let q = Q::sessions_of(conn, school_id, school_year_id, ids);
+        exec(
+            format!("INSERT INTO {table} ({cols}) {}", select(&q)),
+            q.values,
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -492,17 +501,7 @@ pub async fn reach_mismatches(db: &Db) -> StoreResult<Vec<i64>> {
     for y in years {
         refresh_reach(db, y.school_id, y.school_year_id).await?;
         let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
-        let fresh: Vec<Reach> = rows(
-            &db.conn,
-            format!(
-                "WITH {} SELECT inv.session_id, inv.class_id, COUNT(*) AS invited, \
-                   COUNT(CASE WHEN {} THEN 1 END) AS reached FROM inv GROUP BY inv.session_id, inv.class_id",
-                q.inv(),
-                reached_sql()
-            ),
-            q.values,
-        )
-        .await?;
+        let fresh: Vec<Reach> = rows(&db.conn, q.reach_rows(), q.values).await?;
         let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
         let cached: Vec<Reach> = rows(
             &db.conn,
@@ -518,9 +517,8 @@ pub async fn reach_mismatches(db: &Db) -> StoreResult<Vec<i64>> {
         let fresh_i: Vec<Walkin> = rows(
             &db.conn,
             format!(
-                "WITH {}, {} SELECT invg.session_id, COUNT(*) AS guardian_id FROM invg GROUP BY invg.session_id",
-                q.inv(),
-                q.invg()
+                "SELECT f.session_id, f.parents AS guardian_id FROM ({}) f",
+                q.invited_rows()
             ),
             q.values,
         )
@@ -537,18 +535,7 @@ pub async fn reach_mismatches(db: &Db) -> StoreResult<Vec<i64>> {
         )
         .await?;
         let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
-        let fresh_w: Vec<Walkin> = rows(
-            &db.conn,
-            format!(
-                "WITH {}, {}, {} SELECT DISTINCT att.session_id, att.guardian_id FROM att WHERE NOT EXISTS \
-                   (SELECT 1 FROM invg WHERE invg.session_id = att.session_id AND invg.guardian_id = att.guardian_id)",
-                q.inv(),
-                q.invg(),
-                q.att()
-            ),
-            q.values,
-        )
-        .await?;
+        let fresh_w: Vec<Walkin> = rows(&db.conn, q.walkin_rows(), q.values).await?;
         let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
         let cached_w: Vec<Walkin> = rows(
             &db.conn,
