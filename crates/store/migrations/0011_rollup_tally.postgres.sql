@@ -123,47 +123,96 @@ FOR EACH ROW EXECUTE FUNCTION session_members_reach();
 CREATE TRIGGER session_invitee_reach AFTER INSERT OR UPDATE OR DELETE ON session_invitee
 FOR EACH ROW EXECUTE FUNCTION session_members_reach();
 
+-- The three markers below are statement triggers over transition tables: a roster import
+-- writes tens of thousands of placements and parents in a few statements, and a row
+-- trigger's lookup per row (planned before the new rows had statistics) made a
+-- 20,000-pupil import quadratic. One set-based INSERT per statement instead.
+
 -- A class's school is its ancestor of kind school (any time in its history).
 CREATE FUNCTION class_membership_reach() RETURNS trigger AS $$
 BEGIN
-    INSERT INTO reach_stale_school (school_id, school_year_id)
-    SELECT DISTINCT a.ancestor_id, cm.school_year_id
-    FROM (SELECT OLD.class_id AS class_id, OLD.school_year_id AS school_year_id WHERE TG_OP <> 'INSERT'
-          UNION SELECT NEW.class_id, NEW.school_year_id WHERE TG_OP <> 'DELETE') cm
-    JOIN org_closure a ON a.descendant_id = cm.class_id
-    JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO reach_stale_school (school_id, school_year_id)
+        SELECT DISTINCT a.ancestor_id, cm.school_year_id
+        FROM (SELECT DISTINCT class_id, school_year_id FROM new_rows) cm
+        JOIN org_closure a ON a.descendant_id = cm.class_id
+        JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
+        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO reach_stale_school (school_id, school_year_id)
+        SELECT DISTINCT a.ancestor_id, cm.school_year_id
+        FROM (SELECT DISTINCT class_id, school_year_id FROM old_rows) cm
+        JOIN org_closure a ON a.descendant_id = cm.class_id
+        JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
+        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
-CREATE TRIGGER class_membership_reach AFTER INSERT OR UPDATE OR DELETE ON class_membership
-FOR EACH ROW EXECUTE FUNCTION class_membership_reach();
+CREATE TRIGGER class_membership_reach_insert AFTER INSERT ON class_membership
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION class_membership_reach();
+CREATE TRIGGER class_membership_reach_update AFTER UPDATE ON class_membership
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION class_membership_reach();
+CREATE TRIGGER class_membership_reach_delete AFTER DELETE ON class_membership
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION class_membership_reach();
 
 -- A child's parents changed: every year of the child's classes.
 CREATE FUNCTION guardianship_reach() RETURNS trigger AS $$
 BEGIN
-    INSERT INTO reach_stale_school (school_id, school_year_id)
-    SELECT DISTINCT a.ancestor_id, cm.school_year_id FROM class_membership cm
-    JOIN org_closure a ON a.descendant_id = cm.class_id
-    JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
-    WHERE cm.pupil_id IN (SELECT OLD.pupil_id WHERE TG_OP <> 'INSERT' UNION SELECT NEW.pupil_id WHERE TG_OP <> 'DELETE')
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO reach_stale_school (school_id, school_year_id)
+        SELECT DISTINCT a.ancestor_id, cm.school_year_id
+        FROM (SELECT DISTINCT pupil_id FROM new_rows) g
+        JOIN class_membership cm ON cm.pupil_id = g.pupil_id
+        JOIN org_closure a ON a.descendant_id = cm.class_id
+        JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
+        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO reach_stale_school (school_id, school_year_id)
+        SELECT DISTINCT a.ancestor_id, cm.school_year_id
+        FROM (SELECT DISTINCT pupil_id FROM old_rows) g
+        JOIN class_membership cm ON cm.pupil_id = g.pupil_id
+        JOIN org_closure a ON a.descendant_id = cm.class_id
+        JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
+        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
-CREATE TRIGGER guardianship_reach AFTER INSERT OR UPDATE OR DELETE ON guardianship
-FOR EACH ROW EXECUTE FUNCTION guardianship_reach();
+CREATE TRIGGER guardianship_reach_insert AFTER INSERT ON guardianship
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION guardianship_reach();
+CREATE TRIGGER guardianship_reach_update AFTER UPDATE ON guardianship
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION guardianship_reach();
+CREATE TRIGGER guardianship_reach_delete AFTER DELETE ON guardianship
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION guardianship_reach();
 
 -- The tree under a school changed: every such change writes a closure row whose ancestor
 -- is the school itself; a school moved between counties changes none of its reach.
 CREATE FUNCTION org_closure_reach() RETURNS trigger AS $$
 BEGIN
-    INSERT INTO reach_stale_school (school_id, school_year_id)
-    SELECT DISTINCT t.school_id, t.school_year_id FROM teaching_session t
-    WHERE t.school_id IN (SELECT OLD.ancestor_id WHERE TG_OP <> 'INSERT' UNION SELECT NEW.ancestor_id WHERE TG_OP <> 'DELETE')
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO reach_stale_school (school_id, school_year_id)
+        SELECT DISTINCT t.school_id, t.school_year_id FROM teaching_session t
+        WHERE t.school_id IN (SELECT ancestor_id FROM new_rows)
+        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO reach_stale_school (school_id, school_year_id)
+        SELECT DISTINCT t.school_id, t.school_year_id FROM teaching_session t
+        WHERE t.school_id IN (SELECT ancestor_id FROM old_rows)
+        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
-CREATE TRIGGER org_closure_reach AFTER INSERT OR UPDATE OR DELETE ON org_closure
-FOR EACH ROW EXECUTE FUNCTION org_closure_reach();
+CREATE TRIGGER org_closure_reach_insert AFTER INSERT ON org_closure
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION org_closure_reach();
+CREATE TRIGGER org_closure_reach_update AFTER UPDATE ON org_closure
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION org_closure_reach();
+CREATE TRIGGER org_closure_reach_delete AFTER DELETE ON org_closure
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION org_closure_reach();
 
 INSERT INTO school_tally (school_year_id, school_id, status, form, sessions, checkins)
 SELECT t.school_year_id, t.school_id, t.status, t.form, COUNT(*), COALESCE(SUM(k.present + k.late), 0)
