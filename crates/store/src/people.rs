@@ -155,7 +155,12 @@ async fn pupils_under(
     }
 }
 
-fn like_conditions(raw: &str, cols: &[&str], exact: &[&str], values: &mut Vec<Value>) -> String {
+pub(crate) fn like_conditions(
+    raw: &str,
+    cols: &[&str],
+    exact: &[&str],
+    values: &mut Vec<Value>,
+) -> String {
     let q = raw.trim().to_lowercase();
     let mut parts = Vec::new();
     values.push(format!("%{}%", q.replace(['%', '_'], "")).into());

@@ -1,6 +1,8 @@
 //! Check-in store tests (the hot path, refusals, staff marking, device flags), each on
 //! SQLite and on PostgreSQL.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{Duration, Utc};
 use jiaxiao_domain::checkin_code::CodeGen;
 use jiaxiao_domain::parent_school::{AttendanceStatus, Audience, Method, SessionStatus};
@@ -848,6 +850,92 @@ both_dbs!(
             .unwrap();
         assert_eq!(n, trainees.len());
         assert!(n > 0);
+        // The trainees list's pages from the store, every sort both ways: together they are
+        // the whole table, each row with the whole table's figures, in the order asked.
+        use credits::{TraineeQuery, TraineeSort};
+        let whole: HashMap<i64, (i64, i64, f64)> = trainees
+            .iter()
+            .map(|t| (t.guardian_id, (t.invited, t.attended, t.hours)))
+            .collect();
+        let query = |sort, desc, offset| TraineeQuery {
+            search: None,
+            grade_id: None,
+            class_id: None,
+            committee: None,
+            sort,
+            desc,
+            offset,
+            limit: 3,
+        };
+        for sort in [
+            None,
+            Some(TraineeSort::Name),
+            Some(TraineeSort::Rate),
+            Some(TraineeSort::Hours),
+            Some(TraineeSort::Class),
+            Some(TraineeSort::Attended),
+        ] {
+            for desc in [false, true] {
+                let mut seen: Vec<credits::TraineeSummary> = Vec::new();
+                loop {
+                    let (page, total) = credits::trainee_page(
+                        db,
+                        &w.admin_a,
+                        w.school_a,
+                        year,
+                        &query(sort, desc, seen.len() as u64),
+                    )
+                    .await
+                    .unwrap();
+                    assert_eq!(total as usize, trainees.len(), "{sort:?}");
+                    if page.is_empty() {
+                        break;
+                    }
+                    assert!(page.len() <= 3);
+                    seen.extend(page);
+                }
+                let ids: HashSet<i64> = seen.iter().map(|t| t.guardian_id).collect();
+                assert_eq!(ids.len(), trainees.len(), "{sort:?} {desc}");
+                for t in &seen {
+                    assert_eq!(whole[&t.guardian_id], (t.invited, t.attended, t.hours));
+                }
+                let key = |t: &credits::TraineeSummary| match sort {
+                    Some(TraineeSort::Rate) => t.rate(),
+                    Some(TraineeSort::Hours) => t.hours,
+                    Some(TraineeSort::Attended) => t.attended as f64,
+                    _ => 0.0,
+                };
+                for pair in seen.windows(2) {
+                    let (a, b) = (key(&pair[0]), key(&pair[1]));
+                    assert!(
+                        if desc { a >= b } else { a <= b },
+                        "{sort:?} {desc}: {a} {b}"
+                    );
+                }
+            }
+        }
+        // A class filter keeps the parents of that class's children, counted as such.
+        let in_class = credits::trainee_page(
+            db,
+            &w.admin_a,
+            w.school_a,
+            year,
+            &TraineeQuery {
+                class_id: Some(w.class_32),
+                limit: 1000,
+                ..query(None, false, 0)
+            },
+        )
+        .await
+        .unwrap();
+        assert!(in_class.1 > 0 && (in_class.1 as usize) < trainees.len());
+        assert_eq!(in_class.0.len() as u64, in_class.1);
+        assert!(
+            in_class
+                .0
+                .iter()
+                .all(|t| t.classes.iter().any(|c| c.class_id == w.class_32))
+        );
         let pairs = |r: &[credits::ClassRate]| {
             r.iter()
                 .map(|c| (c.class_id, c.invited, c.reached))

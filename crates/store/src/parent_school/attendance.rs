@@ -261,12 +261,6 @@ pub(crate) async fn session_counts(db: &Db, f: Filter) -> StoreResult<HashMap<i6
         .collect())
 }
 
-#[derive(FromQueryResult)]
-struct Pair {
-    a: i64,
-    b: i64,
-}
-
 /// Per parent over the held sessions: (invited, attended, credit hours). Walk-ins
 /// (checked in without an invitation) earn hours too.
 pub(crate) async fn trainees<C: ConnectionTrait>(
@@ -274,38 +268,59 @@ pub(crate) async fn trainees<C: ConnectionTrait>(
     f: Filter,
     settings: &jiaxiao_domain::parent_school::Settings,
 ) -> StoreResult<HashMap<i64, (i64, i64, f64)>> {
-    let mut by: HashMap<i64, (i64, i64, f64)> = HashMap::new();
-    let q = Q::new(conn, f, true);
-    let sql = format!(
-        "WITH {}, {} SELECT guardian_id AS a, COUNT(*) AS b FROM invg GROUP BY guardian_id",
-        q.inv(),
-        q.invg()
-    );
-    for p in rows::<Pair, _>(conn, sql, q.values).await? {
-        by.entry(p.a).or_default().0 = p.b;
-    }
-    // Hours depend on the form's weight: grouped by form and length, summed here.
     #[derive(FromQueryResult)]
-    struct Came {
+    struct Trainee {
         guardian_id: i64,
-        form: String,
-        duration_minutes: i32,
-        n: i64,
+        invited: i64,
+        attended: i64,
+        hours: f64,
     }
-    let q = Q::new(conn, f, true);
+    let (tr, values) = trainee_table(conn, f, settings);
+    let sql = format!("WITH {tr} SELECT guardian_id, invited, attended, hours FROM tr");
+    Ok(rows::<Trainee, _>(conn, sql, values)
+        .await?
+        .into_iter()
+        .map(|t| (t.guardian_id, (t.invited, t.attended, t.hours)))
+        .collect())
+}
+
+/// The CTEs ending in `tr (guardian_id, invited, attended, hours)`: every parent invited
+/// to or attending a held session of the filter, with their credit hours weighted by
+/// form — one row per parent, for the whole table and for one page of it alike. Returns
+/// the values bound so far; a caller binds its own after them.
+pub(crate) fn trainee_table<C: ConnectionTrait>(
+    conn: &C,
+    f: Filter,
+    settings: &jiaxiao_domain::parent_school::Settings,
+) -> (String, Vec<Value>) {
+    let mut q = Q::new(conn, f, true);
+    let mut arms = String::new();
+    for (form, w) in &settings.weights {
+        let form = bind(&mut q.values, form.clone());
+        let w = bind(&mut q.values, *w);
+        arms.push_str(&format!(" WHEN {form} THEN {w}"));
+    }
+    // A form without a weight counts one to one, as `Settings::weight`.
+    let one = bind(&mut q.values, 1.0f64);
+    let zero = bind(&mut q.values, 0.0f64);
     let sql = format!(
-        "SELECT c.guardian_id, t.form, t.duration_minutes, COUNT(*) AS n FROM teaching_session t \
-         JOIN checkin c ON c.session_id = t.id WHERE {} AND c.status {CAME}{} \
-         GROUP BY c.guardian_id, t.form, t.duration_minutes",
-        q.sessions,
-        q.only("c.guardian_id")
+        "{inv}, {invg}, \
+         ti AS (SELECT guardian_id, COUNT(*) AS invited FROM invg GROUP BY guardian_id), \
+         ta AS (SELECT c.guardian_id, COUNT(*) AS attended, \
+             SUM(CASE t.form{arms} ELSE {one} END \
+               * (CASE WHEN t.duration_minutes > 0 THEN t.duration_minutes ELSE 0 END) / 60.0) AS hours \
+           FROM teaching_session t JOIN checkin c ON c.session_id = t.id \
+           WHERE {sessions} AND c.status {CAME}{only} GROUP BY c.guardian_id), \
+         tr AS (SELECT u.guardian_id, COALESCE(ti.invited, 0) AS invited, \
+             COALESCE(ta.attended, 0) AS attended, COALESCE(ta.hours, {zero}) AS hours \
+           FROM (SELECT guardian_id FROM ti UNION SELECT guardian_id FROM ta) u \
+           LEFT JOIN ti ON ti.guardian_id = u.guardian_id LEFT JOIN ta ON ta.guardian_id = u.guardian_id)",
+        inv = q.inv(),
+        invg = q.invg(),
+        sessions = q.sessions,
+        only = q.only("c.guardian_id"),
     );
-    for c in rows::<Came, _>(conn, sql, q.values).await? {
-        let e = by.entry(c.guardian_id).or_default();
-        e.1 += c.n;
-        e.2 += c.n as f64 * settings.credit_hours(&c.form, c.duration_minutes);
-    }
-    Ok(by)
+    (sql, q.values)
 }
 
 /// Brings the reach cache of a school's year up to date (migration 0011: `session_reach`,

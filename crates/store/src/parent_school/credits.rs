@@ -198,6 +198,29 @@ async fn trainees_from<C: ConnectionTrait>(
             e.committee = m.n > 0;
         }
     }
+    let only = f.guardian_id.map(|g| vec![g]);
+    attach_classes(
+        conn,
+        f.school_id,
+        f.school_year_id,
+        only.as_deref(),
+        &mut by,
+    )
+    .await?;
+    let mut out: Vec<TraineeSummary> = by.into_values().collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.guardian_id.cmp(&b.guardian_id)));
+    Ok(out)
+}
+
+/// Fills in each trainee's children's classes at the school this year, in register order
+/// (grade level, then class number): one read for the school, or for the parents named.
+async fn attach_classes<C: ConnectionTrait>(
+    conn: &C,
+    school_id: i64,
+    school_year_id: i64,
+    only: Option<&[i64]>,
+    by: &mut BTreeMap<i64, TraineeSummary>,
+) -> StoreResult<()> {
     #[derive(FromQueryResult)]
     struct ChildClass {
         guardian_id: i64,
@@ -205,13 +228,15 @@ async fn trainees_from<C: ConnectionTrait>(
         grade_id: Option<i64>,
         name: String,
     }
-    // One read for the whole school: its parents' children's classes this year, in
-    // register order (grade level, then class number).
     let mut values: Vec<Value> = Vec::new();
-    let s = bind(&mut values, f.school_id);
-    let y = bind(&mut values, f.school_year_id);
-    let only = match f.guardian_id {
-        Some(g) => format!(" AND gs.guardian_id = {}", bind(&mut values, g)),
+    let s = bind(&mut values, school_id);
+    let y = bind(&mut values, school_year_id);
+    let only = match only {
+        Some([]) => return Ok(()),
+        Some(ids) => {
+            let list: Vec<String> = ids.iter().map(|g| bind(&mut values, *g)).collect();
+            format!(" AND gs.guardian_id IN ({})", list.join(", "))
+        }
         None => String::new(),
     };
     let classes: Vec<ChildClass> = rows(
@@ -239,9 +264,234 @@ async fn trainees_from<C: ConnectionTrait>(
             });
         }
     }
-    let mut out: Vec<TraineeSummary> = by.into_values().collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name).then(a.guardian_id.cmp(&b.guardian_id)));
-    Ok(out)
+    Ok(())
+}
+
+/// What of a school's trainee table one list page asks for: search (name, its pinyin or
+/// initials, or a phone number as the caller sees it), filters, sort, and the rows.
+#[derive(Debug, Clone)]
+pub struct TraineeQuery {
+    pub search: Option<String>,
+    pub grade_id: Option<i64>,
+    pub class_id: Option<i64>,
+    pub committee: Option<bool>,
+    pub sort: Option<TraineeSort>,
+    pub desc: bool,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// The trainee table's sortable columns (the list's `?sort=` keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraineeSort {
+    Name,
+    Class,
+    Invited,
+    Attended,
+    Rate,
+    Hours,
+    Reflections,
+    Committee,
+}
+
+impl TraineeSort {
+    pub fn from_key(key: &str) -> Option<TraineeSort> {
+        Some(match key {
+            "name" => TraineeSort::Name,
+            "class" => TraineeSort::Class,
+            "invited" => TraineeSort::Invited,
+            "attended" => TraineeSort::Attended,
+            "rate" => TraineeSort::Rate,
+            "hours" => TraineeSort::Hours,
+            "reflections" => TraineeSort::Reflections,
+            "committee" => TraineeSort::Committee,
+            _ => return None,
+        })
+    }
+
+    /// The ORDER BY expression over the page query's `x` (text by pinyin, as the lists
+    /// sort names; a parent without a class this year last).
+    fn sql(self) -> &'static [&'static str] {
+        match self {
+            TraineeSort::Name => &["x.name_pinyin", "x.name"],
+            TraineeSort::Class => &[
+                "CASE WHEN x.class_key IS NULL THEN 1 ELSE 0 END",
+                "x.class_key",
+            ],
+            TraineeSort::Invited => &["x.invited"],
+            TraineeSort::Attended => &["x.attended"],
+            TraineeSort::Rate => {
+                &["CASE WHEN x.invited = 0 THEN 0.0 ELSE x.attended * 1.0 / x.invited END"]
+            }
+            TraineeSort::Hours => &["x.hours"],
+            TraineeSort::Reflections => &["x.reflections"],
+            TraineeSort::Committee => &["x.committee"],
+        }
+    }
+}
+
+/// One page of a school's trainee table in the caller's reach, and how many rows match:
+/// the database counts, filters, sorts and cuts it (issue 16: a page holds its rows, not
+/// the school's year). The list page and its XLSX read through here.
+pub async fn trainee_page(
+    db: &Db,
+    scope: &Scope,
+    school_id: i64,
+    school_year_id: i64,
+    q: &TraineeQuery,
+) -> StoreResult<(Vec<TraineeSummary>, u64)> {
+    visible_school(&db.conn, scope, school_id).await?;
+    let conn = &db.conn;
+    let settings = super::settings(conn, school_id, school_year_id).await?;
+    let within = super::reach::within(conn, scope, school_id, school_year_id).await?;
+    let phones = Phones::of(conn, scope, school_id).await?;
+    let f = Filter::year(school_id, school_year_id);
+    let (tr, mut values) = attendance::trainee_table(conn, f, &settings);
+    let s = bind(&mut values, school_id);
+    let y = bind(&mut values, school_year_id);
+    let mut conds: Vec<String> = Vec::new();
+    if let Some(w) = &within {
+        if w.guardians.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let list: Vec<String> = w.guardians.iter().map(|g| bind(&mut values, *g)).collect();
+        conds.push(format!("tr.guardian_id IN ({})", list.join(", ")));
+    }
+    if let Some(text) = q.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        let mut c = crate::people::like_conditions(
+            text,
+            &["gd.name", "gd.name_pinyin", "gd.name_initials"],
+            &[],
+            &mut values,
+        );
+        // Digits find a phone only as far as the caller sees it: the whole number for
+        // those shown it, the last four otherwise (the masked number shows those).
+        let digits: String = text.trim().chars().filter(|c| !c.is_whitespace()).collect();
+        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+            let tail = if phones.whole() {
+                Some(format!("%{digits}%"))
+            } else if digits.len() <= 4 {
+                Some(format!("%{digits}"))
+            } else {
+                None
+            };
+            if let Some(p) = tail {
+                c = format!("({c} OR gd.phone LIKE {})", bind(&mut values, p));
+            }
+        }
+        conds.push(c);
+    }
+    let in_class = |values: &mut Vec<Value>, col: &str, id: i64| {
+        format!(
+            "EXISTS (SELECT 1 FROM guardianship gs JOIN class_membership cm ON cm.pupil_id = gs.pupil_id \
+               AND cm.school_year_id = {y} JOIN org_unit c ON c.id = cm.class_id \
+             WHERE gs.guardian_id = tr.guardian_id AND {col} = {})",
+            bind(values, id)
+        )
+    };
+    if let Some(c) = q.class_id {
+        conds.push(in_class(&mut values, "c.id", c));
+    }
+    if let Some(g) = q.grade_id {
+        conds.push(in_class(&mut values, "c.parent_id", g));
+    }
+    match q.committee {
+        Some(true) => conds.push("seat.guardian_id IS NOT NULL".into()),
+        Some(false) => conds.push("seat.guardian_id IS NULL".into()),
+        None => {}
+    }
+    let conds = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    let order = match q.sort {
+        Some(k) => {
+            let dir = if q.desc { " DESC" } else { "" };
+            let keys: Vec<String> = k.sql().iter().map(|e| format!("{e}{dir}")).collect();
+            format!("{}, x.name_pinyin, x.guardian_id", keys.join(", "))
+        }
+        None => "x.name, x.guardian_id".into(),
+    };
+    let limit = bind(&mut values, q.limit.min(i64::MAX as u64) as i64);
+    let offset = bind(&mut values, q.offset.min(i64::MAX as u64) as i64);
+    #[derive(FromQueryResult)]
+    struct PageRow {
+        guardian_id: i64,
+        name: String,
+        phone: Option<String>,
+        invited: i64,
+        attended: i64,
+        hours: f64,
+        reflections: i64,
+        committee: i32,
+        total: i64,
+    }
+    let sql = format!(
+        "WITH {tr}, \
+         rf AS (SELECT r.guardian_id, COUNT(*) AS n FROM reflection r \
+           JOIN teaching_session t ON t.id = r.session_id \
+           WHERE t.school_id = {s} AND t.school_year_id = {y} GROUP BY r.guardian_id), \
+         seat AS (SELECT DISTINCT m.guardian_id FROM committee_member m \
+           JOIN committee k ON k.id = m.committee_id \
+           WHERE k.school_id = {s} AND k.school_year_id = {y} AND m.guardian_id IS NOT NULL), \
+         kl AS (SELECT gs.guardian_id, MIN(COALESCE(g.grade_level, 0) * 1000 + COALESCE(c.class_number, 0)) AS class_key \
+           FROM guardianship gs JOIN pupil p ON p.id = gs.pupil_id \
+           JOIN class_membership cm ON cm.pupil_id = p.id AND cm.school_year_id = {y} \
+           JOIN org_unit c ON c.id = cm.class_id LEFT JOIN org_unit g ON g.id = c.parent_id \
+           WHERE p.school_id = {s} GROUP BY gs.guardian_id), \
+         x AS (SELECT tr.guardian_id, gd.name, gd.name_pinyin, gd.phone, tr.invited, tr.attended, tr.hours, \
+             COALESCE(rf.n, 0) AS reflections, CASE WHEN seat.guardian_id IS NULL THEN 0 ELSE 1 END AS committee, \
+             kl.class_key \
+           FROM tr JOIN guardian gd ON gd.id = tr.guardian_id \
+           LEFT JOIN rf ON rf.guardian_id = tr.guardian_id LEFT JOIN seat ON seat.guardian_id = tr.guardian_id \
+           LEFT JOIN kl ON kl.guardian_id = tr.guardian_id{conds}) \
+         SELECT x.guardian_id, x.name, x.phone, x.invited, x.attended, x.hours, x.reflections, x.committee, \
+           COUNT(*) OVER () AS total \
+         FROM x ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+    );
+    let page: Vec<PageRow> = rows(conn, sql, values).await?;
+    let total = match page.first() {
+        Some(r) => r.total as u64,
+        // Past the last page: count what matches without cutting it.
+        None if q.offset > 0 => {
+            let all = TraineeQuery {
+                offset: 0,
+                limit: 1,
+                ..q.clone()
+            };
+            return Ok((
+                Vec::new(),
+                Box::pin(trainee_page(db, scope, school_id, school_year_id, &all))
+                    .await?
+                    .1,
+            ));
+        }
+        None => 0,
+    };
+    let ids: Vec<i64> = page.iter().map(|r| r.guardian_id).collect();
+    let mut by: BTreeMap<i64, TraineeSummary> = page
+        .into_iter()
+        .map(|r| {
+            (
+                r.guardian_id,
+                TraineeSummary {
+                    guardian_id: r.guardian_id,
+                    name: r.name,
+                    phone: phones.show(r.phone),
+                    invited: r.invited,
+                    attended: r.attended,
+                    hours: r.hours,
+                    reflections: r.reflections,
+                    committee: r.committee != 0,
+                    classes: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    attach_classes(conn, school_id, school_year_id, Some(&ids), &mut by).await?;
+    // Back in the page's order.
+    Ok((ids.iter().filter_map(|id| by.remove(id)).collect(), total))
 }
 
 /// Attendance of one class over a year: child-sessions invited and reached (a child

@@ -143,18 +143,11 @@ fn trainee_list(
         .iter()
         .map(|t| {
             let phone = t.phone.clone().unwrap_or_default();
-            let mut tags: Vec<(&'static str, String)> =
-                vec![("committee", if t.committee { "1" } else { "0" }.to_owned())];
-            for c in &t.classes {
-                tags.push(("class", c.class_id.to_string()));
-                if let Some(g) = c.grade_id {
-                    tags.push(("grade", g.to_string()));
-                }
-            }
             let classes: Vec<&str> = t.classes.iter().map(|c| c.name.as_str()).collect();
             Row {
                 href: Some(format!("/people/guardians/{}", t.guardian_id)),
-                search: Row::search_text(&t.name, &[&phone]),
+                // Searched, filtered and sorted by the store (`credits::trainee_page`).
+                search: String::new(),
                 cells: vec![
                     Cell::Text(t.name.clone()),
                     Cell::Text(phone),
@@ -170,13 +163,28 @@ fn trainee_list(
                         String::new()
                     }),
                 ],
-                tags,
+                tags: Vec::new(),
                 day: None,
                 badge: None,
             }
         })
         .collect();
     (list, rows)
+}
+
+/// The list's search, filters and sort as the store's trainee query.
+fn trainee_query(lq: &ListQuery, offset: u64, limit: u64) -> credits::TraineeQuery {
+    let id = |k: &str| lq.get(k).and_then(|v| v.parse::<i64>().ok());
+    credits::TraineeQuery {
+        search: lq.search().map(str::to_owned),
+        grade_id: id("grade"),
+        class_id: id("class"),
+        committee: lq.get("committee").map(|v| v == "1"),
+        sort: lq.sort.as_deref().and_then(credits::TraineeSort::from_key),
+        desc: lq.desc,
+        offset,
+        limit,
+    }
 }
 
 async fn list_trainees(
@@ -190,10 +198,17 @@ async fn list_trainees(
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
     let year = y.id;
-    let (trainees, rates) = credits::trainees_and_rates(&state.db, scope, id, year).await?;
+    let rates = credits::class_rates(&state.db, scope, id, year).await?;
+    let (trainees, total) = credits::trainee_page(
+        &state.db,
+        scope,
+        id,
+        year,
+        &trainee_query(&lq, lq.offset() as u64, lq.size as u64),
+    )
+    .await?;
     let (list, rows) = trainee_list(lang, id, &y, &trainees, &rates);
-    let selected = list.select(&lq, rows);
-    let list = list.page(lang, &lq, &selected);
+    let list = list.paged(lang, &lq, rows, total as usize);
     let grades = credits::grade_rates(&rates);
     let settings = jiaxiao_store::parent_school::settings(&state.db.conn, id, year).await?;
     let can_write = y.open && sessions::form_choices(&state.db, scope, id).await.is_ok();
@@ -244,9 +259,17 @@ async fn trainees_xlsx(
     let lang = s.lang;
     let scope = &s.user.scope;
     let school = sessions::school(&state.db, scope, id).await?;
-    let (trainees, rates) = credits::trainees_and_rates(&state.db, scope, id, y.id).await?;
-    let (list, rows) = trainee_list(lang, id, &y, &trainees, &rates);
-    let selected = list.select(&lq, rows);
+    let rates = credits::class_rates(&state.db, scope, id, y.id).await?;
+    // One more than a file may hold: `list::xlsx` refuses that with a message.
+    let (trainees, _) = credits::trainee_page(
+        &state.db,
+        scope,
+        id,
+        y.id,
+        &trainee_query(&lq, 0, list::EXPORT_MAX as u64 + 1),
+    )
+    .await?;
+    let (list, selected) = trainee_list(lang, id, &y, &trainees, &rates);
     let title = lang.tf(
         "ps.trainees.xlsx_title",
         [("school", school.name.clone()), ("year", y.name.clone())],
