@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The API against its own OpenAPI document: `jiaxiao demo` on fresh SQLite data on a free
 # loopback port, a county administrator's token, then schemathesis (pinned, from PyPI)
-# over every operation, bounded in examples and time. Any failure fails CI. The token
+# over every operation, bounded in examples and time; before that the document itself is
+# checked against the OpenAPI specification (openapi-spec-validator, pinned, from PyPI),
+# so generated clients stay possible (issue 14). Any failure fails CI. The token
 # revocations (DELETE /api/v1/auth/token, DELETE /api/v1/tokens/{id}) are left out of the
 # run because they would revoke the very token the run uses (the second did, and 21
 # operations then answered only 401); their answers are covered by the HTTP tests.
@@ -12,11 +14,16 @@ set -euo pipefail
 bin=$(realpath "${1:?usage: .ci/schemathesis.sh JIAXIAO_BINARY}")
 here=$(cd "$(dirname "$0")" && pwd)
 st_version=4.32.5
+osv_version=0.7.2
 max_time=${ST_MAX_TIME:-150}
 examples=${ST_EXAMPLES:-25}
 
 if ! st --version 2>/dev/null | grep -q "$st_version"; then
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "schemathesis==$st_version"
+fi
+
+if ! python3 -c "import openapi_spec_validator, importlib.metadata as m; assert m.version('openapi-spec-validator') == '$osv_version'" 2>/dev/null; then
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "openapi-spec-validator==$osv_version"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/jiaxiao-st.XXXXXX")
@@ -39,6 +46,10 @@ curl -fs "$url/healthz" >/dev/null || { echo "the demo server did not come up:";
 
 token=$(curl -fs -X POST "$url/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"username":"county","password":"jiaxiao-demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+
+echo "== openapi-spec-validator $osv_version on $url/api/openapi.json"
+curl -fs "$url/api/openapi.json" -o "$work/openapi.json"
+python3 -m openapi_spec_validator "$work/openapi.json"
 
 echo "== schemathesis $st_version against $url (≤ $examples examples an operation, ≤ $max_time s)"
 status=0

@@ -684,4 +684,24 @@ mod tests {
         }
         assert!(checked >= 12, "only {checked} operations");
     }
+
+    /// A generated client names its methods by operation id: each one is there and
+    /// unique (utoipa takes the handler's name, and two modules' `list` met once).
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = ApiDoc::openapi();
+        let mut seen = std::collections::HashMap::new();
+        for (path, item) in &doc.paths.paths {
+            for op in [&item.get, &item.post, &item.put, &item.patch, &item.delete]
+                .into_iter()
+                .flatten()
+            {
+                let id = op.operation_id.clone().unwrap_or_default();
+                assert!(!id.is_empty(), "{path}: no operation id");
+                if let Some(other) = seen.insert(id.clone(), path.clone()) {
+                    panic!("operation id {id} on {path} and {other}");
+                }
+            }
+        }
+    }
 }

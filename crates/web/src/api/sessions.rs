@@ -225,7 +225,7 @@ async fn year_names(state: &AppState) -> Result<std::collections::HashMap<i64, S
 
 /// Sessions the caller may see, by start time; the `Link` header names the next page
 /// and `X-Total-Count` the number of matching sessions.
-#[utoipa::path(get, path = "/api/v1/sessions", params(SessionQuery), tag = "parent school",
+#[utoipa::path(get, path = "/api/v1/sessions", operation_id = "list_sessions", params(SessionQuery), tag = "parent school",
     responses((status = 200, body = [Session], headers(
         ("Link" = String, description = "the next page: `<…?after=…>; rel=\"next\"`, when this one is full"),
         ("X-Total-Count" = i64, description = "sessions matching the filters"))),
@@ -299,7 +299,7 @@ fn versioned(status: StatusCode, s: Session) -> Response {
 }
 
 /// One session, with its version as `ETag`.
-#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "parent school",
+#[utoipa::path(get, path = "/api/v1/sessions/{id}", operation_id = "get_session", tag = "parent school",
     responses((status = 200, body = Session, headers(("ETag" = String, description = "the version, for If-Match"))),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
@@ -312,7 +312,7 @@ pub async fn get(
 
 /// Plans a session (staff who plan the school's sessions). Send an `Idempotency-Key`:
 /// a retry with the same key and body gets the first answer, not a second session.
-#[utoipa::path(post, path = "/api/v1/sessions", request_body = SessionBody, tag = "parent school",
+#[utoipa::path(post, path = "/api/v1/sessions", operation_id = "create_session", request_body = SessionBody, tag = "parent school",
     params(("Idempotency-Key" = Option<String>, Header, description = "1–64 of [A-Za-z0-9-_.:], new per create")),
     responses((status = 201, body = Session), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "the first request with this key is still running"),
@@ -341,7 +341,7 @@ pub async fn create(
 
 /// Replaces a session's plan (the page's edit form). With `If-Match`, refused with 412
 /// when someone changed it since. Check-ins are kept whatever the audience becomes.
-#[utoipa::path(put, path = "/api/v1/sessions/{id}", request_body = SessionBody, tag = "parent school",
+#[utoipa::path(put, path = "/api/v1/sessions/{id}", operation_id = "update_session", request_body = SessionBody, tag = "parent school",
     params(("If-Match" = Option<String>, Header, description = "the ETag read, e.g. \"v3\"")),
     responses((status = 200, body = Session), (status = 401, body = ErrorBody),
         (status = 412, body = ErrorBody, description = "changed since the version in If-Match"),

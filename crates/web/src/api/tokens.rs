@@ -78,7 +78,7 @@ pub struct CreatedToken {
 }
 
 /// The caller's live tokens, newest first.
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
+#[utoipa::path(get, path = "/api/v1/tokens", operation_id = "list_tokens", tag = "tokens",
     responses((status = 200, body = [Token]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, u: ApiUser) -> Result<Json<Vec<Token>>, AppError> {
     let rows = accounts::list_own_tokens(&state.db, &u.scope).await?;
@@ -86,7 +86,7 @@ pub async fn list(State(state): State<AppState>, u: ApiUser) -> Result<Json<Vec<
 }
 
 /// Makes a token for the caller's own account with the scopes and unit given.
-#[utoipa::path(post, path = "/api/v1/tokens", request_body = NewTokenBody, tag = "tokens",
+#[utoipa::path(post, path = "/api/v1/tokens", operation_id = "create_token", request_body = NewTokenBody, tag = "tokens",
     params(("Idempotency-Key" = Option<String>, Header, description = "1–64 of [A-Za-z0-9-_.:], new per create")),
     responses((status = 201, body = CreatedToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -136,7 +136,7 @@ pub async fn create(
 }
 
 /// Revokes one of the caller's tokens.
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", operation_id = "delete_token", tag = "tokens",
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
