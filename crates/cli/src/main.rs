@@ -457,6 +457,16 @@ async fn run(cmd: Cmd, mut cfg: Config) -> Result<()> {
 }
 
 async fn serve(db: Db, cfg: &Config) -> Result<()> {
+    // The pool that migrated (and loaded the demo) had no statement limit, as no other
+    // command has; serving, PostgreSQL cancels what outlives the request that asked.
+    let db = if db.backend == jiaxiao_store::Backend::Postgres {
+        db.close().await?;
+        Db::connect_with(&cfg.database_url(), Some(jiaxiao_web::app::HANDLER_TIMEOUT))
+            .await
+            .with_context(|| format!("opening the database {}", cfg.database_shown()))?
+    } else {
+        db
+    };
     let handle = metrics_exporter();
     // Bound first: whether /metrics may answer without a token depends on the address.
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
@@ -491,6 +501,32 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
     } else {
         None
     };
+    // School years whose rosters changed get their reach cache recomputed beside the
+    // requests, not by the first page that reads them (issue 16): ten at a time, again
+    // at once while there are more, else every half minute.
+    let warmer = cfg.run_jobs.then(|| {
+        let db = state.db.clone();
+        let mut rx = stop_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                let pause =
+                    match jiaxiao_store::parent_school::attendance::refresh_stale_years(&db, 10)
+                        .await
+                    {
+                        Ok(10) => std::time::Duration::ZERO,
+                        Ok(_) => std::time::Duration::from_secs(30),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "refreshing stale reach caches");
+                            std::time::Duration::from_secs(30)
+                        }
+                    };
+                tokio::select! {
+                    _ = rx.wait_for(|s| *s) => break,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
+        })
+    });
     println!("jiaxiao listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let mut rx = stop_rx;
@@ -504,6 +540,11 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
         let _ = stop_tx.send(true);
     });
     server.await?;
+    // A recompute cut short rolls back; its markers stay for the next start.
+    if let Some(w) = warmer {
+        w.abort();
+        let _ = w.await;
+    }
     // A running import finishes its transaction before the pool closes.
     if let Some(r) = runner {
         let _ = r.await;

@@ -28,6 +28,14 @@ pub struct Db {
 
 impl Db {
     pub async fn connect(url: &str) -> StoreResult<Db> {
+        Db::connect_with(url, None).await
+    }
+
+    /// As [`Db::connect`], with PostgreSQL told to cancel any statement running longer
+    /// than `statement_timeout`: `serve` passes its handler timeout, so a request already
+    /// answered 503 stops its query too instead of holding a connection and a core.
+    /// SQLite statements cannot be limited this way; the option does nothing there.
+    pub async fn connect_with(url: &str, statement_timeout: Option<Duration>) -> StoreResult<Db> {
         let backend = if url.starts_with("postgres") {
             Backend::Postgres
         } else {
@@ -72,8 +80,14 @@ impl Db {
                 // province (thousands), and after five runs PostgreSQL may switch a prepared
                 // statement to a generic plan made for neither — the province roll-up went
                 // from 110 ms to 200 ms (bench/scale.sh). Planning these costs a millisecond.
-                opts.map_sqlx_postgres_opts(|o| {
-                    o.options([("jit", "off"), ("plan_cache_mode", "force_custom_plan")])
+                opts.map_sqlx_postgres_opts(move |o| {
+                    let o = o.options([("jit", "off"), ("plan_cache_mode", "force_custom_plan")]);
+                    match statement_timeout {
+                        Some(t) => {
+                            o.options([("statement_timeout", format!("{}ms", t.as_millis()))])
+                        }
+                        None => o,
+                    }
                 });
             }
         }

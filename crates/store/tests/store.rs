@@ -5,7 +5,7 @@ use jiaxiao_domain::{Role, UnitKind};
 use jiaxiao_store::accounts::{self, Login, NewUser};
 use jiaxiao_store::org;
 use jiaxiao_store::people::{self, Query};
-use jiaxiao_store::{Db, Scope, StoreError};
+use jiaxiao_store::{Db, Scope, StoreError, db};
 use jiaxiao_testkit::fixtures::{staff_scope, two_counties, unit};
 use jiaxiao_testkit::{Kind, TestDb, both_dbs};
 
@@ -644,5 +644,49 @@ both_dbs!(
             .await
             .unwrap();
         assert_eq!(in_b.len(), 2);
+    }
+);
+
+// A serving pool on PostgreSQL cancels a statement that outlives its limit, and keeps the
+// other options it connects with; SQLite has no such limit and runs it out.
+both_dbs!(
+    a_serving_pool_stops_statements_past_its_limit,
+    |t: TestDb| async move {
+        let db = Db::connect_with(&t.url, Some(std::time::Duration::from_millis(300)))
+            .await
+            .unwrap();
+        match db.backend {
+            jiaxiao_store::Backend::Postgres => {
+                let slow = db::scalar_i64(&db.conn, "SELECT 1 AS n FROM pg_sleep(3)", vec![]).await;
+                let err = slow.expect_err("a 3 s statement under a 300 ms limit");
+                assert!(err.to_string().contains("statement timeout"), "{err}");
+                // The pool's other options are still there beside the limit.
+                let shown = db::scalar_i64(
+                    &db.conn,
+                    "SELECT CASE WHEN current_setting('plan_cache_mode') = 'force_custom_plan' \
+                   AND current_setting('jit') = 'off' THEN CAST(1 AS BIGINT) ELSE 0 END AS n",
+                    vec![],
+                )
+                .await
+                .unwrap();
+                assert_eq!(shown, 1);
+                // The connection is still usable after the cancel.
+                assert_eq!(
+                    db::scalar_i64(&db.conn, "SELECT CAST(2 AS BIGINT) AS n", vec![])
+                        .await
+                        .unwrap(),
+                    2
+                );
+            }
+            jiaxiao_store::Backend::Sqlite => {
+                assert_eq!(
+                    db::scalar_i64(&db.conn, "SELECT CAST(2 AS BIGINT) AS n", vec![])
+                        .await
+                        .unwrap(),
+                    2
+                );
+            }
+        }
+        db.close().await.unwrap();
     }
 );

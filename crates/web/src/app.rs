@@ -179,7 +179,7 @@ fn hot_routes(state: AppState) -> Router {
 }
 
 /// How long a handler may take before the answer is 503 (a stuck database, say).
-const HANDLER_TIMEOUT: Duration = Duration::from_secs(60);
+pub const HANDLER_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn panic_response(_: Box<dyn std::any::Any + Send>) -> Response {
     crate::error::AppError::Internal("panic in handler".into()).into_response()

@@ -323,6 +323,32 @@ pub(crate) fn trainee_table<C: ConnectionTrait>(
     (sql, q.values)
 }
 
+/// Brings up to date, in the background, the school years whose classes, children or
+/// parents changed (a roster import, a bulk load): their whole year is recomputed, which
+/// for a school of 6,000 children over 260 sessions takes seconds — better paid here than
+/// by the first person to open its page. At most `limit` years a call, in the order of
+/// their ids; returns how many were done. Pages still refresh what is left when they
+/// read it, and two processes doing the same year only repeat work.
+pub async fn refresh_stale_years(db: &Db, limit: u64) -> StoreResult<usize> {
+    #[derive(FromQueryResult)]
+    struct Year {
+        school_id: i64,
+        school_year_id: i64,
+    }
+    let years: Vec<Year> = rows(
+        &db.conn,
+        "SELECT school_id, school_year_id FROM reach_stale_school \
+         ORDER BY school_year_id, school_id LIMIT $1"
+            .into(),
+        vec![(limit.min(i64::MAX as u64) as i64).into()],
+    )
+    .await?;
+    for y in &years {
+        refresh_reach(db, y.school_id, y.school_year_id).await?;
+    }
+    Ok(years.len())
+}
+
 /// Brings the reach cache of a school's year up to date (migration 0011: `session_reach`,
 /// `session_walkin`): the sessions the database marked stale — all of the year when its
 /// classes, children or parents changed, else those whose check-ins, audience or time
