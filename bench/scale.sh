@@ -31,6 +31,7 @@
 #       GET /ps/units/{county}     county overview        (scounty)
 #       GET /ps/schools/{school}   the big school's home  (sschool)
 #       GET /ps/schools/{mega}     the extra-big school's home (smega)
+#       GET /ps/schools/{school}/trainees, …/{mega}/trainees   their trainees lists (one page)
 #    In round 1 a page is first timed once (timeout PROBE_MAX s); a page slower than a second is
 #    measured with fewer requests (N shrinks to fit about SLOW_BUDGET s per round, at
 #    least 3; no warm-ups beyond the probe), so the "before" code finishes at all.
@@ -40,6 +41,9 @@
 #    sheet is the school's year of check-ins: past a sheet's 1,048,576 rows for the
 #    extra-big school before the streamed export; since then GET …/{mega}/checkins.xlsx, the
 #    year's check-ins in a workbook of their own). Each download is timed (timeout XLSX_MAX s) and its size recorded.
+#    Then the PDF dossier of the big school and of the extra-big one, each queued from its
+#    ledger page on a fresh server and waited for (timeout DOSSIER_MAX s): time, server peak,
+#    the job's end state and the PDF's size.
 # The server and cluster stop at the end, also on failure; each scale's data is deleted
 # once it is measured, unless KEEP=1. Logs go to bench/out/ (ignored by git), RESULT lines at the end.
 
@@ -52,6 +56,7 @@ N="${N:-100}"
 PROBE_MAX="${PROBE_MAX:-600}"
 SLOW_BUDGET="${SLOW_BUDGET:-60}"
 XLSX_MAX="${XLSX_MAX:-1200}"
+DOSSIER_MAX="${DOSSIER_MAX:-900}"
 PASSWORD="${PASSWORD:-scale-bench-2026}"
 PG_ROOT="${PG_ROOT:-/var/tmp/jx-scale-pg}"
 SQLITE_ROOT="${SQLITE_ROOT:-/var/tmp/jx-scale-city}"
@@ -103,6 +108,31 @@ download() {
     out="$(curl -sS -m "$XLSX_MAX" -H "Cookie: $1" -o "$TMP/dl" -w '%{http_code} %{time_total} %{size_download}' "http://$ADDR$2")" || true
     echo "${out:-000 $XLSX_MAX 0} $(hwm_mb)"
     rm -f "$TMP/dl"
+}
+
+# dossier COOKIE SCHOOL → "end_state seconds pdf_bytes peak_MB": queues the school's PDF
+# dossier as its ledger page does and polls the job in the database until it ends.
+dossier() {
+    local csrf start state="timeout" bytes=0 end
+    csrf="$(curl -sS -H "Cookie: $1" "http://$ADDR/ps/schools/$2/ledger" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1)"
+    hwm_reset
+    start="$(date +%s.%N)"
+    curl -sS -H "Cookie: $1" -o /dev/null -d "csrf=$csrf" "http://$ADDR/ps/schools/$2/dossier"
+    end=$(( $(date +%s) + DOSSIER_MAX ))
+    while (( $(date +%s) < end )); do
+        read -r state bytes <<<"$(job_state "$2")"
+        [[ "$state" == done || "$state" == failed ]] && break
+        sleep 1
+    done
+    echo "$state $(python3 -c 'import sys,time; print(f"{time.time()-float(sys.argv[1]):.1f}")' "$start") ${bytes:-0} $(hwm_mb)"
+}
+# job_state SCHOOL → "status pdf_bytes" of the school's latest dossier job
+job_state() {
+    local sql="SELECT status || ' ' || COALESCE(result_json, '{}') FROM import_job WHERE unit_id = $1 AND file_name = 'dossier.pdf' ORDER BY id DESC LIMIT 1"
+    local row
+    if [[ "$backend" == postgres ]]; then row="$(PSQL_TIMEOUT=30 pg_psql jx_scale -tAc "$sql")"
+    else row="$(python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print(r[0] if r else "none {}")' "$SQLITE_ROOT/jiaxiao.db" "$sql")"; fi
+    python3 -c 'import json,sys; st,_,js=sys.argv[1].partition(" "); print(st, json.loads(js or "{}").get("bytes", 0))' "$row"
 }
 
 declare -A RESULT
@@ -158,7 +188,7 @@ for scale in $SCALES; do
     port="$(free_port)"; ADDR="127.0.0.1:$port"
     serve_fresh() { # (re)start the server: a download's peak then starts from a fresh process
         if [[ -n "$SERVER" ]]; then kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; fi
-        JIAXIAO_DATABASE_URL="$url" JIAXIAO_LISTEN="$ADDR" "$BIN" serve >>"$TMP/serve.log" 2>&1 &
+        JIAXIAO_DATABASE_URL="$url" JIAXIAO_DATA_DIR="$root/files" JIAXIAO_LISTEN="$ADDR" "$BIN" serve >>"$TMP/serve.log" 2>&1 &
         SERVER=$!
         wait_healthy "$ADDR" 120 || { cat "$TMP/serve.log"; exit 1; }
     }
@@ -168,7 +198,8 @@ for scale in $SCALES; do
     [[ -n "$c_prov" && -n "$c_school" ]] || { echo "login failed"; exit 1; }
     pages=("healthz|/healthz|" "province|/ps/units/$PROVINCE|$c_prov" "city|/ps/units/$CITY|$c_city"
            "county|/ps/units/$COUNTY|$c_county" "school|/ps/schools/$BIG_SCHOOL|$c_school"
-           "mega|/ps/schools/$MEGA_SCHOOL|$c_mega")
+           "mega|/ps/schools/$MEGA_SCHOOL|$c_mega" "trainees|/ps/schools/$BIG_SCHOOL/trainees|$c_school"
+           "mega_trainees|/ps/schools/$MEGA_SCHOOL/trainees|$c_mega")
     [[ "$scale" == city ]] && pages=("${pages[@]:0:1}" "${pages[@]:2}")
     wait_quiet
     load_note
@@ -220,6 +251,12 @@ for scale in $SCALES; do
     read -r ci_h ci_s ci_b ci_mb <<<"$(download "$c_mega" "/ps/schools/$MEGA_SCHOOL/checkins.xlsx")"
     echo "checkins.xlsx of the extra-big school $MEGA_SCHOOL: HTTP $ci_h, $ci_s s, $ci_b bytes, server peak $ci_mb MB"
     echo "server RSS after the downloads: $(rss_mb) MB"
+    serve_fresh
+    read -r do_st do_s do_b do_mb <<<"$(dossier "$c_school" "$BIG_SCHOOL")"
+    echo "dossier.pdf of school $BIG_SCHOOL: job $do_st, $do_s s, $do_b bytes, server peak $do_mb MB"
+    serve_fresh
+    read -r dm_st dm_s dm_b dm_mb <<<"$(dossier "$c_mega" "$MEGA_SCHOOL")"
+    echo "dossier.pdf of the extra-big school $MEGA_SCHOOL: job $dm_st, $dm_s s, $dm_b bytes, server peak $dm_mb MB"
     kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
     [[ "$backend" == postgres ]] && scale_pg_stop
     # Disk is tight: the province goes before the city is built.
@@ -231,7 +268,7 @@ for scale in $SCALES; do
         if [[ -n "${P95[$name]:-}" ]]; then res+=" ${name}_p95_median_ms=$(median ${P95[$name]}) ${name}_p95_runs=$(tr ' ' ',' <<<"${P95[$name]# }") ${name}_n=${NREQ[$name]} ${name}_peak_mb=${PEAK[$name]:-} ${name}_rss_before_mb=${BEFORE[$name]:-}"
         else res+=" ${name}=${PROBE[$name]// /_}"; fi
     done
-    res+=" pages_peak_mb=$pages_hwm rollup_xlsx_http=$ro_h rollup_xlsx_s=$ro_s rollup_xlsx_bytes=$ro_b rollup_peak_mb=$ro_mb ledger_xlsx_http=$le_h ledger_xlsx_s=$le_s ledger_xlsx_bytes=$le_b ledger_peak_mb=$le_mb mega_ledger_xlsx_http=$me_h mega_ledger_xlsx_s=$me_s mega_ledger_xlsx_bytes=$me_b mega_ledger_peak_mb=$me_mb mega_checkins_xlsx_http=$ci_h mega_checkins_xlsx_s=$ci_s mega_checkins_xlsx_bytes=$ci_b mega_checkins_peak_mb=$ci_mb"
+    res+=" pages_peak_mb=$pages_hwm rollup_xlsx_http=$ro_h rollup_xlsx_s=$ro_s rollup_xlsx_bytes=$ro_b rollup_peak_mb=$ro_mb ledger_xlsx_http=$le_h ledger_xlsx_s=$le_s ledger_xlsx_bytes=$le_b ledger_peak_mb=$le_mb mega_ledger_xlsx_http=$me_h mega_ledger_xlsx_s=$me_s mega_ledger_xlsx_bytes=$me_b mega_ledger_peak_mb=$me_mb mega_checkins_xlsx_http=$ci_h mega_checkins_xlsx_s=$ci_s mega_checkins_xlsx_bytes=$ci_b mega_checkins_peak_mb=$ci_mb dossier_job=$do_st dossier_s=$do_s dossier_bytes=$do_b dossier_peak_mb=$do_mb mega_dossier_job=$dm_st mega_dossier_s=$dm_s mega_dossier_bytes=$dm_b mega_dossier_peak_mb=$dm_mb"
     RESULT[$scale]="$res"
     unset P95 NREQ PROBE PEAK BEFORE
 done

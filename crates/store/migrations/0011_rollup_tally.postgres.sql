@@ -25,12 +25,17 @@ CREATE TABLE session_walkin (
     guardian_id BIGINT NOT NULL,
     PRIMARY KEY (session_id, guardian_id)
 );
+-- `n` counts the changes since the marker was set: a refresh reads the rows outside its
+-- write (a long one would hold SQLite's only write lock) and clears a marker only if no
+-- change came in meanwhile, so `n` is the same as when it read.
 CREATE TABLE reach_stale (
-    session_id BIGINT PRIMARY KEY
+    session_id BIGINT PRIMARY KEY,
+    n BIGINT NOT NULL DEFAULT 1
 );
 CREATE TABLE reach_stale_school (
     school_id BIGINT NOT NULL,
     school_year_id BIGINT NOT NULL,
+    n BIGINT NOT NULL DEFAULT 1,
     PRIMARY KEY (school_id, school_year_id)
 );
 CREATE INDEX org_unit_kind ON org_unit(kind);
@@ -45,7 +50,7 @@ CREATE FUNCTION school_tally_add(y BIGINT, s BIGINT, st TEXT, f TEXT, n BIGINT, 
 $$ LANGUAGE sql;
 
 CREATE FUNCTION reach_stale_mark(s BIGINT) RETURNS void AS $$
-    INSERT INTO reach_stale (session_id) VALUES (s) ON CONFLICT (session_id) DO NOTHING
+    INSERT INTO reach_stale (session_id) VALUES (s) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1
 $$ LANGUAGE sql;
 
 CREATE FUNCTION teaching_session_tally() RETURNS trigger AS $$
@@ -137,7 +142,7 @@ BEGIN
         FROM (SELECT DISTINCT class_id, school_year_id FROM new_rows) cm
         JOIN org_closure a ON a.descendant_id = cm.class_id
         JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
-        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+        ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
     END IF;
     IF TG_OP <> 'INSERT' THEN
         INSERT INTO reach_stale_school (school_id, school_year_id)
@@ -145,7 +150,7 @@ BEGIN
         FROM (SELECT DISTINCT class_id, school_year_id FROM old_rows) cm
         JOIN org_closure a ON a.descendant_id = cm.class_id
         JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
-        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+        ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
     END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
@@ -167,7 +172,7 @@ BEGIN
         JOIN class_membership cm ON cm.pupil_id = g.pupil_id
         JOIN org_closure a ON a.descendant_id = cm.class_id
         JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
-        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+        ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
     END IF;
     IF TG_OP <> 'INSERT' THEN
         INSERT INTO reach_stale_school (school_id, school_year_id)
@@ -176,7 +181,7 @@ BEGIN
         JOIN class_membership cm ON cm.pupil_id = g.pupil_id
         JOIN org_closure a ON a.descendant_id = cm.class_id
         JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school'
-        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+        ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
     END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
@@ -196,13 +201,13 @@ BEGIN
         INSERT INTO reach_stale_school (school_id, school_year_id)
         SELECT DISTINCT t.school_id, t.school_year_id FROM teaching_session t
         WHERE t.school_id IN (SELECT ancestor_id FROM new_rows)
-        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+        ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
     END IF;
     IF TG_OP <> 'INSERT' THEN
         INSERT INTO reach_stale_school (school_id, school_year_id)
         SELECT DISTINCT t.school_id, t.school_year_id FROM teaching_session t
         WHERE t.school_id IN (SELECT ancestor_id FROM old_rows)
-        ON CONFLICT (school_id, school_year_id) DO NOTHING;
+        ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
     END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql;

@@ -39,12 +39,17 @@ CREATE TABLE session_walkin (
     guardian_id BIGINT NOT NULL,
     PRIMARY KEY (session_id, guardian_id)
 );
+-- `n` counts the changes since the marker was set: a refresh reads the rows outside its
+-- write (a long one would hold SQLite's only write lock) and clears a marker only if no
+-- change came in meanwhile, so `n` is the same as when it read.
 CREATE TABLE reach_stale (
-    session_id BIGINT PRIMARY KEY
+    session_id BIGINT PRIMARY KEY,
+    n BIGINT NOT NULL DEFAULT 1
 );
 CREATE TABLE reach_stale_school (
     school_id BIGINT NOT NULL,
     school_year_id BIGINT NOT NULL,
+    n BIGINT NOT NULL DEFAULT 1,
     PRIMARY KEY (school_id, school_year_id)
 );
 CREATE INDEX org_unit_kind ON org_unit(kind);
@@ -57,7 +62,7 @@ CREATE TRIGGER teaching_session_tally_ins AFTER INSERT ON teaching_session BEGIN
             COALESCE((SELECT present + late FROM session_tally WHERE session_id = NEW.id), 0))
     ON CONFLICT (school_year_id, school_id, status, form) DO UPDATE
     SET sessions = school_tally.sessions + excluded.sessions, checkins = school_tally.checkins + excluded.checkins;
-    INSERT INTO reach_stale (session_id) VALUES (NEW.id) ON CONFLICT (session_id) DO NOTHING;
+    INSERT INTO reach_stale (session_id) VALUES (NEW.id) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1;
 END;
 
 CREATE TRIGGER teaching_session_tally_del AFTER DELETE ON teaching_session BEGIN
@@ -89,7 +94,7 @@ END;
 CREATE TRIGGER teaching_session_reach_upd AFTER UPDATE OF starts_at, school_id, school_year_id, audience ON teaching_session
 WHEN OLD.starts_at IS NOT NEW.starts_at OR OLD.school_id IS NOT NEW.school_id
   OR OLD.school_year_id IS NOT NEW.school_year_id OR OLD.audience IS NOT NEW.audience BEGIN
-    INSERT INTO reach_stale (session_id) VALUES (NEW.id) ON CONFLICT (session_id) DO NOTHING;
+    INSERT INTO reach_stale (session_id) VALUES (NEW.id) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1;
 END;
 
 CREATE TRIGGER session_tally_school_ins AFTER INSERT ON session_tally BEGIN
@@ -98,7 +103,7 @@ CREATE TRIGGER session_tally_school_ins AFTER INSERT ON session_tally BEGIN
     FROM teaching_session t WHERE t.id = NEW.session_id
     ON CONFLICT (school_year_id, school_id, status, form) DO UPDATE
     SET checkins = school_tally.checkins + excluded.checkins;
-    INSERT INTO reach_stale (session_id) VALUES (NEW.session_id) ON CONFLICT (session_id) DO NOTHING;
+    INSERT INTO reach_stale (session_id) VALUES (NEW.session_id) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1;
 END;
 
 CREATE TRIGGER session_tally_school_upd AFTER UPDATE ON session_tally BEGIN
@@ -108,7 +113,7 @@ CREATE TRIGGER session_tally_school_upd AFTER UPDATE ON session_tally BEGIN
     FROM teaching_session t WHERE t.id = NEW.session_id
     ON CONFLICT (school_year_id, school_id, status, form) DO UPDATE
     SET checkins = school_tally.checkins + excluded.checkins;
-    INSERT INTO reach_stale (session_id) VALUES (NEW.session_id) ON CONFLICT (session_id) DO NOTHING;
+    INSERT INTO reach_stale (session_id) VALUES (NEW.session_id) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1;
 END;
 
 CREATE TRIGGER session_tally_school_del AFTER DELETE ON session_tally BEGIN
@@ -117,20 +122,20 @@ CREATE TRIGGER session_tally_school_del AFTER DELETE ON session_tally BEGIN
     FROM teaching_session t WHERE t.id = OLD.session_id
     ON CONFLICT (school_year_id, school_id, status, form) DO UPDATE
     SET checkins = school_tally.checkins + excluded.checkins;
-    INSERT INTO reach_stale (session_id) VALUES (OLD.session_id) ON CONFLICT (session_id) DO NOTHING;
+    INSERT INTO reach_stale (session_id) VALUES (OLD.session_id) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1;
 END;
 
 CREATE TRIGGER session_audience_reach_ins AFTER INSERT ON session_audience BEGIN
-    INSERT INTO reach_stale (session_id) VALUES (NEW.session_id) ON CONFLICT (session_id) DO NOTHING;
+    INSERT INTO reach_stale (session_id) VALUES (NEW.session_id) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1;
 END;
 CREATE TRIGGER session_audience_reach_del AFTER DELETE ON session_audience BEGIN
-    INSERT INTO reach_stale (session_id) VALUES (OLD.session_id) ON CONFLICT (session_id) DO NOTHING;
+    INSERT INTO reach_stale (session_id) VALUES (OLD.session_id) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1;
 END;
 CREATE TRIGGER session_invitee_reach_ins AFTER INSERT ON session_invitee BEGIN
-    INSERT INTO reach_stale (session_id) VALUES (NEW.session_id) ON CONFLICT (session_id) DO NOTHING;
+    INSERT INTO reach_stale (session_id) VALUES (NEW.session_id) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1;
 END;
 CREATE TRIGGER session_invitee_reach_del AFTER DELETE ON session_invitee BEGIN
-    INSERT INTO reach_stale (session_id) VALUES (OLD.session_id) ON CONFLICT (session_id) DO NOTHING;
+    INSERT INTO reach_stale (session_id) VALUES (OLD.session_id) ON CONFLICT (session_id) DO UPDATE SET n = reach_stale.n + 1;
 END;
 
 -- A class's school is its ancestor of kind school (any time in its history).
@@ -138,13 +143,13 @@ CREATE TRIGGER class_membership_reach_ins AFTER INSERT ON class_membership BEGIN
     INSERT INTO reach_stale_school (school_id, school_year_id)
     SELECT DISTINCT a.ancestor_id, NEW.school_year_id FROM org_closure a
     JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school' WHERE a.descendant_id = NEW.class_id
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
 END;
 CREATE TRIGGER class_membership_reach_del AFTER DELETE ON class_membership BEGIN
     INSERT INTO reach_stale_school (school_id, school_year_id)
     SELECT DISTINCT a.ancestor_id, OLD.school_year_id FROM org_closure a
     JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school' WHERE a.descendant_id = OLD.class_id
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
 END;
 CREATE TRIGGER class_membership_reach_upd AFTER UPDATE ON class_membership BEGIN
     INSERT INTO reach_stale_school (school_id, school_year_id)
@@ -152,7 +157,7 @@ CREATE TRIGGER class_membership_reach_upd AFTER UPDATE ON class_membership BEGIN
       UNION SELECT NEW.class_id, NEW.school_year_id) cm
     JOIN org_closure a ON a.descendant_id = cm.class_id
     JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school' WHERE true
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
 END;
 
 -- A child's parents changed: every year of the child's classes.
@@ -161,21 +166,21 @@ CREATE TRIGGER guardianship_reach_ins AFTER INSERT ON guardianship BEGIN
     SELECT DISTINCT a.ancestor_id, cm.school_year_id FROM class_membership cm
     JOIN org_closure a ON a.descendant_id = cm.class_id
     JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school' WHERE cm.pupil_id = NEW.pupil_id
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
 END;
 CREATE TRIGGER guardianship_reach_del AFTER DELETE ON guardianship BEGIN
     INSERT INTO reach_stale_school (school_id, school_year_id)
     SELECT DISTINCT a.ancestor_id, cm.school_year_id FROM class_membership cm
     JOIN org_closure a ON a.descendant_id = cm.class_id
     JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school' WHERE cm.pupil_id = OLD.pupil_id
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
 END;
 CREATE TRIGGER guardianship_reach_upd AFTER UPDATE ON guardianship BEGIN
     INSERT INTO reach_stale_school (school_id, school_year_id)
     SELECT DISTINCT a.ancestor_id, cm.school_year_id FROM class_membership cm
     JOIN org_closure a ON a.descendant_id = cm.class_id
     JOIN org_unit u ON u.id = a.ancestor_id AND u.kind = 'school' WHERE cm.pupil_id IN (OLD.pupil_id, NEW.pupil_id)
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
 END;
 
 -- The tree under a school changed (a class moved between grades, a unit added): every
@@ -184,17 +189,17 @@ END;
 CREATE TRIGGER org_closure_reach_ins AFTER INSERT ON org_closure BEGIN
     INSERT INTO reach_stale_school (school_id, school_year_id)
     SELECT DISTINCT t.school_id, t.school_year_id FROM teaching_session t WHERE t.school_id = NEW.ancestor_id
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
 END;
 CREATE TRIGGER org_closure_reach_upd AFTER UPDATE ON org_closure BEGIN
     INSERT INTO reach_stale_school (school_id, school_year_id)
     SELECT DISTINCT t.school_id, t.school_year_id FROM teaching_session t WHERE t.school_id = NEW.ancestor_id
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
 END;
 CREATE TRIGGER org_closure_reach_del AFTER DELETE ON org_closure BEGIN
     INSERT INTO reach_stale_school (school_id, school_year_id)
     SELECT DISTINCT t.school_id, t.school_year_id FROM teaching_session t WHERE t.school_id = OLD.ancestor_id
-    ON CONFLICT (school_id, school_year_id) DO NOTHING;
+    ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1;
 END;
 
 -- What is there already: the school tally from the sessions and their counters; every

@@ -1009,38 +1009,92 @@ both_dbs!(
 
 // A bulk load leaves every school year marked and its reach cache empty: the background
 // refresh fills it, a bounded number of years a call, and clears the marks.
-both_dbs!(stale_years_are_refreshed_beside_the_pages, |t: TestDb| async move {
+both_dbs!(
+    stale_years_are_refreshed_beside_the_pages,
+    |t: TestDb| async move {
+        use jiaxiao_store::parent_school::attendance;
+        use sea_orm::ConnectionTrait;
+        let db = &t.db;
+        let w = world(db).await;
+        session(db, &w, 0, &[w.class_32]).await;
+        session(db, &w, -5, &[]).await;
+        let exec = |sql: &'static str| async move {
+            db.conn
+                .execute_raw(sea_orm::Statement::from_string(db.db_backend(), sql))
+                .await
+                .unwrap();
+        };
+        exec("DELETE FROM session_reach").await;
+        exec("DELETE FROM session_invited").await;
+        exec("DELETE FROM reach_stale").await;
+        exec("DELETE FROM reach_stale_school").await;
+        exec(
+            "INSERT INTO reach_stale_school (school_id, school_year_id) \
+         SELECT DISTINCT school_id, school_year_id FROM teaching_session",
+        )
+        .await;
+        let count = |sql: &'static str| async move {
+            jiaxiao_store::db::scalar_i64(&db.conn, sql, vec![])
+                .await
+                .unwrap()
+        };
+        assert_eq!(count("SELECT COUNT(*) AS n FROM session_reach").await, 0);
+        assert_eq!(attendance::refresh_stale_years(db, 10).await.unwrap(), 1);
+        assert_eq!(
+            count("SELECT COUNT(*) AS n FROM reach_stale_school").await,
+            0
+        );
+        assert!(count("SELECT COUNT(*) AS n FROM session_reach").await > 0);
+        assert_eq!(
+            attendance::reach_mismatches(db).await.unwrap(),
+            Vec::<i64>::new()
+        );
+        // Nothing marked: nothing done.
+        assert_eq!(attendance::refresh_stale_years(db, 10).await.unwrap(), 0);
+    }
+);
+
+// A change that lands while a refresh is counting (after its read, before its write)
+// keeps its session marked: the cache written is the older count, and the next read
+// counts again — the cache is never left stale without a marker.
+both_dbs!(a_change_during_a_refresh_stays_marked, |t: TestDb| async move {
     use jiaxiao_store::parent_school::attendance;
-    use sea_orm::ConnectionTrait;
     let db = &t.db;
     let w = world(db).await;
-    session(db, &w, 0, &[w.class_32]).await;
-    session(db, &w, -5, &[]).await;
-    let exec = |sql: &'static str| async move {
-        db.conn
-            .execute_raw(sea_orm::Statement::from_string(db.db_backend(), sql))
-            .await
-            .unwrap();
+    let year = org::current_school_year(&db.conn).await.unwrap();
+    let sid = session(db, &w, 0, &[w.class_32]).await;
+    let roster = sessions::roster(db, &w.admin_a, sid, Some(w.class_32))
+        .await
+        .unwrap();
+    let parent = roster[0].guardian_id;
+    let marked = || async {
+        jiaxiao_store::db::scalar_i64(
+            &db.conn,
+            "SELECT COUNT(*) AS n FROM reach_stale",
+            vec![],
+        )
+        .await
+        .unwrap()
     };
-    exec("DELETE FROM session_reach").await;
-    exec("DELETE FROM session_invited").await;
-    exec("DELETE FROM reach_stale").await;
-    exec("DELETE FROM reach_stale_school").await;
-    exec(
-        "INSERT INTO reach_stale_school (school_id, school_year_id) \
-         SELECT DISTINCT school_id, school_year_id FROM teaching_session",
-    )
-    .await;
-    let count = |sql: &'static str| async move {
-        jiaxiao_store::db::scalar_i64(&db.conn, sql, vec![])
-            .await
-            .unwrap()
-    };
-    assert_eq!(count("SELECT COUNT(*) AS n FROM session_reach").await, 0);
-    assert_eq!(attendance::refresh_stale_years(db, 10).await.unwrap(), 1);
-    assert_eq!(count("SELECT COUNT(*) AS n FROM reach_stale_school").await, 0);
-    assert!(count("SELECT COUNT(*) AS n FROM session_reach").await > 0);
-    assert_eq!(attendance::reach_mismatches(db).await.unwrap(), Vec::<i64>::new());
-    // Nothing marked: nothing done.
-    assert_eq!(attendance::refresh_stale_years(db, 10).await.unwrap(), 0);
+    assert!(marked().await > 0);
+    // The mark lands in the gap: the session's marker is bumped, not cleared.
+    attendance::refresh_reach_between(db, w.school_a, year, async {
+        let m = [Mark {
+            guardian_id: parent,
+            status: AttendanceStatus::Present,
+        }];
+        checkin::mark(db, &w.admin_a, sid, &m).await.unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(marked().await, 1, "the session counted before the mark stays marked");
+    // Nothing in the gap: the next refresh counts the mark and clears the marker.
+    attendance::refresh_reach_between(db, w.school_a, year, async {})
+        .await
+        .unwrap();
+    assert_eq!(marked().await, 0);
+    assert_eq!(
+        attendance::reach_mismatches(db).await.unwrap(),
+        Vec::<i64>::new()
+    );
 });

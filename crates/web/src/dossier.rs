@@ -79,9 +79,6 @@ pub async fn run(
         .into_iter()
         .filter(|s| s.status != "cancelled")
         .collect();
-    let lines = stats::checkin_lines(&db, &scope, school_id, year, None)
-        .await
-        .map_err(code)?;
     let credits::YearFigures {
         counts,
         trainees,
@@ -120,10 +117,14 @@ pub async fn run(
                 photos.push(b);
             }
         }
-        let attendees = lines
-            .iter()
-            .filter(|l| l.session_id == s.id && (l.status == "present" || l.status == "late"))
-            .map(|l| l.guardian_name.clone())
+        // One session's check-ins at a time, not the year's (1.1 million lines at the
+        // extra-big school of bench/scale.sh): only the attendees' names are kept.
+        let attendees = stats::checkin_lines(&db, &scope, school_id, year, Some(s.id))
+            .await
+            .map_err(code)?
+            .into_iter()
+            .filter(|l| l.status == "present" || l.status == "late")
+            .map(|l| l.guardian_name)
             .collect();
         let audience = if units.is_empty() {
             lang.t(&format!("ps.audience.{}", s.audience))

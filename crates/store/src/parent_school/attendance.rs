@@ -96,7 +96,7 @@ impl Q {
     }
 
     /// The reach cache's rows counted from the rows, one SELECT each (columns named as
-    /// the tables'): what `recompute_reach` stores and `reach_mismatches` compares.
+    /// the tables'): what `count_reach` reads for `refresh_reach` and `reach_mismatches`.
     fn reach_rows(&self) -> String {
         format!(
             "WITH {} SELECT inv.session_id, inv.class_id, COUNT(*) AS invited, \
@@ -350,67 +350,155 @@ pub async fn refresh_stale_years(db: &Db, limit: u64) -> StoreResult<usize> {
 }
 
 /// Brings the reach cache of a school's year up to date (migration 0011: `session_reach`,
-/// `session_walkin`): the sessions the database marked stale — all of the year when its
-/// classes, children or parents changed, else those whose check-ins, audience or time
-/// changed — are recomputed from the rows, the markers cleared in the same transaction.
-/// Markers are taken (deleted) before the rows are read: a check-in committed later marks
-/// its session again, so nothing is counted stale-free that was not read. A year with
-/// nothing stale costs one read and no write: the pages read it every time.
+/// `session_invited`, `session_walkin`): the sessions the database marked stale — all of
+/// the year when its classes, children or parents changed, else those whose check-ins,
+/// audience or time changed — are counted again from the rows. The counting is a read,
+/// outside any transaction; only replacing the cached rows is a write, so a whole year of
+/// the largest school (seconds of reading) holds SQLite's single write lock for a moment,
+/// not for the count, and check-ins and logins go on meanwhile. A marker is cleared only
+/// if no change came in since it was read (its `n` unchanged); one that did stays, and the
+/// next read counts its session again. A year with nothing stale costs one read and no
+/// write: the pages read it every time.
 pub(crate) async fn refresh_reach(db: &Db, school_id: i64, school_year_id: i64) -> StoreResult<()> {
+    refresh_reach_between(db, school_id, school_year_id, async {}).await
+}
+
+/// [`refresh_reach`] running `between` after the count and before the write: the tests'
+/// way to land a change in that gap.
+#[doc(hidden)]
+pub async fn refresh_reach_between(
+    db: &Db,
+    school_id: i64,
+    school_year_id: i64,
+    between: impl std::future::Future<Output = ()>,
+) -> StoreResult<()> {
+    #[derive(FromQueryResult)]
+    struct Mark {
+        id: i64,
+        n: i64,
+    }
     let v = || -> Vec<Value> { vec![school_id.into(), school_year_id.into()] };
-    let stale = crate::db::scalar_i64(
+    let whole: Option<i64> = rows::<Mark, _>(
         &db.conn,
-        "SELECT (SELECT COUNT(*) FROM reach_stale_school WHERE school_id = $1 AND school_year_id = $2) \
-           + (SELECT COUNT(*) FROM reach_stale r JOIN teaching_session t ON t.id = r.session_id \
-              WHERE t.school_id = $1 AND t.school_year_id = $2) AS n",
+        "SELECT school_id AS id, n FROM reach_stale_school WHERE school_id = $1 AND school_year_id = $2"
+            .into(),
+        v(),
+    )
+    .await?
+    .first()
+    .map(|m| m.n);
+    let marks: Vec<Mark> = rows(
+        &db.conn,
+        "SELECT r.session_id AS id, r.n FROM reach_stale r JOIN teaching_session t ON t.id = r.session_id \
+         WHERE t.school_id = $1 AND t.school_year_id = $2"
+            .into(),
         v(),
     )
     .await?;
-    if stale == 0 {
+    if whole.is_none() && marks.is_empty() {
         return Ok(());
     }
-    let txn = db.begin().await?;
-    #[derive(FromQueryResult)]
-    struct Id {
-        id: i64,
+    let ids: Vec<i64> = marks.iter().map(|m| m.id).collect();
+    // Bounded IN lists (SQLite's parameter limit).
+    let parts: Vec<Option<&[i64]>> = match whole {
+        Some(_) => vec![None],
+        None => ids.chunks(500).map(Some).collect(),
+    };
+    let mut counted = Vec::with_capacity(parts.len());
+    for part in &parts {
+        counted.push(count_reach(&db.conn, school_id, school_year_id, *part).await?);
     }
-    let whole = !rows::<Id, _>(
-        &txn,
-        "DELETE FROM reach_stale_school WHERE school_id = $1 AND school_year_id = $2 RETURNING school_id AS id"
-            .into(),
-        v(),
-    )
-    .await?
-    .is_empty();
-    let marked: Vec<i64> = rows::<Id, _>(
-        &txn,
-        "DELETE FROM reach_stale WHERE session_id IN (SELECT id FROM teaching_session \
-           WHERE school_id = $1 AND school_year_id = $2) RETURNING session_id AS id"
-            .into(),
-        v(),
-    )
-    .await?
-    .into_iter()
-    .map(|i| i.id)
-    .collect();
-    if whole {
-        recompute_reach(&txn, school_id, school_year_id, None).await?;
-    } else {
-        // Bounded IN lists (SQLite's parameter limit).
-        for chunk in marked.chunks(500) {
-            recompute_reach(&txn, school_id, school_year_id, Some(chunk)).await?;
-        }
+    between.await;
+    let txn = db.begin().await?;
+    for (part, rows) in parts.iter().zip(counted) {
+        store_reach(&txn, school_id, school_year_id, *part, rows).await?;
+    }
+    if let Some(n) = whole {
+        let mut values = v();
+        let n = bind(&mut values, n);
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            format!(
+                "DELETE FROM reach_stale_school WHERE school_id = $1 AND school_year_id = $2 AND n = {n}"
+            ),
+            values,
+        ))
+        .await?;
+    }
+    for chunk in marks.chunks(400) {
+        let mut values = Vec::new();
+        let pairs: Vec<String> = chunk
+            .iter()
+            .map(|m| {
+                let id = bind(&mut values, m.id);
+                format!("(session_id = {id} AND n = {})", bind(&mut values, m.n))
+            })
+            .collect();
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            format!("DELETE FROM reach_stale WHERE {}", pairs.join(" OR ")),
+            values,
+        ))
+        .await?;
     }
     txn.commit().await?;
     Ok(())
 }
 
-/// Replaces the cached reach of the sessions `ids` of a school's year (all when `None`).
-async fn recompute_reach<C: ConnectionTrait>(
+#[derive(FromQueryResult)]
+struct ReachRow {
+    session_id: i64,
+    class_id: i64,
+    invited: i64,
+    reached: i64,
+}
+
+/// A pair of ids: (session, parent) of a walk-in, or (session, invited parents).
+#[derive(FromQueryResult)]
+struct PairRow {
+    session_id: i64,
+    guardian_id: i64,
+}
+
+/// The reach cache's rows of the sessions `ids` of a school's year (all when `None`),
+/// counted from the rows: one row per session and class, per session, and per walk-in.
+struct Counted {
+    reach: Vec<ReachRow>,
+    invited: Vec<PairRow>,
+    walkins: Vec<PairRow>,
+}
+
+async fn count_reach<C: ConnectionTrait>(
     conn: &C,
     school_id: i64,
     school_year_id: i64,
     ids: Option<&[i64]>,
+) -> StoreResult<Counted> {
+    let q = || Q::sessions_of(conn, school_id, school_year_id, ids);
+    let (rq, iq, wq) = (q(), q(), q());
+    Ok(Counted {
+        reach: rows(conn, rq.reach_rows(), rq.values).await?,
+        invited: rows(
+            conn,
+            format!(
+                "SELECT f.session_id, f.parents AS guardian_id FROM ({}) f",
+                iq.invited_rows()
+            ),
+            iq.values,
+        )
+        .await?,
+        walkins: rows(conn, wq.walkin_rows(), wq.values).await?,
+    })
+}
+
+/// Replaces the cached reach of the sessions `ids` of a school's year (all when `None`)
+/// with `counted`, in the caller's transaction.
+async fn store_reach<C: ConnectionTrait>(
+    conn: &C,
+    school_id: i64,
+    school_year_id: i64,
+    ids: Option<&[i64]>,
+    counted: Counted,
 ) -> StoreResult<()> {
     let exec = |sql: String, values: Vec<Value>| {
         conn.execute_raw(sea_orm::Statement::from_sql_and_values(
@@ -430,21 +518,56 @@ async fn recompute_reach<C: ConnectionTrait>(
         )
         .await?;
     }
-    for (table, cols, select) in [
-        (
-            "session_reach",
-            "session_id, class_id, invited, reached",
-            Q::reach_rows as fn(&Q) -> String,
-        ),
-        ("session_invited", "session_id, parents", Q::invited_rows),
-        ("session_walkin", "session_id, guardian_id", Q::walkin_rows),
-    ] {
-        let q = Q::sessions_of(conn, school_id, school_year_id, ids);
+    // Multi-row INSERTs of a few thousand values each (SQLite takes 32,766).
+    for chunk in counted.reach.chunks(1000) {
+        let mut values = Vec::with_capacity(chunk.len() * 4);
+        let tuples: Vec<String> = chunk
+            .iter()
+            .map(|r| {
+                format!(
+                    "({}, {}, {}, {})",
+                    bind(&mut values, r.session_id),
+                    bind(&mut values, r.class_id),
+                    bind(&mut values, r.invited),
+                    bind(&mut values, r.reached)
+                )
+            })
+            .collect();
         exec(
-            format!("INSERT INTO {table} ({cols}) {}", select(&q)),
-            q.values,
+            format!(
+                "INSERT INTO session_reach (session_id, class_id, invited, reached) VALUES {}",
+                tuples.join(", ")
+            ),
+            values,
         )
         .await?;
+    }
+    for (table, cols, pairs) in [
+        ("session_invited", "session_id, parents", &counted.invited),
+        (
+            "session_walkin",
+            "session_id, guardian_id",
+            &counted.walkins,
+        ),
+    ] {
+        for chunk in pairs.chunks(2000) {
+            let mut values = Vec::with_capacity(chunk.len() * 2);
+            let tuples: Vec<String> = chunk
+                .iter()
+                .map(|p| {
+                    format!(
+                        "({}, {})",
+                        bind(&mut values, p.session_id),
+                        bind(&mut values, p.guardian_id)
+                    )
+                })
+                .collect();
+            exec(
+                format!("INSERT INTO {table} ({cols}) VALUES {}", tuples.join(", ")),
+                values,
+            )
+            .await?;
+        }
     }
     Ok(())
 }
@@ -519,18 +642,6 @@ pub async fn reach_mismatches(db: &Db) -> StoreResult<Vec<i64>> {
         school_id: i64,
         school_year_id: i64,
     }
-    #[derive(FromQueryResult)]
-    struct Reach {
-        session_id: i64,
-        class_id: i64,
-        invited: i64,
-        reached: i64,
-    }
-    #[derive(FromQueryResult)]
-    struct Walkin {
-        session_id: i64,
-        guardian_id: i64,
-    }
     let years: Vec<Year> = rows(
         &db.conn,
         "SELECT DISTINCT school_id, school_year_id FROM teaching_session ORDER BY school_id, school_year_id"
@@ -541,67 +652,40 @@ pub async fn reach_mismatches(db: &Db) -> StoreResult<Vec<i64>> {
     let mut off = BTreeSet::new();
     for y in years {
         refresh_reach(db, y.school_id, y.school_year_id).await?;
-        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
-        let fresh: Vec<Reach> = rows(&db.conn, q.reach_rows(), q.values).await?;
-        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
-        let cached: Vec<Reach> = rows(
-            &db.conn,
-            format!(
-                "SELECT r.session_id, r.class_id, r.invited, r.reached FROM session_reach r \
-                 JOIN teaching_session t ON t.id = r.session_id WHERE {}",
-                q.sessions
-            ),
-            q.values,
-        )
-        .await?;
-        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
-        let fresh_i: Vec<Walkin> = rows(
-            &db.conn,
-            format!(
-                "SELECT f.session_id, f.parents AS guardian_id FROM ({}) f",
-                q.invited_rows()
-            ),
-            q.values,
-        )
-        .await?;
-        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
-        let cached_i: Vec<Walkin> = rows(
-            &db.conn,
-            format!(
-                "SELECT i.session_id, i.parents AS guardian_id FROM session_invited i \
-                 JOIN teaching_session t ON t.id = i.session_id WHERE {}",
-                q.sessions
-            ),
-            q.values,
-        )
-        .await?;
-        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
-        let fresh_w: Vec<Walkin> = rows(&db.conn, q.walkin_rows(), q.values).await?;
-        let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
-        let cached_w: Vec<Walkin> = rows(
-            &db.conn,
-            format!(
-                "SELECT w.session_id, w.guardian_id FROM session_walkin w \
-                 JOIN teaching_session t ON t.id = w.session_id WHERE {}",
-                q.sessions
-            ),
-            q.values,
-        )
-        .await?;
-        let set = |v: Vec<Reach>| -> BTreeSet<(i64, i64, i64, i64)> {
+        let fresh = count_reach(&db.conn, y.school_id, y.school_year_id, None).await?;
+        let cached_rows = |sql: &str| {
+            let q = Q::sessions_of(&db.conn, y.school_id, y.school_year_id, None);
+            (
+                format!(
+                    "{sql} JOIN teaching_session t ON t.id = c.session_id WHERE {}",
+                    q.sessions
+                ),
+                q.values,
+            )
+        };
+        let (sql, values) = cached_rows(
+            "SELECT c.session_id, c.class_id, c.invited, c.reached FROM session_reach c",
+        );
+        let cached: Vec<ReachRow> = rows(&db.conn, sql, values).await?;
+        let (sql, values) =
+            cached_rows("SELECT c.session_id, c.parents AS guardian_id FROM session_invited c");
+        let cached_i: Vec<PairRow> = rows(&db.conn, sql, values).await?;
+        let (sql, values) = cached_rows("SELECT c.session_id, c.guardian_id FROM session_walkin c");
+        let cached_w: Vec<PairRow> = rows(&db.conn, sql, values).await?;
+        let set = |v: Vec<ReachRow>| -> BTreeSet<(i64, i64, i64, i64)> {
             v.into_iter()
                 .map(|r| (r.session_id, r.class_id, r.invited, r.reached))
                 .collect()
         };
-        let set_w = |v: Vec<Walkin>| -> BTreeSet<(i64, i64, i64, i64)> {
+        let set_p = |v: Vec<PairRow>| -> BTreeSet<(i64, i64, i64, i64)> {
             v.into_iter()
                 .map(|w| (w.session_id, w.guardian_id, 0, 0))
                 .collect()
         };
         for (a, b) in [
-            (set(fresh), set(cached)),
-            (set_w(fresh_w), set_w(cached_w)),
-            (set_w(fresh_i), set_w(cached_i)),
+            (set(fresh.reach), set(cached)),
+            (set_p(fresh.walkins), set_p(cached_w)),
+            (set_p(fresh.invited), set_p(cached_i)),
         ] {
             off.extend(a.symmetric_difference(&b).map(|r| r.0));
         }

@@ -165,7 +165,7 @@ pub async fn rebuild<C: ConnectionTrait>(conn: &C) -> StoreResult<()> {
     conn.execute_unprepared(
         "INSERT INTO reach_stale_school (school_id, school_year_id) \
          SELECT DISTINCT school_id, school_year_id FROM teaching_session \
-         WHERE true ON CONFLICT (school_id, school_year_id) DO NOTHING",
+         WHERE true ON CONFLICT (school_id, school_year_id) DO UPDATE SET n = reach_stale_school.n + 1",
     )
     .await?;
     Ok(())
