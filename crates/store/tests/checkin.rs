@@ -1057,44 +1057,47 @@ both_dbs!(
 // A change that lands while a refresh is counting (after its read, before its write)
 // keeps its session marked: the cache written is the older count, and the next read
 // counts again — the cache is never left stale without a marker.
-both_dbs!(a_change_during_a_refresh_stays_marked, |t: TestDb| async move {
-    use jiaxiao_store::parent_school::attendance;
-    let db = &t.db;
-    let w = world(db).await;
-    let year = org::current_school_year(&db.conn).await.unwrap();
-    let sid = session(db, &w, 0, &[w.class_32]).await;
-    let roster = sessions::roster(db, &w.admin_a, sid, Some(w.class_32))
+both_dbs!(
+    a_change_during_a_refresh_stays_marked,
+    |t: TestDb| async move {
+        use jiaxiao_store::parent_school::attendance;
+        let db = &t.db;
+        let w = world(db).await;
+        let year = org::current_school_year(&db.conn).await.unwrap();
+        let sid = session(db, &w, 0, &[w.class_32]).await;
+        let roster = sessions::roster(db, &w.admin_a, sid, Some(w.class_32))
+            .await
+            .unwrap();
+        let parent = roster[0].guardian_id;
+        let marked = || async {
+            jiaxiao_store::db::scalar_i64(&db.conn, "SELECT COUNT(*) AS n FROM reach_stale", vec![])
+                .await
+                .unwrap()
+        };
+        assert!(marked().await > 0);
+        // The mark lands in the gap: the session's marker is bumped, not cleared.
+        attendance::refresh_reach_between(db, w.school_a, year, async {
+            let m = [Mark {
+                guardian_id: parent,
+                status: AttendanceStatus::Present,
+            }];
+            checkin::mark(db, &w.admin_a, sid, &m).await.unwrap();
+        })
         .await
         .unwrap();
-    let parent = roster[0].guardian_id;
-    let marked = || async {
-        jiaxiao_store::db::scalar_i64(
-            &db.conn,
-            "SELECT COUNT(*) AS n FROM reach_stale",
-            vec![],
-        )
-        .await
-        .unwrap()
-    };
-    assert!(marked().await > 0);
-    // The mark lands in the gap: the session's marker is bumped, not cleared.
-    attendance::refresh_reach_between(db, w.school_a, year, async {
-        let m = [Mark {
-            guardian_id: parent,
-            status: AttendanceStatus::Present,
-        }];
-        checkin::mark(db, &w.admin_a, sid, &m).await.unwrap();
-    })
-    .await
-    .unwrap();
-    assert_eq!(marked().await, 1, "the session counted before the mark stays marked");
-    // Nothing in the gap: the next refresh counts the mark and clears the marker.
-    attendance::refresh_reach_between(db, w.school_a, year, async {})
-        .await
-        .unwrap();
-    assert_eq!(marked().await, 0);
-    assert_eq!(
-        attendance::reach_mismatches(db).await.unwrap(),
-        Vec::<i64>::new()
-    );
-});
+        assert_eq!(
+            marked().await,
+            1,
+            "the session counted before the mark stays marked"
+        );
+        // Nothing in the gap: the next refresh counts the mark and clears the marker.
+        attendance::refresh_reach_between(db, w.school_a, year, async {})
+            .await
+            .unwrap();
+        assert_eq!(marked().await, 0);
+        assert_eq!(
+            attendance::reach_mismatches(db).await.unwrap(),
+            Vec::<i64>::new()
+        );
+    }
+);

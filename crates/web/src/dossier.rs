@@ -10,6 +10,22 @@ use jiaxiao_store::parent_school::{credits, sessions, stats};
 
 use crate::i18n::{Lang, local_time, percent};
 
+/// The most attendances a dossier lists by name. Its PDF is laid out whole in memory:
+/// bench/scale.sh measured 679 MB of server memory and 11.6 MB of PDF for a school year
+/// of 31,760 (about 365 bytes a name), and 7.6 GB for 1,023,214 before the 20 MB
+/// attachment limit refused the file. Past this many, the job stops before gathering
+/// anything and says to take the check-in workbook (XLSX, streamed) instead.
+pub const MAX_ATTENDANCES: i64 = 50_000;
+
+/// Whether a year of `attendances` fits in a dossier (`Err` is the job's error code).
+pub fn fits(attendances: i64) -> Result<(), &'static str> {
+    if attendances > MAX_ATTENDANCES {
+        Err("too_large")
+    } else {
+        Ok(())
+    }
+}
+
 fn labels(lang: Lang) -> DossierLabels {
     let t = |k: &str| lang.t(&format!("ps.dossier.{k}"));
     DossierLabels {
@@ -70,6 +86,11 @@ pub async fn run(
     let school = sessions::school(&db, &scope, school_id)
         .await
         .map_err(code)?;
+    fits(
+        jiaxiao_store::parent_school::tally::attendances(&db, &scope, school_id, year)
+            .await
+            .map_err(code)?,
+    )?;
     let (_, year_name) = jiaxiao_store::parent_school::names(&db, school_id, year)
         .await
         .map_err(code)?;
@@ -196,4 +217,18 @@ pub async fn run(
     .await
     .map_err(code)?;
     Ok(serde_json::json!({ "attachment_id": id, "sessions": n, "bytes": bytes.len() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_year_past_the_limit_is_refused_before_it_is_gathered() {
+        assert_eq!(fits(0), Ok(()));
+        assert_eq!(fits(31_760), Ok(()));
+        assert_eq!(fits(MAX_ATTENDANCES), Ok(()));
+        assert_eq!(fits(MAX_ATTENDANCES + 1), Err("too_large"));
+        assert_eq!(fits(1_023_214), Err("too_large"));
+    }
 }
