@@ -224,6 +224,25 @@ pub async fn mismatches<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<i64>> {
         .collect())
 }
 
+/// How many times parents came (present or late) to a school year's sessions that were
+/// not cancelled, from the counters: the names a dossier would list.
+pub async fn attendances(
+    db: &crate::Db,
+    scope: &crate::Scope,
+    school_id: i64,
+    school_year_id: i64,
+) -> StoreResult<i64> {
+    super::visible_school(&db.conn, scope, school_id).await?;
+    crate::db::scalar_i64(
+        &db.conn,
+        "SELECT CAST(COALESCE(SUM(k.present + k.late), 0) AS BIGINT) AS n FROM session_tally k \
+         JOIN teaching_session t ON t.id = k.session_id \
+         WHERE t.school_id = $1 AND t.school_year_id = $2 AND t.status <> 'cancelled'",
+        vec![school_id.into(), school_year_id.into()],
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,23 +267,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// How many times parents came (present or late) to a school year's sessions that were
-/// not cancelled, from the counters: the names a dossier would list.
-pub async fn attendances(
-    db: &crate::Db,
-    scope: &crate::Scope,
-    school_id: i64,
-    school_year_id: i64,
-) -> StoreResult<i64> {
-    super::visible_school(&db.conn, scope, school_id).await?;
-    crate::db::scalar_i64(
-        &db.conn,
-        "SELECT CAST(COALESCE(SUM(k.present + k.late), 0) AS BIGINT) AS n FROM session_tally k \
-         JOIN teaching_session t ON t.id = k.session_id \
-         WHERE t.school_id = $1 AND t.school_year_id = $2 AND t.status <> 'cancelled'",
-        vec![school_id.into(), school_year_id.into()],
-    )
-    .await
 }
