@@ -57,7 +57,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("notice.pdf: {:?}", t.elapsed());
 
     if let Some(names) = bench {
-        let model = samples::dossier(40, names, 2);
+        let mut model = samples::dossier(40, names, 2);
+        let rows: usize = std::env::var("ROWS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0);
+        model.tables.push(pdf::DossierTable {
+            title: "学员".into(),
+            note: String::new(),
+            headers: (0..8).map(|c| format!("列{c}")).collect(),
+            rows: (0..rows)
+                .map(|r| {
+                    (0..8)
+                        .map(|c| {
+                            if c == 0 {
+                                samples::name(r)
+                            } else {
+                                format!("{}", r * c)
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+        });
         let t = Instant::now();
         let mut last = Instant::now();
         let bytes = pdf::dossier(&model, &mut |done, total| {

@@ -7,6 +7,7 @@
 //! because the web layer owns the zh-CN/en translations.
 
 mod engine;
+mod merge;
 
 use serde::Serialize;
 
@@ -255,6 +256,9 @@ pub struct DossierSession {
     pub attendance: Attendance,
     /// Names of those present, printed in a compact grid.
     pub attendees: Vec<String>,
+    /// The names are left out of this dossier (a year too big to list): the session
+    /// says where to find them instead (`DossierLabels::attendees_elsewhere`).
+    pub attendees_elsewhere: bool,
     /// PNG or JPEG files, two per row. They are embedded as given, so the caller
     /// should pass reasonably sized images (phone photos at full size make a large PDF).
     #[serde(skip)]
@@ -303,17 +307,97 @@ pub struct DossierLabels {
     pub absent: String,
     pub rate: String,
     pub attendees: String,
+    /// In place of the names when they are not listed.
+    pub attendees_elsewhere: String,
     /// Shown where a part was left empty, e.g. "（无）".
     pub none: String,
     /// With `{page}` and `{pages}` placeholders.
     pub page_of: String,
 }
 
-/// Cover, contents, then one section per session, each starting on a new page.
+/// Attendee names, table cells and sessions one part of a dossier may hold. typst lays a
+/// document out whole, in memory: measured with `render_samples --bench` (release), a
+/// name costs about 1.4 KB laid out and a table cell about 14 KB, so a part stays near
+/// 60 MB whatever the year holds. Each part embeds its own font subset (tens of KB), so
+/// parts are not made smaller than they need to be.
+const PART_NAMES: usize = 6_000;
+const PART_CELLS: usize = 4_000;
+const PART_SESSIONS: usize = 20;
+
+/// What one part holds: a run of sessions, then a run of table rows (a table may go on
+/// in the next part).
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Part {
+    sessions: std::ops::Range<usize>,
+    /// (table, its rows in this part)
+    tables: Vec<(usize, std::ops::Range<usize>)>,
+}
+
+/// Cuts the dossier's body into parts of bounded size, in order.
+fn parts(dossier: &Dossier) -> Vec<Part> {
+    let mut out = Vec::new();
+    let mut part = Part::default();
+    let mut names = 0;
+    for (i, s) in dossier.sessions.iter().enumerate() {
+        let n = s.attendees.len();
+        if part.sessions.len() == PART_SESSIONS
+            || (!part.sessions.is_empty() && names + n > PART_NAMES)
+        {
+            out.push(std::mem::replace(
+                &mut part,
+                Part {
+                    sessions: i..i,
+                    tables: Vec::new(),
+                },
+            ));
+            names = 0;
+        }
+        part.sessions.end = i + 1;
+        names += n;
+    }
+    // Names and cells share a part's room.
+    let mut cells = names * PART_CELLS / PART_NAMES;
+    let end = dossier.sessions.len();
+    for (t, table) in dossier.tables.iter().enumerate() {
+        let width = table.headers.len().max(1);
+        let mut row = 0;
+        loop {
+            let empty = part.sessions.is_empty() && part.tables.is_empty();
+            let mut room = PART_CELLS.saturating_sub(cells) / width;
+            if room == 0 && !empty {
+                out.push(std::mem::replace(
+                    &mut part,
+                    Part {
+                        sessions: end..end,
+                        tables: Vec::new(),
+                    },
+                ));
+                cells = 0;
+                continue;
+            }
+            room = room.max(1);
+            let take = room.min(table.rows.len() - row);
+            part.tables.push((t, row..row + take));
+            cells += take.max(1) * width;
+            row += take;
+            if row >= table.rows.len() {
+                break;
+            }
+        }
+    }
+    if !part.sessions.is_empty() || !part.tables.is_empty() || out.is_empty() {
+        out.push(part);
+    }
+    out
+}
+
+/// Cover, contents, then one section per session and one per table, each starting on a
+/// new page; page numbers and heading numbers run through the whole file.
 ///
-/// `progress(done, total)` is called after each session is prepared, after layout
-/// and once at the end (`done == total`). Layout is one step and the longest one, as
-/// the contents page needs the whole document.
+/// Laid out part by part (`parts`), twice: once to learn where each section starts and how
+/// many pages there are (for the contents and "page n of m"), then for the PDF; the parts'
+/// PDFs are then joined, with a bookmark per section. `progress(done, total)` is called
+/// after each step.
 pub fn dossier(
     dossier: &Dossier,
     progress: &mut dyn FnMut(usize, usize),
@@ -325,44 +409,157 @@ pub fn dossier(
         photo_paths: Vec<String>,
     }
     #[derive(Serialize)]
+    struct Table<'a> {
+        title: &'a str,
+        note: &'a str,
+        headers: &'a [String],
+        rows: &'a [Vec<String>],
+        continued: bool,
+    }
+    #[derive(Serialize, Clone)]
+    struct Entry {
+        number: usize,
+        title: String,
+        page: usize,
+    }
+    #[derive(Serialize)]
     struct Data<'a> {
         #[serde(flatten)]
         dossier: &'a Dossier,
+        front: bool,
+        contents: &'a [Entry],
+        first_page: usize,
+        total_pages: usize,
+        first_number: usize,
         sessions: Vec<Session<'a>>,
+        tables: Vec<Table<'a>>,
         fonts: &'a engine::Families,
     }
     let fonts = engine::fonts()?;
-    let total = dossier.sessions.len() + 2;
-    let mut files = Vec::new();
-    let mut sessions = Vec::with_capacity(dossier.sessions.len());
-    for (s, session) in dossier.sessions.iter().enumerate() {
-        let mut photo_paths = Vec::with_capacity(session.photos.len());
-        for (p, bytes) in session.photos.iter().enumerate() {
-            let ext = image_ext(bytes)
-                .ok_or_else(|| PdfError::Image(format!("photo {} of session {}", p + 1, s + 1)))?;
-            let path = format!("/photo/{s}/{p}.{ext}");
-            files.push((path.clone(), bytes));
-            photo_paths.push(path);
-        }
-        sessions.push(Session {
-            session,
-            photo_paths,
-        });
-        progress(s + 1, total);
-    }
-    let data = Data {
-        dossier,
-        sessions,
-        fonts: &fonts.families,
+    let parts = parts(dossier);
+    let steps = parts.len() * 2 + 3;
+    let mut step = 0;
+    let mut tick = |progress: &mut dyn FnMut(usize, usize)| {
+        step += 1;
+        progress(step, steps);
     };
-    let mut job = Job::new(include_str!("pdf/dossier.typ"), &data)?;
-    for (path, bytes) in files {
-        job.add_file(&path, bytes.clone());
+    // Headings in order: the sessions, then the tables.
+    let mut contents: Vec<Entry> = dossier
+        .sessions
+        .iter()
+        .map(|s| s.title.clone())
+        .chain(dossier.tables.iter().map(|t| t.title.clone()))
+        .enumerate()
+        .map(|(i, title)| Entry {
+            number: i + 1,
+            title,
+            page: 0,
+        })
+        .collect();
+    let job = |part: Option<&Part>,
+               contents: &[Entry],
+               first_page: usize,
+               total_pages: usize|
+     -> Result<Job, PdfError> {
+        let mut files = Vec::new();
+        let mut sessions = Vec::new();
+        let mut tables = Vec::new();
+        let mut first_number = 0;
+        if let Some(part) = part {
+            // Sessions are numbered 1.., then the tables; typst numbers a part's headings
+            // on from this.
+            first_number = match part.tables.first() {
+                Some((t, _)) if part.sessions.is_empty() => dossier.sessions.len() + t,
+                _ => part.sessions.start,
+            };
+            for s in part.sessions.clone() {
+                let session = &dossier.sessions[s];
+                let mut photo_paths = Vec::with_capacity(session.photos.len());
+                for (p, bytes) in session.photos.iter().enumerate() {
+                    let ext = image_ext(bytes).ok_or_else(|| {
+                        PdfError::Image(format!("photo {} of session {}", p + 1, s + 1))
+                    })?;
+                    let path = format!("/photo/{s}/{p}.{ext}");
+                    files.push((path.clone(), bytes));
+                    photo_paths.push(path);
+                }
+                sessions.push(Session {
+                    session,
+                    photo_paths,
+                });
+            }
+            for (t, rows) in &part.tables {
+                let table = &dossier.tables[*t];
+                tables.push(Table {
+                    title: &table.title,
+                    note: &table.note,
+                    headers: &table.headers,
+                    rows: &table.rows[rows.clone()],
+                    continued: rows.start > 0,
+                });
+            }
+        }
+        let data = Data {
+            dossier,
+            front: part.is_none(),
+            contents,
+            first_page,
+            total_pages,
+            first_number,
+            sessions,
+            tables,
+            fonts: &fonts.families,
+        };
+        let mut job = Job::new(include_str!("pdf/dossier.typ"), &data)?;
+        for (path, bytes) in files {
+            job.add_file(&path, bytes.clone());
+        }
+        Ok(job)
+    };
+    // First pass: pages of the front (the cover is not numbered), then where each part's
+    // sections start.
+    let front_pages = job(None, &contents, 1, 0)?
+        .layout()?
+        .pages()
+        .len()
+        .saturating_sub(1);
+    tick(progress);
+    let mut first_pages = Vec::with_capacity(parts.len());
+    let mut next_page = front_pages + 1;
+    let mut entry = 0;
+    for part in &parts {
+        first_pages.push(next_page);
+        let doc = job(Some(part), &[], next_page, 0)?.layout()?;
+        for page in engine::label_pages(&doc, "jx-start") {
+            if let Some(e) = contents.get_mut(entry) {
+                e.page = next_page + page - 1;
+            }
+            entry += 1;
+        }
+        next_page += doc.pages().len();
+        drop(doc);
+        tick(progress);
     }
-    let doc = job.layout()?;
-    progress(total - 1, total);
-    let pdf = engine::write_pdf(&doc)?;
-    progress(total, total);
+    let total_pages = next_page - 1;
+    // Second pass: the same layout, now with the numbers, written out.
+    let mut pdfs = Vec::with_capacity(parts.len() + 1);
+    pdfs.push(engine::write_part(
+        &job(None, &contents, 1, total_pages)?.layout()?,
+    )?);
+    tick(progress);
+    for (part, first_page) in parts.iter().zip(first_pages) {
+        pdfs.push(engine::write_part(
+            &job(Some(part), &[], first_page, total_pages)?.layout()?,
+        )?);
+        tick(progress);
+    }
+    // Bookmarks point at physical pages: the cover is page 0, contents page 1 is page 1.
+    let bookmarks: Vec<(String, usize)> = contents
+        .iter()
+        .map(|e| (format!("{}. {}", e.number, e.title), e.page))
+        .collect();
+    let pdf = merge::join(pdfs, &dossier.title, &bookmarks)?;
+    tick(progress);
     Ok(pdf)
 }
 
@@ -508,6 +705,104 @@ mod tests {
         assert_eq!(image_ext(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("jpg"));
         assert_eq!(image_ext(b"GIF89a"), None);
         assert_eq!(image_ext(b""), None);
+    }
+
+    fn dossier_of(names: &[usize], tables: &[(usize, usize)]) -> Dossier {
+        Dossier {
+            sessions: names
+                .iter()
+                .map(|&n| DossierSession {
+                    attendees: vec![String::new(); n],
+                    ..Default::default()
+                })
+                .collect(),
+            tables: tables
+                .iter()
+                .map(|&(rows, cols)| DossierTable {
+                    headers: vec![String::new(); cols],
+                    rows: vec![vec![String::new(); cols]; rows],
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Every session once and every table row once, in order.
+    fn assert_covers(d: &Dossier, parts: &[Part]) {
+        let sessions: Vec<usize> = parts.iter().flat_map(|p| p.sessions.clone()).collect();
+        assert_eq!(sessions, (0..d.sessions.len()).collect::<Vec<_>>());
+        for (t, table) in d.tables.iter().enumerate() {
+            let rows: Vec<usize> = parts
+                .iter()
+                .flat_map(|p| p.tables.iter())
+                .filter(|(i, _)| *i == t)
+                .flat_map(|(_, r)| r.clone())
+                .collect();
+            assert_eq!(rows, (0..table.rows.len()).collect::<Vec<_>>(), "table {t}");
+            assert!(
+                parts
+                    .iter()
+                    .flat_map(|p| p.tables.iter())
+                    .any(|(i, r)| *i == t && r.start == 0),
+                "table {t} has its heading"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dossier_is_cut_into_parts_of_bounded_size() {
+        let empty = dossier_of(&[], &[]);
+        assert_eq!(parts(&empty), vec![Part::default()]);
+
+        // Twenty sessions at most, and no more names than a part may hold unless one
+        // session alone has more.
+        let d = dossier_of(&[10; 45], &[]);
+        let p = parts(&d);
+        assert_eq!(
+            p.iter().map(|p| p.sessions.len()).collect::<Vec<_>>(),
+            vec![20, 20, 5]
+        );
+        assert_covers(&d, &p);
+        let d = dossier_of(&[4_000, 1_000, 1_000, 9_000, 10], &[]);
+        let p = parts(&d);
+        assert_eq!(
+            p.iter().map(|p| p.sessions.clone()).collect::<Vec<_>>(),
+            vec![0..3, 3..4, 4..5]
+        );
+
+        // Tables share the room left by the last sessions and go on over parts.
+        let d = dossier_of(&[3_000], &[(1, 3), (1_200, 8), (0, 4), (10, 2)]);
+        let p = parts(&d);
+        assert_covers(&d, &p);
+        for part in &p {
+            let names: usize = part
+                .sessions
+                .clone()
+                .map(|s| d.sessions[s].attendees.len())
+                .sum();
+            let cells: usize = part
+                .tables
+                .iter()
+                .map(|(t, r)| r.len() * d.tables[*t].headers.len())
+                .sum();
+            assert!(
+                names * PART_CELLS / PART_NAMES + cells <= PART_CELLS,
+                "{part:?}: {names} names, {cells} cells"
+            );
+        }
+        assert_eq!(p[0].sessions, 0..1);
+        assert_eq!(p[0].tables[0], (0, 0..1));
+        assert!(p.len() >= 3, "{p:?}");
+        // An empty table still gets its heading (and "none").
+        assert!(
+            p.iter()
+                .flat_map(|p| p.tables.iter())
+                .any(|t| *t == (2, 0..0))
+        );
+        // A row wider than a part still goes somewhere.
+        let d = dossier_of(&[], &[(3, PART_CELLS + 1)]);
+        assert_covers(&d, &parts(&d));
     }
 
     /// Every laid-out glyph of the first page with the text it stands for.

@@ -123,6 +123,110 @@ fn dossier_has_cover_contents_and_sections_and_reports_progress() {
 }
 
 #[test]
+fn a_long_dossier_is_joined_from_parts_with_running_numbers() {
+    // 21 sessions and a table of 600 rows × 8 are more than one part holds (pdf.rs: 20
+    // sessions, 4,000 cells), so this file is joined from at least three.
+    let mut model = samples::dossier(21, 6, 0);
+    model.tables.push(pdf::DossierTable {
+        title: "学员学时".into(),
+        note: String::new(),
+        headers: (1..=8).map(|c| format!("列{c}")).collect(),
+        rows: (0..600)
+            .map(|r| {
+                (0..8)
+                    .map(|c| {
+                        if c == 0 {
+                            format!("第{r}行")
+                        } else {
+                            (r * c).to_string()
+                        }
+                    })
+                    .collect()
+            })
+            .collect(),
+    });
+    let doc = parse(&pdf::dossier(&model, &mut |_, _| {}).unwrap());
+    let numbers: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let page_text = |n: u32| -> String {
+        doc.extract_text(&[n])
+            .unwrap()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect()
+    };
+    // The cover is not numbered; every other page says where it is in the whole file.
+    let total = numbers.len() - 1;
+    let texts: Vec<String> = numbers.iter().map(|&n| page_text(n)).collect();
+    for (i, t) in texts.iter().enumerate().skip(1) {
+        assert!(t.contains(&format!("第{i}页/共{total}页")), "page {i}: {t}");
+    }
+    // The contents and the bookmarks send each heading to the page that has it.
+    let headings: Vec<String> = model
+        .sessions
+        .iter()
+        .map(|s| s.title.clone())
+        .chain(model.tables.iter().map(|t| t.title.clone()))
+        .enumerate()
+        .map(|(i, t)| squeeze(&format!("{}.{t}", i + 1)))
+        .collect();
+    let toc = doc.get_toc().unwrap();
+    assert_eq!(toc.toc.len(), headings.len());
+    for (i, (h, entry)) in headings.iter().zip(&toc.toc).enumerate() {
+        assert_eq!(&squeeze(&entry.title), h);
+        let page = entry.page;
+        assert!(texts[page - 1].contains(h.as_str()), "{h} on page {page}");
+        // "1.第1讲：…………3": the contents number the pages after the cover.
+        let contents = texts[1..3].concat();
+        let after = &contents[contents.find(h.as_str()).expect("in the contents") + h.len()..];
+        // The number runs into the next line's "2." or the footer's "第…页".
+        let rest = after.trim_start_matches('.');
+        let page = page - 1;
+        assert!(
+            rest.starts_with(&format!("{page}{}.", i + 2))
+                || rest.starts_with(&format!("{page}第")),
+            "{h} in the contents: {}",
+            rest.chars().take(12).collect::<String>()
+        );
+    }
+    // The long table: every row once, its heading once, its header on every page of it.
+    let all = texts.concat();
+    for r in [0, 299, 300, 599] {
+        assert_eq!(all.matches(&format!("第{r}行")).count(), 1, "row {r}");
+    }
+    assert_eq!(
+        all.matches("学员学时").count(),
+        2,
+        "the heading and its contents line"
+    );
+    let has_row = |t: &str| {
+        let chars: Vec<char> = t.chars().collect();
+        chars
+            .windows(2)
+            .any(|w| w[0].is_ascii_digit() && w[1] == '行')
+    };
+    let table_pages = texts.iter().filter(|t| has_row(t)).count();
+    assert!(table_pages >= 10, "{table_pages} pages of rows");
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("列1列2列3")).count(),
+        table_pages
+    );
+}
+
+#[test]
+fn a_session_whose_names_are_elsewhere_says_so() {
+    let mut model = samples::dossier(2, 3, 0);
+    model.sessions[1].attendees.clear();
+    model.sessions[1].attendees_elsewhere = true;
+    let text = text(&parse(&pdf::dossier(&model, &mut |_, _| {}).unwrap()));
+    assert_eq!(
+        text.matches(&squeeze(&model.labels.attendees_elsewhere))
+            .count(),
+        1
+    );
+    assert_eq!(text.matches(&squeeze(&model.labels.attendees)).count(), 1);
+}
+
+#[test]
 fn run_sheet_renders_on_one_page() {
     let sheet = samples::run_sheet();
     let doc = parse(&pdf::run_sheet(&sheet).unwrap());

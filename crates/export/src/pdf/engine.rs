@@ -237,6 +237,35 @@ pub fn write_pdf(doc: &PagedDocument) -> Result<Vec<u8>, PdfError> {
     pdf
 }
 
+/// A part of a longer document (pdf.rs joins the parts): untagged, since joining keeps
+/// the pages and not each part's structure tree.
+pub fn write_part(doc: &PagedDocument) -> Result<Vec<u8>, PdfError> {
+    let options = typst_pdf::PdfOptions {
+        tagged: false,
+        ..Default::default()
+    };
+    let pdf = typst_pdf::pdf(doc, &options).map_err(|d| PdfError::Typst(describe(&d)));
+    typst::comemo::evict(0);
+    pdf
+}
+
+/// The pages (1-based, in document order) on which the elements labelled `label` sit.
+pub fn label_pages(doc: &PagedDocument, label: &str) -> Vec<usize> {
+    use typst::foundations::{Label, Selector};
+    use typst::introspection::Introspector;
+    let Some(label) = Label::new(typst::utils::PicoStr::intern(label)) else {
+        return Vec::new();
+    };
+    let introspector = doc.introspector();
+    introspector
+        .query(&Selector::Label(label))
+        .iter()
+        .filter_map(|c| c.location())
+        .filter_map(|loc| introspector.page(loc))
+        .map(|p| p.get())
+        .collect()
+}
+
 /// Drops explicit bidi embeddings, overrides and isolates from every string: one
 /// U+202E in a name would otherwise print the rest of its line backwards, a
 /// certificate number included. Chinese and English text never needs them.

@@ -109,6 +109,8 @@ pub fn dossier_labels() -> DossierLabels {
         absent: "缺席".into(),
         rate: "到课率".into(),
         attendees: "签到名单".into(),
+        attendees_elsewhere:
+            "本学年签到超过 5 万人次，签到家长名单不列入本档案，见签到明细（Excel）".into(),
         none: "（无）".into(),
         page_of: "第 {page} 页 / 共 {pages} 页".into(),
     }
@@ -154,6 +156,7 @@ pub fn dossier(sessions: usize, attendees: usize, photos: usize) -> Dossier {
                     ),
                 },
                 attendees: (0..attendees).map(name).collect(),
+                attendees_elsewhere: false,
                 photos: (0..photos).map(|p| photo_bytes[p % 2].clone()).collect(),
                 summary: SUMMARY.into(),
             })
