@@ -1,7 +1,8 @@
 //! Writes one sample of each PDF into a directory, for a person to open and look at.
 //!
 //! `cargo run -p jiaxiao-export --example render_samples -- OUT_DIR [--bench [NAMES]]`
-//! `--bench` also times a full-year dossier: 40 sessions of NAMES (500) names and 2 photos each.
+//! `--bench` also times a full-year dossier: 40 sessions of NAMES (500) names and 2 photos each,
+//! and with `ROWS=N` in the environment a table of N rows × 8 columns after them.
 
 #[path = "../tests/samples/mod.rs"]
 mod samples;
