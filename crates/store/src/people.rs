@@ -1,7 +1,8 @@
 //! People in the tree: pupils (placed in a class per school year), their guardians,
-//! and staff. Lists are paged (by offset for the pages, with their total; keyset for the
-//! API), sortable by name (pinyin order) and searchable by name, full pinyin, initials,
-//! phone or pupil number; every query is cut to the caller's scope in SQL.
+//! and staff. Lists are paged with their total, by keyset when a page continues from the
+//! one next to it (no rows skipped over, however deep; a page number jumped to is read by
+//! offset), sortable by name (pinyin order) and searchable by name, full pinyin,
+//! initials, phone or pupil number; every query is cut to the caller's scope in SQL.
 
 use jiaxiao_domain::{Role, names};
 use sea_orm::{
@@ -78,6 +79,18 @@ pub struct Query {
     pub gender: Option<String>,
     /// Guardians: with (true) or without (false) an account.
     pub has_account: Option<bool>,
+    /// The page continues from a row of the one before or after it (keyset): no rows are
+    /// skipped over, however deep the page. `offset` is ignored when set.
+    pub cursor: Option<Cursor>,
+}
+
+/// A row a page continues from, by id: the page after it or the page before it in the
+/// list's order. The row's sort key is read by the query itself, so a link carries only
+/// the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    After(i64),
+    Before(i64),
 }
 
 /// The order of a list. `Added` (by id) is the one the keyset cursor pages through.
@@ -95,15 +108,76 @@ pub enum Sort {
 pub const MAX_ROWS: u64 = 20_000;
 
 impl Sort {
-    /// The ORDER BY of a list whose row alias is `a`, `code` its code column.
-    fn order_by(self, a: &str, code: &str) -> String {
-        let dir = |d: bool| if d { "DESC" } else { "ASC" };
+    /// The sort key's columns on row alias `a`, `code` its code column; the id last, so
+    /// that the order is total and a keyset can continue it.
+    fn columns(self, a: &str, code: &str) -> Vec<String> {
         match self {
-            Sort::Added => format!("{a}.id"),
-            Sort::Name { desc } => format!("{a}.name_pinyin {0}, {a}.name {0}, {a}.id", dir(desc)),
-            Sort::Code { desc } => format!("{code} {0}, {a}.id", dir(desc)),
+            Sort::Added => vec![format!("{a}.id")],
+            Sort::Name { .. } => vec![
+                format!("{a}.name_pinyin"),
+                format!("{a}.name"),
+                format!("{a}.id"),
+            ],
+            Sort::Code { .. } => vec![code.to_owned(), format!("{a}.id")],
         }
     }
+
+    fn desc(self) -> bool {
+        matches!(self, Sort::Name { desc: true } | Sort::Code { desc: true })
+    }
+
+    /// The ORDER BY of a list whose row alias is `a`, `code` its code column; `back`
+    /// reverses it (a page read backwards from a cursor).
+    fn order_by(self, a: &str, code: &str, back: bool) -> String {
+        let dir = if self.desc() != back { "DESC" } else { "ASC" };
+        self.columns(a, code)
+            .iter()
+            .map(|c| format!("{c} {dir}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The condition "after (or before) the cursor's row in this order". `from` is the
+    /// list's FROM clause with the same aliases: the cursor row's key is read through it
+    /// in a subquery, whose aliases shadow the outer ones.
+    fn keyset(
+        self,
+        a: &str,
+        code: &str,
+        from: &str,
+        cursor: Cursor,
+        values: &mut Vec<Value>,
+    ) -> String {
+        let (id, back) = match cursor {
+            Cursor::After(id) => (id, false),
+            Cursor::Before(id) => (id, true),
+        };
+        let op = if self.desc() != back { "<" } else { ">" };
+        values.push(id.into());
+        let n = values.len();
+        let cols = self.columns(a, code);
+        if cols.len() == 1 {
+            return format!("{a}.id {op} ${n}");
+        }
+        let cols = cols.join(", ");
+        format!("({cols}) {op} (SELECT {cols} FROM {from} WHERE {a}.id = ${n})")
+    }
+}
+
+/// A list's page: the ORDER BY, the keyset condition (when a cursor is given) and whether
+/// the rows come back reversed (a page before the cursor is read backwards).
+fn page_order(
+    query: &Query,
+    a: &str,
+    code: &str,
+    from: &str,
+    values: &mut Vec<Value>,
+) -> (String, Option<String>, bool) {
+    let back = matches!(query.cursor, Some(Cursor::Before(_)));
+    let cond = query
+        .cursor
+        .map(|c| query.sort.keyset(a, code, from, c, values));
+    (query.sort.order_by(a, code, back), cond, back)
 }
 
 /// "Pupil visible to the caller": at a school in their subtree, or, for head
@@ -185,11 +259,12 @@ fn limit_of(q: &Query) -> i64 {
     q.limit.clamp(1, MAX_ROWS) as i64
 }
 
-/// `LIMIT … OFFSET …` of a page, bound as values.
+/// `LIMIT … OFFSET …` of a page, bound as values (no offset after a cursor).
 fn page_of(q: &Query, values: &mut Vec<Value>) -> String {
     values.push(limit_of(q).into());
     let l = values.len();
-    values.push((q.offset.min(i64::MAX as u64) as i64).into());
+    let offset = if q.cursor.is_some() { 0 } else { q.offset };
+    values.push((offset.min(i64::MAX as u64) as i64).into());
     format!("LIMIT ${l} OFFSET ${}", values.len())
 }
 
@@ -239,16 +314,21 @@ async fn pupil_conds(
 pub async fn list_pupils(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<PupilRow>> {
     let year = crate::org::current_school_year(&db.conn).await?;
     let mut values: Vec<Value> = Vec::new();
-    let conds = pupil_conds(db, scope, query, year, &mut values).await?;
+    let mut conds = pupil_conds(db, scope, query, year, &mut values).await?;
+    let (inner, keyset, _) = page_order(query, "p", "p.student_no", "pupil p", &mut values);
+    if let Some(k) = keyset {
+        conds = format!("{conds} AND {k}");
+    }
     let page = page_of(query, &mut values);
     values.push(year.into());
     let y = values.len();
-    let order = query.sort.order_by("p", "p.student_no");
+    // The page is cut (backwards, before a cursor) inside; the outer order is the list's.
+    let order = query.sort.order_by("p", "p.student_no", false);
     let sql = format!(
         "SELECT p.id, p.student_no, p.name, p.gender, p.school_id, s.name AS school_name, \
                 cm.class_id, c.name AS class_name, g.name AS grade_name \
          FROM (SELECT p.id, p.student_no, p.name, p.name_pinyin, p.gender, p.school_id FROM pupil p \
-               WHERE {conds} ORDER BY {order} {page}) p \
+               WHERE {conds} ORDER BY {inner} {page}) p \
          JOIN org_unit s ON s.id = p.school_id \
          LEFT JOIN class_membership cm ON cm.pupil_id = p.id AND cm.school_year_id = ${y} \
          LEFT JOIN org_unit c ON c.id = cm.class_id \
@@ -328,12 +408,15 @@ pub async fn list_guardians(
     query: &Query,
 ) -> StoreResult<Vec<GuardianRow>> {
     let mut values: Vec<Value> = Vec::new();
-    let conds = guardian_conds(db, scope, query, &mut values).await?;
+    let mut conds = guardian_conds(db, scope, query, &mut values).await?;
+    let (order, keyset, back) = page_order(query, "g", "g.name", "guardian g", &mut values);
+    if let Some(k) = keyset {
+        conds = format!("{conds} AND {k}");
+    }
     // Only the children the caller can see are counted: a school's list says nothing of
     // a parent's children at other schools (the column reads "children here").
     let here = pupil_visible(scope, &mut values);
     let page = page_of(query, &mut values);
-    let order = query.sort.order_by("g", "g.name");
     let sql = format!(
         "SELECT g.id, g.name, g.phone, \
            (SELECT COUNT(*) FROM guardianship x JOIN pupil p ON p.id = x.pupil_id \
@@ -351,6 +434,9 @@ pub async fn list_guardians(
     .await?;
     for r in &mut rows {
         r.phone = phones.show(r.phone.take());
+    }
+    if back {
+        rows.reverse();
     }
     Ok(rows)
 }
@@ -397,9 +483,13 @@ fn staff_conds(scope: &Scope, query: &Query, values: &mut Vec<Value>) -> String 
 
 pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Vec<StaffRow>> {
     let mut values: Vec<Value> = Vec::new();
-    let conds = staff_conds(scope, query, &mut values);
+    let mut conds = staff_conds(scope, query, &mut values);
+    let from = "staff st JOIN org_unit u ON u.id = st.unit_id";
+    let (order, keyset, back) = page_order(query, "st", "u.name", from, &mut values);
+    if let Some(k) = keyset {
+        conds = format!("{conds} AND {k}");
+    }
     let page = page_of(query, &mut values);
-    let order = query.sort.order_by("st", "u.name");
     let sql = format!(
         "SELECT st.id, st.unit_id, u.name AS unit_name, st.name, st.phone, st.position \
          FROM staff st JOIN org_unit u ON u.id = st.unit_id WHERE {conds} ORDER BY {order} {page}"
@@ -411,6 +501,9 @@ pub async fn list_staff(db: &Db, scope: &Scope, query: &Query) -> StoreResult<Ve
             .await?;
     for r in &mut rows {
         r.phone = phones.show(r.phone.take());
+    }
+    if back {
+        rows.reverse();
     }
     Ok(rows)
 }

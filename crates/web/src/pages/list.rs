@@ -33,10 +33,14 @@ pub struct ListQuery {
     pub size: usize,
     pub sort: Option<String>,
     pub desc: bool,
+    /// The page continues from the row with this id on the page before (`after`) or
+    /// after (`before`) it: lists the store pages by keyset read no rows before it.
+    pub after: Option<i64>,
+    pub before: Option<i64>,
     pub rest: Vec<(String, String)>,
 }
 
-const OWN: [&str; 5] = ["q", "page", "size", "sort", "dir"];
+const OWN: [&str; 7] = ["q", "page", "size", "sort", "dir", "after", "before"];
 
 impl Default for ListQuery {
     /// The first page at the default size, nothing searched, filtered or sorted.
@@ -47,6 +51,8 @@ impl Default for ListQuery {
             size: DEFAULT_SIZE,
             sort: None,
             desc: false,
+            after: None,
+            before: None,
             rest: Vec::new(),
         }
     }
@@ -70,6 +76,9 @@ impl ListQuery {
                 }
                 "sort" if !v.is_empty() => lq.sort = Some(v),
                 "dir" => lq.desc = v == "desc",
+                // A cursor that does not parse is no cursor: the page is read by number.
+                "after" => lq.after = v.parse().ok(),
+                "before" => lq.before = v.parse().ok(),
                 _ if !v.is_empty() && !lq.rest.iter().any(|(rk, _)| *rk == k) => {
                     lq.rest.push((k, v))
                 }
@@ -115,6 +124,8 @@ impl ListQuery {
                 (self.size != DEFAULT_SIZE).then(|| self.size.to_string()),
             ),
             ("page", None),
+            ("after", None),
+            ("before", None),
         ];
         for (k, v) in changes {
             if let Some(slot) = own.iter_mut().find(|(ok, _)| ok == k) {
@@ -289,6 +300,9 @@ pub struct ListView {
     pub empty: String,
     pub link_col: usize,
     pub labels: Labels,
+    /// Ids of the page's first and last rows, when the store pages this list by keyset:
+    /// the previous and next links then continue from them.
+    pub cursors: Option<(i64, i64)>,
 }
 
 /// The component's own words, looked up once.
@@ -505,6 +519,7 @@ impl List {
             empty: self.empty.unwrap_or_else(|| lang.t("list.empty")),
             link_col: self.link_col,
             labels,
+            cursors: None,
         }
     }
 }
@@ -556,11 +571,38 @@ impl ListView {
     }
 
     pub fn prev(&self) -> Option<String> {
-        (self.query.page > 1).then(|| self.page_href(self.query.page - 1))
+        let page = self.query.page.checked_sub(1).filter(|p| *p >= 1)?;
+        Some(match self.cursors {
+            // The first page needs no cursor.
+            Some((first, _)) if page > 1 => self.query.href(
+                &self.base,
+                &[
+                    ("page", Some(page.to_string())),
+                    ("before", Some(first.to_string())),
+                ],
+            ),
+            _ => self.page_href(page),
+        })
     }
 
     pub fn next(&self) -> Option<String> {
-        (self.query.page < self.pages).then(|| self.page_href(self.query.page + 1))
+        let page = self.query.page + 1;
+        (page <= self.pages).then(|| match self.cursors {
+            Some((_, last)) => self.query.href(
+                &self.base,
+                &[
+                    ("page", Some(page.to_string())),
+                    ("after", Some(last.to_string())),
+                ],
+            ),
+            None => self.page_href(page),
+        })
+    }
+
+    /// Pages by keyset from the rows' ids (first and last shown), see `cursors`.
+    pub fn keyset(mut self, ids: &[i64]) -> ListView {
+        self.cursors = ids.first().zip(ids.last()).map(|(f, l)| (*f, *l));
+        self
     }
 
     pub fn is_current(&self, page: impl Borrow<usize>) -> bool {
@@ -801,6 +843,28 @@ mod tests {
         // A bad size or page falls back rather than failing.
         let bad = q("size=7&page=x");
         assert_eq!((bad.page, bad.size), (1, DEFAULT_SIZE));
+    }
+
+    #[test]
+    fn keyset_lists_link_on_from_their_first_and_last_rows() {
+        let rows = |n: usize| -> Vec<Row> { (0..n).map(|_| Row::default()).collect() };
+        let lq = q("q=wang&page=3&after=41&size=20");
+        assert_eq!((lq.after, lq.before), (Some(41), None));
+        let v = list().paged(Lang::Zh, &lq, rows(20), 100).keyset(&[7, 9, 12]);
+        assert_eq!(v.next().unwrap(), "/x?q=wang&size=20&page=4&after=12");
+        assert_eq!(v.prev().unwrap(), "/x?q=wang&size=20&page=2&before=7");
+        // Page numbers jump (by offset), and any other change drops the cursor.
+        assert_eq!(v.page_href(5), "/x?q=wang&size=20&page=5");
+        assert_eq!(v.sort_href("name"), "/x?q=wang&sort=name&size=20");
+        // Back to the first page needs no cursor; a list without keyset links by number.
+        let second = list()
+            .paged(Lang::Zh, &q("page=2&before=3"), rows(50), 100)
+            .keyset(&[1, 2]);
+        assert_eq!(second.prev().unwrap(), "/x");
+        assert_eq!(second.next(), None);
+        let plain = list().paged(Lang::Zh, &q("page=2"), rows(10), 100);
+        assert_eq!(plain.prev().unwrap(), "/x");
+        assert_eq!(q("after=x").after, None);
     }
 
     #[test]

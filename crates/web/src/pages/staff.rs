@@ -361,6 +361,13 @@ fn people_query(kind: Kind, lq: &ListQuery, export: bool) -> people::Query {
         q: lq.search().map(str::to_owned),
         under: lq.get("under").and_then(|u| u.parse().ok()),
         offset: if export { 0 } else { lq.offset() as u64 },
+        cursor: if export {
+            None
+        } else {
+            lq.after
+                .map(people::Cursor::After)
+                .or(lq.before.map(people::Cursor::Before))
+        },
         limit: if export {
             list::EXPORT_MAX as u64 + 1
         } else {
@@ -388,17 +395,20 @@ async fn people_list(
     s: &Staff,
     lq: &ListQuery,
     export: bool,
-) -> Result<(List, Vec<Row>, usize), AppError> {
+) -> Result<(List, Vec<Row>, usize, Vec<i64>), AppError> {
     let lang = s.lang;
     let scope = &s.user.scope;
     let kind = Kind::of(lq);
     let query = people_query(kind, lq, export);
     let under = query.under;
     let base = "/people".to_owned();
+    // The rows' ids, in order: the page's links continue from the first and the last.
+    let ids: Vec<i64>;
     let (columns, rows, total) = match kind {
         Kind::Guardians => {
             let total = people::count_guardians(&state.db, scope, &query).await?;
             let r = people::list_guardians(&state.db, scope, &query).await?;
+            ids = r.iter().map(|g| g.id).collect();
             (
                 vec![
                     Column::text("name", lang.t("people.name")),
@@ -431,6 +441,7 @@ async fn people_list(
         Kind::Staff => {
             let total = people::count_staff(&state.db, scope, &query).await?;
             let r = people::list_staff(&state.db, scope, &query).await?;
+            ids = r.iter().map(|x| x.id).collect();
             (
                 vec![
                     Column::text("name", lang.t("people.name")),
@@ -456,6 +467,7 @@ async fn people_list(
         Kind::Pupils => {
             let total = people::count_pupils(&state.db, scope, &query).await?;
             let r = people::list_pupils(&state.db, scope, &query).await?;
+            ids = r.iter().map(|p| p.id).collect();
             (
                 vec![
                     Column::text("student_no", lang.t("people.student_no")),
@@ -547,7 +559,7 @@ async fn people_list(
         }
         Kind::Staff => {}
     }
-    Ok((list, rows, total as usize))
+    Ok((list, rows, total as usize, ids))
 }
 
 async fn list_people(
@@ -564,7 +576,7 @@ async fn people_xlsx(
     s: Staff,
     lq: ListQuery,
 ) -> Result<Response, AppError> {
-    let (list, rows, total) = people_list(&state, &s, &lq, true).await?;
+    let (list, rows, total, _) = people_list(&state, &s, &lq, true).await?;
     if total > list::EXPORT_MAX {
         return Err(AppError::Invalid("export_too_large".into()));
     }
@@ -592,8 +604,8 @@ async fn people_page(
     let scope = &s.user.scope;
     let kind = Kind::of(&lq);
     let under: Option<i64> = lq.get("under").and_then(|u| u.parse().ok());
-    let (list, rows, total) = people_list(state, s, &lq, false).await?;
-    let list = list.paged(lang, &lq, rows, total);
+    let (list, rows, total, ids) = people_list(state, s, &lq, false).await?;
+    let list = list.paged(lang, &lq, rows, total).keyset(&ids);
     let under_q = under.map(|u| format!("&under={u}")).unwrap_or_default();
     let staff_units = if kind == Kind::Staff && scope.can_manage() {
         super::managed_units(state, scope, &UnitKind::ALL[..4])
