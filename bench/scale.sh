@@ -32,6 +32,8 @@
 #       GET /ps/schools/{school}   the big school's home  (sschool)
 #       GET /ps/schools/{mega}     the extra-big school's home (smega)
 #       GET /ps/schools/{school}/trainees, …/{mega}/trainees   their trainees lists (one page)
+#       GET /people?kind=pupils, …&sort=name&page=2&after=150000 (keyset), …?kind=guardians
+#                                  the people lists of the province (city) office
 #    In round 1 a page is first timed once (timeout PROBE_MAX s); a page slower than a second is
 #    measured with fewer requests (N shrinks to fit about SLOW_BUDGET s per round, at
 #    least 3; no warm-ups beyond the probe), so the "before" code finishes at all.
@@ -201,6 +203,11 @@ for scale in $SCALES; do
            "mega|/ps/schools/$MEGA_SCHOOL|$c_mega" "trainees|/ps/schools/$BIG_SCHOOL/trainees|$c_school"
            "mega_trainees|/ps/schools/$MEGA_SCHOOL/trainees|$c_mega")
     [[ "$scale" == city ]] && pages=("${pages[@]:0:1}" "${pages[@]:2}")
+    # The people lists of the top office: the first page, a page deep in name order reached
+    # by keyset (as its "next" link continues), and the guardians' first page.
+    c_top="$c_prov"; [[ "$scale" == city ]] && c_top="$c_city"
+    pages+=("pupils|/people?kind=pupils|$c_top" "pupils_deep|/people?kind=pupils&sort=name&page=2&after=150000|$c_top"
+            "guardians|/people?kind=guardians|$c_top")
     wait_quiet
     load_note
     declare -A P95=() NREQ=() PROBE=() PEAK=() BEFORE=()

@@ -95,7 +95,9 @@ pub fn against_target(title: &str, done_label: &str, done: i64, target: i64) -> 
         "color": PALETTE,
         "title": {"text": title, "left": "center", "textStyle": {"fontSize": 14}},
         "tooltip": {},
-        "grid": {"left": 8, "right": 40, "bottom": 8, "top": 36, "containLabel": true},
+        // Room above the plot for the target line's label under the title, and to the
+        // right for the bar's "done / target" (series labels are outside containLabel).
+        "grid": {"left": 8, "right": 96, "bottom": 8, "top": 56, "containLabel": true},
         "xAxis": {"type": "value", "max": target.max(done)},
         "yAxis": {"type": "category", "data": [done_label]},
         "series": [{
