@@ -5,6 +5,7 @@
 //! clones a migrated template database for each test.
 
 pub mod fixtures;
+pub mod xlsx;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,8 +3,8 @@
 //! their types, the check-in sheet a head teacher files, the dossier's sections and the
 //! 公示 notice.
 
-use calamine::{Data, Reader, Xlsx};
 use jiaxiao_testkit::fixtures::{PEOPLE, get_bytes, login, personal_data_world};
+use jiaxiao_testkit::xlsx::{Data, Reader, Sheet, Xlsx};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::StatusCode;
 
@@ -63,8 +63,7 @@ both_dbs!(
 
 /// A downloaded workbook.
 fn workbook(bytes: Vec<u8>) -> Xlsx<std::io::Cursor<Vec<u8>>> {
-    assert!(bytes.starts_with(b"PK"), "not an XLSX");
-    Xlsx::new(std::io::Cursor::new(bytes)).expect("XLSX opens")
+    jiaxiao_testkit::xlsx::open(bytes)
 }
 
 /// The row of a sheet whose first cells hold `key` (as text), with the header row.
@@ -73,8 +72,8 @@ fn row_of(
     sheet: &str,
     key: &str,
 ) -> (Vec<String>, Vec<Data>, u32) {
-    let range = wb.worksheet_range(sheet).expect("sheet");
-    let rows: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    let range = Sheet::read(wb, sheet);
+    let rows: Vec<Vec<Data>> = range.rows().to_vec();
     let header = rows[1].iter().map(|c| c.to_string()).collect();
     let (i, row) = rows
         .iter()
@@ -82,7 +81,7 @@ fn row_of(
         .skip(2)
         .find(|(_, r)| r.iter().any(|c| c == &Data::String(key.into())))
         .unwrap_or_else(|| panic!("{key} in {sheet}: {rows:?}"));
-    (header, row.clone(), range.start().unwrap().0 + i as u32)
+    (header, row.clone(), i as u32)
 }
 
 /// The cell under the header `col`.
@@ -188,14 +187,7 @@ both_dbs!(
 
 /// The rows of the only sheet below the title and header, as text.
 fn sheet_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
-    let mut wb = workbook(bytes);
-    let name = wb.sheet_names()[0].clone();
-    let range = wb.worksheet_range(&name).expect("sheet");
-    range
-        .rows()
-        .skip(2)
-        .map(|r| r.iter().map(|c| c.to_string()).collect())
-        .collect()
+    Sheet::first(bytes).text_rows().split_off(2)
 }
 
 both_dbs!(

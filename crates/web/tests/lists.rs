@@ -4,23 +4,19 @@
 //! numbers as number cells — through the same scoped read as the page, so a head
 //! teacher's export holds their class and nothing more.
 
-use calamine::{Data, Reader, Xlsx};
 use jiaxiao_domain::Role;
 use jiaxiao_testkit::fixtures::{
     PEOPLE, county_with_schools, get, get_bytes, import_roster, login, personal_data_world,
     staff_account,
 };
+use jiaxiao_testkit::xlsx::{Data, Sheet};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::StatusCode;
 
 /// The rows of a downloaded list (title row and header row left out), as the header and
 /// the data rows.
 fn sheet(bytes: Vec<u8>) -> (Vec<String>, Vec<Vec<Data>>) {
-    assert!(bytes.starts_with(b"PK"), "not an XLSX");
-    let mut wb = Xlsx::new(std::io::Cursor::new(bytes)).expect("XLSX opens");
-    let name = wb.sheet_names()[0].clone();
-    let range = wb.worksheet_range(&name).expect("sheet");
-    let rows: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    let rows: Vec<Vec<Data>> = Sheet::first(bytes).rows().to_vec();
     let header = rows[1].iter().map(|c| c.to_string()).collect();
     (header, rows[2..].to_vec())
 }

@@ -3,13 +3,13 @@
 //! trainees, excellent trainees to certificates, the ledger XLSX and the PDF dossier job,
 //! the office overview — and nothing of it visible from another school.
 
-use calamine::{Reader, Xlsx};
 use jiaxiao_domain::Role;
 use jiaxiao_store::Db;
 use jiaxiao_testkit::fixtures::{
     county_with_schools, csrf_of, get, get_bytes as bytes, import_roster, login, parent_scope,
     post, staff_account,
 };
+use jiaxiao_testkit::xlsx::{Reader, Sheet, Xlsx};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::StatusCode;
 
@@ -282,7 +282,7 @@ both_dbs!(a_year_through_the_pages, |t: TestDb| async move {
         names.contains(&"课次".to_string()) && names.contains(&"签到明细".to_string()),
         "{names:?}"
     );
-    let rows = wb.worksheet_range("签到明细").unwrap();
+    let rows = Sheet::read(&mut wb, "签到明细");
     assert_eq!(rows.height(), 3, "title, header, one check-in");
 
     // The PDF dossier renders in the background; its progress page ends with a link.

@@ -2,7 +2,6 @@
 //! on SQLite and PostgreSQL: render, write through forms with the CSRF token, print,
 //! download, and stay out of another school.
 
-use calamine::{Reader, Xlsx};
 use jiaxiao_domain::{Role, UnitKind};
 use jiaxiao_store::org;
 use jiaxiao_store::parent_school::{committees, curriculum};
@@ -11,6 +10,7 @@ use jiaxiao_store::{Db, Scope};
 use jiaxiao_testkit::fixtures::{
     county_with_schools, csrf_of, get as page, import_roster, login, post, staff_account,
 };
+use jiaxiao_testkit::xlsx::{Reader, Sheet, Xlsx};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::StatusCode;
 
@@ -218,11 +218,7 @@ both_dbs!(committee_pages_and_roster, |t: TestDb| async move {
     let bytes = r.bytes().await.unwrap().to_vec();
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     let sheet = wb.sheet_names()[0].clone();
-    let range = wb.worksheet_range(&sheet).unwrap();
-    let rows: Vec<Vec<String>> = range
-        .rows()
-        .map(|r| r.iter().map(|c| c.to_string()).collect())
-        .collect();
+    let rows: Vec<Vec<String>> = Sheet::read(&mut wb, &sheet).text_rows();
     assert_eq!(rows[1][2], "职务");
     assert_eq!(
         rows[2],

@@ -2,15 +2,15 @@
 //! router, read from the source as `openapi_describes_every_route` does, is either
 //! listed here with the URLs to request or named as returning nobody's personal data.
 //! Each role of the fixture requests every URL, and the bytes of each answer — HTML and
-//! JSON as text, XLSX cells through calamine, PDF text through lopdf — must hold no name
+//! JSON as text, XLSX cells read one by one (testkit::xlsx), PDF text through lopdf — must hold no name
 //! or phone outside the role's reach, and no whole phone where the role sees them
 //! masked. Answers with data carry `Cache-Control: no-store`. Both databases.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
 
-use calamine::{Reader, Xlsx};
 use jiaxiao_testkit::fixtures::{PEOPLE, Person, PersonalWorld, login, personal_data_world};
+use jiaxiao_testkit::xlsx::{Reader, Sheet, Xlsx};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::StatusCode;
 
@@ -453,7 +453,7 @@ fn text_of(content_type: &str, bytes: &[u8]) -> String {
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("XLSX opens");
         let mut out = String::new();
         for name in book.sheet_names() {
-            let range = book.worksheet_range(&name).expect("sheet");
+            let range = Sheet::read(&mut book, &name);
             for row in range.rows() {
                 for cell in row {
                     out.push_str(&cell.to_string());

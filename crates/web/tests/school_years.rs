@@ -3,11 +3,11 @@
 //! year's ledger can be downloaded today, a past year takes no writes until the school's
 //! admin reopens it, and a bad `?year=` is refused with a message.
 
-use calamine::{Reader, Xlsx};
 use jiaxiao_domain::Role;
 use jiaxiao_testkit::fixtures::{
     county_with_schools, csrf_of, get, get_bytes, import_roster, login, post, staff_account,
 };
+use jiaxiao_testkit::xlsx::{Reader, Sheet, Xlsx};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::StatusCode;
 
@@ -186,8 +186,9 @@ both_dbs!(
         assert!(page.contains("（只读）"), "read-only banner");
         let sessions_sheet = |bytes: Vec<u8>| {
             let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
-            let rows = wb.worksheet_range("课次").unwrap();
+            let rows = Sheet::read(&mut wb, "课次");
             rows.rows()
+                .iter()
                 .flat_map(|r| r.iter().map(|c| c.to_string()))
                 .collect::<Vec<_>>()
                 .join("|")

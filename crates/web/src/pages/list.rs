@@ -850,7 +850,9 @@ mod tests {
         let rows = |n: usize| -> Vec<Row> { (0..n).map(|_| Row::default()).collect() };
         let lq = q("q=wang&page=3&after=41&size=20");
         assert_eq!((lq.after, lq.before), (Some(41), None));
-        let v = list().paged(Lang::Zh, &lq, rows(20), 100).keyset(&[7, 9, 12]);
+        let v = list()
+            .paged(Lang::Zh, &lq, rows(20), 100)
+            .keyset(&[7, 9, 12]);
         assert_eq!(v.next().unwrap(), "/x?q=wang&size=20&page=4&after=12");
         assert_eq!(v.prev().unwrap(), "/x?q=wang&size=20&page=2&before=7");
         // Page numbers jump (by offset), and any other change drops the cursor.
