@@ -36,6 +36,9 @@ pub struct Config {
     /// "X-Real-IP"), for the login limit per address; set it only when the proxy
     /// overwrites that header, or clients can pick their own address.
     pub client_ip_header: Option<String>,
+    /// Let webhooks point at loopback and private network addresses (your own network's
+    /// receivers). Off: a webhook could otherwise reach this server's neighbours.
+    pub webhook_private_ok: bool,
     #[serde(skip)]
     pub from_file: Option<PathBuf>,
 }
@@ -53,6 +56,7 @@ impl Default for Config {
             metrics_token: None,
             api_token_days: jiaxiao_store::accounts::API_TOKEN_DAYS,
             client_ip_header: None,
+            webhook_private_ok: false,
             from_file: None,
         }
     }

@@ -486,6 +486,7 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
             uploads_dir: cfg.data_dir.join("uploads"),
             api_token_days: cfg.api_token_days,
             client_ip_header: cfg.client_ip_header.clone(),
+            webhook_private_ok: cfg.webhook_private_ok,
             ..Default::default()
         },
         handle,
@@ -501,6 +502,15 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
     } else {
         None
     };
+    // Webhook deliveries go out from every process that runs jobs (they claim with a
+    // lease, so several processes share the work).
+    let hooks = cfg.run_jobs.then(|| {
+        tokio::spawn(jiaxiao_web::webhooks::run(
+            state.db.clone(),
+            cfg.webhook_private_ok,
+            stop_rx.clone(),
+        ))
+    });
     // School years whose rosters changed get their reach cache recomputed beside the
     // requests, not by the first page that reads them (issue 16): ten at a time, again
     // at once while there are more, else every half minute.
@@ -544,6 +554,11 @@ async fn serve(db: Db, cfg: &Config) -> Result<()> {
     if let Some(w) = warmer {
         w.abort();
         let _ = w.await;
+    }
+    // A round of deliveries ends with its answers recorded (or, cut short, its leases
+    // run out and the next start sends again: at least once, never lost).
+    if let Some(h) = hooks {
+        let _ = h.await;
     }
     // A running import finishes its transaction before the pool closes.
     if let Some(r) = runner {

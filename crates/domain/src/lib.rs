@@ -11,6 +11,7 @@ pub mod parent_school;
 pub mod phone;
 pub mod roster;
 pub mod text;
+pub mod webhook;
 pub mod xlsx;
 
 pub use org::{Gender, Relation, Role, SchoolType, UnitKind};

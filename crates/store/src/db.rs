@@ -219,6 +219,24 @@ pub async fn scalar_i64<C: sea_orm::ConnectionTrait>(
 /// Inserts rows 500 at a time, without reading ids back: for generated data (the demo
 /// county and its parent-school year). Here, below both demo modules, so neither imports
 /// the other for it.
+/// The `id` column of every row a statement answers (a SELECT, or a write's RETURNING id).
+pub(crate) async fn ids<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> StoreResult<Vec<i64>> {
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        sql.to_owned(),
+        values,
+    );
+    conn.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64>("", "id").map_err(Into::into))
+        .collect()
+}
+
 pub(crate) async fn bulk<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<()>
 where
     C: sea_orm::ConnectionTrait,

@@ -55,13 +55,15 @@ macro_rules! each_table {
         $m!(excellence_nominee, false);
         $m!(excellence_objection, true);
         $m!(school_year_reopened, false);
+        $m!(webhook, true);
     };
 }
 
 /// The tables in the order they are written; also the order of `import`. Left out:
 /// `roster_preview`, uploads waiting an hour at most for their confirmation, which a
 /// move to another database has no reason to carry, and `session_tally`, counters that
-/// `import` rebuilds from the check-ins.
+/// `import` rebuilds from the check-ins. Webhooks move; their delivery log and the
+/// check-in pump's cursor do not (the pump starts again from the newest check-in).
 pub const TABLES: &[&str] = &[
     "org_unit",
     "org_closure",
@@ -100,6 +102,7 @@ pub const TABLES: &[&str] = &[
     "excellence_nominee",
     "excellence_objection",
     "school_year_reopened",
+    "webhook",
 ];
 
 /// Writes every row of every table; returns the number of rows.

@@ -883,6 +883,29 @@ pub mod school_year_reopened {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod webhook {
+    use sea_orm::entity::prelude::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+    #[sea_orm(table_name = "webhook")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub unit_id: i64,
+        pub url: String,
+        pub secret: String,
+        pub events: String,
+        pub created_by: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// The version a row has before its first counted write (and in dumps older than it).
 fn first_version() -> i64 {
     1

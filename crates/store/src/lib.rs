@@ -20,6 +20,7 @@ pub mod parent_school;
 pub mod people;
 pub mod roster;
 pub mod scope;
+pub mod webhooks;
 
 pub use db::{Backend, Db};
 pub use error::{StoreError, StoreResult};

@@ -55,6 +55,10 @@ impl MigratorTrait for Migrator {
                 postgres: include_str!("../migrations/0011_rollup_tally.postgres.sql"),
                 sqlite: include_str!("../migrations/0011_rollup_tally.sqlite.sql"),
             }),
+            Box::new(SqlMigration {
+                name: "m0012_webhooks",
+                sql: include_str!("../migrations/0012_webhooks.sql"),
+            }),
         ]
     }
 }

@@ -28,11 +28,17 @@ pub struct TestApp {
 impl TestApp {
     /// Serves `t` until the test ends.
     pub async fn spawn(t: TestDb) -> TestApp {
+        TestApp::spawn_with(t, |_| {}).await
+    }
+
+    /// Serves `t` with settings changed by `adjust` (e.g. webhooks to a local receiver).
+    pub async fn spawn_with(t: TestDb, adjust: impl FnOnce(&mut jiaxiao_web::Settings)) -> TestApp {
         let uploads = tempfile::tempdir().expect("uploads dir");
-        let settings = jiaxiao_web::Settings {
+        let mut settings = jiaxiao_web::Settings {
             uploads_dir: uploads.path().to_path_buf(),
             ..Default::default()
         };
+        adjust(&mut settings);
         let state = jiaxiao_web::AppState::new(t.db.clone(), settings, None);
         let app = jiaxiao_web::router(state.clone());
         // Jobs run as in `serve`; the runner ends with the test's runtime.

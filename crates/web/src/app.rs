@@ -43,6 +43,10 @@ pub struct Settings {
     /// Behind a reverse proxy: the header it puts the client's address in (e.g.
     /// `X-Real-IP`), for the login limit per address. Unset: the connection's peer.
     pub client_ip_header: Option<String>,
+    /// Webhooks may point at loopback and private addresses (an operator's own network,
+    /// a test's receiver). Off by default: a webhook could otherwise reach the server's
+    /// neighbours.
+    pub webhook_private_ok: bool,
 }
 
 impl Default for Settings {
@@ -55,6 +59,7 @@ impl Default for Settings {
             uploads_dir: std::path::PathBuf::from("./data/uploads"),
             api_token_days: jiaxiao_store::accounts::API_TOKEN_DAYS,
             client_ip_header: None,
+            webhook_private_ok: false,
         }
     }
 }

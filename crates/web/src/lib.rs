@@ -16,5 +16,6 @@ pub mod ledger;
 pub mod pages;
 pub mod sms;
 pub mod throttle;
+pub mod webhooks;
 
 pub use app::{AppState, Settings, router};

@@ -35,6 +35,10 @@ const NO_PERSONAL_DATA: &[(&str, &str)] = &[
         "/api/v1/tokens",
         "the caller's own API tokens: names, scopes and times, never the tokens",
     ),
+    (
+        "/api/v1/webhooks",
+        "webhooks on the units the caller manages: URLs and events, never their secrets",
+    ),
 ];
 
 /// Routes without GET that answer with personal data, and why that is in order. They are
@@ -70,6 +74,7 @@ const WRITES: &[&str] = &[
     "/api/v1/sessions/{id}/window",
     "/api/v1/tokens/{id}",
     "/api/v1/units/{id}/moves",
+    "/api/v1/webhooks/{id}",
     "/attachments/{id}/delete",
     "/import/commit",
     "/logout",
@@ -210,6 +215,8 @@ fn urls(route: &str, w: &PersonalWorld) -> Option<Vec<String>> {
             vec![format!("/ps/schools/{a}/activities/1/run-sheet.pdf")]
         }
         "/api/v1/me" => vec!["/api/v1/me".into()],
+        // The world's one webhook, on 甲小学, with its check-ins pumped (names, no phones).
+        "/api/v1/webhooks/{id}/deliveries" => vec!["/api/v1/webhooks/1/deliveries".into()],
         "/api/v1/units/{id}" => schools(&|s| format!("/api/v1/units/{s}")),
         "/api/v1/units/{id}/children" => schools(&|s| format!("/api/v1/units/{s}/children")),
         "/api/v1/units/{id}/descendants" => schools(&|s| format!("/api/v1/units/{s}/descendants")),
@@ -495,6 +502,30 @@ fn forbidden(role: Role, p: &Person) -> Vec<String> {
 
 both_dbs!(personal_data_stays_within_reach, |t: TestDb| async move {
     let w = personal_data_world(&t.db).await;
+    // A webhook on the first school, every check-in of the world in its delivery log.
+    let sys = jiaxiao_store::Scope::system();
+    let (hook, _) = jiaxiao_store::webhooks::create(
+        &t.db,
+        &sys,
+        w.tree.school_a,
+        "https://hooks.example.com/x",
+        &["checkin.recorded"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(hook, 1);
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &t.db.conn,
+        "UPDATE webhook_cursor SET last_id = 0",
+    )
+    .await
+    .unwrap();
+    assert!(
+        jiaxiao_store::webhooks::pump_checkins(&t.db, chrono::Duration::zero(), 10_000)
+            .await
+            .unwrap()
+            > 0
+    );
     let app = TestApp::spawn(t).await;
 
     // Every route is classified: a GET route listed with URLs or named as holding no

@@ -8,6 +8,7 @@ pub mod conventions;
 pub mod org;
 pub mod sessions;
 pub mod tokens;
+pub mod webhooks;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
@@ -75,6 +76,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/invitations", post(org::issue_invitations))
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{id}", delete(tokens::revoke))
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/api/v1/webhooks/{id}", delete(webhooks::delete))
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
 }
 
 /// A JSON body already parsed by axum (so malformed JSON and a wrong content type get
@@ -94,12 +104,14 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
         sessions::list, sessions::get, sessions::create, sessions::update, sessions::set_status,
         sessions::set_window, sessions::lesson_plan, sessions::summary, sessions::roster, sessions::marks,
         org::add_child, org::rename, org::move_unit, org::add_staff, org::issue_invitations,
-        tokens::list, tokens::create, tokens::revoke),
+        tokens::list, tokens::create, tokens::revoke,
+        webhooks::list, webhooks::create, webhooks::delete, webhooks::deliveries),
     components(schemas(ErrorBody, LoginBody, TokenBody, Me, RoleAt, Unit, UnitChild, Pupil, PupilDetail, GuardianOfPupil, Guardian, Staff,
         checkin::CheckinBody, checkin::CheckinMethod, checkin::Checkin, checkin::CheckinCode,
         sessions::Session, sessions::CheckinWindow, sessions::SessionBody, sessions::StatusBody,
         sessions::TextBody, sessions::RosterEntry, sessions::MarksBody, sessions::MarkItem, sessions::MarksDone,
-        org::NewChildBody, org::RenameBody, org::MoveBody, org::NewStaffBody, org::InvitationsBody, org::Invitation, tokens::Token, tokens::NewTokenBody, tokens::CreatedToken)),
+        org::NewChildBody, org::RenameBody, org::MoveBody, org::NewStaffBody, org::InvitationsBody, org::Invitation, tokens::Token, tokens::NewTokenBody, tokens::CreatedToken,
+        webhooks::Webhook, webhooks::NewWebhookBody, webhooks::CreatedWebhook, webhooks::Delivery)),
     modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = []))
 )]
