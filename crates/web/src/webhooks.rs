@@ -14,6 +14,8 @@ use tokio::sync::watch;
 const CONCURRENT: usize = 32;
 /// A receiver has this long to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claimed delivery is this process's: twice the send timeout.
+const LEASE: chrono::Duration = chrono::Duration::seconds(20);
 
 /// The client deliveries are sent with: no redirects, a timeout, our name.
 pub fn client() -> reqwest::Client {
@@ -33,7 +35,10 @@ pub async fn deliver_once(
     settle: chrono::Duration,
 ) -> jiaxiao_store::StoreResult<usize> {
     webhooks::pump_checkins(db, settle, 5_000).await?;
-    let due = webhooks::claim_due(db, 500, chrono::Duration::seconds(60)).await?;
+    // One wave at a time: every claimed delivery is sent at once, so the round ends
+    // within the send timeout and the lease can be short — what a killed process had
+    // claimed goes out again LEASE after, not minutes later (bench/webhook_burst.sh).
+    let due = webhooks::claim_due(db, CONCURRENT as u64, LEASE).await?;
     let n = due.len();
     let mut results = Vec::with_capacity(n);
     let mut running = tokio::task::JoinSet::new();
