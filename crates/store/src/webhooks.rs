@@ -62,6 +62,17 @@ fn stmt(db: &impl ConnectionTrait, sql: String, values: Vec<Value>) -> Statement
     Statement::from_sql_and_values(db.get_database_backend(), sql, values)
 }
 
+/// `$n, $n+1, …` for `ids`, bound after the `values` already there.
+fn in_list(ids: &[i64], values: &mut Vec<Value>) -> String {
+    ids.iter()
+        .map(|i| {
+            values.push((*i).into());
+            format!("${}", values.len())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Registers a webhook on a unit the caller manages, and queues its `ping`. `url` must
 /// already have passed `domain::webhook::check_url`. Returns its id and secret (shown once).
 pub async fn create(
@@ -294,21 +305,14 @@ pub async fn pump_checkins(db: &Db, settle: Duration, limit: u64) -> StoreResult
         crate::today().into(),
         format!("%{CHECKIN_RECORDED}%").into(),
     ];
-    let list: Vec<String> = schools
-        .iter()
-        .map(|s| {
-            values.push((*s).into());
-            format!("${}", values.len())
-        })
-        .collect();
+    let list = in_list(&schools, &mut values);
     let subs = Subscriber::find_by_statement(stmt(
         &db.conn,
         format!(
             "SELECT w.id AS webhook_id, cl.descendant_id AS school_id FROM webhook w \
              JOIN org_closure cl ON cl.ancestor_id = w.unit_id \
              WHERE cl.valid_from <= $1 AND cl.valid_to > $1 AND w.events LIKE $2 \
-               AND cl.descendant_id IN ({})",
-            list.join(", ")
+               AND cl.descendant_id IN ({list})"
         ),
         values,
     ))
@@ -387,21 +391,14 @@ pub async fn claim_due(db: &Db, limit: u64, lease: Duration) -> StoreResult<Vec<
         return Ok(Vec::new());
     }
     let mut values: Vec<Value> = vec![until.into(), now.into()];
-    let list: Vec<String> = ids
-        .iter()
-        .map(|i| {
-            values.push((*i).into());
-            format!("${}", values.len())
-        })
-        .collect();
+    let list = in_list(&ids, &mut values);
     // The due-time condition again: of two processes claiming the same rows, the second
     // finds them leased and takes none of them.
     let claimed = crate::db::ids(
         &db.conn,
         &format!(
             "UPDATE webhook_delivery SET next_attempt_at = $1, attempts = attempts + 1 \
-             WHERE status = 'pending' AND next_attempt_at <= $2 AND id IN ({}) RETURNING id",
-            list.join(", ")
+             WHERE status = 'pending' AND next_attempt_at <= $2 AND id IN ({list}) RETURNING id"
         ),
         values,
     )
@@ -410,19 +407,12 @@ pub async fn claim_due(db: &Db, limit: u64, lease: Duration) -> StoreResult<Vec<
         return Ok(Vec::new());
     }
     let mut values: Vec<Value> = Vec::new();
-    let list: Vec<String> = claimed
-        .iter()
-        .map(|i| {
-            values.push((*i).into());
-            format!("${}", values.len())
-        })
-        .collect();
+    let list = in_list(&claimed, &mut values);
     Ok(Due::find_by_statement(stmt(
         &db.conn,
         format!(
             "SELECT d.id, w.url, w.secret, d.event, d.payload, d.attempts FROM webhook_delivery d \
-             JOIN webhook w ON w.id = d.webhook_id WHERE d.id IN ({}) ORDER BY d.id",
-            list.join(", ")
+             JOIN webhook w ON w.id = d.webhook_id WHERE d.id IN ({list}) ORDER BY d.id"
         ),
         values,
     ))

@@ -177,6 +177,22 @@ pub async fn login_csrf(app: &TestApp, c: &Client) -> String {
     csrf_of(&html)
 }
 
+/// A bearer token for a staff account (password [`PASSWORD`]) from the API's login.
+pub async fn api_token(app: &TestApp, username: &str) -> String {
+    let r = app
+        .client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json::<serde_json::Value>().await.expect("login answer")["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned()
+}
+
 /// Logs in through the page (username or phone) and keeps the cookie.
 pub async fn login(app: &TestApp, who: &str) -> Client {
     let c = app.client();

@@ -43,11 +43,6 @@ pub async fn deliver_once(
     let mut results = Vec::with_capacity(n);
     let mut running = tokio::task::JoinSet::new();
     for d in due {
-        if running.len() >= CONCURRENT
-            && let Some(Ok(r)) = running.join_next().await
-        {
-            results.push(r);
-        }
         let client = client.clone();
         running.spawn(async move {
             let outcome = send(&client, &d, private_ok).await;

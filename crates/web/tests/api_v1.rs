@@ -4,25 +4,10 @@
 //! narrow what their user may do — made by API and on the tokens page.
 
 use jiaxiao_domain::Role;
-use jiaxiao_testkit::fixtures::{PASSWORD, get, login, post, staff_account, two_counties};
+use jiaxiao_testkit::fixtures::{api_token, get, login, post, staff_account, two_counties};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn token(app: &TestApp, username: &str) -> String {
-    let r = app
-        .client()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": username, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 fn plan(school: i64, title: &str, day: u32) -> Value {
     json!({
@@ -54,8 +39,8 @@ both_dbs!(
         staff_account(&db, "adm_b", Role::SchoolAdmin, w.school_b).await;
         let app = TestApp::spawn(t).await;
         let c = app.client();
-        let a = token(&app, "adm_a").await;
-        let b = token(&app, "adm_b").await;
+        let a = api_token(&app, "adm_a").await;
+        let b = api_token(&app, "adm_b").await;
         let url = app.url("/api/v1/sessions");
 
         // A create with a key: the retry with the same key and body gets the same session.
@@ -289,7 +274,7 @@ both_dbs!(
         staff_account(&db, "city", Role::CityAdmin, w.city).await;
         let app = TestApp::spawn(t).await;
         let c = app.client();
-        let full = token(&app, "city").await;
+        let full = api_token(&app, "city").await;
         let sessions = app.url("/api/v1/sessions");
         for (school, title) in [(w.school_a, "甲校讲座"), (w.school_b, "乙校讲座")] {
             let (st, _, _) = send(
@@ -464,8 +449,8 @@ both_dbs!(
         staff_account(&db, "sch_a", Role::SchoolAdmin, w.school_a).await;
         let app = TestApp::spawn(t).await;
         let c = app.client();
-        let a = token(&app, "cty_a").await;
-        let b = token(&app, "cty_b").await;
+        let a = api_token(&app, "cty_a").await;
+        let b = api_token(&app, "cty_b").await;
         let children = app.url(&format!("/api/v1/units/{}/children", w.county_a));
 
         // A school under the county, once per key; then its grade and class by number.
@@ -561,7 +546,7 @@ both_dbs!(
         let (st, _, _) = send(c.post(&moves).bearer_auth(&b).json(&mv)).await;
         assert_eq!(st, StatusCode::NOT_FOUND);
         staff_account(&db, "city", Role::CityAdmin, w.city).await;
-        let city = token(&app, "city").await;
+        let city = api_token(&app, "city").await;
         let (st, _, m) = send(c.post(&moves).bearer_auth(&city).json(&mv)).await;
         assert_eq!(st, StatusCode::CREATED, "{m}");
         let (_, _, u) = send(
@@ -587,7 +572,7 @@ both_dbs!(
         assert!(inv[0]["code"].as_str().unwrap().len() >= 6);
 
         // Staff marks over the API, with the check-in scope only.
-        let sch = token(&app, "sch_a").await;
+        let sch = api_token(&app, "sch_a").await;
         let today = (chrono::Utc::now() + chrono::Duration::hours(8))
             .format("%Y-%m-%dT%H:%M")
             .to_string();

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use jiaxiao_domain::Role;
 use jiaxiao_domain::webhook::{MAX_ATTEMPTS, signature};
 use jiaxiao_store::Db;
-use jiaxiao_testkit::fixtures::{PASSWORD, import_roster, staff_account, two_counties};
+use jiaxiao_testkit::fixtures::{api_token, import_roster, staff_account, two_counties};
 use jiaxiao_testkit::{TestApp, TestDb, both_dbs};
 use jiaxiao_web::webhooks::{client, deliver_once};
 use reqwest::StatusCode;
@@ -49,21 +49,6 @@ async fn receiver() -> (String, Got, Arc<AtomicUsize>) {
         let _ = axum::serve(listener, app).await;
     });
     (format!("http://{addr}/hook"), got, fail)
-}
-
-async fn token(app: &TestApp, username: &str) -> String {
-    let r = app
-        .client()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"username": username, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 async fn send(rb: reqwest::RequestBuilder) -> (StatusCode, Value) {
@@ -167,8 +152,8 @@ both_dbs!(webhooks_deliver_signed_and_retry, |t: TestDb| async move {
     .await;
     let app = TestApp::spawn_with(t, |s| s.webhook_private_ok = true).await;
     let c = app.client();
-    let county = token(&app, "cty_a").await;
-    let school_b = token(&app, "adm_b").await;
+    let county = api_token(&app, "cty_a").await;
+    let school_b = api_token(&app, "adm_b").await;
     let url = app.url("/api/v1/webhooks");
     let (hook, got, fail) = receiver().await;
     let http = client();
